@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "teeharness",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "teeharness", targets: ["teeharness"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+  ],
+  targets: [
+    .executableTarget(name: "teeharness", dependencies: ["HarnessCommands"]),
+    .target(
+      name: "HarnessCommands",
+      dependencies: [
+        "HarnessSuites", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "Images", "HarnessSupport"]),
+    .target(name: "Suites", dependencies: ["Reporting", "Machine", "Images", "HarnessSupport"]),
+    .target(name: "Reporting", dependencies: ["HarnessSupport"]),
+    .target(name: "Machine", dependencies: ["Console", "QMP", "Images", "HarnessSupport"]),
+    .target(name: "Console", dependencies: ["HarnessSupport"]),
+    .target(name: "QMP", dependencies: ["HarnessSupport"]),
+    .target(name: "Images", dependencies: ["HarnessSupport", "Yams"]),
+    .target(name: "HarnessSupport"),
+    .testTarget(name: "HarnessSupportTests", dependencies: ["HarnessSupport"]),
+    .testTarget(name: "ImagesTests", dependencies: ["Images", "HarnessSupport"]),
+    .testTarget(name: "ConsoleTests", dependencies: ["Console", "HarnessSupport"]),
+    .testTarget(name: "QMPTests", dependencies: ["QMP", "HarnessSupport"]),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: ["HarnessSuites", "Suites", "Machine", "Images", "HarnessSupport"]),
+  ]
+)

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import HarnessSupport
+import Images
+
+struct ImagesCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "images",
+    abstract: "Build, lock and locate stack images.",
+    subcommands: [Build.self, Lock.self, Path.self, List.self])
+
+  struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download, verify, build and cache a stack.")
+    @OptionGroup var stack: StackOptions
+
+    func run() async throws {
+      try await HostSetup().requireInstalled()
+      let started = ContinuousClock.now
+      let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { print($0) }
+      let built = outcomes.compactMap(\.builtSeconds).reduce(0, +)
+      print("stack \(images.manifest) \(images.digest.prefix(12)) ready in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s"
+        + (built > 0 ? " (\(outcomes.filter { $0.builtSeconds != nil }.count) built, \(built.formatted(decimals: 1)) s)" : " (all cached)"))
+    }
+  }
+
+  struct Lock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Resolve every manifest's packages to versions and sha256 and write manifests/default.lock.")
+    @Option(name: .long, help: "Only this manifest's packages (others in the lock are kept).")
+    var manifest: String?
+    @Option(name: .long, help: "Cache folder (holds the private apt state).")
+    var cacheDir: String?
+
+    func run() async throws {
+      let layout = try ProjectLayout.find()
+      let files = try manifest.map { [layout.manifest($0)] } ?? layout.allManifests()
+      let lock = try await Stack.lock(manifests: files, layout: layout, cache: CacheLocation.resolve(cacheDir),
+        all: manifest == nil) { print($0) }
+      print("lock: wrote \(layout.lockFile.path) (\(lock.entries.count) entries)")
+    }
+  }
+
+  struct Path: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print where a built stack's files are, as JSON.")
+    @OptionGroup var stack: StackOptions
+
+    func run() async throws {
+      let (images, _, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache, build: false)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(images), as: UTF8.self))
+    }
+  }
+
+  struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the manifests and what each changes.")
+
+    func run() async throws {
+      let layout = try ProjectLayout.find()
+      for file in try layout.allManifests() {
+        let manifest = try ManifestLoader.load(file)
+        let threads = manifest.opteeOption("CFG_NUM_THREADS").map { "threads \($0)" } ?? ""
+        let kernel = manifest.components[.kernel]?.packages.first.map { "kernel \($0)" } ?? ""
+        print("\(manifest.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \([threads, kernel].filter { !$0.isEmpty }.joined(separator: ", "))")
+      }
+    }
+  }
+}
+
+extension HostSetup {
+  /// Fails with the install command when host tools are missing (commands other than `setup` and `check` do not
+  /// install anything).
+  func requireInstalled() throws {
+    let missing = missingPackages()
+    guard missing.isEmpty else {
+      throw HarnessError("host prerequisites missing: \(missing.joined(separator: " "))",
+        fix: "run `swift run teeharness setup` (as root)")
+    }
+  }
+}

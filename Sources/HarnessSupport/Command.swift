@@ -1,0 +1,99 @@
+import Foundation
+
+/// What a finished command left behind.
+public struct CommandResult: Sendable {
+  public var argv: [String]
+  public var status: Int32
+  /// Standard output and standard error, interleaved, when the command was captured; empty when logged to a file.
+  public var output: String
+  public var succeeded: Bool { status == 0 }
+}
+
+/// Runs host programs to completion: build steps, apt, gdb helpers. Long-lived processes (QEMU) use
+/// `ChildProcess` instead.
+public enum Command {
+  /// Finds `name` on `PATH` (or takes it as is when it contains a slash).
+  /// - Throws: `HarnessError` naming the tool and how to get it when it is not there.
+  public static func locate(_ name: String, hint: String? = nil) throws -> URL {
+    if name.contains("/") {
+      guard FileManager.default.isExecutableFile(atPath: name) else {
+        throw HarnessError("\(name) is not an executable file", fix: hint)
+      }
+      return URL(fileURLWithPath: name)
+    }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for dir in path.split(separator: ":") {
+      let candidate = "\(dir)/\(name)"
+      if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+    }
+    throw HarnessError("\(name) not found on PATH", fix: hint ?? "run `swift run teeharness setup` as root")
+  }
+
+  /// Runs `argv`; its output goes to `log` (appended) or, without a log, is captured into the result.
+  /// Cancelling the calling task terminates the command.
+  /// - Throws: `HarnessError` when the program cannot be found or started. A non-zero exit is *not* thrown:
+  ///   look at `status`.
+  @discardableResult
+  public static func run(
+    _ argv: [String], in directory: URL? = nil, environment: [String: String]? = nil, log: URL? = nil
+  ) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = try locate(argv[0])
+    process.arguments = Array(argv.dropFirst())
+    if let directory { process.currentDirectoryURL = directory }
+    if let environment { process.environment = environment }
+    process.standardInput = FileHandle.nullDevice
+
+    let sink: URL
+    if let log {
+      sink = log
+      if !FileManager.default.fileExists(atPath: log.path) {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+      }
+    } else {
+      sink = FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-cmd-\(UUID().uuidString)")
+      _ = FileManager.default.createFile(atPath: sink.path, contents: nil)
+    }
+    let handle = try FileHandle(forWritingTo: sink)
+    try handle.seekToEnd()
+    process.standardOutput = handle
+    process.standardError = handle
+    defer {
+      try? handle.close()
+      if log == nil { try? FileManager.default.removeItem(at: sink) }
+    }
+
+    let status: Int32 = try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, Error>) in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do { try process.run() } catch {
+          process.terminationHandler = nil
+          continuation.resume(throwing: HarnessError("cannot start \(argv[0]): \(error.localizedDescription)"))
+        }
+      }
+    } onCancel: {
+      if process.isRunning { process.terminate() }
+    }
+    let output = log == nil ? (try? String(contentsOf: sink, encoding: .utf8)) ?? "" : ""
+    return CommandResult(argv: argv, status: status, output: output)
+  }
+
+  /// Runs `argv` and returns its output, trimmed.
+  /// - Throws: `HarnessError` with the command and its output when it exits non-zero.
+  public static func output(_ argv: [String], in directory: URL? = nil) async throws -> String {
+    let result = try await run(argv, in: directory)
+    guard result.succeeded else {
+      throw HarnessError(
+        "`\(argv.joined(separator: " "))` exited with status \(result.status)",
+        details: result.output.lastLines(20))
+    }
+    return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+}
+
+extension String {
+  /// The last `n` lines, for error messages and log tails.
+  public func lastLines(_ n: Int) -> String {
+    split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
+  }
+}

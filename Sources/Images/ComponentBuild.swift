@@ -1,0 +1,134 @@
+import Foundation
+import HarnessSupport
+
+/// One component's build in its scratch folder: fetch and verify its Debian files, unpack them, apply the
+/// manifest's patches, run the recipe, then the harness's own finishing step (the initramfs cpio, the OP-TEE
+/// option check). Returns the finished output folder, ready to publish.
+struct ComponentBuild: Sendable {
+  var spec: ComponentSpec
+  var work: URL
+  var log: URL
+  var downloads: DownloadCache
+  var lock: LockFile
+  var layout: ProjectLayout
+  var report: @Sendable (String) -> Void
+
+  func run(dependencies: [(ComponentName, URL)]) async throws -> URL {
+    let fm = FileManager.default
+    let out = work.appendingPathComponent("output", isDirectory: true)
+    let src = work.appendingPathComponent("src", isDirectory: true)
+    let root = work.appendingPathComponent("root", isDirectory: true)
+    let scratch = work.appendingPathComponent("scratch", isDirectory: true)
+    for dir in [out, root, scratch] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
+
+    if let source = spec.source {
+      let files = try lock.files(for: LockKey(kind: .source, package: source, follow: []))
+      let fetched = work.appendingPathComponent("fetched", isDirectory: true)
+      try fm.createDirectory(at: fetched, withIntermediateDirectories: true)
+      for file in files {
+        let local = try await downloads.fetch(file, note: report)
+        try fm.linkOrCopy(local, to: fetched.appendingPathComponent(file.name))
+      }
+      guard let dsc = files.first(where: { $0.name.hasSuffix(".dsc") }) else {
+        throw HarnessError("the lock's entry for source \(source) has no .dsc", fix: "run `swift run teeharness images lock`")
+      }
+      try await step(["dpkg-source", "--no-check", "-x", fetched.appendingPathComponent(dsc.name).path, src.path], "unpack \(dsc.name)")
+      for patch in spec.patches {
+        try await step(["patch", "-p1", "--batch", "--forward", "-d", src.path, "-i", patch.path], "apply patch \(patch.lastPathComponent)",
+          fix: "the patch does not apply to \(source) \(dsc.version): rebase it")
+      }
+    }
+    for key in spec.lockKeys where key.kind == .binary {
+      for file in try lock.files(for: key) {
+        let local = try await downloads.fetch(file, note: report)
+        try await step(["dpkg-deb", "-x", local.path, root.path], "unpack \(file.name)")
+      }
+    }
+
+    var environment = ProcessInfo.processInfo.environment
+    environment["SRC"] = src.path
+    environment["ROOT"] = root.path
+    environment["OUT"] = out.path
+    environment["WORK"] = scratch.path
+    environment["JOBS"] = String(ProcessInfo.processInfo.activeProcessorCount)
+    environment["HARNESS_IMAGES"] = layout.images.path
+    environment["LC_ALL"] = "C"
+    environment["SOURCE_DATE_EPOCH"] = "0"
+    for (name, dir) in dependencies { environment["DEP_\(name.rawValue.uppercased())"] = dir.path }
+    let recipe = layout.images.appendingPathComponent("recipes/\(spec.name.rawValue).sh")
+    try await step(["bash", recipe.path] + spec.options.map(\.assignment), "recipe \(spec.name.rawValue).sh",
+      in: spec.source != nil ? src : work, environment: environment)
+
+    switch spec.name {
+    case .initramfs: try finishInitramfs(out)
+    case .optee: try checkOpteeOptions(out.appendingPathComponent("conf.mk"))
+    default: break
+    }
+    return out
+  }
+
+  /// Runs one build command with its output appended to the component log.
+  /// - Throws: `HarnessError` naming the component, the step, the log, and showing its tail.
+  private func step(_ argv: [String], _ what: String, in directory: URL? = nil, environment: [String: String]? = nil,
+    fix: String? = nil) async throws
+  {
+    try Data("\n$ \(argv.joined(separator: " "))\n".utf8).append(to: log)
+    let result = try await Command.run(argv, in: directory, environment: environment, log: log)
+    guard result.succeeded else {
+      let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").lastLines(15)
+      let diskFull = tail.contains("No space left on device")
+      throw HarnessError(
+        diskFull ? "building \(spec.name.rawValue) failed: disk full during \(what)"
+          : "building \(spec.name.rawValue) failed at \(what): `\(argv.joined(separator: " "))` exited with status \(result.status)",
+        fix: diskFull ? "free space in the cache folder or pass --cache-dir" : (fix ?? "see the log \(log.path)"),
+        details: "--- last lines of \(log.path)\n\(tail)")
+    }
+  }
+
+  /// Writes `rootfs/` as the reproducible `rootfs.cpio` and drops the tree.
+  private func finishInitramfs(_ out: URL) throws {
+    let tree = out.appendingPathComponent("rootfs")
+    do {
+      try CpioWriter.archive(tree: tree, to: out.appendingPathComponent("rootfs.cpio"))
+    } catch {
+      throw HarnessError("building initramfs failed: cannot write the cpio archive (\(error.localizedDescription))")
+    }
+    try FileManager.default.removeItem(at: tree)
+  }
+
+  /// Every `CFG_*` option the manifest sets must reach OP-TEE's resolved configuration; a misspelt one is
+  /// otherwise silently ignored by make.
+  private func checkOpteeOptions(_ confMk: URL) throws {
+    guard let text = try? String(contentsOf: confMk, encoding: .utf8) else {
+      throw HarnessError("building optee produced no conf.mk", fix: "see the log \(log.path)")
+    }
+    let config = OpteeConfig(parsing: text)
+    for option in spec.options where option.name.hasPrefix("CFG_") {
+      guard let actual = config.values[option.name] else {
+        throw HarnessError("\(option.location.map { "\($0): " } ?? "")option \(option.name) is unknown to \(spec.source?.description ?? "optee-os") (absent from its conf.mk)",
+          fix: "fix the option name in the manifest")
+      }
+      guard OpteeConfig.same(actual, option.value) else {
+        throw HarnessError("\(option.location.map { "\($0): " } ?? "")option \(option.name)=\(option.value) did not take effect: OP-TEE's conf.mk says \(option.name)=\(actual)",
+          fix: "another option overrides it (see the log \(log.path))")
+      }
+    }
+  }
+}
+
+extension Data {
+  func append(to url: URL) throws {
+    let handle = try FileHandle(forWritingTo: url)
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: self)
+  }
+}
+
+extension FileManager {
+  /// A hard link where the file system allows it, else a copy.
+  func linkOrCopy(_ source: URL, to target: URL) throws {
+    if fileExists(atPath: target.path) { try removeItem(at: target) }
+    do { try linkItem(at: source, to: target) } catch { try copyItem(at: source, to: target) }
+  }
+}

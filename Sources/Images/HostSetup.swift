@@ -1,0 +1,103 @@
+import Foundation
+import HarnessSupport
+
+/// The host's prerequisites: tools from Debian bookworm, checked by what they provide and installed by
+/// package name. Only the host's own suite is ever installed; target packages are only downloaded.
+public struct HostSetup: Sendable {
+  /// Something the harness needs on the host, and the bookworm package that provides it.
+  public struct Requirement: Sendable, Equatable {
+    /// An executable on PATH, or an absolute path that must exist.
+    public var provides: String
+    public var package: String
+  }
+
+  public static let base: [Requirement] = [
+    .init(provides: "qemu-system-aarch64", package: "qemu-system-arm"),
+    .init(provides: "aarch64-linux-gnu-gcc", package: "gcc-aarch64-linux-gnu"),
+    .init(provides: "/usr/aarch64-linux-gnu/include/stdio.h", package: "libc6-dev-arm64-cross"),
+    .init(provides: "dtc", package: "device-tree-compiler"),
+    .init(provides: "/usr/lib/u-boot/qemu_arm64/u-boot.bin", package: "u-boot-qemu"),
+    .init(provides: "gdb-multiarch", package: "gdb-multiarch"),
+    .init(provides: "/usr/lib/python3/dist-packages/elftools", package: "python3-pyelftools"),
+    .init(provides: "/usr/lib/python3/dist-packages/cryptography", package: "python3-cryptography"),
+    .init(provides: "dpkg-source", package: "dpkg-dev"),
+    .init(provides: "xz", package: "xz-utils"),
+    .init(provides: "cpio", package: "cpio"),
+    .init(provides: "bc", package: "bc"),
+    .init(provides: "bison", package: "bison"),
+    .init(provides: "flex", package: "flex"),
+    .init(provides: "/usr/include/openssl/ssl.h", package: "libssl-dev"),
+    .init(provides: "make", package: "make"),
+    .init(provides: "patch", package: "patch"),
+    .init(provides: "/usr/lib/apt/apt-helper", package: "apt"),
+    .init(provides: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring"),
+  ]
+
+  /// What building QEMU from source adds.
+  public static let qemuBuild: [Requirement] = [
+    .init(provides: "ninja", package: "ninja-build"),
+    .init(provides: "pkg-config", package: "pkg-config"),
+    .init(provides: "/usr/include/glib-2.0/glib.h", package: "libglib2.0-dev"),
+    .init(provides: "/usr/include/pixman-1/pixman.h", package: "libpixman-1-dev"),
+    .init(provides: "/usr/lib/python3/dist-packages/venv", package: "python3-venv"),
+    .init(provides: "/usr/include/slirp/libslirp.h", package: "libslirp-dev"),
+    .init(provides: "/usr/include/fdt.h", package: "libfdt-dev"),
+  ]
+
+  public var requirements: [Requirement]
+
+  public init(building manifests: [StackManifest] = []) {
+    requirements = Self.base + (manifests.contains { $0.components[.qemu] != nil } ? Self.qemuBuild : [])
+  }
+
+  /// The packages whose files are missing.
+  public func missingPackages() -> [String] {
+    var missing: [String] = []
+    for r in requirements where !Self.isPresent(r.provides) && !missing.contains(r.package) { missing.append(r.package) }
+    return missing
+  }
+
+  static func isPresent(_ provides: String) -> Bool {
+    provides.hasPrefix("/") ? FileManager.default.fileExists(atPath: provides) : (try? Command.locate(provides)) != nil
+  }
+
+  public func installCommand(_ packages: [String]) -> [String] {
+    ["apt-get", "install", "-y", "-t", "bookworm", "--no-install-recommends"] + packages
+  }
+
+  /// Installs what is missing (as root), saying what it changed.
+  /// - Returns: the packages installed (empty when nothing was missing).
+  /// - Throws: `HarnessError` when not root (with the exact command to run) or when apt fails.
+  @discardableResult
+  public func ensure(report: @Sendable (String) -> Void) async throws -> [String] {
+    let missing = missingPackages()
+    guard !missing.isEmpty else { return [] }
+    let command = installCommand(missing)
+    guard getuid() == 0 else {
+      throw HarnessError("host prerequisites missing: \(missing.joined(separator: " ")); installing them needs root",
+        fix: "run `sudo apt-get update && sudo \(command.joined(separator: " "))`, or `sudo swift run teeharness setup`")
+    }
+    report("setup: installing \(missing.joined(separator: " ")) from bookworm")
+    var environment = ProcessInfo.processInfo.environment
+    environment["DEBIAN_FRONTEND"] = "noninteractive"
+    var result = try await Command.run(command, environment: environment)
+    if !result.succeeded {
+      report("setup: apt-get install failed; updating the package lists and trying again")
+      let update = try await Command.run(["apt-get", "update"], environment: environment)
+      guard update.succeeded else {
+        throw HarnessError("apt-get update failed: the package archive is unreachable",
+          fix: "check the network and /etc/apt/sources.list*", details: update.output.lastLines(6))
+      }
+      result = try await Command.run(command, environment: environment)
+    }
+    guard result.succeeded else {
+      throw HarnessError("installing \(missing.joined(separator: " ")) failed", fix: "run `\(command.joined(separator: " "))` and read apt's error",
+        details: result.output.lastLines(8))
+    }
+    let still = missingPackages()
+    guard still.isEmpty else {
+      throw HarnessError("after installing, still missing: \(still.joined(separator: " "))", fix: "install them by hand")
+    }
+    return missing
+  }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import HarnessSupport
+
+/// Builds a stack from its manifest and the lock: per component, compute the key from every input, reuse the
+/// stored output when it is there and intact, otherwise download, unpack, patch, run the recipe and publish.
+public struct ImageBuilder: Sendable {
+  public var manifest: StackManifest
+  public var lock: LockFile
+  public var layout: ProjectLayout
+  public var store: ImageStore
+  public var downloads: DownloadCache
+  /// Progress and notes, one line each.
+  public var report: @Sendable (String) -> Void
+  /// When false, a component that is not in the store is an error instead of being built (`images path`).
+  public var mayBuild = true
+
+  public init(manifest: StackManifest, lock: LockFile, layout: ProjectLayout, cache: URL, archive: DebianArchive,
+    report: @escaping @Sendable (String) -> Void)
+  {
+    self.manifest = manifest
+    self.lock = lock
+    self.layout = layout
+    self.store = ImageStore(root: cache)
+    self.downloads = DownloadCache(archive: archive, directory: cache.appendingPathComponent("downloads", isDirectory: true))
+    self.report = report
+  }
+
+  /// What happened to one component.
+  public struct Outcome: Sendable {
+    public var component: ComponentName
+    public var key: String
+    public var directory: URL
+    /// Seconds spent building now; nil when the stored output was reused.
+    public var builtSeconds: Double?
+  }
+
+  /// Builds (or reuses) every component and returns where the stack's files are.
+  /// - Throws: `HarnessError` naming the component, the command and the log for a failed build; the errors of
+  ///   `DownloadCache.fetch` for archive problems; a lock error when the lock does not cover the manifest.
+  public func build() async throws -> (StackImages, [Outcome]) {
+    let missing = lock.missing(manifest.orderedComponents.flatMap(\.lockKeys))
+    if !missing.isEmpty {
+      throw HarnessError("the lock does not cover \(missing.map(\.description).joined(separator: ", ")) of manifest '\(manifest.name)'",
+        fix: "run `swift run teeharness images lock`")
+    }
+    let toolchain = try await toolchainIdentity()
+    var outcomes: [ComponentName: Outcome] = [:]
+    for spec in manifest.orderedComponents {
+      let dependencies = spec.name.dependencies.compactMap { outcomes[$0] }
+      let inputs = try await inputs(of: spec, dependencies: dependencies, toolchain: toolchain)
+      let key = SHA256.hex(inputs.joined(separator: "\n"))
+      outcomes[spec.name] = try await buildComponent(spec, key: key, inputs: inputs, dependencies: dependencies)
+    }
+    let images = try StackImages(manifest: manifest, outcomes: outcomes)
+    return (images, manifest.orderedComponents.compactMap { outcomes[$0.name] })
+  }
+
+  /// The canonical description of everything that makes a component; its sha256 is the component's key.
+  func inputs(of spec: ComponentSpec, dependencies: [Outcome], toolchain: String) async throws -> [String] {
+    var lines = ["teeharness-image-format 1", "component \(spec.name.rawValue)"]
+    let recipe = layout.images.appendingPathComponent("recipes/\(spec.name.rawValue).sh")
+    guard let recipeData = FileManager.default.contents(atPath: recipe.path) else {
+      throw HarnessError("recipe \(recipe.path) is missing", fix: "restore images/recipes from git")
+    }
+    lines.append("recipe \(SHA256.hex([UInt8](recipeData)))")
+    for key in spec.lockKeys {
+      for file in try lock.files(for: key) { lines.append("file \(file.name) \(file.sha256)") }
+    }
+    for option in spec.options { lines.append("option \(option.assignment)") }
+    for patch in spec.patches {
+      guard let data = FileManager.default.contents(atPath: patch.path) else {
+        throw HarnessError("patch \(patch.path) is unreadable", fix: "fix the manifest's patch list")
+      }
+      lines.append("patch \(patch.lastPathComponent) \(SHA256.hex([UInt8](data)))")
+    }
+    for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
+    if spec.source != nil { lines.append("toolchain \(toolchain)") }
+    if spec.name == .initramfs {
+      let overlay = layout.images.appendingPathComponent("initramfs")
+      for path in try ImageStore.regularFiles(below: overlay) {
+        let data = FileManager.default.contents(atPath: overlay.appendingPathComponent(path).path) ?? Data()
+        lines.append("overlay \(path) \(SHA256.hex([UInt8](data)))")
+      }
+    }
+    return lines
+  }
+
+  private func toolchainIdentity() async throws -> String {
+    let gcc = try await Command.output(["aarch64-linux-gnu-gcc", "-dumpfullversion"])
+    return "aarch64-linux-gnu-gcc \(gcc)"
+  }
+
+  private func buildComponent(_ spec: ComponentSpec, key: String, inputs: [String], dependencies: [Outcome]) async throws -> Outcome {
+    let name = spec.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+    switch try await store.lookup(spec.name, key: key) {
+    case .valid:
+      report("\(name) cached  \(key.prefix(12))")
+      return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: nil)
+    case .corrupted(let files):
+      report("\(name) cached output is corrupted (\(files.prefix(3).joined(separator: ", "))): rebuilding")
+      try store.discard(spec.name, key: key)
+    case .missing:
+      break
+    }
+    guard mayBuild else {
+      throw HarnessError("component \(spec.name.rawValue) of manifest '\(manifest.name)' is not built",
+        fix: "run `swift run teeharness images build --manifest \(manifest.name)`")
+    }
+    let started = ContinuousClock.now
+    let work = try store.scratch(spec.name)
+    defer { try? FileManager.default.removeItem(at: work) }
+    let logs = store.root.appendingPathComponent("logs", isDirectory: true)
+    try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+    let log = logs.appendingPathComponent("\(spec.name.rawValue)-\(key.prefix(16)).log")
+    try Data().write(to: log)
+    report("\(name) building (log: \(log.path))")
+
+    let step = ComponentBuild(spec: spec, work: work, log: log, downloads: downloads, lock: lock, layout: layout, report: report)
+    let output = try await step.run(dependencies: dependencies.map { ($0.component, $0.directory) })
+    let seconds = (ContinuousClock.now - started).seconds
+    _ = try await store.publish(output, component: spec.name, key: key, inputs: inputs, seconds: seconds)
+    report("\(name) built in \(seconds.formatted(decimals: 1)) s  \(key.prefix(12))")
+    return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: seconds)
+  }
+}
+
+extension StackImages {
+  init(manifest: StackManifest, outcomes: [ComponentName: ImageBuilder.Outcome]) throws {
+    func dir(_ c: ComponentName) -> URL { outcomes[c]!.directory }
+    let optee = dir(.optee), tfa = dir(.tfa), kernel = dir(.kernel)
+    let qemu: URL
+    switch manifest.machine.qemu {
+    case .host(let binary): qemu = (try? Command.locate(binary)) ?? URL(fileURLWithPath: binary)
+    case .built: qemu = dir(.qemu).appendingPathComponent("bin/qemu-system-aarch64")
+    }
+    let release = (try? String(contentsOf: kernel.appendingPathComponent("release"), encoding: .utf8))?
+      .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    let systemMap = kernel.appendingPathComponent("System.map")
+    self.init(
+      manifest: manifest.name,
+      digest: SHA256.hex(outcomes.keys.sorted().map { "\($0.rawValue) \(outcomes[$0]!.key)" }.joined(separator: "\n")),
+      keys: Dictionary(uniqueKeysWithValues: outcomes.map { ($0.key.rawValue, $0.value.key) }),
+      bl1: tfa.appendingPathComponent("bl1.bin"), bl2: tfa.appendingPathComponent("bl2.bin"),
+      bl31: tfa.appendingPathComponent("bl31.bin"), bl32: optee.appendingPathComponent("tee-header_v2.bin"),
+      bl32Extra1: optee.appendingPathComponent("tee-pager_v2.bin"),
+      bl32Extra2: optee.appendingPathComponent("tee-pageable_v2.bin"),
+      bl33: dir(.uboot).appendingPathComponent("u-boot.bin"), kernel: kernel.appendingPathComponent("Image"),
+      initramfs: dir(.initramfs).appendingPathComponent("rootfs.cpio"), teeElf: optee.appendingPathComponent("tee.elf"),
+      bl31Elf: tfa.appendingPathComponent("bl31.elf"), bl1Elf: tfa.appendingPathComponent("bl1.elf"),
+      bl2Elf: tfa.appendingPathComponent("bl2.elf"), opteeConfig: optee.appendingPathComponent("conf.mk"),
+      taDevKit: optee.appendingPathComponent("export-ta_arm64"),
+      systemMap: FileManager.default.fileExists(atPath: systemMap.path) ? systemMap : nil,
+      kernelRelease: release, qemu: qemu)
+  }
+}

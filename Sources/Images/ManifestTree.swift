@@ -1,0 +1,108 @@
+import Foundation
+import HarnessSupport
+import Yams
+
+/// Where a value stands in a manifest file, for error messages that point at it.
+public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+  public var file: String
+  public var line: Int
+  public var column: Int
+  public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A manifest as parsed YAML: scalars, mappings in file order, sequences — each with its location. Kept
+/// apart from the typed `StackManifest` so that variants can be merged before they are interpreted.
+public indirect enum ManifestTree: Sendable, Equatable {
+  case scalar(String, SourceLocation)
+  case mapping([Entry], SourceLocation)
+  case sequence([ManifestTree], SourceLocation)
+
+  public struct Entry: Sendable, Equatable {
+    public var key: String
+    public var keyLocation: SourceLocation
+    public var value: ManifestTree
+  }
+
+  public var location: SourceLocation {
+    switch self {
+    case .scalar(_, let l), .mapping(_, let l), .sequence(_, let l): l
+    }
+  }
+
+  /// Parses YAML text. `file` names the source in locations and errors.
+  /// - Throws: `HarnessError` with `file:line:column` for malformed YAML.
+  public static func parse(_ text: String, file: String) throws -> ManifestTree {
+    let node: Node?
+    do {
+      node = try Yams.compose(yaml: text)
+    } catch let error as YamlError {
+      throw HarnessError("\(file): malformed YAML: \(describe(error, file: file))", fix: "fix the YAML syntax at that place")
+    }
+    guard let node else { return .mapping([], SourceLocation(file: file, line: 1, column: 1)) }
+    return try convert(node, file: file)
+  }
+
+  private static func describe(_ error: YamlError, file: String) -> String {
+    switch error {
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+      let where_ = "line \(mark.line), column \(mark.column)"
+      return [context?.text, problem, "at \(where_)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+    case .composer(let context, let problem, let mark, _):
+      return [context?.text, problem, "at line \(mark.line), column \(mark.column)"].compactMap { $0 }
+        .joined(separator: " ")
+    default:
+      return "\(error)"
+    }
+  }
+
+  private static func convert(_ node: Node, file: String) throws -> ManifestTree {
+    let mark = node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
+      ?? SourceLocation(file: file, line: 0, column: 0)
+    switch node {
+    case .scalar(let scalar):
+      return .scalar(scalar.string, mark)
+    case .sequence(let sequence):
+      return .sequence(try sequence.map { try convert($0, file: file) }, mark)
+    case .mapping(let mapping):
+      var entries: [Entry] = []
+      for (key, value) in mapping {
+        guard case .scalar(let k) = key else {
+          throw HarnessError("\(mark): a mapping key must be a plain word", fix: "write `key: value`")
+        }
+        let keyMark = key.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) } ?? mark
+        if entries.contains(where: { $0.key == k.string }) {
+          throw HarnessError("\(keyMark): '\(k.string)' is given twice", fix: "keep one of them")
+        }
+        entries.append(Entry(key: k.string, keyLocation: keyMark, value: try convert(value, file: file)))
+      }
+      return .mapping(entries, mark)
+    case .alias:
+      throw HarnessError("\(mark): YAML aliases are not supported in manifests", fix: "write the value out")
+    }
+  }
+
+  /// `self` with `override` laid over it: mappings merge key by key (recursively), anything else is replaced.
+  public func merged(with override: ManifestTree) -> ManifestTree {
+    guard case .mapping(var base, let location) = self, case .mapping(let top, _) = override else { return override }
+    for entry in top {
+      if let i = base.firstIndex(where: { $0.key == entry.key }) {
+        base[i] = Entry(key: entry.key, keyLocation: entry.keyLocation, value: base[i].value.merged(with: entry.value))
+      } else {
+        base.append(entry)
+      }
+    }
+    return .mapping(base, location)
+  }
+
+  /// The value under `key` of a mapping.
+  public subscript(key: String) -> ManifestTree? {
+    guard case .mapping(let entries, _) = self else { return nil }
+    return entries.first { $0.key == key }?.value
+  }
+
+  /// The mapping without `key`.
+  public func removing(_ key: String) -> ManifestTree {
+    guard case .mapping(let entries, let location) = self else { return self }
+    return .mapping(entries.filter { $0.key != key }, location)
+  }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HarnessSupport
+
+/// A Debian package in a suite: `optee-os/sid`.
+public struct PackageRef: Sendable, Hashable, Codable, CustomStringConvertible {
+  public var name: String
+  public var suite: String
+  public init(_ name: String, suite: String) {
+    self.name = name
+    self.suite = suite
+  }
+  public var description: String { "\(name)/\(suite)" }
+}
+
+/// The stack components teeharness knows how to build, in build order.
+public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
+  case optee, tfa, uboot, kernel, initramfs, qemu
+
+  /// Components whose outputs this one's recipe reads.
+  public var dependencies: [ComponentName] {
+    switch self {
+    case .initramfs: [.kernel]
+    default: []
+    }
+  }
+
+  public static func < (a: ComponentName, b: ComponentName) -> Bool {
+    allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+  }
+}
+
+/// One component of a stack: where its Debian input comes from and how it is built.
+public struct ComponentSpec: Sendable, Equatable {
+  public var name: ComponentName
+  /// A source package to unpack and build (`dpkg-source -x`, Debian's patches applied).
+  public var source: PackageRef?
+  /// Binary packages to unpack into one tree.
+  public var packages: [PackageRef]
+  /// For binary packages: follow their `Depends` to packages whose names start with one of these prefixes
+  /// (a kernel meta package → the versioned image → its binary and modules packages).
+  public var follow: [String]
+  /// Build options, in manifest order, passed to the recipe as `NAME=value`.
+  public var options: [Option]
+  /// Patch files (absolute paths), applied in order with `patch -p1` to the unpacked source.
+  public var patches: [URL]
+
+  public struct Option: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: String
+    public var location: SourceLocation?
+    public var assignment: String { "\(name)=\(value)" }
+    public static func == (a: Option, b: Option) -> Bool { a.name == b.name && a.value == b.value }
+    enum CodingKeys: CodingKey { case name, value }
+  }
+
+  /// Every package the component downloads, as locked entries.
+  public var lockKeys: [LockKey] {
+    (source.map { [LockKey(kind: .source, package: $0, follow: [])] } ?? [])
+      + packages.map { LockKey(kind: .binary, package: $0, follow: follow) }
+  }
+
+  public func option(_ name: String) -> String? { options.last { $0.name == name }?.value }
+}
+
+/// The QEMU the machine runs: the host's binary, or one built from a Debian source package (the `qemu`
+/// component).
+public enum QEMUChoice: Sendable, Equatable {
+  case host(binary: String)
+  case built
+}
+
+/// The virtual machine every test boots.
+public struct MachineSpec: Sendable, Equatable {
+  public var cpu: String = "max"
+  public var smp: Int = 2
+  public var memoryMiB: Int = 1057
+  public var append: String = "console=ttyAMA0,38400 keep_bootcon"
+  public var qemu: QEMUChoice = .host(binary: "qemu-system-aarch64")
+}
+
+/// A whole stack: what `teeharness images build` makes and every suite boots.
+public struct StackManifest: Sendable {
+  public var name: String
+  /// The file it was read from (variants: the variant's file).
+  public var file: URL
+  public var machine: MachineSpec
+  public var components: [ComponentName: ComponentSpec]
+
+  public var orderedComponents: [ComponentSpec] { components.values.sorted { $0.name < $1.name } }
+
+  /// The OP-TEE build option `name` (e.g. `CFG_NUM_THREADS`), if the manifest sets it.
+  public func opteeOption(_ name: String) -> String? { components[.optee]?.option(name) }
+}

@@ -1,0 +1,3 @@
+import HarnessCommands
+
+await TeeHarness.execute()
