@@ -14,11 +14,11 @@ struct ImagesCommand: AsyncParsableCommand {
     @OptionGroup var stack: StackOptions
 
     func run() async throws {
-      try await HostSetup().requireInstalled()
+      try HostSetup().requireInstalled()
       let started = ContinuousClock.now
-      let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { print($0) }
+      let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line($0) }
       let built = outcomes.compactMap(\.builtSeconds).reduce(0, +)
-      print("stack \(images.manifest) \(images.digest.prefix(12)) ready in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s"
+      Output.line("stack \(images.manifest) \(images.digest.prefix(12)) ready in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s"
         + (built > 0 ? " (\(outcomes.filter { $0.builtSeconds != nil }.count) built, \(built.formatted(decimals: 1)) s)" : " (all cached)"))
     }
   }
@@ -35,8 +35,8 @@ struct ImagesCommand: AsyncParsableCommand {
       let layout = try ProjectLayout.find()
       let files = try manifest.map { [layout.manifest($0)] } ?? layout.allManifests()
       let lock = try await Stack.lock(manifests: files, layout: layout, cache: CacheLocation.resolve(cacheDir),
-        all: manifest == nil) { print($0) }
-      print("lock: wrote \(layout.lockFile.path) (\(lock.entries.count) entries)")
+        all: manifest == nil) { Output.line($0) }
+      Output.line("lock: wrote \(layout.lockFile.path) (\(lock.entries.count) entries)")
     }
   }
 
@@ -46,9 +46,9 @@ struct ImagesCommand: AsyncParsableCommand {
 
     func run() async throws {
       let (images, _, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache, build: false)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try encoder.encode(images), as: UTF8.self))
+      let data = try JSONSerialization.data(withJSONObject: images.jsonObject,
+        options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+      Output.line(String(decoding: data, as: UTF8.self))
     }
   }
 
@@ -61,7 +61,7 @@ struct ImagesCommand: AsyncParsableCommand {
         let manifest = try ManifestLoader.load(file)
         let threads = manifest.opteeOption("CFG_NUM_THREADS").map { "threads \($0)" } ?? ""
         let kernel = manifest.components[.kernel]?.packages.first.map { "kernel \($0)" } ?? ""
-        print("\(manifest.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \([threads, kernel].filter { !$0.isEmpty }.joined(separator: ", "))")
+        Output.line("\(manifest.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \([threads, kernel].filter { !$0.isEmpty }.joined(separator: ", "))")
       }
     }
   }

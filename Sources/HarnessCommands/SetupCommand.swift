@@ -14,7 +14,7 @@ struct SetupCommand: AsyncParsableCommand {
   func run() async throws {
     let layout = try ProjectLayout.find()
     let manifests = try manifest.map { [try ManifestLoader.load(layout.manifest($0))] } ?? []
-    let installed = try await HostSetup(building: manifests).ensure { print($0) }
-    print(installed.isEmpty ? "setup: host prerequisites present, nothing changed" : "setup: installed \(installed.joined(separator: " "))")
+    let installed = try await HostSetup(building: manifests).ensure { Output.line($0) }
+    Output.line(installed.isEmpty ? "setup: host prerequisites present, nothing changed" : "setup: installed \(installed.joined(separator: " "))")
   }
 }

@@ -83,7 +83,7 @@ extension CpioWriter {
   /// - Throws: when the tree holds something else (a device node, a socket) or cannot be read.
   public static func archive(tree root: URL, to file: URL) throws {
     let fm = FileManager.default
-    fm.createFile(atPath: file.path, contents: nil)
+    _ = fm.createFile(atPath: file.path, contents: nil)
     let handle = try FileHandle(forWritingTo: file)
     defer { try? handle.close() }
     var writer = CpioWriter { try handle.write(contentsOf: $0) }

@@ -135,7 +135,7 @@ extension StackImages {
     }
     let release = (try? String(contentsOf: kernel.appendingPathComponent("release"), encoding: .utf8))?
       .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-    let systemMap = kernel.appendingPathComponent("System.map")
+    let kernelConfig = kernel.appendingPathComponent("config")
     self.init(
       manifest: manifest.name,
       digest: SHA256.hex(outcomes.keys.sorted().map { "\($0.rawValue) \(outcomes[$0]!.key)" }.joined(separator: "\n")),
@@ -149,7 +149,7 @@ extension StackImages {
       bl31Elf: tfa.appendingPathComponent("bl31.elf"), bl1Elf: tfa.appendingPathComponent("bl1.elf"),
       bl2Elf: tfa.appendingPathComponent("bl2.elf"), opteeConfig: optee.appendingPathComponent("conf.mk"),
       taDevKit: optee.appendingPathComponent("export-ta_arm64"),
-      systemMap: FileManager.default.fileExists(atPath: systemMap.path) ? systemMap : nil,
+      kernelConfig: FileManager.default.fileExists(atPath: kernelConfig.path) ? kernelConfig : nil,
       kernelRelease: release, qemu: qemu)
   }
 }

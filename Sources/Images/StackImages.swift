@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where a built stack's files are: what `teeharness images path` prints and the machine boots.
-public struct StackImages: Sendable, Codable, Equatable {
+public struct StackImages: Sendable, Equatable {
   public var manifest: String
   /// The stack's digest: the sha256 of every component key.
   public var digest: String
@@ -22,10 +22,25 @@ public struct StackImages: Sendable, Codable, Equatable {
   public var bl2Elf: URL
   public var opteeConfig: URL
   public var taDevKit: URL
-  public var systemMap: URL?
+  public var kernelConfig: URL?
   public var kernelRelease: String
   /// The QEMU binary the machine runs.
   public var qemu: URL
+
+  /// The paths as a JSON object for scripts (`teeharness images path`).
+  public var jsonObject: [String: Any] {
+    var object: [String: Any] = [
+      "manifest": manifest, "digest": digest, "keys": keys, "kernelRelease": kernelRelease,
+    ]
+    let files: [String: URL?] = [
+      "bl1": bl1, "bl2": bl2, "bl31": bl31, "bl32": bl32, "bl32_extra1": bl32Extra1, "bl32_extra2": bl32Extra2,
+      "bl33": bl33, "kernel": kernel, "initramfs": initramfs, "tee_elf": teeElf, "bl31_elf": bl31Elf,
+      "bl1_elf": bl1Elf, "bl2_elf": bl2Elf, "optee_conf": opteeConfig, "ta_dev_kit": taDevKit,
+      "qemu": qemu, "kernel_config": kernelConfig,
+    ]
+    for (name, url) in files { if let url { object[name] = url.path } }
+    return object
+  }
 
   /// The files BL1 loads by semihosting from the machine's run folder, by the names it asks for.
   public var semihostingFiles: [(name: String, file: URL)] {

@@ -15,6 +15,9 @@ for dir in bin sbin lib; do
   ln -sfn "usr/$dir" "$rootfs/$dir"
 done
 
+# /init is a shell script: the kernel needs /bin/sh before busybox installs its other applets.
+ln -sfn busybox "$rootfs/usr/bin/sh"
+
 # In-tree TAs from the OP-TEE dev kit package join the others; the rest of the kit is not needed at run time.
 mkdir -p "$rootfs/usr/lib/optee_armtz"
 if [ -d "$rootfs/usr/lib/optee-os-dev" ]; then

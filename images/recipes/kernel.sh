@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Linux from Debian's arm64 kernel packages: the plain Image, its symbols and config, and the OP-TEE driver
+# Linux from Debian's arm64 kernel packages: the plain Image, its config, and the OP-TEE driver
 # modules (decompressed, for busybox insmod) in the order they must be loaded. Options: MODULES="a b c".
 set -euo pipefail
 modules="tee optee"
 for arg in "$@"; do case "$arg" in MODULES=*) modules=${arg#MODULES=} ;; esac; done
 
-moddir=$(find "$ROOT/lib/modules" "$ROOT/usr/lib/modules" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1)
+moddir=$(find "$ROOT/lib/modules" "$ROOT/usr/lib/modules" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1 || true)
 [ -n "$moddir" ] || { echo "no lib/modules/<version> in the kernel packages" >&2; exit 1; }
 release=$(basename "$moddir")
 echo "$release" > "$OUT/release"
@@ -16,9 +16,8 @@ for candidate in "$ROOT/boot/vmlinuz-$release" "$moddir/vmlinuz"; do
 done
 [ -n "$image" ] || { echo "no kernel image for $release (looked in /boot and $moddir)" >&2; exit 1; }
 cp "$image" "$OUT/Image"
-for candidate in "$ROOT/boot/System.map-$release" "$moddir/System.map"; do
-  [ -f "$candidate" ] && cp "$candidate" "$OUT/System.map" && break
-done
+# Debian's System.map is a stub (the real one is in the -dbg package): the guest's /proc/kallsyms is the
+# source of kernel symbols.
 for candidate in "$ROOT/boot/config-$release" "$moddir/config"; do
   [ -f "$candidate" ] && cp "$candidate" "$OUT/config" && break
 done
@@ -26,7 +25,7 @@ done
 mkdir -p "$OUT/modules"
 : > "$OUT/modules.order"
 for name in $modules; do
-  file=$(find "$moddir" -name "$name.ko*" | head -n 1)
+  file=$(find "$moddir" -name "$name.ko*" | head -n 1 || true)
   [ -n "$file" ] || { echo "module $name not found under $moddir" >&2; exit 1; }
   case "$file" in
     *.xz) xz -dc "$file" > "$OUT/modules/$name.ko" ;;
@@ -36,3 +35,4 @@ for name in $modules; do
   esac
   echo "$name" >> "$OUT/modules.order"
 done
+echo "kernel $release: $(du -h "$OUT/Image" | cut -f1) Image, modules: $modules"

@@ -1,0 +1,68 @@
+/// Lines that mean the stack is broken, on either console, whatever test is running: a kernel panic, an OP-TEE
+/// panic, an RCU stall. Pure: complete lines in, alarms out. A test that provokes one may allow it by name.
+public struct BadPatternWatcher: Sendable {
+  public struct Rule: Sendable, Equatable {
+    public var name: String
+    public var expression: String
+    public init(_ name: String, _ expression: String) {
+      self.name = name
+      self.expression = expression
+    }
+  }
+
+  /// A rule that fired.
+  public struct Alarm: Sendable, Equatable, CustomStringConvertible {
+    public var rule: String
+    public var line: String
+    public var description: String { "\(rule): \(line)" }
+  }
+
+  public static let normalWorld: [Rule] = [
+    Rule("kernel panic", #"Kernel panic"#),
+    Rule("kernel oops", #"Internal error: Oops|\bOops\b"#),
+    Rule("kernel BUG", #"\bBUG:"#),
+    Rule("RCU stall", #"rcu.*detected stalls"#),
+    Rule("hung task", #"hung_task|blocked for more than \d+ seconds"#),
+    Rule("hard lockup", #"Watchdog detected hard LOCKUP"#),
+    Rule("TF-A error", #"^ERROR:\s"#),
+    Rule("TF-A panic", #"^PANIC|Unhandled Exception in EL3"#),
+  ]
+  public static let secureWorld: [Rule] = [
+    Rule("OP-TEE panic", #"Panic at|Panic '"#),
+    Rule("OP-TEE assertion", #"assertion .* failed"#),
+    Rule("TF-A error", #"^ERROR:\s"#),
+    Rule("TF-A panic", #"^PANIC|Unhandled Exception in EL3"#),
+  ]
+
+  /// Lines that look bad but are known harmless on this stack (U-Boot's fdt reservation message).
+  public static let harmless: [String] = [#"ERROR: reserving fdt memory region failed"#]
+
+  public var rules: [Rule]
+  /// Rule names a test has allowed for now.
+  public var allowed: Set<String> = []
+  private var line = ""
+
+  public init(rules: [Rule]) { self.rules = rules }
+
+  /// Feeds decoded console text; returns an alarm for each complete line a rule (not allowed) matches.
+  public mutating func feed(_ text: String) -> [Alarm] {
+    var alarms: [Alarm] = []
+    for character in text {
+      if character == "\n" {
+        if let alarm = check(line) { alarms.append(alarm) }
+        line = ""
+      } else if line.utf8.count < 4096 {
+        line.append(character)
+      }
+    }
+    return alarms
+  }
+
+  func check(_ line: String) -> Alarm? {
+    if Self.harmless.contains(where: { Pattern.regex($0).firstMatch(in: line) != nil }) { return nil }
+    for rule in rules where !allowed.contains(rule.name) {
+      if Pattern.regex(rule.expression).firstMatch(in: line) != nil { return Alarm(rule: rule.name, line: line) }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import HarnessSupport
+
+/// A console wait that ran out of time.
+public struct ExpectTimeout: Error, CustomStringConvertible, Sendable {
+  public var console: String
+  public var pattern: String
+  public var timeout: Duration
+  /// The last lines of every console of the machine.
+  public var context: String
+  public var description: String {
+    "no \(pattern) on the \(console) console within \(timeout.seconds.formatted(decimals: 1)) s\n\(context)"
+  }
+}
+
+/// A bad pattern (panic, oops, stall) seen on a console while a test ran.
+public struct BadPatternSeen: Error, CustomStringConvertible, Sendable {
+  public var console: String
+  public var alarm: BadPatternWatcher.Alarm
+  public var context: String
+  public init(console: String, alarm: BadPatternWatcher.Alarm, context: String) {
+    self.console = console
+    self.alarm = alarm
+    self.context = context
+  }
+  public var description: String {
+    "\(alarm.rule) on the \(console) console: \(alarm.line)\n\(context)"
+  }
+}
+
+/// The console connection closed (QEMU exited).
+public struct ConsoleClosed: Error, CustomStringConvertible, Sendable {
+  public var console: String
+  public var pattern: String?
+  public var context: String
+  public var description: String {
+    "the \(console) console closed (QEMU exited)\(pattern.map { " while waiting for \($0)" } ?? "")\n\(context)"
+  }
+}
+
+/// One serial console of the machine: reads everything QEMU writes (never letting it block), keeps the
+/// transcript, watches for bad patterns, and serves one `expect` at a time.
+public actor ConsoleSession {
+  public nonisolated let name: String
+  private let connection: SocketConnection
+  private let origin: ContinuousClock.Instant
+  private var buffer = ExpectBuffer()
+  private var watcher: BadPatternWatcher
+  private var transcript: Transcript
+  private var waiter: Waiter?
+  private var failure: (any Error)?
+  private var isClosed = false
+  private var closedWaiters: [CheckedContinuation<Void, Never>] = []
+  private var alarmHandler: (@Sendable (String, BadPatternWatcher.Alarm) -> Void)?
+  private var contextProvider: (@Sendable () async -> String)?
+
+  private struct Waiter {
+    var id: UUID
+    var pattern: Pattern
+    var continuation: CheckedContinuation<ExpectBuffer.Match, any Error>
+  }
+
+  /// - Parameters:
+  ///   - origin: the machine's launch; transcript times count from it.
+  ///   - transcriptFile: where the transcript is written as it arrives.
+  public init(name: String, connection: SocketConnection, origin: ContinuousClock.Instant, transcriptFile: URL?,
+    rules: [BadPatternWatcher.Rule])
+  {
+    self.name = name
+    self.connection = connection
+    self.origin = origin
+    self.transcript = Transcript(file: transcriptFile)
+    self.watcher = BadPatternWatcher(rules: rules)
+  }
+
+  /// Starts reading. `onAlarm` is called for every bad-pattern line; `context` gives the tails of all consoles
+  /// for error messages.
+  public func start(onAlarm: @escaping @Sendable (String, BadPatternWatcher.Alarm) -> Void,
+    context: @escaping @Sendable () async -> String)
+  {
+    alarmHandler = onAlarm
+    contextProvider = context
+    let chunks = connection.chunks
+    Task { [weak self] in
+      for await chunk in chunks { await self?.receive(chunk) }
+      await self?.closed()
+    }
+  }
+
+  private func receive(_ bytes: [UInt8]) {
+    let text = buffer.append(bytes)
+    guard !text.isEmpty else { return }
+    transcript.add(text, at: (ContinuousClock.now - origin).seconds)
+    for alarm in watcher.feed(text) { alarmHandler?(name, alarm) }
+    matchWaiter()
+  }
+
+  private func closed() async {
+    isClosed = true
+    transcript.flush()
+    for c in closedWaiters { c.resume() }
+    closedWaiters = []
+    if let waiter {
+      self.waiter = nil
+      let context = await contextProvider?() ?? tail(20)
+      waiter.continuation.resume(throwing: ConsoleClosed(console: name, pattern: waiter.pattern.description, context: context))
+    }
+  }
+
+  private func matchWaiter() {
+    guard let w = waiter, let match = buffer.consume(w.pattern) else { return }
+    waiter = nil
+    w.continuation.resume(returning: match)
+  }
+
+  /// Waits until `pattern` appears in the output not yet consumed, and consumes through it.
+  /// - Throws: `ExpectTimeout` (with the tails of all consoles) when `timeout` or `deadline` passes first;
+  ///   `BadPatternSeen` when the machine was aborted by a bad line; `ConsoleClosed` when QEMU exits;
+  ///   `HarnessError` when another wait is already pending on this console.
+  public func expect(_ pattern: Pattern, timeout: Duration, deadline: Deadline = .distantFuture) async throws
+    -> ExpectBuffer.Match
+  {
+    if let failure { throw failure }
+    if let match = buffer.consume(pattern) { return match }
+    if isClosed {
+      throw ConsoleClosed(console: name, pattern: pattern.description, context: await contextProvider?() ?? tail(20))
+    }
+    guard waiter == nil else { throw HarnessError("two waits at once on the \(name) console") }
+    let limit = deadline.capped(at: timeout)
+    let id = UUID()
+    let timer = Task { [weak self] in
+      try await Task.sleep(until: limit.instant, clock: .continuous)
+      await self?.expire(id, after: timeout)
+    }
+    defer { timer.cancel() }
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { continuation in
+        waiter = Waiter(id: id, pattern: pattern, continuation: continuation)
+        matchWaiter()
+      }
+    } onCancel: {
+      Task { await self.cancelWaiter(id) }
+    }
+  }
+
+  private func expire(_ id: UUID, after timeout: Duration) async {
+    guard let w = waiter, w.id == id else { return }
+    waiter = nil
+    let context = await contextProvider?() ?? tail(20)
+    w.continuation.resume(throwing: ExpectTimeout(console: name, pattern: w.pattern.description, timeout: timeout, context: context))
+  }
+
+  private func cancelWaiter(_ id: UUID) {
+    guard let w = waiter, w.id == id else { return }
+    waiter = nil
+    w.continuation.resume(throwing: CancellationError())
+  }
+
+  /// Fails the pending wait and every later one with `error` (a bad pattern elsewhere, QEMU died).
+  public func abort(_ error: any Error) {
+    failure = error
+    if let w = waiter {
+      waiter = nil
+      w.continuation.resume(throwing: error)
+    }
+  }
+
+  /// Clears an abort so the machine can be used again (after a test that allowed its failure).
+  public func clearAbort() { failure = nil }
+
+  /// Sends text to the guest as typed.
+  /// - Throws: `HarnessError` when the console is closed.
+  public func send(_ text: String) throws {
+    try connection.write(Array(text.utf8))
+  }
+
+  public func send(bytes: [UInt8]) throws { try connection.write(bytes) }
+
+  /// Drops output received so far that no wait has consumed.
+  public func discardPending() { buffer.discard() }
+
+  /// Allows a bad-pattern rule (by name) until `disallow` — for a test that provokes it.
+  public func allow(_ rules: Set<String>) { watcher.allowed.formUnion(rules) }
+  public func disallow(_ rules: Set<String>) { watcher.allowed.subtract(rules) }
+
+  /// The last `n` transcript lines.
+  public func tail(_ n: Int) -> String { transcript.tail(n) }
+
+  /// Seconds since launch, on the transcript's clock.
+  public nonisolated func now() -> Double { (ContinuousClock.now - origin).seconds }
+
+  /// The transcript lines since `time` (seconds since launch).
+  public func slice(from time: Double, to end: Double = .infinity) -> [Transcript.Line] { transcript.slice(from: time, to: end) }
+
+  /// All lines so far (for milestone timing).
+  public func lines() -> [Transcript.Line] { transcript.lines }
+
+  /// Waits until the connection has closed (QEMU exited), at most until `deadline`.
+  public func waitClosed(deadline: Deadline) async {
+    if isClosed { return }
+    let timer = Task { [weak self] in
+      try? await Task.sleep(until: deadline.instant, clock: .continuous)
+      await self?.releaseClosedWaiters()
+    }
+    defer { timer.cancel() }
+    await withCheckedContinuation { closedWaiters.append($0) }
+  }
+
+  private func releaseClosedWaiters() {
+    for c in closedWaiters { c.resume() }
+    closedWaiters = []
+  }
+
+  /// Closes the connection and writes out the transcript's last partial line.
+  public func close() {
+    connection.close()
+    transcript.flush()
+  }
+}

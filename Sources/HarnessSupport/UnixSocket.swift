@@ -1,0 +1,124 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A listening unix-domain stream socket. The harness listens; QEMU connects to it as a client, so every byte
+/// QEMU ever writes has a reader.
+public final class UnixListener: Sendable {
+  public let path: String
+  private let fd: Int32
+
+  /// The longest path a unix socket address holds (`sun_path` less its NUL).
+  public static let maximumPathLength = 107
+
+  /// Binds and listens at `path` (mode 0600).
+  /// - Throws: `HarnessError` when the path is too long or the socket cannot be made.
+  public init(path: String) throws {
+    guard path.utf8.count <= Self.maximumPathLength else {
+      throw HarnessError("socket path too long (\(path.utf8.count) bytes, the limit is \(Self.maximumPathLength)): \(path)",
+        fix: "use a shorter run folder (TMPDIR or --out)")
+    }
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw HarnessError("cannot create a unix socket: \(String(cString: strerror(errno)))") }
+    unlink(path)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+      let bytes = Array(path.utf8)
+      raw.copyBytes(from: bytes)
+      raw[bytes.count] = 0
+    }
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard bound == 0, chmod(path, 0o600) == 0, listen(fd, 4) == 0 else {
+      let message = String(cString: strerror(errno))
+      _ = Glibc.close(fd)
+      throw HarnessError("cannot listen on \(path): \(message)")
+    }
+    self.fd = fd
+    self.path = path
+  }
+
+  /// Waits for one connection.
+  /// - Throws: `DeadlineExceeded` when nobody connects in time; `CancellationError` when cancelled.
+  public func accept(_ what: String, deadline: Deadline) async throws -> SocketConnection {
+    let started = ContinuousClock.now
+    while true {
+      try Task.checkCancellation()
+      let slice = min(max(deadline.remaining.seconds, 0), 0.2)
+      let fd = self.fd
+      let ready = await Task.detached {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&pfd, 1, Int32(slice * 1000))
+      }.value
+      if ready > 0 {
+        let client = Glibc.accept(fd, nil, nil)
+        if client >= 0 {
+          _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+          return SocketConnection(fd: client, name: what)
+        }
+      }
+      if deadline.hasPassed { throw DeadlineExceeded("waiting for QEMU to connect \(what)", after: .now - started) }
+    }
+  }
+
+  public func close() {
+    _ = Glibc.close(fd)
+    unlink(path)
+  }
+}
+
+/// One accepted connection: a dedicated reader thread turns everything that arrives into `chunks`, so the peer
+/// never blocks on us; writes go straight to the socket.
+public final class SocketConnection: @unchecked Sendable {
+  public let name: String
+  /// Everything read, in order; finishes when the peer closes or `close()` is called.
+  public let chunks: AsyncStream<[UInt8]>
+  private let fd: Int32
+  private let lock = NSLock()
+  private var closed = false
+
+  init(fd: Int32, name: String) {
+    self.fd = fd
+    self.name = name
+    let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .unbounded)
+    chunks = stream
+    let thread = Thread {
+      var buffer = [UInt8](repeating: 0, count: 65536)
+      while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        continuation.yield(Array(buffer[0..<n]))
+      }
+      continuation.finish()
+      Glibc.close(fd)
+    }
+    thread.name = "teeharness-\(name)"
+    thread.start()
+  }
+
+  /// Writes all of `bytes`.
+  /// - Throws: `HarnessError` when the peer is gone.
+  public func write(_ bytes: [UInt8]) throws {
+    var offset = 0
+    while offset < bytes.count {
+      let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw HarnessError("the \(name) connection is closed: \(String(cString: strerror(errno)))") }
+      offset += n
+    }
+  }
+
+  /// Shuts the connection down; the reader thread then finishes `chunks` and releases the descriptor.
+  public func close() {
+    lock.lock()
+    defer { lock.unlock() }
+    guard !closed else { return }
+    closed = true
+    shutdown(fd, Int32(SHUT_RDWR))
+  }
+}

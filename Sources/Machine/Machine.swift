@@ -1,0 +1,141 @@
+import Console
+import Foundation
+import HarnessSupport
+import Images
+import QMP
+
+/// QEMU died or could not be started; carries what is needed to see why.
+public struct MachineError: Error, CustomStringConvertible, Sendable {
+  public var message: String
+  public var argv: [String]
+  public var status: Int32?
+  public var stderr: String
+  public var description: String {
+    var text = message
+    if let status { text += " (exit status \(status))" }
+    if !stderr.isEmpty { text += "\n--- QEMU stderr\n\(stderr)" }
+    text += "\n--- QEMU command line\n\(argv.joined(separator: " "))"
+    return text
+  }
+}
+
+/// A running QEMU with the stack: both consoles, the shell, QMP and the GDB stub's connection. Created and
+/// torn down only by `withMachine`.
+public actor Machine {
+  public nonisolated let configuration: MachineConfiguration
+  public nonisolated let normal: ConsoleSession
+  public nonisolated let secure: ConsoleSession
+  public nonisolated let shell: ShellSession
+  public nonisolated let qmp: QMPClient
+  /// The GDB stub's connection, accepted and kept open (read by the RSP client).
+  public nonisolated let gdb: SocketConnection
+  nonisolated let process: ChildProcess
+  public nonisolated let launchedAt: ContinuousClock.Instant
+
+  public private(set) var milestones: [Milestone] = Milestone.boot
+  /// Bad-pattern lines seen so far (a test that did not allow them fails).
+  public private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
+
+  init(configuration: MachineConfiguration, process: ChildProcess, normal: ConsoleSession, secure: ConsoleSession,
+    qmp: QMPClient, gdb: SocketConnection, launchedAt: ContinuousClock.Instant)
+  {
+    self.configuration = configuration
+    self.process = process
+    self.normal = normal
+    self.secure = secure
+    self.shell = ShellSession(console: normal)
+    self.qmp = qmp
+    self.gdb = gdb
+    self.launchedAt = launchedAt
+  }
+
+  public nonisolated var pid: Int32 { process.pid }
+  public nonisolated var isRunning: Bool { process.isRunning }
+  /// Seconds since launch.
+  public nonisolated func now() -> Double { (ContinuousClock.now - launchedAt).seconds }
+
+  func raise(_ console: String, _ alarm: BadPatternWatcher.Alarm) async {
+    alarms.append((console, alarm))
+    let error = BadPatternSeen(console: console, alarm: alarm, context: await context())
+    await normal.abort(error)
+    await secure.abort(error)
+  }
+
+  /// Forgets alarms (after a test that allowed them) and lets the consoles wait again.
+  public func clearAlarms() async {
+    alarms = []
+    await normal.clearAbort()
+    await secure.clearAbort()
+  }
+
+  /// The last lines of both consoles, and QEMU's state: what every failure shows.
+  public nonisolated func context(lines: Int = 25) async -> String {
+    var text = "--- last lines of the normal-world console\n\(await normal.tail(lines))\n"
+    text += "--- last lines of the secure-world console\n\(await secure.tail(lines))"
+    if let status = process.status {
+      text += "\n--- QEMU exited with status \(status)\n\(stderrTail())"
+    }
+    return text
+  }
+
+  nonisolated func stderrTail() -> String {
+    let url = configuration.runDirectory.appendingPathComponent("qemu.stderr")
+    return ((try? String(contentsOf: url, encoding: .utf8)) ?? "").lastLines(15)
+  }
+
+  /// Waits for every boot milestone, in order on each console, recording when each was reached.
+  /// - Throws: `ExpectTimeout` naming the milestone not reached (with the last milestone that was, and both
+  ///   consoles' tails); the consoles' errors when the machine fails.
+  public func awaitReady(deadline: Deadline) async throws {
+    let launched = launchedAt
+    let secureTask = Task { [secure, milestones] in
+      var reached: [Int: Double] = [:]
+      for (i, m) in milestones.enumerated() where m.world == .secure {
+        _ = try await secure.expect(.literal(m.pattern), timeout: .seconds(m.budget) - (ContinuousClock.now - launched), deadline: deadline)
+        reached[i] = (ContinuousClock.now - launched).seconds
+      }
+      return reached
+    }
+    do {
+      for (i, m) in milestones.enumerated() where m.world == .normal {
+        do {
+          _ = try await normal.expect(.literal(m.pattern), timeout: .seconds(m.budget) - (ContinuousClock.now - launched),
+            deadline: deadline)
+        } catch var timeout as ExpectTimeout {
+          let last = milestones.filter { $0.reachedAt != nil }.max { $0.reachedAt! < $1.reachedAt! }
+          timeout.pattern = "milestone '\(m.name)' (\"\(m.pattern)\"); last reached: \(last.map { "'\($0.name)' at \($0.reachedAt!.formatted(decimals: 2)) s" } ?? "none")"
+          throw timeout
+        }
+        milestones[i].reachedAt = now()
+      }
+      for (i, t) in try await secureTask.value { milestones[i].reachedAt = t }
+    } catch {
+      secureTask.cancel()
+      throw error
+    }
+    // The shell answers: the console is ours from here on.
+    let sync = try await shell.run("true", timeout: .seconds(30), deadline: deadline)
+    guard sync.status == 0 else { throw HarnessError("the guest shell does not answer commands") }
+  }
+
+  /// Kills QEMU outright (a test of how the harness copes with a dying machine).
+  public nonisolated func kill() { process.signal(SIGKILL) }
+
+  /// The orderly end: QMP `quit`, then SIGTERM, then SIGKILL. Never throws; safe to call twice; runs to the end
+  /// even when the calling task is cancelled.
+  public nonisolated func shutdown() async {
+    let process = self.process, qmp = self.qmp, normal = self.normal, secure = self.secure, gdb = self.gdb
+    await Task {
+      if process.isRunning {
+        _ = try? await qmp.execute("quit", deadline: .after(.seconds(2)))
+        if await process.wait(until: .after(.seconds(3))) == nil { await process.terminate() }
+      }
+      await normal.waitClosed(deadline: .after(.seconds(1)))
+      await secure.waitClosed(deadline: .after(.seconds(1)))
+      await normal.close()
+      await secure.close()
+      await qmp.close()
+      gdb.close()
+    }.value
+  }
+}

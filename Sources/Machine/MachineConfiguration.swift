@@ -1,0 +1,56 @@
+import Foundation
+import Images
+
+/// Everything that decides how QEMU is started. `argv` is pure, so the command line is testable without QEMU.
+public struct MachineConfiguration: Sendable {
+  public var images: StackImages
+  public var spec: MachineSpec
+  /// Where transcripts and QEMU's own output go (any length).
+  public var runDirectory: URL
+  /// A short private folder (mode 0700): the unix sockets and the files BL1 loads by semihosting. QEMU runs
+  /// with it as its current directory.
+  public var socketDirectory: URL
+
+  public init(images: StackImages, spec: MachineSpec, runDirectory: URL, socketDirectory: URL) {
+    self.images = images
+    self.spec = spec
+    self.runDirectory = runDirectory
+    self.socketDirectory = socketDirectory
+  }
+
+  public var normalSocket: String { socketDirectory.appendingPathComponent("normal.sock").path }
+  public var secureSocket: String { socketDirectory.appendingPathComponent("secure.sock").path }
+  public var qmpSocket: String { socketDirectory.appendingPathComponent("qmp.sock").path }
+  public var gdbSocket: String { socketDirectory.appendingPathComponent("gdb.sock").path }
+
+  /// The QEMU command line: paused at reset (`-S`), every channel a unix-socket client of the harness,
+  /// nothing on stdio, no network.
+  public var argv: [String] {
+    [
+      images.qemu.path,
+      "-S",
+      "-machine", "virt,secure=on,gic-version=3,virtualization=false",
+      "-cpu", spec.cpu,
+      "-smp", String(spec.smp),
+      "-m", String(spec.memoryMiB),
+      "-bios", images.bl1.path,
+      "-semihosting-config", "enable=on,target=native",
+      "-kernel", images.kernel.path,
+      "-initrd", images.initramfs.path,
+      "-append", spec.append,
+      "-display", "none",
+      "-monitor", "none",
+      "-chardev", "socket,id=normal,path=\(normalSocket),server=off",
+      "-chardev", "socket,id=secure,path=\(secureSocket),server=off",
+      "-serial", "chardev:normal",
+      "-serial", "chardev:secure",
+      "-chardev", "socket,id=qmp,path=\(qmpSocket),server=off",
+      "-mon", "chardev=qmp,mode=control",
+      "-chardev", "socket,id=gdb,path=\(gdbSocket),server=off",
+      "-gdb", "chardev:gdb",
+      "-nic", "none",
+      "-d", "unimp",
+      "-D", runDirectory.appendingPathComponent("qemu-debug.log").path,
+    ]
+  }
+}

@@ -1,0 +1,25 @@
+import Console
+
+/// A named point of the boot, seen on one console, with the time it was reached.
+public struct Milestone: Sendable, Equatable {
+  public enum World: String, Sendable { case normal, secure }
+
+  public var name: String
+  public var world: World
+  public var pattern: String
+  /// Seconds after launch by which it must be reached.
+  public var budget: Double
+  /// Seconds after launch it was reached (nil until then).
+  public var reachedAt: Double?
+
+  /// The boot's milestones, in the order they happen on each console.
+  public static let boot: [Milestone] = [
+    Milestone(name: "TF-A started", world: .normal, pattern: "Booting Trusted Firmware", budget: 10),
+    Milestone(name: "secure world up", world: .secure, pattern: "Primary CPU switching to normal world boot", budget: 20),
+    Milestone(name: "U-Boot started", world: .normal, pattern: "U-Boot 20", budget: 20),
+    Milestone(name: "Linux booting", world: .normal, pattern: "Booting Linux on physical CPU", budget: 30),
+    Milestone(name: "OP-TEE driver probed", world: .normal, pattern: "optee: initialized driver", budget: 90),
+    Milestone(name: "tee-supplicant running", world: .normal, pattern: "teeharness-init: tee-supplicant running", budget: 100),
+    Milestone(name: "shell ready", world: .normal, pattern: "teeharness-init: ready", budget: 110),
+  ]
+}

@@ -1,0 +1,112 @@
+import Console
+import Foundation
+import HarnessSupport
+import Images
+import QMP
+
+/// Boots `configuration` and runs `body` with the machine; QEMU is torn down when `body` returns, throws or is
+/// cancelled (and, through the process guard, when the harness itself dies).
+///
+/// QEMU starts paused (`-S`) with every channel a client of a socket the harness already listens on; the
+/// harness accepts the normal console, the secure console, QMP and the GDB stub, and only then lets the CPUs run
+/// (`cont`), so not one byte of boot output is lost.
+/// - Throws: `MachineError` when QEMU is missing, exits early or never connects; whatever `body` throws.
+public func withMachine<T: Sendable>(
+  _ configuration: MachineConfiguration, start: Bool = true, _ body: (Machine) async throws -> T
+) async throws -> T {
+  let machine = try await launchMachine(configuration, start: start)
+  do {
+    let result = try await body(machine)
+    await machine.shutdown()
+    return result
+  } catch {
+    await machine.shutdown()
+    throw error
+  }
+}
+
+/// Launches QEMU and attaches; the caller owns the teardown (`withMachine` does it).
+func launchMachine(_ configuration: MachineConfiguration, start: Bool) async throws -> Machine {
+  let fm = FileManager.default
+  let images = configuration.images
+  guard fm.isExecutableFile(atPath: images.qemu.path) else {
+    throw HarnessError("QEMU binary \(images.qemu.path) not found", fix: "run `swift run teeharness setup` (as root)")
+  }
+  let required = [("BL1", images.bl1), ("kernel", images.kernel), ("initramfs", images.initramfs)]
+    + images.semihostingFiles.map { ($0.name, $0.file) }
+  for (what, file) in required {
+    guard fm.fileExists(atPath: file.path) else {
+      throw HarnessError("image \(what) missing: \(file.path)", fix: "run `swift run teeharness images build`")
+    }
+  }
+  try fm.createDirectory(at: configuration.runDirectory, withIntermediateDirectories: true)
+  try fm.createDirectory(at: configuration.socketDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+  for (name, file) in images.semihostingFiles {
+    let link = configuration.socketDirectory.appendingPathComponent(name)
+    try? fm.removeItem(at: link)
+    try fm.createSymbolicLink(at: link, withDestinationURL: file)
+  }
+
+  let listeners = try [configuration.normalSocket, configuration.secureSocket, configuration.qmpSocket, configuration.gdbSocket]
+    .map { try UnixListener(path: $0) }
+  defer { for l in listeners { l.close() } }
+
+  let argv = configuration.argv
+  try Data((argv.joined(separator: " ") + "\n").utf8).write(to: configuration.runDirectory.appendingPathComponent("qemu.argv"))
+  let stderrFile = configuration.runDirectory.appendingPathComponent("qemu.stderr")
+  let launchedAt = ContinuousClock.now
+  let process = try ChildProcess(argv, in: configuration.socketDirectory, output: stderrFile)
+
+  func early(_ message: String) async -> MachineError {
+    let status = await process.wait(until: .after(.seconds(2)))
+    if status == nil { await process.terminate() }
+    let stderr = ((try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "").lastLines(20)
+    return MachineError(message: message, argv: argv, status: status, stderr: stderr)
+  }
+
+  var connections: [SocketConnection] = []
+  let names = ["to the normal console", "to the secure console", "to QMP", "to the GDB stub"]
+  for (listener, name) in zip(listeners, names) {
+    do {
+      connections.append(try await acceptWhileRunning(listener, name, process: process, deadline: .after(.seconds(20))))
+    } catch {
+      for c in connections { c.close() }
+      throw await early(process.isRunning ? "QEMU did not connect \(name) within 20 s" : "QEMU exited before connecting \(name)")
+    }
+  }
+
+  let normal = ConsoleSession(name: "normal", connection: connections[0], origin: launchedAt,
+    transcriptFile: configuration.runDirectory.appendingPathComponent("normal.log"), rules: BadPatternWatcher.normalWorld)
+  let secure = ConsoleSession(name: "secure", connection: connections[1], origin: launchedAt,
+    transcriptFile: configuration.runDirectory.appendingPathComponent("secure.log"), rules: BadPatternWatcher.secureWorld)
+  let qmp = QMPClient(connection: connections[2])
+  let machine = Machine(configuration: configuration, process: process, normal: normal, secure: secure, qmp: qmp,
+    gdb: connections[3], launchedAt: launchedAt)
+  let context: @Sendable () async -> String = { [weak machine] in await machine?.context() ?? "" }
+  let onAlarm: @Sendable (String, BadPatternWatcher.Alarm) -> Void = { [weak machine] console, alarm in
+    Task { await machine?.raise(console, alarm) }
+  }
+  await normal.start(onAlarm: onAlarm, context: context)
+  await secure.start(onAlarm: onAlarm, context: context)
+  do {
+    try await qmp.connect(deadline: .after(.seconds(10)))
+    if start { try await qmp.execute("cont") }
+  } catch {
+    await machine.shutdown()
+    throw await early("QMP did not come up: \(error)")
+  }
+  return machine
+}
+
+private func acceptWhileRunning(_ listener: UnixListener, _ name: String, process: ChildProcess, deadline: Deadline)
+  async throws -> SocketConnection
+{
+  while true {
+    guard process.isRunning else { throw HarnessError("QEMU exited") }
+    do {
+      return try await listener.accept(name, deadline: deadline.capped(at: .milliseconds(250)))
+    } catch is DeadlineExceeded where !deadline.hasPassed {
+      continue
+    }
+  }
+}
