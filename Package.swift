@@ -31,6 +31,8 @@ let package = Package(
     .testTarget(name: "ImagesTests", dependencies: ["Images", "HarnessSupport"]),
     .testTarget(name: "ConsoleTests", dependencies: ["Console", "HarnessSupport"]),
     .testTarget(name: "QMPTests", dependencies: ["QMP", "HarnessSupport"]),
+    .testTarget(name: "HarnessSuitesTests", dependencies: ["HarnessSuites", "Suites"]),
+    .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: ["HarnessSuites", "Suites", "Machine", "Images", "HarnessSupport"]),

@@ -53,6 +53,7 @@ public actor ConsoleSession {
   private var closedWaiters: [CheckedContinuation<Void, Never>] = []
   private var alarmHandler: (@Sendable (String, BadPatternWatcher.Alarm) -> Void)?
   private var contextProvider: (@Sendable () async -> String)?
+  private var mirror: (@Sendable (String) -> Void)?
 
   private struct Waiter {
     var id: UUID
@@ -91,6 +92,7 @@ public actor ConsoleSession {
     let text = buffer.append(bytes)
     guard !text.isEmpty else { return }
     transcript.add(text, at: (ContinuousClock.now - origin).seconds)
+    mirror?(text)
     for alarm in watcher.feed(text) { alarmHandler?(name, alarm) }
     matchWaiter()
   }
@@ -175,6 +177,9 @@ public actor ConsoleSession {
   }
 
   public func send(bytes: [UInt8]) throws { try connection.write(bytes) }
+
+  /// Copies everything received from now on to `handler` (a person's terminal, `teeharness boot`).
+  public func setMirror(_ handler: (@Sendable (String) -> Void)?) { mirror = handler }
 
   /// Drops output received so far that no wait has consumed.
   public func discardPending() { buffer.discard() }

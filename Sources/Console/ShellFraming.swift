@@ -27,8 +27,9 @@ public struct ShellFraming: Sendable, Equatable {
     return "set -o pipefail; echo 'TH-'\"B-\(token)\"; { \(body)} 2>&1 | sed 's/^/|/'; echo 'TH-'\"E-\(token)-$?\"\n"
   }
 
-  public var begin: Pattern { .regex("^TH-B-\(token)\\n") }
-  public var end: Pattern { .regex("^TH-E-\(token)-(\\d+)\\n") }
+  /// Not anchored to a line start: output without a final newline puts the end marker on its last line.
+  public var begin: Pattern { .regex("TH-B-\(token)\\n") }
+  public var end: Pattern { .regex("TH-E-\(token)-(\\d+)\\n") }
 
   /// The command's output from the text between the markers: the `|`-prefixed lines, prefix removed.
   public static func output(between text: String) -> String {

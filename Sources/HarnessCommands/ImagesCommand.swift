@@ -7,7 +7,7 @@ struct ImagesCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "images",
     abstract: "Build, lock and locate stack images.",
-    subcommands: [Build.self, Lock.self, Path.self, List.self])
+    subcommands: [Build.self, Lock.self, Path.self])
 
   struct Build: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Download, verify, build and cache a stack.")
@@ -49,20 +49,6 @@ struct ImagesCommand: AsyncParsableCommand {
       let data = try JSONSerialization.data(withJSONObject: images.jsonObject,
         options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       Output.line(String(decoding: data, as: UTF8.self))
-    }
-  }
-
-  struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the manifests and what each changes.")
-
-    func run() async throws {
-      let layout = try ProjectLayout.find()
-      for file in try layout.allManifests() {
-        let manifest = try ManifestLoader.load(file)
-        let threads = manifest.opteeOption("CFG_NUM_THREADS").map { "threads \($0)" } ?? ""
-        let kernel = manifest.components[.kernel]?.packages.first.map { "kernel \($0)" } ?? ""
-        Output.line("\(manifest.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \([threads, kernel].filter { !$0.isEmpty }.joined(separator: ", "))")
-      }
     }
   }
 }

@@ -48,21 +48,61 @@ public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
 }
 
 /// Runs `operation`, cancelling it and throwing `DeadlineExceeded` when `deadline` passes first.
+///
+/// Returns at the deadline even if `operation` does not react to cancellation (it is cancelled and left to
+/// finish on its own); cancelling the caller cancels `operation`.
 public func withDeadline<T: Sendable>(
   _ deadline: Deadline, _ what: @autoclosure () -> String,
   _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
   let label = what()
   let started = ContinuousClock.now
-  return try await withThrowingTaskGroup(of: T?.self) { group in
-    group.addTask { try await operation() }
-    group.addTask {
-      try? await Task.sleep(until: deadline.instant, clock: .continuous)
-      return nil
+  let outcome = ResumeOnce<T>()
+  let work = Task { () -> Void in
+    do { outcome.resume(.success(try await operation())) } catch { outcome.resume(.failure(error)) }
+  }
+  let timer = Task {
+    try? await Task.sleep(until: deadline.instant, clock: .continuous)
+    if !Task.isCancelled {
+      work.cancel()
+      outcome.resume(.failure(DeadlineExceeded(label, after: .now - started)))
     }
-    defer { group.cancelAll() }
-    guard let first = try await group.next() else { throw CancellationError() }
-    if let value = first { return value }
-    throw DeadlineExceeded(label, after: .now - started)
+  }
+  defer { timer.cancel() }
+  return try await withTaskCancellationHandler {
+    try await outcome.value()
+  } onCancel: {
+    work.cancel()
+    outcome.resume(.failure(CancellationError()))
+  }
+}
+
+/// A result delivered once, to one waiter, whichever of several racers comes first.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var result: Result<T, any Error>?
+  private var continuation: CheckedContinuation<T, any Error>?
+
+  func resume(_ value: Result<T, any Error>) {
+    lock.lock()
+    guard result == nil else { return lock.unlock() }
+    result = value
+    let c = continuation
+    continuation = nil
+    lock.unlock()
+    c?.resume(with: value)
+  }
+
+  func value() async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+      lock.lock()
+      if let result {
+        lock.unlock()
+        c.resume(with: result)
+      } else {
+        continuation = c
+        lock.unlock()
+      }
+    }
   }
 }

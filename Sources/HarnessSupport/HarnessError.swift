@@ -8,6 +8,9 @@ public enum HarnessExit: Int32, Sendable {
   case infrastructure = 2
   /// The command line itself was wrong.
   case usage = 64
+  /// Stopped by SIGINT (Ctrl-C) or SIGTERM; machines were shut down and reports written.
+  case interruptedByINT = 130
+  case interruptedByTERM = 143
 }
 
 /// An error that explains itself in one line: what went wrong and how to fix it.

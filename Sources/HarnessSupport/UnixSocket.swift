@@ -101,6 +101,29 @@ public final class SocketConnection: @unchecked Sendable {
     thread.start()
   }
 
+  /// Connects to a listening unix socket (the client side: test peers, tools).
+  /// - Throws: `HarnessError` when nothing listens there.
+  public static func connect(path: String) throws -> SocketConnection {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw HarnessError("cannot create a unix socket: \(String(cString: strerror(errno)))") }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+      let bytes = Array(path.utf8.prefix(UnixListener.maximumPathLength))
+      raw.copyBytes(from: bytes)
+      raw[bytes.count] = 0
+    }
+    let rc = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard rc == 0 else {
+      let message = String(cString: strerror(errno))
+      _ = Glibc.close(fd)
+      throw HarnessError("cannot connect to \(path): \(message)")
+    }
+    return SocketConnection(fd: fd, name: path)
+  }
+
   /// Writes all of `bytes`.
   /// - Throws: `HarnessError` when the peer is gone.
   public func write(_ bytes: [UInt8]) throws {

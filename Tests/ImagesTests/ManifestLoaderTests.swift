@@ -70,7 +70,7 @@ import Testing
   @Test func anUnknownComponentIsPointedAt() throws {
     let dir = try Self.folder(["m.yaml": Self.minimal + "\n  ubot: {packages: [x], suite: sid}\n"])
     let error = #expect(throws: HarnessError.self) { try ManifestLoader.load(dir.appendingPathComponent("m.yaml")) }
-    #expect(error?.message.contains("m.yaml:7:3: unknown component 'ubot'") == true)
+    #expect(error?.message.contains("m.yaml:8:3: unknown component 'ubot'") == true, "\(error?.message ?? "")")
   }
 
   @Test func anUnknownKeyAndABadOptionNameAreRejected() throws {

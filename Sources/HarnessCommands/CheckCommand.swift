@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import HarnessSuites
+import HarnessSupport
+import Images
+import Reporting
+import Suites
+
+struct CheckCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "The main job: set up the host, build the stack, boot it, run suites, report.",
+    discussion: "Exit status: 0 all passed, 1 a test failed, 2 infrastructure error, 64 usage, 130/143 interrupted.")
+
+  @OptionGroup var stack: StackOptions
+
+  @Option(name: .customLong("suite"), help: "A suite to run (repeatable; default: \(Catalog.defaultSuites.joined(separator: ", "))).")
+  var suites: [String] = []
+
+  @Option(name: .long, help: "Only tests whose name contains this text.")
+  var test: String?
+
+  @Option(name: .long, help: "Also write the JUnit XML report here.")
+  var junit: String?
+
+  @Option(name: .long, help: "Also write the JSON report here.")
+  var json: String?
+
+  @Option(name: .long, help: "Run folder for transcripts and reports (default: teeharness-out/<time>).")
+  var out: String?
+
+  func run() async throws {
+    let names = suites.isEmpty ? Catalog.defaultSuites : suites
+    let selected = try names.map { name in
+      guard let suite = Catalog.suite(named: name) else {
+        throw HarnessError("unknown suite '\(name)' (known: \(Catalog.all.map(\.name).joined(separator: ", ")))",
+          fix: "see `swift run teeharness list`")
+      }
+      return suite
+    }
+    let runDirectory = try RunFolder.make(out)
+    if getuid() == 0 {
+      let installed = try await HostSetup().ensure { Output.line($0) }
+      if !installed.isEmpty { Output.line("setup: installed \(installed.joined(separator: " "))") }
+    } else {
+      try HostSetup().requireInstalled()
+    }
+    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line("images: \($0)") }
+    let facts = try StackFacts(images: images, manifest: manifest)
+    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
+    if let test { runner.select = { _, t in t.name.contains(test) } }
+    let configured = runner
+    let (result, signal) = try await Interruption.run { await configured.run(selected) }
+    try Reports.write(result, junit: junit, json: json)
+    TerminalReporter().summary(result)
+    if let signal { throw HarnessExitRequest(signal == SIGINT ? .interruptedByINT : .interruptedByTERM) }
+    throw HarnessExitRequest(HarnessExit(rawValue: result.exitCode) ?? .infrastructure)
+  }
+}
+
+enum RunFolder {
+  /// `path`, or `teeharness-out/<yyyyMMdd-HHmmss>` in the current folder.
+  static func make(_ path: String?) throws -> URL {
+    let url: URL
+    if let path {
+      url = URL(fileURLWithPath: path, isDirectory: true)
+    } else {
+      let formatter = DateFormatter()
+      formatter.dateFormat = "yyyyMMdd-HHmmss"
+      url = URL(fileURLWithPath: "teeharness-out/\(formatter.string(from: Date()))", isDirectory: true)
+    }
+    do {
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    } catch {
+      throw HarnessError("cannot create the run folder \(url.path): \(error.localizedDescription)", fix: "pass a writable --out")
+    }
+    return url.standardizedFileURL
+  }
+}
+
+enum Reports {
+  /// Writes `report.json` and `junit.xml` into the run folder, and copies where the user asked.
+  static func write(_ result: RunResult, junit: String?, json: String?) throws {
+    let folder = URL(fileURLWithPath: result.runDirectory)
+    let xml = Data(JUnitWriter.xml(result).utf8)
+    let data = try JSONReportWriter.data(result)
+    try xml.write(to: folder.appendingPathComponent("junit.xml"), options: .atomic)
+    try data.write(to: folder.appendingPathComponent("report.json"), options: .atomic)
+    if let junit { try xml.write(to: URL(fileURLWithPath: junit), options: .atomic) }
+    if let json { try data.write(to: URL(fileURLWithPath: json), options: .atomic) }
+  }
+}

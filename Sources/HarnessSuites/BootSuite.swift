@@ -1,0 +1,69 @@
+import Foundation
+import Console
+import Machine
+import Suites
+
+/// The stack comes up: both worlds, in order, within budget, and Linux sees OP-TEE.
+public let bootSuite = Suite("boot", "every milestone in order and on time; OP-TEE visible to Linux") {
+  Test("every milestone is reached in order within its budget") { t in
+    let milestones = await t.machine.milestones
+    for m in milestones {
+      try t.require(m.reachedAt != nil, "milestone '\(m.name)' was not reached")
+      let at = m.reachedAt!
+      t.note("\(m.name): \(at.formatted(decimals: 2)) s (budget \(m.budget.formatted(decimals: 0)) s)")
+      t.check(at <= m.budget, "'\(m.name)' reached at \(at.formatted(decimals: 2)) s, over its budget of \(m.budget) s")
+    }
+    let time = Dictionary(uniqueKeysWithValues: milestones.map { ($0.name, $0.reachedAt ?? .infinity) })
+    let order = ["TF-A started", "U-Boot started", "Linux booting", "OP-TEE driver probed", "tee-supplicant running", "shell ready"]
+    for (a, b) in zip(order, order.dropFirst()) {
+      t.check(time[a]! <= time[b]!, "'\(a)' came after '\(b)'")
+    }
+    try t.require(time["secure world up"]! < time["U-Boot started"]! + 5 && time["secure world up"]! < time["Linux booting"]!,
+      "the secure world must be up before Linux boots")
+  }
+
+  Test("OP-TEE reports the version that was built, and Linux agrees") { t in
+    let secure = await t.secure.lines()
+    let banner = secure.compactMap { Pattern.regex(#"OP-TEE version: (\S+)"#).firstMatch(in: $0.text)?.groups[1] }.first
+    try t.require(banner != nil, "the secure console shows no `OP-TEE version:` banner")
+    let locked = t.facts.lockedVersion(of: "optee-os") ?? ""
+    let upstream = locked.split(separator: "-").first.map(String.init) ?? locked
+    let majorMinor = upstream.split(separator: ".").prefix(2).joined(separator: ".")
+    t.note("OP-TEE version on the secure console: \(banner!) (built from optee-os \(locked))")
+    try t.require(banner!.contains(majorMinor), "the secure console says OP-TEE \(banner!), the stack was built from \(locked)")
+    let revision = try await t.run("dmesg | grep 'optee: revision'")
+    try t.require(revision.status == 0 && revision.output.contains("revision \(majorMinor)"),
+      "Linux's driver should report revision \(majorMinor)", details: revision.output)
+    let threads = t.facts.opteeThreads
+    try t.require(threads != nil, "the build's conf.mk has no CFG_NUM_THREADS")
+    t.note("OP-TEE threads: \(threads!) (the build's CFG_NUM_THREADS)")
+  }
+
+  Test("the TEE devices exist and tee-supplicant serves them") { t in
+    let devices = try await t.run("test -c /dev/tee0 && test -c /dev/teepriv0 && ls -l /dev/tee0 /dev/teepriv0")
+    try t.require(devices.status == 0, "/dev/tee0 and /dev/teepriv0 must be character devices", details: devices.output)
+    let supplicant = try await t.run("pidof tee-supplicant")
+    try t.require(supplicant.status == 0 && !supplicant.output.isEmpty, "tee-supplicant is not running")
+    t.note("tee-supplicant pid \(supplicant.output)")
+    let fds = try await t.run("ls -l /proc/$(pidof tee-supplicant)/fd | grep -c teepriv0")
+    try t.require(fds.output == "1", "tee-supplicant must hold /dev/teepriv0 open", details: fds.output)
+  }
+
+  Test("the device tree carries the OP-TEE node") { t in
+    let node = "/sys/firmware/devicetree/base/firmware/optee"
+    let compatible = try await t.run("tr '\\0' '\\n' < \(node)/compatible")
+    try t.require(compatible.status == 0, "no \(node) in the device tree", details: compatible.output)
+    try t.require(compatible.lines.contains("linaro,optee-tz"), "compatible is '\(compatible.output)', not linaro,optee-tz")
+    let method = try await t.run("tr '\\0' '\\n' < \(node)/method")
+    try t.require(method.lines.first == "smc", "method is '\(method.output)', not smc")
+    if t.facts.asyncNotifications {
+      let interrupts = try await t.run("hexdump -v -e '3/4 \"%08x \"' \(node)/interrupts")
+      t.note("\(node)/interrupts = \(interrupts.output)")
+      let cells = interrupts.output.split(separator: " ").compactMap { UInt32($0, radix: 16)?.byteSwapped }
+      try t.require(cells.count == 3, "interrupts should be three cells", details: interrupts.output)
+      let intid = Int(cells[1]) + (cells[0] == 0 ? 32 : 16)
+      let built = t.facts.optee.integer("CFG_CORE_ASYNC_NOTIF_GIC_INTID")
+      try t.require(built == nil || intid == built, "the node names INTID \(intid), OP-TEE was built with \(built ?? 0)")
+    }
+  }
+}

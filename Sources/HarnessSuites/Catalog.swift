@@ -1,0 +1,10 @@
+import Suites
+
+/// Every suite, by name, in the order `check` runs them.
+public enum Catalog {
+  public static let all: [Suite] = [bootSuite, xtestSuite]
+  /// What `check` runs without `--suite`.
+  public static let defaultSuites = ["boot", "xtest"]
+
+  public static func suite(named name: String) -> Suite? { all.first { $0.name == name } }
+}

@@ -1,0 +1,58 @@
+/// What xtest printed, parsed: each case's verdict and the totals. Pure.
+public struct XTestReport: Sendable, Equatable {
+  public struct Case: Sendable, Equatable {
+    public var name: String
+    public var title: String
+    public var passed: Bool
+  }
+
+  public var cases: [Case] = []
+  public var subtests: Int?
+  public var failedSubtests: Int?
+  public var testCases: Int?
+  public var failedTestCases: Int?
+
+  /// Parses xtest's output: `* regression_1001 Title`, `  regression_1001 OK|FAILED`, and the totals
+  /// `N subtests of which M failed` / `N test cases of which M failed`.
+  public init(parsing output: String) {
+    var titles: [String: String] = [:]
+    for raw in output.split(separator: "\n") {
+      let line = raw.trimmingCharacters(in: .whitespaces)
+      let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+      if words.count >= 2, words[0] == "*", Self.isCaseName(words[1]) {
+        titles[words[1]] = words.dropFirst(2).joined(separator: " ")
+      } else if words.count == 2, Self.isCaseName(words[0]), !words[0].contains("."),
+        words[1] == "OK" || words[1] == "FAILED"
+      {
+        // A case's verdict; xtest repeats it in its closing summary.
+        let verdict = Case(name: words[0], title: titles[words[0]] ?? "", passed: words[1] == "OK")
+        if let i = cases.firstIndex(where: { $0.name == verdict.name }) {
+          cases[i].passed = cases[i].passed && verdict.passed
+        } else {
+          cases.append(verdict)
+        }
+      } else if let totals = Self.totals(line) {
+        if totals.kind.hasPrefix("subtest") {
+          (subtests, failedSubtests) = (totals.count, totals.failed)
+        } else {
+          (testCases, failedTestCases) = (totals.count, totals.failed)
+        }
+      }
+    }
+  }
+
+  /// `14 subtests of which 0 failed`, `1 test case of which 0 failed`.
+  static func totals(_ line: String) -> (count: Int, kind: String, failed: Int)? {
+    let words = line.split(separator: " ").map(String.init)
+    guard words.count >= 6, words.suffix(3) == ["which", words[words.count - 2], "failed"] || words.last == "failed",
+      let count = Int(words[0]), let failed = Int(words[words.count - 2]), words[words.count - 4] == "of"
+    else { return nil }
+    return (count, words[1..<(words.count - 4)].joined(separator: " "), failed)
+  }
+
+  static func isCaseName(_ word: String) -> Bool {
+    guard let underscore = word.lastIndex(of: "_") else { return false }
+    let number = word[word.index(after: underscore)...]
+    return !number.isEmpty && number.allSatisfy { $0.isNumber || $0 == "." } && word.first!.isLetter
+  }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// JUnit XML as GitLab and Jenkins read it: one `testsuite` per suite with its properties, one `testcase` per
+/// test with `failure`, `error` or `skipped`, and the consoles' slices in `system-out` (normal world) and
+/// `system-err` (secure world).
+public enum JUnitWriter {
+  public static func xml(_ run: RunResult) -> String {
+    var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+    out += #"<testsuites name="teeharness" tests="\#(run.allTests.count)" failures="\#(run.count(.failed))" errors="\#(run.count(.error))" skipped="\#(run.count(.skipped))" time="\#(seconds(run.seconds))">"# + "\n"
+    for suite in run.suites {
+      out += #"  <testsuite name="\#(escape(suite.name))" tests="\#(suite.tests.count)" failures="\#(suite.count(.failed))" errors="\#(suite.count(.error))" skipped="\#(suite.count(.skipped))" time="\#(seconds(suite.seconds))">"# + "\n"
+      if !suite.properties.isEmpty {
+        out += "    <properties>\n"
+        for (key, value) in suite.properties.sorted(by: { $0.key < $1.key }) {
+          out += #"      <property name="\#(escape(key))" value="\#(escape(value))"/>"# + "\n"
+        }
+        out += "    </properties>\n"
+      }
+      for test in suite.tests {
+        out += #"    <testcase classname="\#(escape(suite.name))" name="\#(escape(test.name))" time="\#(seconds(test.seconds))">"# + "\n"
+        let message = escape(test.message ?? "")
+        let body = escape([test.message, test.details].compactMap { $0 }.joined(separator: "\n"))
+        switch test.outcome {
+        case .failed: out += #"      <failure message="\#(message)" type="assertion">\#(body)</failure>"# + "\n"
+        case .error: out += #"      <error message="\#(message)" type="infrastructure">\#(body)</error>"# + "\n"
+        case .skipped: out += #"      <skipped message="\#(message)"/>"# + "\n"
+        case .passed: break
+        }
+        let normal = test.slices.first { $0.console == "normal" }?.lines ?? []
+        let secure = test.slices.first { $0.console == "secure" }?.lines ?? []
+        let notes = test.notes.map { "note: \($0)" }
+        if !normal.isEmpty || !notes.isEmpty {
+          out += "      <system-out>\(escape((notes + normal).joined(separator: "\n")))</system-out>\n"
+        }
+        if !secure.isEmpty { out += "      <system-err>\(escape(secure.joined(separator: "\n")))</system-err>\n" }
+        out += "    </testcase>\n"
+      }
+      out += "  </testsuite>\n"
+    }
+    out += "</testsuites>\n"
+    return out
+  }
+
+  static func seconds(_ s: Double) -> String { String(format: "%.3f", s) }
+
+  /// Escapes XML metacharacters and removes what XML 1.0 cannot hold at all (control characters such as
+  /// the ESC of terminal sequences).
+  public static func escape(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&apos;"
+      case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+      default:
+        let v = scalar.value
+        let valid = (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || (v >= 0x10000 && v <= 0x10FFFF)
+        if valid { out.unicodeScalars.append(scalar) }
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,177 @@
+import Console
+import Foundation
+import HarnessSupport
+import Images
+import Machine
+import Reporting
+
+/// Runs suites on real machines: one booted machine per suite, replaced whenever a test spoils it (QEMU died,
+/// a bad pattern, a shell that no longer answers); each test bounded by its deadline; every result carrying
+/// the slices of both consoles that belong to it.
+public struct SuiteRunner: Sendable {
+  public var facts: StackFacts
+  public var runDirectory: URL
+  public var reporter: TerminalReporter
+  /// Which tests to run (all by default).
+  public var select: @Sendable (Suite, Test) -> Bool = { _, _ in true }
+  /// From launch to a shell that answers.
+  public var bootTimeout: Duration = .seconds(180)
+
+  public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter) {
+    self.facts = facts
+    self.runDirectory = runDirectory
+    self.reporter = reporter
+  }
+
+  public func run(_ suites: [Suite]) async -> RunResult {
+    let started = ContinuousClock.now
+    var results: [SuiteResult] = []
+    let qemuVersion = (try? await Command.output([facts.images.qemu.path, "--version"]))?
+      .split(separator: "\n").first.map(String.init) ?? "unknown"
+    for suite in suites {
+      if Task.isCancelled { break }
+      results.append(await run(suite, qemuVersion: qemuVersion))
+    }
+    return RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
+  }
+
+  func run(_ suite: Suite, qemuVersion: String) async -> SuiteResult {
+    let started = ContinuousClock.now
+    reporter.suiteStarted(suite.name)
+    var properties = [
+      "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
+    ]
+    var results: [TestResult] = []
+    var pending = suite.tests.filter { select(suite, $0) }
+    if let reason = suite.unsupported(facts) {
+      for test in pending {
+        let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "not supported by this stack: \(reason)", seconds: 0)
+        reporter.testFinished(r)
+        results.append(r)
+      }
+      return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: 0)
+    }
+    let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
+    var boots = 0
+    while !pending.isEmpty && !Task.isCancelled {
+      boots += 1
+      let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
+      do {
+        let configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
+          runDirectory: machineDirectory)
+        if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
+        try await withMachine(configuration) { machine in
+          defer { machine.removeSocketDirectory() }
+          try await machine.awaitReady(deadline: .after(bootTimeout))
+          if boots == 1 {
+            for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
+          }
+          while let test = pending.first, !Task.isCancelled {
+            pending.removeFirst()
+            let (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory)
+            results.append(contentsOf: result)
+            result.forEach(reporter.testFinished)
+            if spoiled { break }
+          }
+        }
+      } catch {
+        // The machine could not be booted: every remaining test is an error with the reason.
+        let (message, details) = Self.explain(error)
+        for test in pending {
+          let r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
+            details: details, seconds: 0)
+          reporter.testFinished(r)
+          results.append(r)
+        }
+        pending = []
+      }
+    }
+    for test in pending {
+      results.append(TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "interrupted", seconds: 0))
+    }
+    return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
+  }
+
+  /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
+  func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL) async -> ([TestResult], Bool) {
+    let from = machine.now()
+    await machine.normal.allow(test.allowing)
+    await machine.secure.allow(test.allowing)
+    let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name)
+    let started = ContinuousClock.now
+    var outcome = Outcome.passed
+    var message: String?
+    var details: String?
+    do {
+      try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") { try await test.body(context) }
+    } catch let failure as TestFailure {
+      (outcome, message, details) = (.failed, failure.message, failure.details)
+    } catch let skipped as TestSkipped {
+      (outcome, message) = (.skipped, skipped.reason)
+    } catch let timeout as DeadlineExceeded {
+      (outcome, message, details) = (.failed, "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s", await machine.context())
+      _ = timeout
+    } catch {
+      let (m, d) = Self.explain(error)
+      (outcome, message, details) = (Self.isInfrastructure(error) ? .error : .failed, m, d)
+    }
+    let collected = context.collected
+    if outcome == .passed && !collected.failures.isEmpty {
+      (outcome, message) = (.failed, collected.failures.joined(separator: "; "))
+    }
+    let alarms = await machine.alarms
+    if outcome == .passed, let first = alarms.first {
+      (outcome, message, details) = (.failed, "\(first.alarm.rule) on the \(first.console) console: \(first.alarm.line)", await machine.context())
+    }
+    await machine.normal.disallow(test.allowing)
+    await machine.secure.disallow(test.allowing)
+
+    let slices = [
+      ConsoleSlice(console: "normal", lines: await machine.normal.slice(from: from).map(Transcript.format)),
+      ConsoleSlice(console: "secure", lines: await machine.secure.slice(from: from).map(Transcript.format)),
+    ]
+    let safeName = test.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+    for slice in slices {
+      let file = directory.appendingPathComponent("\(String(safeName)).\(slice.console).log")
+      try? Data((slice.lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+    }
+    let result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
+      seconds: (ContinuousClock.now - started).seconds, notes: collected.notes, slices: slices)
+    let spoiled = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
+    if !alarms.isEmpty { await machine.clearAlarms() }
+    return ([result] + collected.cases, spoiled)
+  }
+
+  /// A machine is spoiled when QEMU is gone, a bad pattern fired, or the shell no longer answers.
+  func isSpoiled(_ machine: Machine, alarms: Bool, outcome: Outcome) async -> Bool {
+    if !machine.isRunning || alarms || Task.isCancelled { return true }
+    if outcome == .passed || outcome == .skipped { return false }
+    // After a failure the shell may be stuck in the test's command: interrupt it and see if it answers.
+    try? await machine.shell.interrupt()
+    let answer = try? await machine.shell.run("true", timeout: .seconds(10))
+    return answer?.status != 0
+  }
+
+  static func isInfrastructure(_ error: any Error) -> Bool {
+    switch error {
+    case is ExpectTimeout, is BadPatternSeen, is TestFailure: false
+    default: true
+    }
+  }
+
+  /// A one-line message and the details (console tails, QEMU's output) for any error.
+  static func explain(_ error: any Error) -> (String, String?) {
+    switch error {
+    case let e as ExpectTimeout:
+      return ("no \(e.pattern) on the \(e.console) console within \(e.timeout.seconds.formatted(decimals: 1)) s", e.context)
+    case let e as BadPatternSeen: return ("\(e.alarm.rule) on the \(e.console) console: \(e.alarm.line)", e.context)
+    case let e as ConsoleClosed: return ("the \(e.console) console closed: QEMU exited", e.context)
+    case let e as MachineError:
+      let lines = e.description.split(separator: "\n", maxSplits: 1).map(String.init)
+      return (lines[0], lines.count > 1 ? lines[1] : nil)
+    case let e as HarnessError: return (e.line, e.details)
+    case is CancellationError: return ("interrupted", nil)
+    default: return (String(describing: error), nil)
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import Console
+import Foundation
+import HarnessSupport
+import Machine
+import Reporting
+
+/// An assertion about the guest that did not hold: ends the test as a failure.
+public struct TestFailure: Error, CustomStringConvertible, Sendable {
+  public var message: String
+  public var details: String?
+  public var description: String { message }
+}
+
+/// Thrown by `skip`: the test does not apply to this stack.
+public struct TestSkipped: Error, Sendable {
+  public var reason: String
+}
+
+/// What a test body works with: the machine, the stack's facts, assertions and notes.
+public final class TestContext: @unchecked Sendable {
+  public let machine: Machine
+  public let facts: StackFacts
+  public let deadline: Deadline
+  public let suite: String
+  public let test: String
+  private let lock = NSLock()
+  private var checkFailures: [String] = []
+  private var noteLines: [String] = []
+  private var subresults: [TestResult] = []
+
+  init(machine: Machine, facts: StackFacts, deadline: Deadline, suite: String, test: String) {
+    self.machine = machine
+    self.facts = facts
+    self.deadline = deadline
+    self.suite = suite
+    self.test = test
+  }
+
+  public var shell: ShellSession { machine.shell }
+  public var normal: ConsoleSession { machine.normal }
+  public var secure: ConsoleSession { machine.secure }
+
+  /// Runs a command in the guest's shell (bounded by the test's deadline too).
+  public func run(_ command: String, timeout: Duration = .seconds(60)) async throws -> ShellResult {
+    try await shell.run(command, timeout: timeout, deadline: deadline)
+  }
+
+  /// Waits for `pattern` on the normal-world console.
+  @discardableResult
+  public func expectNormal(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
+    try await normal.expect(pattern, timeout: timeout, deadline: deadline)
+  }
+
+  /// Waits for `pattern` on the secure-world console.
+  @discardableResult
+  public func expectSecure(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
+    try await secure.expect(pattern, timeout: timeout, deadline: deadline)
+  }
+
+  /// Ends the test as a failure unless `condition` holds.
+  public func require(_ condition: Bool, _ message: @autoclosure () -> String, details: String? = nil) throws {
+    guard condition else { throw TestFailure(message: message(), details: details) }
+  }
+
+  /// Records a failure unless `condition` holds, and goes on.
+  public func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    guard !condition else { return }
+    lock.lock()
+    checkFailures.append(message())
+    lock.unlock()
+  }
+
+  /// Adds a line to the test's result (a measurement, a fact read from the guest).
+  public func note(_ text: String) {
+    lock.lock()
+    noteLines.append(text)
+    lock.unlock()
+  }
+
+  /// Reports a case of its own within this test (each xtest case, each routing case) as a separate result.
+  public func report(case name: String, _ outcome: Outcome, message: String? = nil, seconds: Double = 0) {
+    lock.lock()
+    subresults.append(TestResult(suite: suite, name: "\(test)/\(name)", outcome: outcome, message: message, seconds: seconds))
+    lock.unlock()
+  }
+
+  /// Ends the test as skipped, with the reason.
+  public func skip(_ reason: String) throws -> Never { throw TestSkipped(reason: reason) }
+
+  var collected: (failures: [String], notes: [String], cases: [TestResult]) {
+    lock.lock()
+    defer { lock.unlock() }
+    return (checkFailures, noteLines, subresults)
+  }
+}

@@ -1,0 +1,113 @@
+import Testing
+
+@testable import Console
+
+@Suite struct ExpectBufferTests {
+  static let stream = Array("NOTICE:  Booting Trusted Firmware\r\nI/TC: OP-TEE version: 4.10 \u{00e9}\u{1F600}\r\nlogin: ready\r\n".utf8)
+
+  /// Feeds `bytes` in chunks of `size` and waits for each pattern in turn, as the console does.
+  static func run(chunk size: Int, _ patterns: [Pattern]) -> [ExpectBuffer.Match] {
+    var buffer = ExpectBuffer()
+    var matches: [ExpectBuffer.Match] = []
+    var remaining = patterns
+    var offset = 0
+    while offset < stream.count && !remaining.isEmpty {
+      buffer.append(Array(stream[offset..<min(offset + size, stream.count)]))
+      offset += size
+      while let p = remaining.first, let m = buffer.consume(p) {
+        matches.append(m)
+        remaining.removeFirst()
+      }
+    }
+    return matches
+  }
+
+  @Test func matchesTheSameWhateverTheChunkSize() {
+    let patterns: [Pattern] = ["Booting Trusted Firmware", .regex(#"OP-TEE version: (\S+) (\S+)\n"#), "ready\n"]
+    let reference = Self.run(chunk: Self.stream.count, patterns)
+    #expect(reference.count == 3)
+    #expect(reference[1].groups == ["OP-TEE version: 4.10 \u{00e9}\u{1F600}\n", "4.10", "\u{00e9}\u{1F600}"])
+    for size in 1...Self.stream.count {
+      #expect(Self.run(chunk: size, patterns) == reference, "chunk size \(size)")
+    }
+  }
+
+  @Test func carriageReturnsAreDroppedAndBeforeIsKept() {
+    var buffer = ExpectBuffer()
+    buffer.append(Array("a\r\nb\r\nc".utf8))
+    let m = buffer.consume("b\n")
+    #expect(m?.before == "a\n")
+    #expect(buffer.pending == "c")
+  }
+
+  @Test func aMatchConsumesSoTheSameTextDoesNotMatchTwice() {
+    var buffer = ExpectBuffer()
+    buffer.append(Array("ok\nok\n".utf8))
+    #expect(buffer.consume("ok") != nil)
+    #expect(buffer.consume("ok") != nil)
+    #expect(buffer.consume("ok") == nil)
+  }
+
+  @Test func anInvalidRegexNeverMatches() {
+    var buffer = ExpectBuffer()
+    buffer.append(Array("(((".utf8))
+    #expect(buffer.consume(.regex("(((")) == nil)
+  }
+}
+
+@Suite struct BadPatternWatcherTests {
+  @Test func firesOnCompleteLinesOnly() {
+    var watcher = BadPatternWatcher(rules: BadPatternWatcher.normalWorld)
+    #expect(watcher.feed("[   12.0] Kernel pa").isEmpty)
+    let alarms = watcher.feed("nic - not syncing: No working init found.\n")
+    #expect(alarms.map(\.rule) == ["kernel panic"])
+    #expect(alarms.first?.line.hasSuffix("No working init found.") == true)
+  }
+
+  @Test func knowsTheStacksBadLinesAndItsHarmlessOnes() {
+    var normal = BadPatternWatcher(rules: BadPatternWatcher.normalWorld)
+    #expect(normal.feed("ERROR: reserving fdt memory region failed (addr=42000000 size=200000 flags=4)\n").isEmpty)
+    #expect(normal.feed("[  30.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n").map(\.rule) == ["RCU stall"])
+    #expect(normal.feed("[  40.2] Internal error: Oops: 0000000096000004 [#1] SMP\n").map(\.rule) == ["kernel oops"])
+    #expect(normal.feed("[  41.0] INFO: task xtest:123 blocked for more than 120 seconds.\n").map(\.rule) == ["hung task"])
+    #expect(normal.feed("[   1.0] optee: initialized driver\n").isEmpty)
+    var secure = BadPatternWatcher(rules: BadPatternWatcher.secureWorld)
+    #expect(secure.feed("E/TC:0 0 Panic at core/kernel/thread.c:123 <thread_init>\n").map(\.rule) == ["OP-TEE panic"])
+    #expect(secure.feed("E/TC:0 0 assertion 'x' failed at core/a.c:1 <f>\n").map(\.rule) == ["OP-TEE assertion"])
+    #expect(secure.feed("E/TC:? 0 TA panicked with code 0xbeef\n").isEmpty, "a TA panic is a test's business")
+  }
+
+  @Test func anAllowedRuleStaysQuiet() {
+    var watcher = BadPatternWatcher(rules: BadPatternWatcher.secureWorld)
+    watcher.allowed = ["OP-TEE panic"]
+    #expect(watcher.feed("Panic at x\n").isEmpty)
+    watcher.allowed = []
+    #expect(!watcher.feed("Panic at x\n").isEmpty)
+  }
+}
+
+@Suite struct ShellFramingTests {
+  @Test func theEchoOfTheTypedLineDoesNotMatchTheMarkers() {
+    let framing = ShellFraming(command: "xtest 1001", token: "abc123")
+    var buffer = ExpectBuffer()
+    buffer.append(Array(("teeharness# " + framing.line).utf8))
+    #expect(buffer.consume(framing.begin) == nil)
+    #expect(buffer.consume(framing.end) == nil)
+  }
+
+  @Test func outputAndStatusComeBackWithKernelLinesLeftOut() {
+    let framing = ShellFraming(command: "dmesg | tail -1", token: "t0")
+    var buffer = ExpectBuffer()
+    let guest = "teeharness# " + framing.line + "TH-B-t0\n|first\n[   99.123456] random: crng init done\n|[    6.2] optee: initialized driver\n|last without newlineTH-E-t0-3\n"
+    for byte in guest.utf8 { buffer.append([byte]) }
+    #expect(buffer.consume(framing.begin) != nil)
+    let end = buffer.consume(framing.end)
+    #expect(end?.groups[1] == "3")
+    #expect(ShellFraming.output(between: end?.before ?? "") == "first\n[    6.2] optee: initialized driver\nlast without newline")
+  }
+
+  @Test func aBackgroundJobIsNotFollowedByASemicolon() {
+    #expect(ShellFraming(command: "sleep 5 &", token: "x").line.contains("{ sleep 5 & }"))
+    #expect(ShellFraming(command: "true", token: "x").line.contains("{ true; }"))
+  }
+}
