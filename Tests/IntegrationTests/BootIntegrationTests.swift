@@ -1,0 +1,118 @@
+import Console
+import Foundation
+import HarnessSupport
+import Images
+import Machine
+import Testing
+
+@Suite(.tags(.integration), .serialized) struct BootIntegrationTests {
+  @Test func theBuiltStackBootsBothWorlds() async throws {
+    let config = try await SharedStack.shared.configuration("banners")
+    try await withMachine(config) { m in
+      defer { m.removeSocketDirectory() }
+      let version = try await m.secure.expect(.regex(#"OP-TEE version: (\S+)"#), timeout: .seconds(60))
+      #expect(version.groups[1].contains("4.10"))
+      _ = try await m.normal.expect("Booting Linux on physical CPU", timeout: .seconds(90))
+      _ = try await m.normal.expect("teeharness-init: ready", timeout: .seconds(120))
+      let uname = try await m.shell.run("uname -r")
+      #expect(uname.status == 0)
+      #expect(uname.output == config.images.kernelRelease)
+      let status = try await m.qmp.status()
+      #expect(status == "running")
+    }
+  }
+
+  @Test func theShellReportsStatusAndSurvivesKernelMessages() async throws {
+    let config = try await SharedStack.shared.configuration("shell")
+    try await withMachine(config) { m in
+      defer { m.removeSocketDirectory() }
+      try await m.awaitReady(deadline: .after(.seconds(120)))
+      let failing = try await m.shell.run("echo out; echo err >&2; exit_code() { return 7; }; exit_code")
+      #expect(failing.status == 7)
+      #expect(failing.lines == ["out", "err"])
+      // The kernel prints onto the same console while the command runs.
+      let noisy = try await m.shell.run("for i in 1 2 3; do echo kernel-note-$i > /dev/kmsg; echo line-$i; done")
+      #expect(noisy.status == 0)
+      #expect(noisy.lines == ["line-1", "line-2", "line-3"])
+      let log = try await m.shell.run("dmesg | grep -c kernel-note-")
+      #expect(log.output == "3")
+      let unfinished = try await m.shell.run("printf 'no newline'")
+      #expect(unfinished.output == "no newline")
+    }
+  }
+
+  @Test func aCommandThatDoesNotFinishNamesItselfAndBothConsoles() async throws {
+    let config = try await SharedStack.shared.configuration("hang")
+    try await withMachine(config) { m in
+      defer { m.removeSocketDirectory() }
+      try await m.awaitReady(deadline: .after(.seconds(120)))
+      let started = ContinuousClock.now
+      let error = await #expect(throws: ExpectTimeout.self) { try await m.shell.run("sleep 30", timeout: .seconds(2)) }
+      #expect(ContinuousClock.now - started < .seconds(10))
+      #expect(error?.console == "normal")
+      #expect(error?.pattern.contains("sleep 30") == true)
+      #expect(error?.context.contains("last lines of the normal-world console") == true)
+      #expect(error?.context.contains("last lines of the secure-world console") == true)
+      #expect(error?.context.contains("I/TC:") == true, "the secure tail shows OP-TEE's lines")
+      try await m.shell.interrupt()
+      #expect(try await m.shell.run("echo back").output == "back")
+    }
+  }
+
+  @Test func aBadLineOnAConsoleAbortsTheWaitAndQuotesIt() async throws {
+    let config = try await SharedStack.shared.configuration("badline")
+    try await withMachine(config) { m in
+      defer { m.removeSocketDirectory() }
+      try await m.awaitReady(deadline: .after(.seconds(120)))
+      // A real kernel log line on the console, as an oops would print it.
+      try await m.normal.send("echo 'BUG: teeharness provoked' > /dev/kmsg\n")
+      let error = await #expect(throws: BadPatternSeen.self) {
+        _ = try await m.normal.expect("this never comes", timeout: .seconds(30))
+      }
+      #expect(error?.alarm.rule == "kernel BUG")
+      #expect(error?.alarm.line.contains("BUG: teeharness provoked") == true)
+      #expect(await m.alarms.count == 1)
+    }
+  }
+
+  @Test func qemuDyingMidWaitIsAnErrorWithItsStatus() async throws {
+    let config = try await SharedStack.shared.configuration("killed")
+    let error = await #expect(throws: ConsoleClosed.self) {
+      try await withMachine(config) { m in
+        defer { m.removeSocketDirectory() }
+        _ = try await m.normal.expect("Booting Linux", timeout: .seconds(90))
+        m.kill()
+        _ = try await m.normal.expect("this never comes", timeout: .seconds(60))
+      }
+    }
+    #expect(error?.context.contains("QEMU exited with status 137") == true)
+    #expect(qemuProcesses(mentioning: config.runDirectory.path).isEmpty)
+  }
+
+  @Test func aMissingQEMUOrImageOrALongSocketPathIsAClearError() async throws {
+    var config = try await SharedStack.shared.configuration("bad-input")
+    var noQEMU = config
+    noQEMU.images.qemu = URL(fileURLWithPath: "/nonexistent/qemu-system-aarch64")
+    let missingQEMU = await #expect(throws: HarnessError.self) { try await withMachine(noQEMU) { _ in } }
+    #expect(missingQEMU?.message.contains("QEMU binary") == true)
+    #expect(missingQEMU?.fix?.contains("setup") == true)
+
+    var noKernel = config
+    noKernel.images.kernel = URL(fileURLWithPath: "/nonexistent/Image")
+    let missingImage = await #expect(throws: HarnessError.self) { try await withMachine(noKernel) { _ in } }
+    #expect(missingImage?.message.contains("image kernel missing") == true)
+
+    config.socketDirectory = URL(fileURLWithPath: "/tmp/" + String(repeating: "x", count: 120))
+    let long = await #expect(throws: HarnessError.self) { try await withMachine(config) { _ in } }
+    #expect(long?.message.contains("socket path too long") == true)
+  }
+
+  @Test func qemuThatExitsAtOnceShowsItsStderrAndArgv() async throws {
+    var config = try await SharedStack.shared.configuration("early-exit")
+    config.spec.cpu = "no-such-cpu"
+    let error = await #expect(throws: MachineError.self) { try await withMachine(config) { _ in } }
+    #expect(error?.status != nil)
+    #expect(error?.stderr.isEmpty == false)
+    #expect(error?.argv.contains("no-such-cpu") == true)
+  }
+}

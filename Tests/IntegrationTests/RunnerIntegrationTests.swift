@@ -1,0 +1,79 @@
+import Console
+import Foundation
+import HarnessSuites
+import HarnessSupport
+import Machine
+import Reporting
+import Suites
+import Testing
+
+@Suite(.tags(.integration), .serialized) struct RunnerIntegrationTests {
+  func runner(_ label: String) async throws -> SuiteRunner {
+    SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter())
+  }
+
+  @Test func theBootAndXTestSuitesPassOnTheDefaultStack() async throws {
+    let result = await try runner("check").run([bootSuite, xtestSuite])
+    for test in result.allTests where test.outcome != .passed {
+      Issue.record("\(test.suite)/\(test.name): \(test.outcome) \(test.message ?? "") \(test.details ?? "")")
+    }
+    let xtestCases = result.allTests.filter { $0.suite == "xtest" && $0.name.contains("/") }.map(\.name)
+    #expect(xtestCases.contains { $0.hasSuffix("/regression_1001") })
+    #expect(xtestCases.contains { $0.hasSuffix("/regression_1033") })
+    let boot = result.suites.first { $0.name == "boot" }
+    #expect(boot?.properties["boot.shell ready"] != nil)
+    #expect(boot?.tests.allSatisfy { !$0.slices.isEmpty } == true)
+    let milestones = boot?.tests.first?.notes ?? []
+    #expect(milestones.contains { $0.hasPrefix("shell ready:") })
+  }
+
+  @Test func failuresErrorsAndSkipsAreToldApartAndASpoiledMachineIsReplaced() async throws {
+    let suite = Suite("faults") {
+      Test("an assertion about the guest that does not hold") { t in
+        let r = try await t.run("cat /proc/sys/kernel/ostype")
+        try t.require(r.output == "Windows", "the guest runs \(r.output)")
+      }
+      Test("a pattern that never shows", timeout: .seconds(20)) { t in
+        try await t.expectSecure("no such line ever", timeout: .seconds(2))
+      }
+      Test("a test that outlives its deadline", timeout: .seconds(3)) { t in
+        _ = try await t.run("sleep 60", timeout: .seconds(120))
+      }
+      Test("a bad line the test did not allow") { t in
+        _ = try await t.run("echo 'Kernel panic - not syncing: provoked by a test' > /dev/kmsg; sleep 1")
+      }
+      Test("a bad line the test allowed", allowing: ["kernel panic"]) { t in
+        _ = try await t.run("echo 'Kernel panic - not syncing: provoked and allowed' > /dev/kmsg; sleep 1")
+        let seen = await t.normal.lines().contains { $0.text.contains("Kernel panic - not syncing: provoked and allowed") }
+        try t.require(seen, "the provoked line should be on the console")
+      }
+      Test("QEMU dies under the test") { t in
+        t.machine.kill()
+        _ = try await t.run("true")
+      }
+      Test("the next test gets a fresh machine") { t in
+        let uptime = try await t.run("cut -d. -f1 /proc/uptime")
+        try t.require((Int(uptime.output) ?? 999) < 60, "uptime \(uptime.output) s: not a fresh machine")
+      }
+      Test("a test that does not apply") { t in try t.skip("not on this stack") }
+    }
+    let result = await try runner("faults").run([suite])
+    let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ($0.name, $0) })
+    #expect(outcome["an assertion about the guest that does not hold"]?.outcome == .failed)
+    #expect(outcome["an assertion about the guest that does not hold"]?.message?.contains("the guest runs Linux") == true)
+    let never = outcome["a pattern that never shows"]
+    #expect(never?.outcome == .failed)
+    #expect(never?.message?.contains("on the secure console within 2.0 s") == true)
+    #expect(never?.details?.contains("last lines of the normal-world console") == true)
+    #expect(outcome["a test that outlives its deadline"]?.outcome == .failed)
+    #expect(outcome["a test that outlives its deadline"]?.message?.contains("did not finish within 3 s") == true)
+    #expect(outcome["a bad line the test did not allow"]?.outcome == .failed)
+    #expect(outcome["a bad line the test did not allow"]?.message?.contains("kernel panic on the normal console") == true)
+    #expect(outcome["a bad line the test allowed"]?.outcome == .passed)
+    #expect(outcome["QEMU dies under the test"]?.outcome == .error)
+    #expect(outcome["the next test gets a fresh machine"]?.outcome == .passed)
+    #expect(outcome["a test that does not apply"]?.outcome == .skipped)
+    #expect(result.exitCode == 2)
+    #expect(qemuProcesses(mentioning: result.runDirectory).isEmpty)
+  }
+}
