@@ -108,12 +108,15 @@ public struct SuiteRunner: Sendable {
       (outcome, message, details) = (.failed, failure.message, failure.details)
     } catch let skipped as TestSkipped {
       (outcome, message) = (.skipped, skipped.reason)
-    } catch let timeout as DeadlineExceeded {
+    } catch is DeadlineExceeded {
       (outcome, message, details) = (.failed, "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s", await machine.context())
-      _ = timeout
     } catch {
       let (m, d) = Self.explain(error)
       (outcome, message, details) = (Self.isInfrastructure(error) ? .error : .failed, m, d)
+      if outcome == .failed && context.deadline.hasPassed {
+        // A wait inside the test ran into the test's own deadline: say so first.
+        message = "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s: \(m)"
+      }
     }
     let collected = context.collected
     if outcome == .passed && !collected.failures.isEmpty {
