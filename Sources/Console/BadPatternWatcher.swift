@@ -4,10 +4,13 @@ public struct BadPatternWatcher: Sendable {
   public struct Rule: Sendable, Equatable {
     public var name: String
     public var expression: String
+    let pattern: Pattern
     public init(_ name: String, _ expression: String) {
       self.name = name
       self.expression = expression
+      self.pattern = .regex(expression)
     }
+    public static func == (a: Rule, b: Rule) -> Bool { a.name == b.name && a.expression == b.expression }
   }
 
   /// A rule that fired.
@@ -35,7 +38,7 @@ public struct BadPatternWatcher: Sendable {
   ]
 
   /// Lines that look bad but are known harmless on this stack (U-Boot's fdt reservation message).
-  public static let harmless: [String] = [#"ERROR: reserving fdt memory region failed"#]
+  public static let harmless: [Pattern] = [.literal("ERROR: reserving fdt memory region failed")]
 
   public var rules: [Rule]
   /// Rule names a test has allowed for now.
@@ -59,9 +62,9 @@ public struct BadPatternWatcher: Sendable {
   }
 
   func check(_ line: String) -> Alarm? {
-    if Self.harmless.contains(where: { Pattern.regex($0).firstMatch(in: line) != nil }) { return nil }
+    if Self.harmless.contains(where: { $0.firstMatch(in: line) != nil }) { return nil }
     for rule in rules where !allowed.contains(rule.name) {
-      if Pattern.regex(rule.expression).firstMatch(in: line) != nil { return Alarm(rule: rule.name, line: line) }
+      if rule.pattern.firstMatch(in: line) != nil { return Alarm(rule: rule.name, line: line) }
     }
     return nil
   }

@@ -197,6 +197,11 @@ public actor ConsoleSession {
   /// The transcript lines since `time` (seconds since launch).
   public func slice(from time: Double, to end: Double = .infinity) -> [Transcript.Line] { transcript.slice(from: time, to: end) }
 
+  /// When the last line containing `text` arrived (seconds since launch): the time of a milestone.
+  public func timeOfLine(containing text: String) -> Double? {
+    transcript.slice(from: 0).last { $0.text.contains(text) }?.time
+  }
+
   /// All lines so far (for milestone timing).
   public func lines() -> [Transcript.Line] { transcript.lines }
 

@@ -1,15 +1,25 @@
 import Foundation
 
-/// What a console wait looks for: a literal string or a regular expression.
-public struct Pattern: Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+/// What a console wait looks for: a literal string or a regular expression (compiled once).
+public struct Pattern: @unchecked Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
   public enum Kind: Sendable { case literal(String), regex(String) }
   public let kind: Kind
+  /// The compiled expression (nil for literals and for invalid expressions, which never match).
+  private let compiled: NSRegularExpression?
 
-  public init(stringLiteral value: String) { kind = .literal(value) }
+  public init(stringLiteral value: String) { self.init(kind: .literal(value)) }
   public static func literal(_ text: String) -> Pattern { Pattern(kind: .literal(text)) }
-  /// A regular expression (ICU syntax, as `NSRegularExpression`). Invalid expressions never match.
+  /// A regular expression (ICU syntax, as `NSRegularExpression`; `^` and `$` match at line ends).
   public static func regex(_ expression: String) -> Pattern { Pattern(kind: .regex(expression)) }
-  init(kind: Kind) { self.kind = kind }
+
+  init(kind: Kind) {
+    self.kind = kind
+    if case .regex(let expression) = kind {
+      compiled = try? NSRegularExpression(pattern: expression, options: [.anchorsMatchLines])
+    } else {
+      compiled = nil
+    }
+  }
 
   public var description: String {
     switch kind {
@@ -24,17 +34,13 @@ public struct Pattern: Sendable, CustomStringConvertible, ExpressibleByStringLit
     case .literal(let literal):
       guard let range = text.range(of: literal) else { return nil }
       return (range, [String(text[range])])
-    case .regex(let expression):
-      guard let regex = Self.compiled(expression),
+    case .regex:
+      guard let regex = compiled,
         let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
         let range = Range(m.range, in: text)
       else { return nil }
       let groups = (0..<m.numberOfRanges).map { i in Range(m.range(at: i), in: text).map { String(text[$0]) } ?? "" }
       return (range, groups)
     }
-  }
-
-  private static func compiled(_ expression: String) -> NSRegularExpression? {
-    try? NSRegularExpression(pattern: expression, options: [.anchorsMatchLines])
   }
 }

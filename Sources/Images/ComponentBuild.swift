@@ -37,6 +37,7 @@ struct ComponentBuild: Sendable {
         try await step(["patch", "-p1", "--batch", "--forward", "-d", src.path, "-i", patch.path], "apply patch \(patch.lastPathComponent)",
           fix: "the patch does not apply to \(source) \(dsc.version): rebase it")
       }
+      try await checkOptionsAreKnown(to: src, source: "\(source.name) \(dsc.version)")
     }
     for key in spec.lockKeys where key.kind == .binary {
       for file in try lock.files(for: key) {
@@ -82,6 +83,20 @@ struct ComponentBuild: Sendable {
           : "building \(spec.name.rawValue) failed at \(what): `\(argv.joined(separator: " "))` exited with status \(result.status)",
         fix: diskFull ? "free space in the cache folder or pass --cache-dir" : (fix ?? "see the log \(log.path)"),
         details: "--- last lines of \(log.path)\n\(tail)")
+    }
+  }
+
+  /// A make variable the source never mentions is silently ignored by its build (and OP-TEE even copies it into
+  /// `conf.mk`), so a misspelt option would pass unnoticed: every option must occur in the source's build files
+  /// or code.
+  private func checkOptionsAreKnown(to src: URL, source: String) async throws {
+    for option in spec.options {
+      let found = try await Command.run(["grep", "-rqw", "--include=*.mk", "--include=Makefile", "--include=*.c",
+        "--include=*.h", "--include=*.S", "--include=*.py", "--", option.name, src.path])
+      guard found.succeeded else {
+        throw HarnessError("\(option.location.map { "\($0): " } ?? "")option \(option.name) is unknown to \(source): no build file or source mentions it",
+          fix: "fix the option name in the manifest")
+      }
     }
   }
 

@@ -28,14 +28,15 @@ public enum ManifestLoader {
         fix: "make one manifest the base")
     }
     guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-      throw HarnessError("manifest \(file.path) not found or unreadable", fix: "name a file in manifests/ (see `teeharness images list`)")
+      throw HarnessError("manifest \(file.path) not found or unreadable", fix: "name a file in manifests/ (see `swift run teeharness list`)")
     }
     let tree = try ManifestTree.parse(text, file: file.path)
     guard case .mapping = tree else {
       throw HarnessError("\(tree.location): a manifest is a mapping of `name`, `machine`, `components`", fix: "see manifests/default.yaml")
     }
     guard let extends = tree["extends"] else { return tree }
-    let base = file.deletingLastPathComponent().appendingPathComponent(try scalar(extends, "extends"))
+    let named = try scalar(extends, "extends")
+    let base = named.hasPrefix("/") ? URL(fileURLWithPath: named) : file.deletingLastPathComponent().appendingPathComponent(named)
     return try mergedTree(base, seen: seen + [file]).merged(with: tree.removing("extends"))
   }
 

@@ -91,22 +91,21 @@ public actor Machine {
     let secureTask = Task { [secure, milestones] in
       var reached: [Int: Double] = [:]
       for (i, m) in milestones.enumerated() where m.world == .secure {
-        _ = try await secure.expect(.literal(m.pattern), timeout: .seconds(m.budget) - (ContinuousClock.now - launched), deadline: deadline)
-        reached[i] = (ContinuousClock.now - launched).seconds
+        _ = try await secure.expect(.literal(m.pattern), timeout: Machine.remaining(m, since: launched), deadline: deadline)
+        reached[i] = await secure.timeOfLine(containing: m.pattern) ?? (ContinuousClock.now - launched).seconds
       }
       return reached
     }
     do {
       for (i, m) in milestones.enumerated() where m.world == .normal {
         do {
-          _ = try await normal.expect(.literal(m.pattern), timeout: .seconds(m.budget) - (ContinuousClock.now - launched),
-            deadline: deadline)
+          _ = try await normal.expect(.literal(m.pattern), timeout: Self.remaining(m, since: launched), deadline: deadline)
         } catch var timeout as ExpectTimeout {
           let last = milestones.filter { $0.reachedAt != nil }.max { $0.reachedAt! < $1.reachedAt! }
           timeout.pattern = "milestone '\(m.name)' (\"\(m.pattern)\"); last reached: \(last.map { "'\($0.name)' at \($0.reachedAt!.formatted(decimals: 2)) s" } ?? "none")"
           throw timeout
         }
-        milestones[i].reachedAt = now()
+        milestones[i].reachedAt = await normal.timeOfLine(containing: m.pattern) ?? now()
       }
       for (i, t) in try await secureTask.value { milestones[i].reachedAt = t }
     } catch {
@@ -116,6 +115,18 @@ public actor Machine {
     // The shell answers: the console is ours from here on.
     let sync = try await shell.run("true", timeout: .seconds(30), deadline: deadline)
     guard sync.status == 0 else { throw HarnessError("the guest shell does not answer commands") }
+  }
+
+  /// Stops the CPUs (QMP `stop`); the consoles stay attached.
+  public nonisolated func pause() async throws { try await qmp.execute("stop") }
+  /// Lets the CPUs run again (QMP `cont`).
+  public nonisolated func resume() async throws { try await qmp.execute("cont") }
+  /// Resets the machine (QMP `system_reset`): the whole stack boots again from BL1 on the same consoles.
+  public nonisolated func reset() async throws { try await qmp.execute("system_reset") }
+
+  /// What is left of a milestone's budget (at least a moment, so a late milestone is still looked for once).
+  static func remaining(_ m: Milestone, since launch: ContinuousClock.Instant) -> Duration {
+    max(.seconds(m.budget) - (ContinuousClock.now - launch), .milliseconds(10))
   }
 
   /// Kills QEMU outright (a test of how the harness copes with a dying machine).

@@ -5,7 +5,8 @@ import Images
 import Machine
 import Testing
 
-@Suite(.tags(.integration), .serialized) struct BootIntegrationTests {
+extension Integration {
+@Suite struct BootTests {
   @Test func theBuiltStackBootsBothWorlds() async throws {
     let config = try await SharedStack.shared.configuration("banners")
     try await withMachine(config) { m in
@@ -17,8 +18,12 @@ import Testing
       let uname = try await m.shell.run("uname -r")
       #expect(uname.status == 0)
       #expect(uname.output == config.images.kernelRelease)
-      let status = try await m.qmp.status()
-      #expect(status == "running")
+      #expect(try await m.qmp.status() == "running")
+      try await m.pause()
+      #expect(try await m.qmp.status() == "paused")
+      try await m.resume()
+      #expect(try await m.qmp.status() == "running")
+      #expect(try await m.shell.run("echo alive").output == "alive")
     }
   }
 
@@ -115,4 +120,5 @@ import Testing
     #expect(error?.stderr.isEmpty == false)
     #expect(error?.argv.contains("no-such-cpu") == true)
   }
+}
 }

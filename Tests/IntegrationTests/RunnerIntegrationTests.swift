@@ -7,7 +7,8 @@ import Reporting
 import Suites
 import Testing
 
-@Suite(.tags(.integration), .serialized) struct RunnerIntegrationTests {
+extension Integration {
+@Suite struct RunnerTests {
   func runner(_ label: String) async throws -> SuiteRunner {
     SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter())
   }
@@ -76,4 +77,5 @@ import Testing
     #expect(result.exitCode == 2)
     #expect(qemuProcesses(mentioning: result.runDirectory).isEmpty)
   }
+}
 }

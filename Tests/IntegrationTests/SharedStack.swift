@@ -10,6 +10,9 @@ extension Tag {
   @Tag static var integration: Self
 }
 
+/// Every test that boots QEMU, one at a time (two cores; one machine at a time keeps timings honest).
+@Suite(.tags(.integration), .serialized) enum Integration {}
+
 /// One built default stack for every integration test in the process (built on first use, from the cache after).
 actor SharedStack {
   static let shared = SharedStack()

@@ -3,7 +3,8 @@ import HarnessSupport
 import Testing
 
 /// The harness is stopped in the middle of a suite: no QEMU may survive it.
-@Suite(.tags(.integration), .serialized) struct SignalIntegrationTests {
+extension Integration {
+@Suite struct SignalTests {
   /// The `teeharness` executable beside the test bundle.
   static var executable: URL {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("teeharness")
@@ -41,4 +42,5 @@ import Testing
     let gone = await eventually(within: .after(.seconds(10))) { qemuProcesses(mentioning: folder).isEmpty }
     #expect(gone, "QEMU outlived a SIGKILLed harness")
   }
+}
 }

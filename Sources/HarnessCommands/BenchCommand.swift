@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import HarnessSupport
+import Images
+import Machine
+
+struct BenchCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Measure the warm image build and cold boots: launch → each milestone, CPU of harness vs QEMU.")
+
+  @OptionGroup var stack: StackOptions
+
+  @Option(name: .customLong("repeat"), help: "How many boots.")
+  var rounds: Int = 5
+
+  @Option(name: .long, help: "Write the figures as JSON here.")
+  var json: String?
+
+  func run() async throws {
+    try HostSetup().requireInstalled()
+    let runFolder = try RunFolder.make(nil)
+    var figures = Figures()
+
+    let buildStart = ContinuousClock.now
+    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache)
+    figures.add("image build (warm)", (ContinuousClock.now - buildStart).seconds)
+
+    for round in 1...max(rounds, 1) {
+      let configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
+        runDirectory: runFolder.appendingPathComponent("boot-\(round)"))
+      let harnessBefore = CPUTime.ofThisProcess()
+      let launched = ContinuousClock.now
+      let (milestones, qemuCPU) = try await withMachine(configuration) { machine in
+        defer { machine.removeSocketDirectory() }
+        try await machine.awaitReady(deadline: .after(.seconds(180)))
+        return (await machine.milestones, CPUTime.ofProcess(machine.pid))
+      }
+      let wall = (ContinuousClock.now - launched).seconds
+      let harnessCPU = CPUTime.ofThisProcess() - harnessBefore
+      for m in milestones { if let t = m.reachedAt { figures.add("boot: launch → \(m.name)", t) } }
+      figures.add("boot: launch → shut down", wall)
+      figures.add("boot: QEMU CPU seconds", qemuCPU ?? .nan)
+      figures.add("boot: harness CPU seconds", harnessCPU)
+      Output.line("boot \(round): shell ready at \((milestones.last?.reachedAt ?? .nan).formatted(decimals: 2)) s, QEMU CPU \((qemuCPU ?? .nan).formatted(decimals: 2)) s, harness CPU \(harnessCPU.formatted(decimals: 2)) s")
+    }
+    figures.print()
+    if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
+  }
+}
+
+/// Named series of measurements, reported as median, min and max.
+struct Figures {
+  private(set) var order: [String] = []
+  private(set) var samples: [String: [Double]] = [:]
+
+  mutating func add(_ name: String, _ value: Double) {
+    if samples[name] == nil { order.append(name) }
+    samples[name, default: []].append(value)
+  }
+
+  static func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+  }
+
+  func print() {
+    Output.line("")
+    Output.line("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "median      min      max   n")
+    for name in order {
+      let v = samples[name]!
+      let row = name.padding(toLength: 40, withPad: " ", startingAt: 0)
+        + String(format: "%10.3f %8.3f %8.3f %3d", Self.median(v), v.min() ?? .nan, v.max() ?? .nan, v.count)
+      Output.line(row)
+    }
+  }
+
+  func write(to url: URL, manifest: String, digest: String) throws {
+    var rows: [[String: Any]] = []
+    for name in order {
+      let v = samples[name]!
+      rows.append(["name": name, "median": Self.median(v), "min": v.min() ?? 0, "max": v.max() ?? 0, "samples": v])
+    }
+    let object: [String: Any] = ["manifest": manifest, "stack": digest, "figures": rows]
+    try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+  }
+}
+
+/// CPU time (user + system) in seconds.
+enum CPUTime {
+  static func ofThisProcess() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+  }
+
+  /// From `/proc/<pid>/stat` (fields 14 and 15, in clock ticks).
+  static func ofProcess(_ pid: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+  }
+}
