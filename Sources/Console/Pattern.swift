@@ -1,11 +1,11 @@
 import Foundation
 
 /// What a console wait looks for: a literal string or a regular expression (compiled once).
-public struct Pattern: @unchecked Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+public struct Pattern: Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
   public enum Kind: Sendable { case literal(String), regex(String) }
   public let kind: Kind
   /// The compiled expression (nil for literals and for invalid expressions, which never match).
-  private let compiled: NSRegularExpression?
+  private let compiled: CompiledRegex?
 
   public init(stringLiteral value: String) { self.init(kind: .literal(value)) }
   public static func literal(_ text: String) -> Pattern { Pattern(kind: .literal(text)) }
@@ -14,8 +14,10 @@ public struct Pattern: @unchecked Sendable, CustomStringConvertible, Expressible
 
   init(kind: Kind) {
     self.kind = kind
-    if case .regex(let expression) = kind {
-      compiled = try? NSRegularExpression(pattern: expression, options: [.anchorsMatchLines])
+    if case .regex(let expression) = kind,
+      let regex = try? NSRegularExpression(pattern: expression, options: [.anchorsMatchLines])
+    {
+      compiled = CompiledRegex(regex)
     } else {
       compiled = nil
     }
@@ -35,12 +37,27 @@ public struct Pattern: @unchecked Sendable, CustomStringConvertible, Expressible
       guard let range = text.range(of: literal) else { return nil }
       return (range, [String(text[range])])
     case .regex:
-      guard let regex = compiled,
-        let m = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+      guard let compiled,
+        let m = compiled.firstMatch(in: text),
         let range = Range(m.range, in: text)
       else { return nil }
       let groups = (0..<m.numberOfRanges).map { i in Range(m.range(at: i), in: text).map { String(text[$0]) } ?? "" }
       return (range, groups)
     }
+  }
+}
+
+/// A compiled expression that patterns copied across threads share. Foundation's regular expressions keep
+/// matching state (ICU's), so one match runs at a time.
+final class CompiledRegex: @unchecked Sendable {
+  private let regex: NSRegularExpression
+  private let lock = NSLock()
+
+  init(_ regex: NSRegularExpression) { self.regex = regex }
+
+  func firstMatch(in text: String) -> NSTextCheckingResult? {
+    lock.lock()
+    defer { lock.unlock() }
+    return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text))
   }
 }

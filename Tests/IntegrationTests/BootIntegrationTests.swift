@@ -11,7 +11,7 @@ extension Integration {
     let config = try await SharedStack.shared.configuration("banners")
     try await withMachine(config) { m in
       defer { m.removeSocketDirectory() }
-      let version = try await m.secure.expect(.regex(#"OP-TEE version: (\S+)"#), timeout: .seconds(60))
+      let version = try await m.secure.expect(.regex(#"OP-TEE version: (\S+)\s"#), timeout: .seconds(60))
       #expect(version.groups[1].contains("4.10"))
       _ = try await m.normal.expect("Booting Linux on physical CPU", timeout: .seconds(90))
       _ = try await m.normal.expect("teeharness-init: ready", timeout: .seconds(120))
