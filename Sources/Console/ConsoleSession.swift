@@ -81,20 +81,26 @@ public actor ConsoleSession {
   {
     alarmHandler = onAlarm
     contextProvider = context
-    let chunks = connection.chunks
+    let connection = self.connection
     Task { [weak self] in
-      for await chunk in chunks { await self?.receive(chunk) }
+      for await _ in connection.batches { await self?.receive(connection.drain()) }
+      await self?.receive(connection.drain())
       await self?.closed()
     }
   }
 
-  private func receive(_ bytes: [UInt8]) {
-    let text = buffer.append(bytes)
-    guard !text.isEmpty else { return }
-    transcript.add(text, at: (ContinuousClock.now - origin).seconds)
-    mirror?(text)
-    for alarm in watcher.feed(text) { alarmHandler?(name, alarm) }
-    matchWaiter()
+  /// Takes a batch of arrivals in one go; each keeps its own arrival time in the transcript.
+  private func receive(_ arrivals: [Arrival]) {
+    var any = false
+    for arrival in arrivals {
+      let text = buffer.append(arrival.bytes)
+      guard !text.isEmpty else { continue }
+      any = true
+      transcript.add(text, at: (arrival.time - origin).seconds)
+      mirror?(text)
+      for alarm in watcher.feed(text) { alarmHandler?(name, alarm) }
+    }
+    if any { matchWaiter() }
   }
 
   private func closed() async {

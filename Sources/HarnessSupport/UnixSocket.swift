@@ -71,34 +71,85 @@ public final class UnixListener: Sendable {
   }
 }
 
-/// One accepted connection: a dedicated reader thread turns everything that arrives into `chunks`, so the peer
-/// never blocks on us; writes go straight to the socket.
+/// What the reader thread took off the socket, stamped with when it arrived.
+public struct Arrival: Sendable {
+  public var time: ContinuousClock.Instant
+  public var bytes: [UInt8]
+}
+
+/// One connection: a dedicated reader thread takes everything that arrives off the socket at once (so the peer
+/// never blocks on us) and stamps it with its arrival time; the consumer takes whatever has piled up in one go
+/// (`batches`), however many small writes the peer made — a UART emulation writes byte by byte.
 public final class SocketConnection: @unchecked Sendable {
   public let name: String
-  /// Everything read, in order; finishes when the peer closes or `close()` is called.
-  public let chunks: AsyncStream<[UInt8]>
+  /// Wakes the consumer; each element is every arrival since the last one. Finishes when the peer closes
+  /// or `close()` is called.
+  public let batches: AsyncStream<[Arrival]>
   private let fd: Int32
   private let lock = NSLock()
   private var closed = false
+  private var pending: [Arrival] = []
+  private let wake: AsyncStream<[Arrival]>.Continuation
 
   init(fd: Int32, name: String) {
     self.fd = fd
     self.name = name
-    let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .unbounded)
-    chunks = stream
-    let thread = Thread {
-      var buffer = [UInt8](repeating: 0, count: 65536)
-      while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        continuation.yield(Array(buffer[0..<n]))
-      }
-      continuation.finish()
-      Glibc.close(fd)
-    }
+    let (stream, continuation) = AsyncStream<[Arrival]>.makeStream(bufferingPolicy: .unbounded)
+    batches = stream
+    wake = continuation
+    let thread = Thread { [self] in self.readLoop() }
     thread.name = "teeharness-\(name)"
     thread.start()
+  }
+
+  private func readLoop() {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { break }
+      let arrival = Arrival(time: .now, bytes: Array(buffer[0..<n]))
+      lock.lock()
+      let wasEmpty = pending.isEmpty
+      pending.append(arrival)
+      lock.unlock()
+      // One wake-up per batch: the consumer drains everything pending when it runs.
+      if wasEmpty { wake.yield([]) }
+    }
+    wake.finish()
+    Glibc.close(fd)
+  }
+
+  /// Everything that arrived and was not taken yet.
+  public func drain() -> [Arrival] {
+    lock.lock()
+    defer { lock.unlock() }
+    let taken = pending
+    pending = []
+    return taken
+  }
+
+  private var bytesStream: AsyncStream<[UInt8]>?
+
+  /// Every byte as it arrives, for consumers that need no timing (QMP, RSP). One stream per connection, made
+  /// on first use; a connection is read either through `chunks` or through `batches`, not both.
+  public var chunks: AsyncStream<[UInt8]> {
+    lock.lock()
+    defer { lock.unlock() }
+    if let bytesStream { return bytesStream }
+    let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .unbounded)
+    let batches = self.batches
+    Task {
+      for await _ in batches {
+        let bytes = self.drain().flatMap(\.bytes)
+        if !bytes.isEmpty { continuation.yield(bytes) }
+      }
+      let rest = self.drain().flatMap(\.bytes)
+      if !rest.isEmpty { continuation.yield(rest) }
+      continuation.finish()
+    }
+    bytesStream = stream
+    return stream
   }
 
   /// Connects to a listening unix socket (the client side: test peers, tools).
