@@ -53,7 +53,7 @@ public actor ConsoleSession {
   private var closedWaiters: [CheckedContinuation<Void, Never>] = []
   private var alarmHandler: (@Sendable (String, BadPatternWatcher.Alarm) -> Void)?
   private var contextProvider: (@Sendable () async -> String)?
-  private var mirror: (@Sendable (String) -> Void)?
+  private var mirror: (@Sendable ([UInt8]) -> Void)?
 
   private struct Waiter {
     var id: UUID
@@ -93,11 +93,11 @@ public actor ConsoleSession {
   private func receive(_ arrivals: [Arrival]) {
     var any = false
     for arrival in arrivals {
+      mirror?(arrival.bytes)
       let text = buffer.append(arrival.bytes)
       guard !text.isEmpty else { continue }
       any = true
       transcript.add(text, at: (arrival.time - origin).seconds)
-      mirror?(text)
       for alarm in watcher.feed(text) { alarmHandler?(name, alarm) }
     }
     if any { matchWaiter() }
@@ -184,8 +184,8 @@ public actor ConsoleSession {
 
   public func send(bytes: [UInt8]) throws { try connection.write(bytes) }
 
-  /// Copies everything received from now on to `handler` (a person's terminal, `teeharness boot`).
-  public func setMirror(_ handler: (@Sendable (String) -> Void)?) { mirror = handler }
+  /// Copies every byte received from now on, as received, to `handler` (a person's terminal).
+  public func setMirror(_ handler: (@Sendable ([UInt8]) -> Void)?) { mirror = handler }
 
   /// Drops output received so far that no wait has consumed.
   public func discardPending() { buffer.discard() }

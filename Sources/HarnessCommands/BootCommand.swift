@@ -28,11 +28,16 @@ struct BootCommand: AsyncParsableCommand {
     _ = try await Interruption.run {
       try await withMachine(configuration) { machine in
         defer { machine.removeSocketDirectory() }
-        await machine.normal.setMirror { FileHandle.standardOutput.write(Data($0.utf8)) }
+        await machine.normal.setMirror { FileHandle.standardOutput.write(Data($0)) }
         if showSecure {
-          await machine.secure.setMirror { text in
-            let prefixed = text.split(separator: "\n", omittingEmptySubsequences: false).map { "S| \($0)" }.joined(separator: "\n")
-            FileHandle.standardOutput.write(Data(prefixed.utf8))
+          await machine.secure.setMirror { bytes in
+            // Each secure line starts with `S| ` so the two worlds can be told apart.
+            var out: [UInt8] = []
+            for byte in bytes {
+              out.append(byte)
+              if byte == 0x0A { out += Array("S| ".utf8) }
+            }
+            FileHandle.standardOutput.write(Data(out))
           }
         }
         try await Keyboard.attach(to: machine)
