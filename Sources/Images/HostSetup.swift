@@ -39,7 +39,7 @@ public struct HostSetup: Sendable {
     .init(provides: "pkg-config", package: "pkg-config"),
     .init(provides: "/usr/include/glib-2.0/glib.h", package: "libglib2.0-dev"),
     .init(provides: "/usr/include/pixman-1/pixman.h", package: "libpixman-1-dev"),
-    .init(provides: "/usr/lib/python3/dist-packages/venv", package: "python3-venv"),
+    .init(provides: "/usr/share/doc/python3-venv", package: "python3-venv"),
     .init(provides: "/usr/include/slirp/libslirp.h", package: "libslirp-dev"),
     .init(provides: "/usr/include/fdt.h", package: "libfdt-dev"),
   ]
