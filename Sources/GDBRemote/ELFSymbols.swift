@@ -1,0 +1,80 @@
+import Foundation
+import HarnessSupport
+
+/// The symbol table of an ELF64 little-endian file (tee.elf, bl31.elf): names to addresses and sizes.
+public struct ELFSymbols: Sendable {
+  public struct Symbol: Sendable, Equatable {
+    public var name: String
+    public var address: UInt64
+    public var size: UInt64
+    /// `STT_FUNC` (2) or `STT_OBJECT` (1) and so on.
+    public var type: UInt8
+  }
+
+  public let file: String
+  public private(set) var byName: [String: Symbol] = [:]
+
+  /// Reads `.symtab` (or `.dynsym`) of `url`.
+  /// - Throws: `HarnessError` when the file is not an ELF64 little-endian file or has no symbol table.
+  public init(contentsOf url: URL) throws {
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      throw HarnessError("cannot read \(url.path)", fix: "build the images (`swift run teeharness images build`)")
+    }
+    try self.init(data: [UInt8](data), file: url.lastPathComponent)
+  }
+
+  public init(data: [UInt8], file: String) throws {
+    self.file = file
+    func fail(_ why: String) -> HarnessError { HarnessError("\(file) is not a usable ELF file: \(why)") }
+    guard data.count >= 64, data[0] == 0x7F, data[1] == 0x45, data[2] == 0x4C, data[3] == 0x46 else { throw fail("no ELF magic") }
+    guard data[4] == 2, data[5] == 1 else { throw fail("not 64-bit little-endian") }
+    let sectionOffset = Int(data.u64(0x28))
+    let sectionSize = Int(data.u16(0x3A))
+    let sectionCount = Int(data.u16(0x3C))
+    guard sectionOffset > 0, sectionSize >= 64, sectionOffset + sectionSize * sectionCount <= data.count else {
+      throw fail("bad section headers")
+    }
+    struct Section { var type: UInt32; var offset: Int; var size: Int; var link: Int; var entsize: Int }
+    let sections = (0..<sectionCount).map { i -> Section in
+      let base = sectionOffset + i * sectionSize
+      return Section(type: data.u32(base + 4), offset: Int(data.u64(base + 0x18)), size: Int(data.u64(base + 0x20)),
+        link: Int(data.u32(base + 0x28)), entsize: Int(data.u64(base + 0x38)))
+    }
+    guard let table = sections.first(where: { $0.type == 2 }) ?? sections.first(where: { $0.type == 11 }),
+      table.link < sections.count, table.entsize >= 24
+    else { throw fail("no symbol table") }
+    let strings = sections[table.link]
+    guard table.offset + table.size <= data.count, strings.offset + strings.size <= data.count else {
+      throw fail("symbol table outside the file")
+    }
+    for i in 0..<(table.size / table.entsize) {
+      let base = table.offset + i * table.entsize
+      let nameOffset = Int(data.u32(base))
+      guard nameOffset > 0, nameOffset < strings.size else { continue }
+      let start = strings.offset + nameOffset
+      guard let end = data[start..<(strings.offset + strings.size)].firstIndex(of: 0) else { continue }
+      let name = String(decoding: data[start..<end], as: UTF8.self)
+      let symbol = Symbol(name: name, address: data.u64(base + 8), size: data.u64(base + 16), type: data[base + 4] & 0x0F)
+      if byName[name] == nil || byName[name]!.address == 0 { byName[name] = symbol }
+    }
+  }
+
+  /// The symbol called `name`.
+  /// - Throws: `HarnessError` listing near matches when there is none.
+  public func symbol(_ name: String) throws -> Symbol {
+    if let symbol = byName[name] { return symbol }
+    let lower = name.lowercased()
+    let near = byName.keys.filter { $0.lowercased().contains(lower) || lower.contains($0.lowercased()) && $0.count > 3 }
+      .sorted().prefix(8)
+    throw HarnessError("symbol '\(name)' not found in \(file)",
+      fix: near.isEmpty ? "check the name against the build" : "near matches: \(near.joined(separator: ", "))")
+  }
+
+  public func address(_ name: String) throws -> UInt64 { try symbol(name).address }
+}
+
+extension Array where Element == UInt8 {
+  func u16(_ at: Int) -> UInt16 { UInt16(self[at]) | UInt16(self[at + 1]) << 8 }
+  func u32(_ at: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(self[at + $1]) << (8 * UInt32($1)) } }
+  func u64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(self[at + $1]) << (8 * UInt64($1)) } }
+}
