@@ -22,7 +22,7 @@ let package = Package(
     .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "Images", "HarnessSupport"]),
     .target(name: "Suites", dependencies: ["Reporting", "Machine", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
-    .target(name: "Machine", dependencies: ["Console", "QMP", "Images", "HarnessSupport"]),
+    .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Console", dependencies: ["HarnessSupport"]),
     .target(name: "QMP", dependencies: ["HarnessSupport"]),
     .target(name: "GDBRemote", dependencies: ["HarnessSupport"]),

@@ -148,6 +148,7 @@ extension StackImages {
       initramfs: dir(.initramfs).appendingPathComponent("rootfs.cpio"), teeElf: optee.appendingPathComponent("tee.elf"),
       bl31Elf: tfa.appendingPathComponent("bl31.elf"), bl1Elf: tfa.appendingPathComponent("bl1.elf"),
       bl2Elf: tfa.appendingPathComponent("bl2.elf"), opteeConfig: optee.appendingPathComponent("conf.mk"),
+      opteeLayout: optee.appendingPathComponent("layout.txt"),
       taDevKit: optee.appendingPathComponent("export-ta_arm64"),
       kernelConfig: FileManager.default.fileExists(atPath: kernelConfig.path) ? kernelConfig : nil,
       kernelRelease: release, qemu: qemu)

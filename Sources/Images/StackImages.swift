@@ -21,6 +21,8 @@ public struct StackImages: Sendable, Equatable {
   public var bl1Elf: URL
   public var bl2Elf: URL
   public var opteeConfig: URL
+  /// OP-TEE's thread-table layout from the build's debug info.
+  public var opteeLayout: URL
   public var taDevKit: URL
   public var kernelConfig: URL?
   public var kernelRelease: String
@@ -35,7 +37,7 @@ public struct StackImages: Sendable, Equatable {
     let files: [String: URL?] = [
       "bl1": bl1, "bl2": bl2, "bl31": bl31, "bl32": bl32, "bl32_extra1": bl32Extra1, "bl32_extra2": bl32Extra2,
       "bl33": bl33, "kernel": kernel, "initramfs": initramfs, "tee_elf": teeElf, "bl31_elf": bl31Elf,
-      "bl1_elf": bl1Elf, "bl2_elf": bl2Elf, "optee_conf": opteeConfig, "ta_dev_kit": taDevKit,
+      "bl1_elf": bl1Elf, "bl2_elf": bl2Elf, "optee_conf": opteeConfig, "optee_layout": opteeLayout, "ta_dev_kit": taDevKit,
       "qemu": qemu, "kernel_config": kernelConfig,
     ]
     for (name, url) in files { if let url { object[name] = url.path } }

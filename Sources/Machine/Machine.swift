@@ -1,5 +1,6 @@
 import Console
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Images
 import QMP
@@ -27,8 +28,12 @@ public actor Machine {
   public nonisolated let secure: ConsoleSession
   public nonisolated let shell: ShellSession
   public nonisolated let qmp: QMPClient
-  /// The GDB stub's connection, accepted and kept open (read by the RSP client).
-  public nonisolated let gdb: SocketConnection
+  /// The GDB stub, connected and negotiated before the CPUs first ran.
+  public nonisolated let gdb: RSPClient
+  /// OP-TEE's thread table and the secure world's state through the stub (nil when the stack's tee.elf or
+  /// layout cannot be read; `secureWorldError` says why).
+  public nonisolated let secureWorld: SecureWorldProbe?
+  public nonisolated let secureWorldError: String?
   nonisolated let process: ChildProcess
   public nonisolated let launchedAt: ContinuousClock.Instant
 
@@ -37,8 +42,12 @@ public actor Machine {
   public private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
 
   init(configuration: MachineConfiguration, process: ChildProcess, normal: ConsoleSession, secure: ConsoleSession,
-    qmp: QMPClient, gdb: SocketConnection, launchedAt: ContinuousClock.Instant)
+    qmp: QMPClient, gdb: RSPClient, secureWorld: Result<SecureWorldProbe, any Error>, launchedAt: ContinuousClock.Instant)
   {
+    switch secureWorld {
+    case .success(let probe): (self.secureWorld, self.secureWorldError) = (probe, nil)
+    case .failure(let error): (self.secureWorld, self.secureWorldError) = (nil, "\(error)")
+    }
     self.configuration = configuration
     self.process = process
     self.normal = normal
@@ -146,7 +155,7 @@ public actor Machine {
       await normal.close()
       await secure.close()
       await qmp.close()
-      gdb.close()
+      await gdb.close()
     }.value
   }
 }

@@ -1,5 +1,6 @@
 import Console
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Images
 import QMP
@@ -80,8 +81,15 @@ func launchMachine(_ configuration: MachineConfiguration, start: Bool) async thr
   let secure = ConsoleSession(name: "secure", connection: connections[1], origin: launchedAt,
     transcriptFile: configuration.runDirectory.appendingPathComponent("secure.log"), rules: BadPatternWatcher.secureWorld)
   let qmp = QMPClient(connection: connections[2])
+  let rsp = RSPClient(connection: connections[3])
+  let probe = Result { () throws -> SecureWorldProbe in
+    let config = OpteeConfigCache.load(images.opteeConfig)
+    return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(images.teeElf),
+      layout: try OpteeLayout(contentsOf: images.opteeLayout), periodicEntry: config.flag("CFG_CALLOUT"),
+      poke: { try await secure.send("\r") })
+  }
   let machine = Machine(configuration: configuration, process: process, normal: normal, secure: secure, qmp: qmp,
-    gdb: connections[3], launchedAt: launchedAt)
+    gdb: rsp, secureWorld: probe, launchedAt: launchedAt)
   let context: @Sendable () async -> String = { [weak machine] in await machine?.context() ?? "" }
   let onAlarm: @Sendable (String, BadPatternWatcher.Alarm) -> Void = { [weak machine] console, alarm in
     Task { await machine?.raise(console, alarm) }
@@ -90,10 +98,11 @@ func launchMachine(_ configuration: MachineConfiguration, start: Bool) async thr
   await secure.start(onAlarm: onAlarm, context: context)
   do {
     try await qmp.connect(deadline: .after(.seconds(10)))
+    try await rsp.connect(deadline: .after(.seconds(10)))
     if start { try await qmp.execute("cont") }
   } catch {
     await machine.shutdown()
-    throw await early("QMP did not come up: \(error)")
+    throw await early("QMP or the GDB stub did not come up: \(error)")
   }
   return machine
 }
@@ -108,5 +117,27 @@ private func acceptWhileRunning(_ listener: UnixListener, _ name: String, proces
     } catch is DeadlineExceeded where !deadline.hasPassed {
       continue
     }
+  }
+}
+
+/// Symbol tables by file, read once per process (tee.elf is a few MB).
+final class SymbolCache: @unchecked Sendable {
+  static let shared = SymbolCache()
+  private let lock = NSLock()
+  private var tables: [URL: ELFSymbols] = [:]
+
+  func symbols(_ url: URL) throws -> ELFSymbols {
+    lock.lock()
+    defer { lock.unlock() }
+    if let table = tables[url] { return table }
+    let table = try ELFSymbols(contentsOf: url)
+    tables[url] = table
+    return table
+  }
+}
+
+enum OpteeConfigCache {
+  static func load(_ url: URL) -> OpteeConfig {
+    OpteeConfig(parsing: (try? String(contentsOf: url, encoding: .utf8)) ?? "")
   }
 }

@@ -25,14 +25,17 @@ public struct Test: Sendable {
   public var timeout: Duration
   /// Bad-pattern rules this test provokes on purpose (by rule name, e.g. "OP-TEE panic").
   public var allowing: Set<String>
+  /// Why this test is exempt from the check that every OP-TEE thread is FREE afterwards (nil: checked).
+  public var leavesThreadsBusy: String?
   public var body: @Sendable (TestContext) async throws -> Void
 
   public init(_ name: String, timeout: Duration = .seconds(60), allowing: Set<String> = [],
-    _ body: @escaping @Sendable (TestContext) async throws -> Void)
+    leavesThreadsBusy reason: String? = nil, _ body: @escaping @Sendable (TestContext) async throws -> Void)
   {
     self.name = name
     self.timeout = timeout
     self.allowing = allowing
+    self.leavesThreadsBusy = reason
     self.body = body
   }
 }

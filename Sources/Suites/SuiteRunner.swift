@@ -122,6 +122,15 @@ public struct SuiteRunner: Sendable {
     if outcome == .passed && !collected.failures.isEmpty {
       (outcome, message) = (.failed, collected.failures.joined(separator: "; "))
     }
+    var notes = collected.notes
+    var leaked = false
+    if outcome == .passed {
+      switch await threadInvariant(test, on: machine) {
+      case .held(let note): notes.append(note)
+      case .broken(let m, let d): (outcome, message, details, leaked) = (.failed, m, d, true)
+      case .unavailable(let why): notes.append("thread check not run: \(why)")
+      }
+    }
     let alarms = await machine.alarms
     if outcome == .passed, let first = alarms.first {
       (outcome, message, details) = (.failed, "\(first.alarm.rule) on the \(first.console) console: \(first.alarm.line)", await machine.context())
@@ -139,10 +148,30 @@ public struct SuiteRunner: Sendable {
       try? Data((slice.lines.joined(separator: "\n") + "\n").utf8).write(to: file)
     }
     let result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
-      seconds: (ContinuousClock.now - started).seconds, notes: collected.notes, slices: slices)
-    let spoiled = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
+      seconds: (ContinuousClock.now - started).seconds, notes: notes, slices: slices)
+    // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
+    let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
+    let spoiled = leaked || unusable
     if !alarms.isEmpty { await machine.clearAlarms() }
     return ([result] + collected.cases, spoiled)
+  }
+
+  enum InvariantResult { case held(String), broken(String, String?), unavailable(String) }
+
+  /// After every test, with the guest idle, every OP-TEE thread must be FREE: a thread left SUSPENDED or
+  /// ACTIVE is a call that never came back. Read from the secure world through the GDB stub.
+  func threadInvariant(_ test: Test, on machine: Machine) async -> InvariantResult {
+    if let reason = test.leavesThreadsBusy { return .unavailable("exempt: \(reason)") }
+    guard let probe = machine.secureWorld else { return .unavailable(machine.secureWorldError ?? "no probe") }
+    do {
+      let table = try await probe.threadTable(deadline: .after(.seconds(10)))
+      let busy = table.filter { !$0.isFree }
+      if busy.isEmpty { return .held("OP-TEE threads after the test: \(table.count), all FREE") }
+      return .broken("OP-TEE threads left allocated after the test: \(busy.map(\.description).joined(separator: ", "))",
+        "thread table: \(table.map(\.description).joined(separator: ", "))\n\(await machine.context())")
+    } catch {
+      return .broken("the OP-TEE thread table could not be read after the test: \(error)", await machine.context())
+    }
   }
 
   /// A machine is spoiled when QEMU is gone, a bad pattern fired, or the shell no longer answers.

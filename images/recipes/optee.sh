@@ -8,3 +8,26 @@ env PATH=/usr/bin:/bin make -j"$JOBS" PYTHON3=/usr/bin/python3 \
 cp "$WORK"/out/core/tee-header_v2.bin "$WORK"/out/core/tee-pager_v2.bin "$WORK"/out/core/tee-pageable_v2.bin \
    "$WORK"/out/core/tee.elf "$WORK"/out/conf.mk "$OUT"/
 cp -a "$WORK"/out/export-ta_arm64 "$OUT"/
+
+# What the harness's secure-world probes need to read OP-TEE's thread table, taken from this build's debug info
+# (never hand-written): `name=value` lines.
+gdb-multiarch -batch -nx \
+  -ex 'print sizeof(struct thread_ctx)' \
+  -ex 'print (long)&((struct thread_ctx *)0)->state' \
+  -ex 'print sizeof(((struct thread_ctx *)0)->state)' \
+  -ex 'print sizeof(threads)' \
+  -ex 'print sizeof(thread_count)' \
+  -ex 'ptype enum thread_state' \
+  "$OUT/tee.elf" > "$WORK/layout.gdb"
+values=($(sed -n 's/^\$[0-9]* = \([0-9]*\)$/\1/p' "$WORK/layout.gdb"))
+states=$(sed -n 's/^type = enum thread_state {\(.*\)}$/\1/p' "$WORK/layout.gdb" | tr -d ' ')
+[ "${#values[@]}" -eq 5 ] && [ -n "$states" ] || { echo "cannot read the thread layout from tee.elf:"; cat "$WORK/layout.gdb"; exit 1; }
+cat > "$OUT/layout.txt" <<LAYOUT
+thread_ctx_size=${values[0]}
+thread_ctx_state_offset=${values[1]}
+thread_ctx_state_size=${values[2]}
+threads_size=${values[3]}
+thread_count_size=${values[4]}
+thread_states=$states
+LAYOUT
+cat "$OUT/layout.txt"

@@ -1,0 +1,230 @@
+import Foundation
+import HarnessSupport
+
+/// The stub answered a request with an error (`E01`) or said it does not support it (empty reply).
+public struct RSPError: Error, CustomStringConvertible, Sendable {
+  public var request: String
+  public var reply: String
+  public var description: String {
+    reply.isEmpty ? "the GDB stub does not support `\(request)`" : "the GDB stub answered `\(request)` with \(reply)"
+  }
+}
+
+/// The machine's GDB stub connection: one request at a time while the target is stopped, `resume` and
+/// `waitForStop` around running, `interrupt` to stop it. Starts in acknowledgement mode and switches to
+/// no-ack mode when the stub offers it.
+public actor RSPClient {
+  public enum State: Sendable, Equatable { case connected, stopped, running, closed }
+
+  private let connection: SocketConnection
+  private var framer = RSPFramer()
+  private var ackMode = true
+  private var lastSent: [UInt8] = []
+  private var packets: [[UInt8]] = []
+  private var waiter: (id: UUID, continuation: CheckedContinuation<[UInt8], any Error>)?
+  public private(set) var state: State = .connected
+  /// `qSupported` features the stub announced (`PacketSize` → `1000`, `qXfer:features:read` → `+`).
+  public private(set) var features: [String: String] = [:]
+  /// Register numbers by name, from the stub's target description (`pc`, `cpsr`, `SCR_EL3`, …).
+  public private(set) var registers: [String: Int] = [:]
+
+  public init(connection: SocketConnection) { self.connection = connection }
+
+  /// Starts reading, negotiates features and no-ack mode, and reads the target description.
+  /// - Throws: `DeadlineExceeded` when the stub does not answer in time.
+  public func connect(deadline: Deadline) async throws {
+    let chunks = connection.chunks
+    Task { [weak self] in
+      for await chunk in chunks { await self?.receive(chunk) }
+      await self?.closed()
+    }
+    let supported = try await exchange("qSupported:swbreak+;hwbreak+;xmlRegisters=aarch64", deadline: deadline)
+    for item in String(decoding: supported, as: UTF8.self).split(separator: ";") {
+      if let eq = item.firstIndex(of: "=") {
+        features[String(item[..<eq])] = String(item[item.index(after: eq)...])
+      } else if let last = item.last, last == "+" || last == "-" {
+        features[String(item.dropLast())] = String(last)
+      }
+    }
+    if features["QStartNoAckMode"] == "+", try await exchange("QStartNoAckMode", deadline: deadline) == Array("OK".utf8) {
+      ackMode = false
+    }
+    if features["qXfer:features:read"] == "+" { registers = try await readRegisterMap(deadline: deadline) }
+  }
+
+  // MARK: running and stopping
+
+  /// Stops the target (0x03) and returns why it stopped.
+  public func interrupt(deadline: Deadline) async throws -> StopReply {
+    guard state != .stopped else { throw HarnessError("the target is already stopped") }
+    try connection.write([0x03])
+    state = .running
+    return try await waitForStop(deadline: deadline)
+  }
+
+  /// Lets the target run (`c`); its next stop is reported by `waitForStop`.
+  public func resume() throws {
+    guard state != .closed else { throw HarnessError("the GDB stub connection is closed") }
+    try send(Array("c".utf8))
+    state = .running
+  }
+
+  /// Waits for the running target to stop (a breakpoint, an interrupt).
+  /// - Throws: `DeadlineExceeded` when it does not stop in time (it is still running then).
+  public func waitForStop(deadline: Deadline) async throws -> StopReply {
+    while true {
+      let packet = try await nextPacket(deadline: deadline, what: "a stop of the target")
+      if let stop = StopReply(packet) {
+        state = .stopped
+        return stop
+      }
+    }
+  }
+
+  // MARK: requests (target stopped)
+
+  /// Sends `request` and returns the reply's payload.
+  /// - Throws: `RSPError` for `Exx` replies and, when `emptyIsError`, empty ones (unsupported).
+  @discardableResult
+  public func request(_ request: String, deadline: Deadline = .after(.seconds(5)), emptyIsError: Bool = true) async throws -> [UInt8] {
+    guard state == .stopped || state == .connected else {
+      throw HarnessError("GDB request `\(request)` while the target runs: stop it first")
+    }
+    let reply = try await exchange(request, deadline: deadline)
+    let text = String(decoding: reply.prefix(4), as: UTF8.self)
+    if (reply.count == 3 && reply.first == UInt8(ascii: "E")) || (reply.isEmpty && emptyIsError) {
+      throw RSPError(request: request, reply: text)
+    }
+    return reply
+  }
+
+  /// Reads `count` bytes at `address` as the stopped CPU selected by `selectThread` sees them.
+  public func readMemory(_ address: UInt64, count: Int, deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
+    let reply = try await request("m\(String(address, radix: 16)),\(String(count, radix: 16))", deadline: deadline)
+    guard let bytes = Self.hexBytes(reply), bytes.count == count else {
+      throw RSPError(request: "m\(String(address, radix: 16))", reply: String(decoding: reply.prefix(16), as: UTF8.self))
+    }
+    return bytes
+  }
+
+  /// A little-endian integer of `size` bytes at `address`.
+  public func readInteger(_ address: UInt64, size: Int, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
+    let bytes = try await readMemory(address, count: size, deadline: deadline)
+    return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+  }
+
+  /// Register `name` (from the target description) of the selected thread.
+  public func readRegister(_ name: String, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
+    guard let number = registers[name] else {
+      throw HarnessError("the GDB stub has no register '\(name)'",
+        fix: "known: \(registers.keys.filter { $0.hasPrefix(String(name.prefix(3))) }.sorted().prefix(8).joined(separator: ", "))")
+    }
+    let reply = try await request("p\(String(number, radix: 16))", deadline: deadline)
+    guard let bytes = Self.hexBytes(reply) else { throw RSPError(request: "p\(number)", reply: String(decoding: reply, as: UTF8.self)) }
+    return bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+  }
+
+  /// Selects the thread (vCPU) later register and memory requests apply to.
+  public func selectThread(_ thread: String, deadline: Deadline = .after(.seconds(5))) async throws {
+    try await request("Hg\(thread)", deadline: deadline)
+  }
+
+  /// The stub's threads: one per vCPU.
+  public func threads(deadline: Deadline = .after(.seconds(5))) async throws -> [String] {
+    var all: [String] = []
+    var reply = try await request("qfThreadInfo", deadline: deadline)
+    while reply.first == UInt8(ascii: "m") {
+      all += String(decoding: reply.dropFirst(), as: UTF8.self).split(separator: ",").map(String.init)
+      reply = try await request("qsThreadInfo", deadline: deadline)
+    }
+    return all
+  }
+
+  public enum BreakpointKind: Int, Sendable { case software = 0, hardware = 1 }
+
+  public func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+    try await request("Z\(kind.rawValue),\(String(address, radix: 16)),4", deadline: deadline)
+  }
+
+  public func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+    try await request("z\(kind.rawValue),\(String(address, radix: 16)),4", deadline: deadline)
+  }
+
+  public func close() {
+    state = .closed
+    connection.close()
+  }
+
+  // MARK: plumbing
+
+  private func exchange(_ request: String, deadline: Deadline) async throws -> [UInt8] {
+    packets.removeAll()
+    try send(Array(request.utf8))
+    return try await nextPacket(deadline: deadline, what: "the reply to `\(request.prefix(40))`")
+  }
+
+  private func send(_ payload: [UInt8]) throws {
+    lastSent = RSPFramer.encode(payload)
+    try connection.write(lastSent)
+  }
+
+  private func receive(_ bytes: [UInt8]) {
+    for event in framer.feed(bytes) {
+      switch event {
+      case .packet(let payload):
+        if ackMode { try? connection.write(Array("+".utf8)) }
+        packets.append(payload)
+      case .corrupted:
+        if ackMode { try? connection.write(Array("-".utf8)) }
+      case .nack:
+        try? connection.write(lastSent)
+      case .ack, .notification:
+        break
+      }
+    }
+    if let w = waiter, !packets.isEmpty {
+      waiter = nil
+      w.continuation.resume(returning: packets.removeFirst())
+    }
+  }
+
+  private func closed() {
+    state = .closed
+    if let w = waiter {
+      waiter = nil
+      w.continuation.resume(throwing: HarnessError("the GDB stub connection closed (QEMU exited)"))
+    }
+  }
+
+  private func nextPacket(deadline: Deadline, what: String) async throws -> [UInt8] {
+    if !packets.isEmpty { return packets.removeFirst() }
+    guard state != .closed else { throw HarnessError("the GDB stub connection is closed (QEMU exited)") }
+    let id = UUID()
+    let started = ContinuousClock.now
+    let timer = Task { [weak self] in
+      try await Task.sleep(until: deadline.instant, clock: .continuous)
+      await self?.expire(id, DeadlineExceeded("GDB stub: \(what)", after: .now - started))
+    }
+    defer { timer.cancel() }
+    return try await withCheckedThrowingContinuation { waiter = (id, $0) }
+  }
+
+  private func expire(_ id: UUID, _ error: DeadlineExceeded) {
+    guard let w = waiter, w.id == id else { return }
+    waiter = nil
+    w.continuation.resume(throwing: error)
+  }
+
+  static func hexBytes(_ reply: [UInt8]) -> [UInt8]? {
+    guard reply.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(reply.count / 2)
+    var i = 0
+    while i < reply.count {
+      guard let b = RSPFramer.hexValue(reply[i], reply[i + 1]) else { return nil }
+      out.append(b)
+      i += 2
+    }
+    return out
+  }
+}

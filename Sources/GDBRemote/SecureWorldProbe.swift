@@ -1,0 +1,149 @@
+import Foundation
+import HarnessSupport
+
+/// Where a CPU was when it stopped.
+public struct CPUStop: Sendable, Equatable {
+  public var thread: String
+  public var pc: UInt64
+  /// 0…3, from PSTATE.M.
+  public var exceptionLevel: Int
+  /// In the secure state: at EL3, or with `SCR_EL3.NS` clear.
+  public var secure: Bool
+  public var description: String { "CPU \(thread) at EL\(exceptionLevel) \(secure ? "secure" : "non-secure"), pc 0x\(String(pc, radix: 16))" }
+}
+
+/// One OP-TEE thread context and its state.
+public struct OpteeThread: Sendable, Equatable, CustomStringConvertible {
+  public var index: Int
+  public var state: String
+  public var isFree: Bool { state == "FREE" }
+  public var description: String { "thread \(index) \(state)" }
+}
+
+/// Reads the secure world's truth through the GDB stub. Secure memory can only be read through a CPU that is
+/// stopped in the secure world, so every read happens at a breakpoint on an OP-TEE function: by default
+/// `interrupt_main_handler`, which every secure interrupt runs (the secure timer of OP-TEE's callouts enters it
+/// every second; when a stack has no callouts the probe makes it run by sending a byte to the secure console).
+public struct SecureWorldProbe: Sendable {
+  public let rsp: RSPClient
+  public let tee: ELFSymbols
+  public let layout: OpteeLayout
+  /// The secure world is entered periodically (OP-TEE callouts on the secure timer).
+  public let periodicEntry: Bool
+  /// Makes a CPU enter the secure world now (a byte to the secure console raises its UART interrupt).
+  public let poke: @Sendable () async throws -> Void
+
+  public init(rsp: RSPClient, tee: ELFSymbols, layout: OpteeLayout, periodicEntry: Bool,
+    poke: @escaping @Sendable () async throws -> Void)
+  {
+    self.rsp = rsp
+    self.tee = tee
+    self.layout = layout
+    self.periodicEntry = periodicEntry
+    self.poke = poke
+  }
+
+  /// Stops the machine the next time a CPU executes `symbol`, runs `body` with that CPU selected, and lets the
+  /// machine run again (also when `body` throws).
+  /// - Throws: `DeadlineExceeded` when no CPU gets there in time; `HarnessError` when the stop is not in the
+  ///   secure world and `requireSecure` is set (never garbage read from the wrong world).
+  public func whenStopped<T: Sendable>(at symbol: String = "interrupt_main_handler", requireSecure: Bool = true,
+    poke usePoke: Bool? = nil, deadline: Deadline = .after(.seconds(5)),
+    _ body: @Sendable (CPUStop) async throws -> T) async throws -> T
+  {
+    let address = try tee.address(symbol)
+    _ = try await rsp.interrupt(deadline: deadline)
+    try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
+    try await rsp.resume()
+    let stop: StopReply
+    do {
+      if usePoke ?? !periodicEntry { try await poke() }
+      stop = try await rsp.waitForStop(deadline: deadline)
+    } catch {
+      _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
+      try? await rsp.removeBreakpoint(.hardware, at: address)
+      try? await rsp.resume()
+      if error is DeadlineExceeded {
+        throw DeadlineExceeded("no CPU executed \(symbol) (\(tee.file)) in time", after: .zero)
+      }
+      throw error
+    }
+    do {
+      try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline)
+      let cpu = try await cpuState(thread: stop.thread, deadline: deadline)
+      if requireSecure && !cpu.secure {
+        throw HarnessError("stopped at \(symbol) but \(cpu.description): secure memory cannot be read from there")
+      }
+      let result = try await body(cpu)
+      try await rsp.resume()
+      return result
+    } catch {
+      try? await rsp.resume()
+      throw error
+    }
+  }
+
+  /// The state of the stopped CPU `thread` (selects it for later reads).
+  public func cpuState(thread: String?, deadline: Deadline) async throws -> CPUStop {
+    let id = thread ?? "1"
+    try await rsp.selectThread(id, deadline: deadline)
+    let cpsr = try await rsp.readRegister("cpsr", deadline: deadline)
+    let pc = try await rsp.readRegister("pc", deadline: deadline)
+    let el = Int((cpsr >> 2) & 3)
+    let scr = try await rsp.readRegister("SCR_EL3", deadline: deadline)
+    return CPUStop(thread: id, pc: pc, exceptionLevel: el, secure: el == 3 || scr & 1 == 0)
+  }
+
+  /// OP-TEE's thread table, read from a CPU stopped in the secure world.
+  public func threadTable(deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
+    let countAddress = try tee.address("thread_count")
+    let threadsAddress = try tee.address("threads")
+    let layout = self.layout
+    return try await whenStopped(deadline: deadline) { _ in
+      try await Self.readTable(rsp: rsp, countAddress: countAddress, threadsAddress: threadsAddress, layout: layout, deadline: deadline)
+    }
+  }
+
+  static func readTable(rsp: RSPClient, countAddress: UInt64, threadsAddress: UInt64, layout: OpteeLayout, deadline: Deadline)
+    async throws -> [OpteeThread]
+  {
+    let count = try await rsp.readInteger(countAddress, size: layout.threadCountSize, deadline: deadline)
+    guard count > 0, count <= 64 else { throw HarnessError("OP-TEE's thread_count reads as \(count): not a thread table") }
+    let base = layout.threadsIsPointer ? try await rsp.readInteger(threadsAddress, size: 8, deadline: deadline) : threadsAddress
+    guard base != 0 else { throw HarnessError("OP-TEE's threads pointer is null (read before boot allocated it?)") }
+    var table: [OpteeThread] = []
+    for i in 0..<Int(count) {
+      let address = base + UInt64(i * layout.threadCtxSize + layout.stateOffset)
+      let value = try await rsp.readInteger(address, size: layout.stateSize, deadline: deadline)
+      table.append(OpteeThread(index: i, state: layout.stateName(value)))
+    }
+    return table
+  }
+
+  /// How many times CPUs executed `symbol` within `window` (a breakpoint counted and resumed each time).
+  public func countHits(of symbol: String, over window: Duration) async throws -> Int {
+    let address = try tee.address(symbol)
+    let end = Deadline.after(window)
+    _ = try await rsp.interrupt(deadline: .after(.seconds(5)))
+    try await rsp.insertBreakpoint(.hardware, at: address)
+    var hits = 0
+    try await rsp.resume()
+    while !end.hasPassed {
+      do {
+        _ = try await rsp.waitForStop(deadline: end)
+        hits += 1
+        // Step the stopped CPU past the breakpoint, then arm it again.
+        try await rsp.removeBreakpoint(.hardware, at: address)
+        _ = try await rsp.request("s", emptyIsError: false)
+        try await rsp.insertBreakpoint(.hardware, at: address)
+        try await rsp.resume()
+      } catch is DeadlineExceeded {
+        break
+      }
+    }
+    _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
+    try? await rsp.removeBreakpoint(.hardware, at: address)
+    try await rsp.resume()
+    return hits
+  }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import GDBRemote
+import HarnessSupport
+import Machine
+import Testing
+
+extension Integration {
+  @Suite struct GDBProbeTests {
+    @Test func theThreadTableIsReadFromTheSecureWorld() async throws {
+      let config = try await SharedStack.shared.configuration("probe")
+      try await withMachine(config) { m in
+        defer { m.removeSocketDirectory() }
+        try await m.awaitReady(deadline: .after(.seconds(120)))
+        let probe = try #require(m.secureWorld, "\(m.secureWorldError ?? "")")
+        let started = ContinuousClock.now
+        let table = try await probe.threadTable()
+        print("thread table in \(ContinuousClock.now - started): \(table)")
+        #expect(table.count == 2)
+        #expect(table.allSatisfy { $0.isFree })
+        let stop = try await probe.whenStopped { $0 }
+        print(stop.description)
+        #expect(stop.secure && stop.exceptionLevel == 1)
+        #expect(try await m.shell.run("echo alive").output == "alive")
+      }
+    }
+  }
+}
