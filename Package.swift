@@ -19,7 +19,7 @@ let package = Package(
         "HarnessSuites", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "Images", "HarnessSupport"]),
+    .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Suites", dependencies: ["Reporting", "Machine", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
     .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),

@@ -8,6 +8,10 @@ import Reporting
 public struct TestFailure: Error, CustomStringConvertible, Sendable {
   public var message: String
   public var details: String?
+  public init(message: String, details: String? = nil) {
+    self.message = message
+    self.details = details
+  }
   public var description: String { message }
 }
 
