@@ -2,6 +2,9 @@ import Foundation
 import GDBRemote
 import HarnessSupport
 import Machine
+import HarnessSuites
+import Reporting
+import Suites
 import Testing
 
 extension Integration {
@@ -22,6 +25,20 @@ extension Integration {
         #expect(stop.secure && stop.exceptionLevel == 1)
         #expect(try await m.shell.run("echo alive").output == "alive")
       }
+    }
+  }
+}
+
+extension Integration {
+  @Suite struct GDBSuiteTests {
+    @Test func theGDBSuitePassesAndTheInvariantRanAfterEveryTest() async throws {
+      let runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("gdb"),
+        reporter: TerminalReporter())
+      let result = await runner.run([gdbSuite])
+      for test in result.allTests where test.outcome != .passed {
+        Issue.record("\(test.name): \(test.outcome) \(test.message ?? "")")
+      }
+      #expect(result.allTests.allSatisfy { $0.notes.contains { $0.contains("all FREE") } })
     }
   }
 }

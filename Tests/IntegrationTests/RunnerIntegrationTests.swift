@@ -1,4 +1,5 @@
 import Console
+import GDBRemote
 import Foundation
 import HarnessSuites
 import HarnessSupport
@@ -78,4 +79,35 @@ extension Integration {
     #expect(qemuProcesses(mentioning: result.runDirectory).isEmpty)
   }
 }
+}
+
+extension Integration {
+  @Suite struct ThreadInvariantTests {
+    @Test func aTestThatLeavesACallInFlightIsReportedWithTheBusyThread() async throws {
+      let suite = Suite("leak") {
+        Test("leaves a waiting call behind") { t in
+          // regression_1009 suspends its thread in TEE_Wait; the test ends once a call is in the secure world.
+          _ = try await t.run("xtest -t regression 1009 > /dev/null 2>&1 &")
+          let probe = try t.secureWorldProbe()
+          let inFlight = Deadline.after(.seconds(30))
+          while try await probe.threadTable().allSatisfy({ $0.isFree }) {
+            try t.require(!inFlight.hasPassed, "xtest 1009 never reached the secure world")
+          }
+        }
+        Test("an exempt test may leave it", leavesThreadsBusy: "it starts a call on purpose") { t in
+          _ = try await t.run("xtest -t regression 1009 > /dev/null 2>&1 &")
+        }
+      }
+      let runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("leak"),
+        reporter: TerminalReporter())
+      let result = await runner.run([suite])
+      let leak = result.allTests.first { $0.name == "leaves a waiting call behind" }
+      #expect(leak?.outcome == .failed)
+      #expect(leak?.message?.contains("OP-TEE threads left allocated after the test: thread") == true, "\(leak?.message ?? "")")
+      #expect(leak?.message?.contains("SUSPENDED") == true || leak?.message?.contains("ACTIVE") == true)
+      let exempt = result.allTests.first { $0.name == "an exempt test may leave it" }
+      #expect(exempt?.outcome == .passed)
+      #expect(exempt?.notes.contains { $0.contains("exempt: it starts a call on purpose") } == true)
+    }
+  }
 }
