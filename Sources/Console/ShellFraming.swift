@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a command is sent over a serial shell so that its output and exit status can be read back, even though
 /// the terminal echoes what is typed and the kernel prints its own messages in between. Pure.
 ///
@@ -44,5 +46,3 @@ public struct ShellFraming: Sendable, Equatable {
     String((0..<10).map { _ in "0123456789abcdef".randomElement()! })
   }
 }
-
-import Foundation

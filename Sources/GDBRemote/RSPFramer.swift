@@ -1,3 +1,5 @@
+import Foundation
+
 /// What arrives from a GDB remote-protocol stub.
 public enum RSPEvent: Sendable, Equatable {
   /// `+`: the last packet arrived intact.
@@ -107,5 +109,3 @@ public struct RSPFramer: Sendable {
     return h << 4 | l
   }
 }
-
-import Foundation

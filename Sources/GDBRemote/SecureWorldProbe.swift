@@ -52,6 +52,7 @@ public struct SecureWorldProbe: Sendable {
     _ body: @Sendable (CPUStop) async throws -> T) async throws -> T
   {
     let address = try tee.address(symbol)
+    let started = ContinuousClock.now
     _ = try await rsp.interrupt(deadline: deadline)
     try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
     try await rsp.resume()
@@ -64,7 +65,7 @@ public struct SecureWorldProbe: Sendable {
       try? await rsp.removeBreakpoint(.hardware, at: address)
       try? await rsp.resume()
       if error is DeadlineExceeded {
-        throw DeadlineExceeded("no CPU executed \(symbol) (\(tee.file)) in time", after: .zero)
+        throw DeadlineExceeded("no CPU executed \(symbol) (\(tee.file)) in time", after: .now - started)
       }
       throw error
     }

@@ -32,7 +32,6 @@ struct BenchCommand: AsyncParsableCommand {
       let harnessBefore = CPUTime.ofThisProcess()
       let launched = ContinuousClock.now
       let (milestones, qemuCPU) = try await withMachine(configuration) { machine in
-        defer { machine.removeSocketDirectory() }
         try await machine.awaitReady(deadline: .after(.seconds(180)))
         return (await machine.milestones, CPUTime.ofProcess(machine.pid))
       }

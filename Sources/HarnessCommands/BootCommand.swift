@@ -27,7 +27,6 @@ struct BootCommand: AsyncParsableCommand {
     let showSecure = secure
     _ = try await Interruption.run {
       try await withMachine(configuration) { machine in
-        defer { machine.removeSocketDirectory() }
         await machine.normal.setMirror { FileHandle.standardOutput.write(Data($0)) }
         if showSecure {
           await machine.secure.setMirror { bytes in

@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 import Suites
 
 /// OP-TEE's own regression tests as a smoke set, each xtest case reported as its own result.
@@ -26,10 +27,4 @@ func runXTest(_ id: String, in t: TestContext, timeout: Duration) async throws {
   try t.require(failed.isEmpty, "xtest cases failed: \(failed.joined(separator: ", "))", details: result.output.lastLines(40))
   try t.require(result.status == 0, "xtest \(id) exited with status \(result.status)", details: result.output.lastLines(40))
   try t.require(report.failedSubtests == 0, "xtest \(id) reports \(report.failedSubtests ?? -1) failed subtests")
-}
-
-extension String {
-  fileprivate func lastLines(_ n: Int) -> String {
-    split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
-  }
 }

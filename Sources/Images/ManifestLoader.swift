@@ -124,10 +124,9 @@ public enum ManifestLoader {
   }
 
   static func checkKeys(_ tree: ManifestTree, allowed: Set<String>, what: String) throws {
-    guard case .mapping(let entries, let location) = tree else {
+    guard case .mapping(let entries, _) = tree else {
       throw HarnessError("\(tree.location): \(what) must be a mapping", fix: "write `key: value` lines")
     }
-    _ = location
     for entry in entries where !allowed.contains(entry.key) {
       throw HarnessError("\(entry.keyLocation): unknown key '\(entry.key)' in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))",
         fix: "fix the name or remove it")

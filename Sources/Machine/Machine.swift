@@ -141,8 +141,8 @@ public actor Machine {
   /// Kills QEMU outright (a test of how the harness copes with a dying machine).
   public nonisolated func kill() { process.signal(SIGKILL) }
 
-  /// The orderly end: QMP `quit`, then SIGTERM, then SIGKILL. Never throws; safe to call twice; runs to the end
-  /// even when the calling task is cancelled.
+  /// The orderly end: QMP `quit`, then SIGTERM, then SIGKILL, then the private socket folder is removed. Never
+  /// throws; safe to call twice; runs to the end even when the calling task is cancelled.
   public nonisolated func shutdown() async {
     let process = self.process, qmp = self.qmp, normal = self.normal, secure = self.secure, gdb = self.gdb
     await Task {
@@ -157,5 +157,7 @@ public actor Machine {
       await qmp.close()
       await gdb.close()
     }.value
+    // The private folder held only the sockets and the semihosting links: nothing to keep.
+    try? FileManager.default.removeItem(at: configuration.socketDirectory)
   }
 }

@@ -20,10 +20,3 @@ extension MachineConfiguration {
     return URL(fileURLWithPath: String(cString: made), isDirectory: true)
   }
 }
-
-extension Machine {
-  /// Removes the private socket folder (after shutdown).
-  public nonisolated func removeSocketDirectory() {
-    try? FileManager.default.removeItem(at: configuration.socketDirectory)
-  }
-}

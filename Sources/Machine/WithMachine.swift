@@ -26,8 +26,18 @@ public func withMachine<T: Sendable>(
   }
 }
 
-/// Launches QEMU and attaches; the caller owns the teardown (`withMachine` does it).
+/// Launches QEMU and attaches; the caller owns the teardown (`withMachine` does it). A launch that fails leaves
+/// no private folder behind.
 func launchMachine(_ configuration: MachineConfiguration, start: Bool) async throws -> Machine {
+  do {
+    return try await attach(configuration, start: start)
+  } catch {
+    try? FileManager.default.removeItem(at: configuration.socketDirectory)
+    throw error
+  }
+}
+
+private func attach(_ configuration: MachineConfiguration, start: Bool) async throws -> Machine {
   let fm = FileManager.default
   let images = configuration.images
   guard fm.isExecutableFile(atPath: images.qemu.path) else {

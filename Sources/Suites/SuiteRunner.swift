@@ -61,7 +61,6 @@ public struct SuiteRunner: Sendable {
           runDirectory: machineDirectory)
         if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
         try await withMachine(configuration) { machine in
-          defer { machine.removeSocketDirectory() }
           try await machine.awaitReady(deadline: .after(bootTimeout))
           if boots == 1 {
             for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }

@@ -10,7 +10,6 @@ extension Integration {
   @Test func theBuiltStackBootsBothWorlds() async throws {
     let config = try await SharedStack.shared.configuration("banners")
     try await withMachine(config) { m in
-      defer { m.removeSocketDirectory() }
       let version = try await m.secure.expect(.regex(#"OP-TEE version: (\S+)\s"#), timeout: .seconds(60))
       #expect(version.groups[1].contains("4.10"))
       _ = try await m.normal.expect("Booting Linux on physical CPU", timeout: .seconds(90))
@@ -28,10 +27,7 @@ extension Integration {
   }
 
   @Test func theShellReportsStatusAndSurvivesKernelMessages() async throws {
-    let config = try await SharedStack.shared.configuration("shell")
-    try await withMachine(config) { m in
-      defer { m.removeSocketDirectory() }
-      try await m.awaitReady(deadline: .after(.seconds(120)))
+    try await withReadyMachine("shell") { m in
       let failing = try await m.shell.run("echo out; echo err >&2; exit_code() { return 7; }; exit_code")
       #expect(failing.status == 7)
       #expect(failing.lines == ["out", "err"])
@@ -47,10 +43,7 @@ extension Integration {
   }
 
   @Test func aCommandThatDoesNotFinishNamesItselfAndBothConsoles() async throws {
-    let config = try await SharedStack.shared.configuration("hang")
-    try await withMachine(config) { m in
-      defer { m.removeSocketDirectory() }
-      try await m.awaitReady(deadline: .after(.seconds(120)))
+    try await withReadyMachine("hang") { m in
       let started = ContinuousClock.now
       let error = await #expect(throws: ExpectTimeout.self) { try await m.shell.run("sleep 30", timeout: .seconds(2)) }
       #expect(ContinuousClock.now - started < .seconds(10))
@@ -65,10 +58,7 @@ extension Integration {
   }
 
   @Test func aBadLineOnAConsoleAbortsTheWaitAndQuotesIt() async throws {
-    let config = try await SharedStack.shared.configuration("badline")
-    try await withMachine(config) { m in
-      defer { m.removeSocketDirectory() }
-      try await m.awaitReady(deadline: .after(.seconds(120)))
+    try await withReadyMachine("badline") { m in
       // A real kernel log line on the console, as an oops would print it.
       try await m.normal.send("echo 'BUG: teeharness provoked' > /dev/kmsg\n")
       let error = await #expect(throws: BadPatternSeen.self) {
@@ -84,7 +74,6 @@ extension Integration {
     let config = try await SharedStack.shared.configuration("killed")
     let error = await #expect(throws: ConsoleClosed.self) {
       try await withMachine(config) { m in
-        defer { m.removeSocketDirectory() }
         _ = try await m.normal.expect("Booting Linux", timeout: .seconds(90))
         m.kill()
         _ = try await m.normal.expect("this never comes", timeout: .seconds(60))
@@ -92,6 +81,7 @@ extension Integration {
     }
     #expect(error?.context.contains("QEMU exited with status 137") == true)
     #expect(qemuProcesses(mentioning: config.runDirectory.path).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: config.socketDirectory.path), "teardown removes the private folder")
   }
 
   @Test func aMissingQEMUOrImageOrALongSocketPathIsAClearError() async throws {
@@ -119,6 +109,7 @@ extension Integration {
     #expect(error?.status != nil)
     #expect(error?.stderr.isEmpty == false)
     #expect(error?.argv.contains("no-such-cpu") == true)
+    #expect(!FileManager.default.fileExists(atPath: config.socketDirectory.path), "a failed launch leaves no private folder")
   }
 }
 }

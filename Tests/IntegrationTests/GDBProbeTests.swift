@@ -10,10 +10,7 @@ import Testing
 extension Integration {
   @Suite struct GDBProbeTests {
     @Test func theThreadTableIsReadFromTheSecureWorld() async throws {
-      let config = try await SharedStack.shared.configuration("probe")
-      try await withMachine(config) { m in
-        defer { m.removeSocketDirectory() }
-        try await m.awaitReady(deadline: .after(.seconds(120)))
+      try await withReadyMachine("probe") { m in
         let probe = try #require(m.secureWorld, "\(m.secureWorldError ?? "")")
         let started = ContinuousClock.now
         let table = try await probe.threadTable()

@@ -67,3 +67,12 @@ func eventually(within deadline: Deadline, _ condition: () -> Bool) async -> Boo
   }
   return true
 }
+
+/// Boots the shared stack into a fresh run folder named after `label`, waits until the shell answers, and runs
+/// `body` on the ready machine.
+func withReadyMachine(_ label: String, _ body: (Machine) async throws -> Void) async throws {
+  try await withMachine(try await SharedStack.shared.configuration(label)) { m in
+    try await m.awaitReady(deadline: .after(.seconds(120)))
+    try await body(m)
+  }
+}
