@@ -28,8 +28,9 @@ public actor Machine {
   public nonisolated let secure: ConsoleSession
   public nonisolated let shell: ShellSession
   public nonisolated let qmp: QMPClient
-  /// The GDB stub, connected and negotiated before the CPUs first ran.
-  public nonisolated let gdb: RSPClient
+  /// The GDB stub, connected and negotiated before the CPUs first ran (nil unless the configuration gives the
+  /// stub to the harness).
+  public nonisolated let gdb: RSPClient?
   /// OP-TEE's thread table and the secure world's state through the stub (nil when the stack's tee.elf or
   /// layout cannot be read; `secureWorldError` says why).
   public nonisolated let secureWorld: SecureWorldProbe?
@@ -42,7 +43,7 @@ public actor Machine {
   public private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
 
   init(configuration: MachineConfiguration, process: ChildProcess, normal: ConsoleSession, secure: ConsoleSession,
-    qmp: QMPClient, gdb: RSPClient, secureWorld: Result<SecureWorldProbe, any Error>, launchedAt: ContinuousClock.Instant)
+    qmp: QMPClient, gdb: RSPClient?, secureWorld: Result<SecureWorldProbe, any Error>, launchedAt: ContinuousClock.Instant)
   {
     switch secureWorld {
     case .success(let probe): (self.secureWorld, self.secureWorldError) = (probe, nil)
@@ -155,7 +156,7 @@ public actor Machine {
       await normal.close()
       await secure.close()
       await qmp.close()
-      await gdb.close()
+      await gdb?.close()
     }.value
     // The private folder held only the sockets and the semihosting links: nothing to keep.
     try? FileManager.default.removeItem(at: configuration.socketDirectory)

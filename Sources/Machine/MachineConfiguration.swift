@@ -10,6 +10,18 @@ public struct MachineConfiguration: Sendable {
   /// A short private folder (mode 0700): the unix sockets and the files BL1 loads by semihosting. QEMU runs
   /// with it as its current directory.
   public var socketDirectory: URL
+  /// Who talks to QEMU's GDB stub.
+  public var gdbStub: GDBStub = .harness
+
+  /// Who owns QEMU's GDB stub.
+  public enum GDBStub: String, Sendable, CaseIterable {
+    /// The harness connects to it before the CPUs first run (probes, the thread invariant).
+    case harness
+    /// QEMU listens on `gdbSocket` for a person's debugger (`teeharness gdb`); the harness stays off it.
+    case server
+    /// No stub at all (to measure what the stub costs).
+    case none
+  }
 
   public init(images: StackImages, spec: MachineSpec, runDirectory: URL, socketDirectory: URL) {
     self.images = images
@@ -46,11 +58,18 @@ public struct MachineConfiguration: Sendable {
       "-serial", "chardev:secure",
       "-chardev", "socket,id=qmp,path=\(qmpSocket),server=off",
       "-mon", "chardev=qmp,mode=control",
-      "-chardev", "socket,id=gdb,path=\(gdbSocket),server=off",
-      "-gdb", "chardev:gdb",
+    ] + gdbArguments + [
       "-nic", "none",
       "-d", "unimp",
       "-D", runDirectory.appendingPathComponent("qemu-debug.log").path,
     ]
+  }
+
+  var gdbArguments: [String] {
+    switch gdbStub {
+    case .harness: ["-chardev", "socket,id=gdb,path=\(gdbSocket),server=off", "-gdb", "chardev:gdb"]
+    case .server: ["-chardev", "socket,id=gdb,path=\(gdbSocket),server=on,wait=off", "-gdb", "chardev:gdb"]
+    case .none: []
+    }
   }
 }

@@ -58,7 +58,9 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
     try fm.createSymbolicLink(at: link, withDestinationURL: file)
   }
 
-  let listeners = try [configuration.normalSocket, configuration.secureSocket, configuration.qmpSocket, configuration.gdbSocket]
+  let harnessStub = configuration.gdbStub == .harness
+  let listeners = try ([configuration.normalSocket, configuration.secureSocket, configuration.qmpSocket]
+    + (harnessStub ? [configuration.gdbSocket] : []))
     .map { try UnixListener(path: $0) }
   defer { for l in listeners { l.close() } }
 
@@ -91,8 +93,9 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
   let secure = ConsoleSession(name: "secure", connection: connections[1], origin: launchedAt,
     transcriptFile: configuration.runDirectory.appendingPathComponent("secure.log"), rules: BadPatternWatcher.secureWorld)
   let qmp = QMPClient(connection: connections[2])
-  let rsp = RSPClient(connection: connections[3])
+  let rsp = harnessStub ? RSPClient(connection: connections[3]) : nil
   let probe = Result { () throws -> SecureWorldProbe in
+    guard let rsp else { throw HarnessError("the GDB stub is \(configuration.gdbStub == .none ? "off" : "left to a person's debugger")") }
     let config = OpteeConfigCache.load(images.opteeConfig)
     return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(images.teeElf),
       layout: try OpteeLayout(contentsOf: images.opteeLayout), periodicEntry: config.flag("CFG_CALLOUT"),
@@ -108,7 +111,7 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
   await secure.start(onAlarm: onAlarm, context: context)
   do {
     try await qmp.connect(deadline: .after(.seconds(10)))
-    try await rsp.connect(deadline: .after(.seconds(10)))
+    try await rsp?.connect(deadline: .after(.seconds(10)))
     if start { try await qmp.execute("cont") }
   } catch {
     await machine.shutdown()
