@@ -219,7 +219,13 @@ public actor ConsoleSession {
       await self?.releaseClosedWaiters()
     }
     defer { timer.cancel() }
-    await withCheckedContinuation { closedWaiters.append($0) }
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        if Task.isCancelled { continuation.resume() } else { closedWaiters.append(continuation) }
+      }
+    } onCancel: {
+      Task { await self.releaseClosedWaiters() }
+    }
   }
 
   private func releaseClosedWaiters() {

@@ -7,7 +7,10 @@ public struct ExpectBuffer: Sendable {
   public private(set) var pending = ""
   private var partial: [UInt8] = []
   /// Text is dropped from the front beyond this size (an unread console cannot grow memory without bound).
-  public var limit = 1 << 20
+  public var limit = 16 << 20
+  /// Where the next search for `searched.pattern` may start (UTF-8 offset into `pending`): text before it was
+  /// already searched. Keeps a long command output from being searched again on every arrival.
+  private var searched: (pattern: Pattern, resume: Int)?
 
   public init() {}
 
@@ -42,18 +45,52 @@ public struct ExpectBuffer: Sendable {
     let decoded = String(decoding: complete, as: UTF8.self)
     let text = String(String.UnicodeScalarView(decoded.unicodeScalars.filter { $0 != "\r" }))
     pending += text
-    if pending.utf8.count > limit { pending = String(pending.suffix(limit / 2)) }
+    if pending.utf8.count > limit {
+      pending = String(pending.suffix(limit / 2))
+      searched = nil
+    }
     return text
   }
 
   /// Finds `pattern` in the pending text and consumes everything up to the end of the match.
+  ///
+  /// A search that fails is resumed next time from the start of the line before the last unfinished one, so
+  /// a pattern may span at most two lines (every harness pattern is one line, most ending in its newline).
   public mutating func consume(_ pattern: Pattern) -> Match? {
-    guard let (range, groups) = pattern.firstMatch(in: pending) else { return nil }
-    let match = Match(before: String(pending[..<range.lowerBound]), text: String(pending[range]), groups: groups)
-    pending = String(pending[range.upperBound...])
+    let utf8 = pending.utf8
+    let resume = searched?.pattern == pattern ? searched!.resume : 0
+    let start = utf8.index(utf8.startIndex, offsetBy: resume)
+    let tail = String(pending[start...])
+    guard let (tailRange, groups) = pattern.firstMatch(in: tail) else {
+      searched = (pattern, resume + Self.resumeOffset(in: tail))
+      return nil
+    }
+    let lower = utf8.index(start, offsetBy: tail.utf8.distance(from: tail.startIndex, to: tailRange.lowerBound))
+    let upper = utf8.index(start, offsetBy: tail.utf8.distance(from: tail.startIndex, to: tailRange.upperBound))
+    let match = Match(before: String(pending[..<lower]), text: String(pending[lower..<upper]), groups: groups)
+    pending = String(pending[upper...])
+    searched = nil
     return match
   }
 
+  /// The UTF-8 offset in `text` of the start of the line before its last unfinished line.
+  static func resumeOffset(in text: String) -> Int {
+    let bytes = Array(text.utf8)
+    var newlines = 0
+    var i = bytes.count
+    while i > 0 {
+      if bytes[i - 1] == 0x0A {
+        newlines += 1
+        if newlines == 2 { return i }
+      }
+      i -= 1
+    }
+    return 0
+  }
+
   /// Drops all pending text (before sending a command whose answer must not match old output).
-  public mutating func discard() { pending = "" }
+  public mutating func discard() {
+    pending = ""
+    searched = nil
+  }
 }

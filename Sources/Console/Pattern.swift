@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a console wait looks for: a literal string or a regular expression (compiled once).
-public struct Pattern: Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
-  public enum Kind: Sendable { case literal(String), regex(String) }
+public struct Pattern: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
+  public enum Kind: Sendable, Equatable { case literal(String), regex(String) }
   public let kind: Kind
   /// The compiled expression (nil for literals and for invalid expressions, which never match).
   private let compiled: CompiledRegex?
@@ -22,6 +22,8 @@ public struct Pattern: Sendable, CustomStringConvertible, ExpressibleByStringLit
       compiled = nil
     }
   }
+
+  public static func == (a: Pattern, b: Pattern) -> Bool { a.kind == b.kind }
 
   public var description: String {
     switch kind {

@@ -17,6 +17,9 @@ public struct ShellFraming: Sendable, Equatable {
   public var token: String
   public var command: String
 
+  /// What starts every line a framed command printed.
+  public static let outputPrefix = "|"
+
   public init(command: String, token: String) {
     self.command = command
     self.token = token
@@ -36,7 +39,7 @@ public struct ShellFraming: Sendable, Equatable {
   /// The command's output from the text between the markers: the `|`-prefixed lines, prefix removed.
   public static func output(between text: String) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false)
-      .filter { $0.hasPrefix("|") }
+      .filter { $0.hasPrefix(outputPrefix) }
       .map { String($0.dropFirst()) }
       .joined(separator: "\n")
   }

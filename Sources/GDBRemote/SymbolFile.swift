@@ -14,13 +14,16 @@ public enum SymbolFile {
     }
   }
 
-  /// Symbols from `/proc/kallsyms` lines (`ffff800080010000 T _text [module]`): code (`t`/`T`) and data
-  /// (`d`/`D`/`b`/`B`/`r`/`R`); other kinds, zero addresses and malformed lines are skipped.
+  /// Symbols from `/proc/kallsyms` lines (`ffff800080010000 T _text`, module symbols with `\t[module]`):
+  /// code (`t`/`T`) and data (`d`/`D`/`b`/`B`/`r`/`R`); other kinds, ARM mapping symbols (`$x`, `$d`), zero
+  /// addresses and malformed lines are skipped.
   public static func kallsyms(_ text: String) -> [Symbol] {
     var symbols: [Symbol] = []
     for line in text.split(separator: "\n") {
-      let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-      guard fields.count >= 3, fields[1].count == 1, let address = UInt64(fields[0], radix: 16), address != 0 else { continue }
+      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+      guard fields.count >= 3, fields[1].count == 1, !fields[2].hasPrefix("$"),
+        let address = UInt64(fields[0], radix: 16), address != 0
+      else { continue }
       switch fields[1].first! {
       case "t", "T": symbols.append(Symbol(name: String(fields[2]), address: address, isCode: true))
       case "d", "D", "b", "B", "r", "R": symbols.append(Symbol(name: String(fields[2]), address: address, isCode: false))

@@ -111,3 +111,51 @@ import Testing
     #expect(ShellFraming(command: "true", token: "x").line.contains("{ true; }"))
   }
 }
+
+@Suite struct BadPatternFramingTests {
+  @Test func commandOutputIsDataNotAnAlarm() {
+    var watcher = BadPatternWatcher(rules: BadPatternWatcher.normalWorld)
+    #expect(watcher.feed("|ffff9e596c9f5d48 t hung_task_panic\n|[  3.1] Kernel panic - from a log file\n").isEmpty)
+    #expect(watcher.feed("INFO: task xtest:93 blocked for more than 120 seconds.\n").map(\.rule) == ["hung task"])
+    #expect(watcher.feed("Kernel panic - not syncing: Fatal exception\n").map(\.rule) == ["kernel panic"])
+  }
+}
+
+@Suite struct ExpectBufferResumeTests {
+  @Test func aSearchResumedAcrossArrivalsStillFindsAPatternSplitOverThem() {
+    var buffer = ExpectBuffer()
+    let end = Pattern.regex("TH-E-tok-(\\d+)\\n")
+    for i in 0..<2000 {
+      buffer.append(Array("|line \(i) of a long output\n".utf8))
+      #expect(buffer.consume(end) == nil)
+    }
+    buffer.append(Array("TH-E-to".utf8))
+    #expect(buffer.consume(end) == nil)
+    buffer.append(Array("k-0".utf8))
+    #expect(buffer.consume(end) == nil)
+    buffer.append(Array("\nnext\n".utf8))
+    let match = buffer.consume(end)
+    #expect(match?.groups == ["TH-E-tok-0\n", "0"])
+    #expect(match?.before.hasPrefix("|line 0 of a long output\n") == true)
+    #expect(match?.before.hasSuffix("|line 1999 of a long output\n") == true)
+    #expect(buffer.pending == "next\n")
+  }
+
+  @Test func anotherPatternSearchesFromTheStart() {
+    var buffer = ExpectBuffer()
+    buffer.append(Array("alpha\nbeta\ngamma\n".utf8))
+    #expect(buffer.consume(.literal("delta")) == nil)
+    #expect(buffer.consume(.regex("^alpha$"))?.text == "alpha")
+  }
+
+  @Test func aTwoLinePatternSplitAcrossArrivalsIsFound() {
+    var buffer = ExpectBuffer()
+    let pattern = Pattern.regex("first\\nsecond")
+    buffer.append(Array("x\nfirst\n".utf8))
+    #expect(buffer.consume(pattern) == nil)
+    buffer.append(Array("sec".utf8))
+    #expect(buffer.consume(pattern) == nil)
+    buffer.append(Array("ond\n".utf8))
+    #expect(buffer.consume(pattern)?.text == "first\nsecond")
+  }
+}

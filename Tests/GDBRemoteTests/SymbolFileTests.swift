@@ -10,7 +10,9 @@ import Testing
     ffff800080010000 t __do_softirq
     ffff8000803a1c40 T schedule
     ffff800081f20000 D jiffies
-    ffff800082000000 B optee_svc [optee]
+    ffff800082000000 b optee_svc	[optee]
+    ffff800082000010 d $d	[optee]
+    ffff800080000040 t $x
     ffff800081000000 r some_rodata
     0000000000000000 A fixed_percpu_data
     ffff800080000100 a absolute_thing
