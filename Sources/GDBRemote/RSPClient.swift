@@ -81,6 +81,15 @@ public actor RSPClient {
     }
   }
 
+  /// Executes one instruction on the CPU that last stopped (`s`) and returns its stop.
+  public func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {
+    guard state == .stopped || state == .connected else { throw HarnessError("GDB step while the target runs: stop it first") }
+    packets.removeAll()
+    try send(Array("s".utf8))
+    state = .running
+    return try await waitForStop(deadline: deadline)
+  }
+
   // MARK: requests (target stopped)
 
   /// Sends `request` and returns the reply's payload.
@@ -104,6 +113,19 @@ public actor RSPClient {
     guard let bytes = Self.hexBytes(reply), bytes.count == count else {
       throw RSPError(request: "m\(String(address, radix: 16))", reply: String(decoding: reply.prefix(16), as: UTF8.self))
     }
+    return bytes
+  }
+
+  /// Writes `bytes` at `address` (`M`).
+  public func writeMemory(_ address: UInt64, _ bytes: [UInt8], deadline: Deadline = .after(.seconds(5))) async throws {
+    let hex = bytes.map { String(format: "%02x", $0) }.joined()
+    try await request("M\(String(address, radix: 16)),\(String(bytes.count, radix: 16)):\(hex)", deadline: deadline)
+  }
+
+  /// Every general register of the selected thread in the stub's order (`g`), as raw target bytes.
+  public func readRegisters(deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
+    let reply = try await request("g", deadline: deadline)
+    guard let bytes = Self.hexBytes(reply) else { throw RSPError(request: "g", reply: String(decoding: reply.prefix(16), as: UTF8.self)) }
     return bytes
   }
 

@@ -135,7 +135,7 @@ public struct SecureWorldProbe: Sendable {
         hits += 1
         // Step the stopped CPU past the breakpoint, then arm it again.
         try await rsp.removeBreakpoint(.hardware, at: address)
-        _ = try await rsp.request("s", emptyIsError: false)
+        _ = try await rsp.step()
         try await rsp.insertBreakpoint(.hardware, at: address)
         try await rsp.resume()
       } catch is DeadlineExceeded {
