@@ -7,7 +7,7 @@ import Machine
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure the warm image build and cold boots: launch → each milestone, CPU of harness vs QEMU.")
+    abstract: "Measure the warm image build, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub) and the secure-world probe.")
 
   @OptionGroup var stack: StackOptions
 
@@ -26,25 +26,50 @@ struct BenchCommand: AsyncParsableCommand {
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache)
     figures.add("image build (warm)", (ContinuousClock.now - buildStart).seconds)
 
+    // Boots alternate with and without the GDB stub, so both see the same machine load.
     for round in 1...max(rounds, 1) {
-      let configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
-        runDirectory: runFolder.appendingPathComponent("boot-\(round)"))
-      let harnessBefore = CPUTime.ofThisProcess()
-      let launched = ContinuousClock.now
-      let (milestones, qemuCPU) = try await withMachine(configuration) { machine in
-        try await machine.awaitReady(deadline: .after(.seconds(180)))
-        return (await machine.milestones, CPUTime.ofProcess(machine.pid))
+      for stub in [MachineConfiguration.GDBStub.harness, .none] {
+        let ready = try await boot(images, manifest, round: round, stub: stub, into: runFolder, figures: &figures)
+        if stub == .none { figures.add("boot without GDB stub: launch → shell ready", ready) }
       }
-      let wall = (ContinuousClock.now - launched).seconds
-      let harnessCPU = CPUTime.ofThisProcess() - harnessBefore
-      for m in milestones { if let t = m.reachedAt { figures.add("boot: launch → \(m.name)", t) } }
-      figures.add("boot: launch → shut down", wall)
-      figures.add("boot: QEMU CPU seconds", qemuCPU ?? .nan)
-      figures.add("boot: harness CPU seconds", harnessCPU)
-      Output.line("boot \(round): shell ready at \((milestones.last?.reachedAt ?? .nan).formatted(decimals: 2)) s, QEMU CPU \((qemuCPU ?? .nan).formatted(decimals: 2)) s, harness CPU \(harnessCPU.formatted(decimals: 2)) s")
     }
     figures.print()
     if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
+  }
+
+  /// One cold boot to the shell; with the stub attached, also times the thread-table probe ten times.
+  /// Returns when the shell was ready (seconds after launch).
+  func boot(_ images: StackImages, _ manifest: StackManifest, round: Int, stub: MachineConfiguration.GDBStub,
+    into runFolder: URL, figures: inout Figures) async throws -> Double
+  {
+    var configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
+      runDirectory: runFolder.appendingPathComponent("boot-\(round)-stub-\(stub.rawValue)"))
+    configuration.gdbStub = stub
+    let harnessBefore = CPUTime.ofThisProcess()
+    let launched = ContinuousClock.now
+    let (milestones, qemuCPU, probes) = try await withMachine(configuration) { machine in
+      try await machine.awaitReady(deadline: .after(.seconds(180)))
+      let qemuCPU = CPUTime.ofProcess(machine.pid)
+      var probes: [Double] = []
+      if let probe = machine.secureWorld {
+        for _ in 1...10 {
+          let started = ContinuousClock.now
+          _ = try await probe.threadTable()
+          probes.append((ContinuousClock.now - started).seconds)
+        }
+      }
+      return (await machine.milestones, qemuCPU, probes)
+    }
+    guard stub == .harness else { return milestones.last?.reachedAt ?? .nan }
+    for p in probes { figures.add("probe: stop in secure world + thread table + continue", p) }
+    let wall = (ContinuousClock.now - launched).seconds
+    let harnessCPU = CPUTime.ofThisProcess() - harnessBefore
+    for m in milestones { if let t = m.reachedAt { figures.add("boot: launch → \(m.name)", t) } }
+    figures.add("boot: launch → shut down", wall)
+    figures.add("boot: QEMU CPU seconds", qemuCPU ?? .nan)
+    figures.add("boot: harness CPU seconds", harnessCPU)
+    Output.line("boot \(round): shell ready at \((milestones.last?.reachedAt ?? .nan).formatted(decimals: 2)) s, QEMU CPU \((qemuCPU ?? .nan).formatted(decimals: 2)) s, harness CPU \(harnessCPU.formatted(decimals: 2)) s")
+    return milestones.last?.reachedAt ?? .nan
   }
 }
 
