@@ -11,6 +11,8 @@ public struct OpteeLayout: Sendable, Equatable {
   public var threadCountSize: Int
   /// `enum thread_state`'s names by value (`THREAD_STATE_FREE`, …).
   public var stateNames: [String]
+  /// The instruction where a standard call that found no free thread returns `OPTEE_SMC_RETURN_ETHREAD_LIMIT`.
+  public var ethreadLimitReturn: UInt64?
 
   /// - Throws: `HarnessError` when a value is missing.
   public init(parsing text: String) throws {
@@ -32,6 +34,7 @@ public struct OpteeLayout: Sendable, Equatable {
     let threadsSize = try int("threads_size")
     threadsIsPointer = threadsSize == 8 && threadCtxSize != 8
     stateNames = (values["thread_states"] ?? "").split(separator: ",").map(String.init)
+    ethreadLimitReturn = values["ethread_limit_return"].flatMap { UInt64($0.dropFirst(2), radix: 16) }
   }
 
   public init(contentsOf url: URL) throws {

@@ -74,12 +74,12 @@ public struct ImageBuilder: Sendable {
       lines.append("patch \(patch.lastPathComponent) \(SHA256.hex([UInt8](data)))")
     }
     for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
-    if spec.source != nil { lines.append("toolchain \(toolchain)") }
-    if spec.name == .initramfs {
-      let overlay = layout.images.appendingPathComponent("initramfs")
-      for path in try ImageStore.regularFiles(below: overlay) {
-        let data = FileManager.default.contents(atPath: overlay.appendingPathComponent(path).path) ?? Data()
-        lines.append("overlay \(path) \(SHA256.hex([UInt8](data)))")
+    if spec.source != nil || spec.name.compiles { lines.append("toolchain \(toolchain)") }
+    if let own = spec.name.ownSources {
+      let folder = layout.images.appendingPathComponent(own)
+      for path in try ImageStore.regularFiles(below: folder) {
+        let data = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path) ?? Data()
+        lines.append("own \(own)/\(path) \(SHA256.hex([UInt8](data)))")
       }
     }
     return lines

@@ -14,15 +14,28 @@ public struct PackageRef: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// The stack components teeharness knows how to build, in build order.
 public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
-  case optee, tfa, uboot, kernel, initramfs, qemu
+  case optee, tfa, uboot, kernel, payloads, initramfs, qemu
 
   /// Components whose outputs this one's recipe reads.
   public var dependencies: [ComponentName] {
     switch self {
-    case .initramfs: [.kernel]
+    case .payloads: [.optee]
+    case .initramfs: [.kernel, .payloads]
     default: []
     }
   }
+
+  /// The folder under `images/` holding the harness's own inputs to this component (part of its key).
+  public var ownSources: String? {
+    switch self {
+    case .payloads: "payloads"
+    case .initramfs: "initramfs"
+    default: nil
+    }
+  }
+
+  /// Whether the recipe compiles with the cross toolchain (its identity is part of the key).
+  var compiles: Bool { self == .payloads }
 
   public static func < (a: ComponentName, b: ComponentName) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -30,4 +30,11 @@ threads_size=${values[3]}
 thread_count_size=${values[4]}
 thread_states=$states
 LAYOUT
+
+# Where a standard call that found no free thread returns OPTEE_SMC_RETURN_ETHREAD_LIMIT: the instruction after
+# thread_handle_std_smc's call to thread_alloc_and_run (which returns only when every thread is taken).
+ethread=$(aarch64-linux-gnu-objdump -d --disassemble=thread_handle_std_smc "$OUT/tee.elf" \
+  | grep -A1 'bl.*<thread_alloc_and_run>' | sed -n '2s/^ *\([0-9a-f]*\):.*/\1/p')
+[ -n "$ethread" ] || { echo "cannot find the ETHREAD_LIMIT return in thread_handle_std_smc"; exit 1; }
+echo "ethread_limit_return=0x$ethread" >> "$OUT/layout.txt"
 cat "$OUT/layout.txt"

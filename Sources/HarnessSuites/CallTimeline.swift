@@ -1,0 +1,120 @@
+import Foundation
+
+/// What the payload client reported about one run of parallel calls: one JSON line per call and a summary
+/// (`teeharness-client calls`). Pure: text in, facts out.
+public struct CallTimeline: Sendable, Equatable {
+  public struct Call: Sendable, Equatable {
+    public var index: Int
+    public var command: String
+    public var milliseconds: Int
+    public var opened: Bool
+    /// TEEC result, e.g. `0x00000000`.
+    public var result: String
+    public var origin: Int
+    /// Guest CLOCK_MONOTONIC seconds around `TEEC_InvokeCommand`.
+    public var start: Double
+    public var end: Double
+    /// How long the TA itself measured the call (its time in the secure world).
+    public var taMilliseconds: Int
+    public var succeeded: Bool { result == "0x00000000" }
+    /// When the call was in the secure world: the TA's own duration, ending when the call returned.
+    public var secureInterval: ClosedRange<Double> { (end - Double(taMilliseconds) / 1000)...end }
+  }
+
+  public var calls: [Call]
+  /// The summary line: calls that returned what their command should.
+  public var ok: Int?
+  public var failed: Int?
+  public var summaryStart: Double?
+  public var summaryEnd: Double?
+  /// Lines that were neither (a crash message, a kernel line).
+  public var otherLines: [String]
+
+  public init(parsing text: String) {
+    calls = []
+    otherLines = []
+    for line in text.split(separator: "\n").map(String.init) {
+      guard let data = line.data(using: .utf8),
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+        let event = object["event"] as? String
+      else {
+        if !line.trimmingCharacters(in: .whitespaces).isEmpty { otherLines.append(line) }
+        continue
+      }
+      func int(_ key: String) -> Int { (object[key] as? NSNumber)?.intValue ?? -1 }
+      func double(_ key: String) -> Double { (object[key] as? NSNumber)?.doubleValue ?? .nan }
+      switch event {
+      case "call":
+        calls.append(Call(index: int("call"), command: object["command"] as? String ?? "?", milliseconds: int("ms"),
+          opened: object["opened"] as? Bool ?? false, result: object["result"] as? String ?? "?", origin: int("origin"),
+          start: double("start"), end: double("end"), taMilliseconds: int("ta_ms")))
+      case "summary":
+        ok = int("ok")
+        failed = int("failed")
+        summaryStart = double("start")
+        summaryEnd = double("end")
+      default:
+        continue
+      }
+    }
+    calls.sort { $0.index < $1.index }
+  }
+
+  public var isComplete: Bool { ok != nil }
+  public var failures: [Call] { calls.filter { !$0.succeeded } }
+
+  /// The earliest call start (the flood's t = 0).
+  public var origin: Double { calls.map(\.start).min() ?? .nan }
+  /// First start to last end.
+  public var wallSeconds: Double { (calls.map(\.end).max() ?? .nan) - origin }
+
+  /// The most calls that were in the secure world at the same moment, their intervals trimmed by `slack`
+  /// seconds at each end (the TA measures in whole milliseconds; returning takes a moment).
+  public func peakInSecureWorld(slack: Double = 0.01) -> Int {
+    var events: [(time: Double, delta: Int)] = []
+    for call in calls where call.taMilliseconds >= 0 {
+      let interval = call.secureInterval
+      guard interval.upperBound - interval.lowerBound > 2 * slack else { continue }
+      events.append((interval.lowerBound + slack, 1))
+      events.append((interval.upperBound - slack, -1))
+    }
+    events.sort { $0.time != $1.time ? $0.time < $1.time : $0.delta < $1.delta }
+    var current = 0, peak = 0
+    for event in events {
+      current += event.delta
+      peak = max(peak, current)
+    }
+    return peak
+  }
+
+  /// Calls ending before `threads` threads could have served them: the i-th call to end (from 0) cannot end
+  /// before (i / threads + 1) × its duration after the flood began. Empty when the waves hold.
+  public func wavesViolated(threads: Int, tolerance: Double = 0.02) -> [String] {
+    guard threads > 0 else { return ["no threads"] }
+    let ends = calls.map(\.end).sorted()
+    var violations: [String] = []
+    for (i, end) in ends.enumerated() {
+      let duration = Double(calls.map(\.milliseconds).max() ?? 0) / 1000
+      let earliest = Double(i / threads + 1) * duration
+      if end - origin < earliest - tolerance {
+        violations.append("call #\(i + 1) to end ended at \((end - origin).formatted(decimals: 3)) s, before \(earliest.formatted(decimals: 3)) s")
+      }
+    }
+    return violations
+  }
+
+  /// The least wall time `threads` threads need for these calls: ⌈calls / threads⌉ waves of the duration.
+  public func lowerBound(threads: Int) -> Double {
+    let duration = Double(calls.map(\.milliseconds).max() ?? 0) / 1000
+    return Double((calls.count + threads - 1) / max(threads, 1)) * duration
+  }
+
+  /// The end times, relative to the flood's start, rounded to 10 ms: "0.51 0.51 1.02 1.02 …".
+  public var endsDescription: String {
+    calls.map(\.end).sorted().map { ($0 - origin).formatted(decimals: 2) }.joined(separator: " ")
+  }
+}
+
+extension Double {
+  func formatted(decimals: Int) -> String { String(format: "%.\(decimals)f", self) }
+}

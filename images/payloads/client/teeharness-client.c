@@ -1,0 +1,212 @@
+/*
+ * The harness's payload client: many calls into the payload TA at once, each reported as one JSON line.
+ *
+ *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS]
+ *       COUNT threads each open a session (own context), wait for all the others, then invoke the command
+ *       together. Lines: {"event":"invoking",...} just before each call, {"event":"call",...} when it ends,
+ *       {"event":"summary",...} last. Times are the guest's CLOCK_MONOTONIC in seconds.
+ *       Exit status: 0 when every call returned what its command should (panic: TEEC_ERROR_TARGET_DEAD).
+ *   teeharness-client hold [-n SESSIONS]
+ *       Opens SESSIONS sessions, prints {"event":"holding",...} and sleeps until killed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tee_client_api.h>
+#include <teeharness_payload.h>
+
+static const TEEC_UUID payload_uuid = TEEHARNESS_TA_UUID;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t all_open;
+
+struct call {
+	int index;
+	uint32_t command;
+	uint32_t ms;
+	TEEC_Result open_result;
+	uint32_t open_origin;
+	TEEC_Result result;
+	uint32_t origin;
+	uint32_t ta_ms;
+	double start;
+	double end;
+};
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static const char *command_name(uint32_t command)
+{
+	switch (command) {
+	case TEEHARNESS_CMD_RETURN: return "return";
+	case TEEHARNESS_CMD_WAIT: return "wait";
+	case TEEHARNESS_CMD_SPIN: return "spin";
+	case TEEHARNESS_CMD_PANIC: return "panic";
+	}
+	return "?";
+}
+
+static int command_number(const char *name, uint32_t *command)
+{
+	static const uint32_t all[] = { TEEHARNESS_CMD_RETURN, TEEHARNESS_CMD_WAIT, TEEHARNESS_CMD_SPIN,
+					TEEHARNESS_CMD_PANIC };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(name, command_name(all[i]))) {
+			*command = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void line(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void line(const char *format, ...)
+{
+	va_list args;
+
+	pthread_mutex_lock(&out_lock);
+	va_start(args, format);
+	vprintf(format, args);
+	va_end(args);
+	putchar('\n');
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
+
+static void *run_call(void *arg)
+{
+	struct call *c = arg;
+	TEEC_Context context;
+	TEEC_Session session;
+	TEEC_Operation op;
+	int opened = 0;
+
+	c->open_result = TEEC_InitializeContext(NULL, &context);
+	if (c->open_result == TEEC_SUCCESS) {
+		c->open_result = TEEC_OpenSession(&context, &session, &payload_uuid, TEEC_LOGIN_PUBLIC, NULL, NULL,
+						  &c->open_origin);
+		opened = c->open_result == TEEC_SUCCESS;
+	}
+	pthread_barrier_wait(&all_open);
+	if (opened) {
+		memset(&op, 0, sizeof(op));
+		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
+		op.params[0].value.a = c->ms;
+		op.params[0].value.b = c->index;
+		c->start = now();
+		line("{\"event\":\"invoking\",\"call\":%d,\"at\":%.6f}", c->index, c->start);
+		c->result = TEEC_InvokeCommand(&session, c->command, &op, &c->origin);
+		c->end = now();
+		c->ta_ms = op.params[1].value.a;
+		TEEC_CloseSession(&session);
+	} else {
+		c->result = c->open_result;
+		c->origin = c->open_origin;
+		c->start = c->end = now();
+	}
+	if (c->open_result == TEEC_SUCCESS || opened)
+		TEEC_FinalizeContext(&context);
+	line("{\"event\":\"call\",\"call\":%d,\"command\":\"%s\",\"ms\":%u,\"opened\":%s,\"result\":\"0x%08x\","
+	     "\"origin\":%u,\"start\":%.6f,\"end\":%.6f,\"ta_ms\":%u}",
+	     c->index, command_name(c->command), c->ms, opened ? "true" : "false", c->result, c->origin, c->start,
+	     c->end, c->ta_ms);
+	return NULL;
+}
+
+static int calls(int count, uint32_t command, uint32_t ms)
+{
+	struct call *all = calloc(count, sizeof(*all));
+	pthread_t *threads = calloc(count, sizeof(*threads));
+	TEEC_Result expected = command == TEEHARNESS_CMD_PANIC ? TEEC_ERROR_TARGET_DEAD : TEEC_SUCCESS;
+	double start = now();
+	int ok = 0;
+
+	if (!all || !threads || pthread_barrier_init(&all_open, NULL, count))
+		return 2;
+	for (int i = 0; i < count; i++) {
+		all[i] = (struct call){ .index = i, .command = command, .ms = ms };
+		if (pthread_create(&threads[i], NULL, run_call, &all[i])) {
+			fprintf(stderr, "teeharness-client: cannot start thread %d\n", i);
+			return 2;
+		}
+	}
+	for (int i = 0; i < count; i++) {
+		pthread_join(threads[i], NULL);
+		if (all[i].result == expected && all[i].open_result == TEEC_SUCCESS)
+			ok++;
+	}
+	line("{\"event\":\"summary\",\"calls\":%d,\"ok\":%d,\"failed\":%d,\"start\":%.6f,\"end\":%.6f}", count, ok,
+	     count - ok, start, now());
+	return ok == count ? 0 : 1;
+}
+
+static int hold(int count)
+{
+	TEEC_Context context;
+	TEEC_Session *sessions = calloc(count, sizeof(*sessions));
+	TEEC_Result res = TEEC_InitializeContext(NULL, &context);
+	uint32_t origin = 0;
+	int opened = 0;
+
+	if (res == TEEC_SUCCESS) {
+		for (; opened < count; opened++) {
+			res = TEEC_OpenSession(&context, &sessions[opened], &payload_uuid, TEEC_LOGIN_PUBLIC, NULL,
+					       NULL, &origin);
+			if (res != TEEC_SUCCESS)
+				break;
+		}
+	}
+	line("{\"event\":\"holding\",\"sessions\":%d,\"result\":\"0x%08x\",\"origin\":%u,\"pid\":%d}", opened, res,
+	     origin, (int)getpid());
+	for (;;)
+		pause();
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS]\n"
+			"       teeharness-client hold [-n SESSIONS]\n");
+	return 64;
+}
+
+int main(int argc, char *argv[])
+{
+	uint32_t command = TEEHARNESS_CMD_RETURN;
+	uint32_t ms = 0;
+	int count = 1;
+	int opt = 0;
+
+	if (argc < 2)
+		return usage();
+	optind = 2;
+	while ((opt = getopt(argc, argv, "n:c:m:")) != -1) {
+		switch (opt) {
+		case 'n': count = atoi(optarg); break;
+		case 'm': ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c':
+			if (command_number(optarg, &command))
+				return usage();
+			break;
+		default: return usage();
+		}
+	}
+	if (count < 1 || count > 256)
+		return usage();
+	if (!strcmp(argv[1], "calls"))
+		return calls(count, command, ms);
+	if (!strcmp(argv[1], "hold"))
+		return hold(count);
+	return usage();
+}

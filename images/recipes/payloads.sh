@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The harness's own payloads (images/payloads): the trusted application, built with the stack's TA dev kit and
+# signed with its key, and the client, built against sid's libteec. Installed into the initramfs as rootfs/.
+set -euo pipefail
+src="$HARNESS_IMAGES/payloads"
+kit="$DEP_OPTEE/export-ta_arm64"
+rootfs="$OUT/rootfs"
+mkdir -p "$rootfs/usr/lib/optee_armtz" "$rootfs/usr/bin"
+
+cp -a "$src"/. "$WORK/src"
+make -C "$WORK/src/ta" CROSS_COMPILE=aarch64-linux-gnu- TA_DEV_KIT_DIR="$kit" PYTHON3=/usr/bin/python3 \
+  O="$WORK/ta-out" --no-print-directory
+cp "$WORK"/ta-out/*.ta "$rootfs/usr/lib/optee_armtz/"
+
+libdir="$ROOT/usr/lib/aarch64-linux-gnu"
+# libteec's own needs are met by the guest's (newer) libc: do not check them against the cross toolchain's.
+aarch64-linux-gnu-gcc -O2 -Wall -Werror -pthread -I"$ROOT/usr/include" -I"$src/include" \
+  -o "$rootfs/usr/bin/teeharness-client" "$src/client/teeharness-client.c" \
+  -L"$libdir" -lteec -Wl,--allow-shlib-undefined
+echo "payloads: $(ls "$rootfs/usr/lib/optee_armtz") teeharness-client"
