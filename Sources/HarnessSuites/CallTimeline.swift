@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 
 /// What the payload client reported about one run of parallel calls: one JSON line per call and a summary
 /// (`teeharness-client calls`). Pure: text in, facts out.
@@ -113,8 +114,4 @@ public struct CallTimeline: Sendable, Equatable {
   public var endsDescription: String {
     calls.map(\.end).sorted().map { ($0 - origin).formatted(decimals: 2) }.joined(separator: " ")
   }
-}
-
-extension Double {
-  func formatted(decimals: Int) -> String { String(format: "%.\(decimals)f", self) }
 }

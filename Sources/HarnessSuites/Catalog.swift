@@ -2,7 +2,7 @@ import Suites
 
 /// Every suite, by name, in the order `check` runs them.
 public enum Catalog {
-  public static let all: [Suite] = [bootSuite, xtestSuite, gdbSuite]
+  public static let all: [Suite] = [bootSuite, xtestSuite, gdbSuite, threadExhaustionSuite]
   /// What `check` runs without `--suite`.
   public static let defaultSuites = ["boot", "xtest"]
 

@@ -75,6 +75,11 @@ public struct StackFacts: Sendable {
   /// `CFG_NUM_THREADS` as built.
   public var opteeThreads: Int? { optee.integer("CFG_NUM_THREADS") }
   public var asyncNotifications: Bool { optee.flag("CFG_CORE_ASYNC_NOTIF") }
+  /// Whether OP-TEE tells the normal world its thread count (so the Linux driver queues callers itself):
+  /// false when the stack carries the `thread-count-unadvertised` patch (manifests/threads-unadvertised.yaml).
+  public var threadCountAdvertised: Bool {
+    !(manifest.components[.optee]?.patches ?? []).contains { $0.lastPathComponent.contains("thread-count-unadvertised") }
+  }
 
   /// The version of `package` the stack was built from (from the lock).
   public func lockedVersion(of package: String) -> String? { lockedVersions[package] }

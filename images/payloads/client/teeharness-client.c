@@ -1,9 +1,10 @@
 /*
  * The harness's payload client: many calls into the payload TA at once, each reported as one JSON line.
  *
- *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS]
- *       COUNT threads each open a session (own context), wait for all the others, then invoke the command
- *       together. Lines: {"event":"invoking",...} just before each call, {"event":"call",...} when it ends,
+ *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS] [-g GOFILE]
+ *       COUNT threads each open a session (own context), wait for all the others (and, with -g, until GOFILE
+ *       exists), then invoke the command together. Lines: {"event":"opened",...} once every session is open,
+ *       {"event":"invoking",...} just before each call, {"event":"call",...} when it ends,
  *       {"event":"summary",...} last. Times are the guest's CLOCK_MONOTONIC in seconds.
  *       Exit status: 0 when every call returned what its command should (panic: TEEC_ERROR_TARGET_DEAD).
  *   teeharness-client hold [-n SESSIONS]
@@ -25,6 +26,7 @@
 static const TEEC_UUID payload_uuid = TEEHARNESS_TA_UUID;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t all_open;
+static const char *go_file;
 
 struct call {
 	int index;
@@ -99,7 +101,10 @@ static void *run_call(void *arg)
 						  &c->open_origin);
 		opened = c->open_result == TEEC_SUCCESS;
 	}
-	pthread_barrier_wait(&all_open);
+	if (pthread_barrier_wait(&all_open) == PTHREAD_BARRIER_SERIAL_THREAD)
+		line("{\"event\":\"opened\",\"at\":%.6f}", now());
+	while (go_file && access(go_file, F_OK))
+		usleep(5000);
 	if (opened) {
 		memset(&op, 0, sizeof(op));
 		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
@@ -170,13 +175,14 @@ static int hold(int count)
 	}
 	line("{\"event\":\"holding\",\"sessions\":%d,\"result\":\"0x%08x\",\"origin\":%u,\"pid\":%d}", opened, res,
 	     origin, (int)getpid());
-	for (;;)
-		pause();
+	while (pause() == -1 && errno == EINTR)
+		;
+	return 1;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS]\n"
+	fprintf(stderr, "usage: teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS] [-g GOFILE]\n"
 			"       teeharness-client hold [-n SESSIONS]\n");
 	return 64;
 }
@@ -191,8 +197,9 @@ int main(int argc, char *argv[])
 	if (argc < 2)
 		return usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "n:c:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:m:g:")) != -1) {
 		switch (opt) {
+		case 'g': go_file = optarg; break;
 		case 'n': count = atoi(optarg); break;
 		case 'm': ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c':

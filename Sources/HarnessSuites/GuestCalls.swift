@@ -1,0 +1,79 @@
+import Foundation
+import Suites
+
+/// A run of the payload client (`teeharness-client calls`, images/payloads) in the guest's background: its
+/// process and the file its JSON lines go to.
+public struct GuestCalls: Sendable {
+  public var log: String
+  public var pid: Int
+  public var tag: String
+}
+
+extension TestContext {
+  /// Starts `count` parallel calls of the payload TA's `command` (`return`, `wait`, `spin`, `panic`) lasting
+  /// `ms` each, in the background; returns at once. With `held`, the sessions open but the calls wait for
+  /// `release(_:)`.
+  public func startCalls(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false) async throws -> GuestCalls {
+    let log = "/tmp/calls-\(tag).json"
+    let go = held ? " -g /tmp/go-\(tag)" : ""
+    let started = try await run("rm -f /tmp/go-\(tag); teeharness-client calls -n \(count) -c \(command) -m \(ms)\(go) > \(log) 2>&1 & echo $!")
+    guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      throw TestFailure(message: "the payload client did not start", details: started.output)
+    }
+    return GuestCalls(log: log, pid: pid, tag: tag)
+  }
+
+  /// Lets held calls go.
+  public func release(_ calls: GuestCalls) async throws { _ = try await run("touch /tmp/go-\(calls.tag)") }
+
+  /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
+  public func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30)) async throws {
+    try await waitFor(calls, event: "invoking", count: count, timeout: timeout)
+  }
+
+  /// Waits until `calls` printed `count` lines of `event` (`opened`, `invoking`, `call`) while it runs.
+  public func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
+    let lines = "$(grep -c '\"event\":\"\(event)\"' \(calls.log))"
+    let waited = try await run(
+      "while [ \"\(lines)\" -lt \(count) ]; do kill -0 \(calls.pid) 2>/dev/null || break; sleep 0.02; done; [ \"\(lines)\" -ge \(count) ]",
+      timeout: timeout)
+    guard waited.status == 0 else {
+      let log = try? await run("cat \(calls.log)")
+      throw TestFailure(message: "the payload client never reported \(count) × \(event)", details: log?.output)
+    }
+  }
+
+  /// Waits for `calls` to end (its summary, or the process gone) and returns what it reported.
+  public func finish(_ calls: GuestCalls, timeout: Duration = .seconds(60)) async throws -> CallTimeline {
+    _ = try await run("while kill -0 \(calls.pid) 2>/dev/null && ! grep -q '\"event\":\"summary\"' \(calls.log); do sleep 0.05; done",
+      timeout: timeout)
+    let text = try await run("cat \(calls.log)")
+    return CallTimeline(parsing: text.output)
+  }
+
+  /// Waits until guest process `pid` is gone; returns how long that took (seconds), nil if it outlived `within`.
+  public func waitGone(_ pid: Int, within: Duration) async throws -> Double? {
+    let started = ContinuousClock.now
+    let waited = try await run("while [ -d /proc/\(pid) ]; do sleep 0.02; done", timeout: within)
+    return waited.status == 0 ? (ContinuousClock.now - started).seconds : nil
+  }
+
+  /// The kernel functions the threads of guest process `pid` sleep in (`/proc/PID/task/*/wchan`).
+  public func sleepingIn(_ pid: Int) async throws -> [String] {
+    try await run("for f in /proc/\(pid)/task/*/wchan; do cat $f 2>/dev/null; echo; done").lines.filter { !$0.isEmpty }
+  }
+
+  /// Per-CPU counts of the interrupt named `name` in /proc/interrupts (e.g. `arch_timer`).
+  public func interruptCounts(_ name: String) async throws -> [Int] {
+    let line = try await run("grep -m1 ' \(name)$' /proc/interrupts").output
+    let cpus = Int(try await run("grep -c '^processor' /proc/cpuinfo").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
+    let fields = line.split(separator: " ").dropFirst()
+    return fields.prefix(cpus).compactMap { Int($0) }
+  }
+
+  /// CFG_NUM_THREADS of the stack under test (from its build, never a constant).
+  public func opteeThreads() throws -> Int {
+    guard let n = facts.opteeThreads, n > 0 else { throw TestFailure(message: "the OP-TEE build has no CFG_NUM_THREADS in conf.mk") }
+    return n
+  }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GDBRemote
+import HarnessSupport
+import Suites
+
+/// OP-TEE has CFG_NUM_THREADS threads. More concurrent calls than that must all be served — queued by the
+/// Linux driver when OP-TEE advertises its thread count, or answered `OPTEE_SMC_RETURN_ETHREAD_LIMIT` and retried
+/// when it does not — with no hang, no lost call and no leaked thread.
+public let threadExhaustionSuite = makeThreadExhaustionSuite()
+
+/// `parkForever` leaves one call waiting forever after the flood (a leak the thread invariant must report:
+/// the proof that this suite can fail).
+public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
+  Suite("thread-exhaustion", "more concurrent calls than OP-TEE threads: waves, ETHREAD_LIMIT, killed callers") {
+    Test("4 × CFG_NUM_THREADS waits of 500 ms are served in waves", timeout: .seconds(120)) { t in
+      let n = try t.opteeThreads(), k = 4 * n, ms = 500
+      let probe = try t.secureWorldProbe()
+      guard let ethreadLimit = probe.layout.ethreadLimitReturn else {
+        throw TestFailure(message: "the OP-TEE layout has no ETHREAD_LIMIT return address (rebuild the images)")
+      }
+      let (limitReturns, (timeline, table)) = try await probe.watching(ethreadLimit) { watch in
+        let calls = try await t.startCalls(k, "wait", ms: ms, tag: "flood")
+        try await t.waitUntilInvoking(calls, count: k)
+        let table = try await watch.threadTable()
+        return (try await t.finish(calls), table)
+      }
+      let busy = table.filter { !$0.isFree }
+      t.note("\(k) calls on \(n) threads: ends at \(timeline.endsDescription) s; wall \(timeline.wallSeconds.formatted(decimals: 2)) s (lower bound \(timeline.lowerBound(threads: n).formatted(decimals: 2)) s)")
+      t.note("during the flood: \(table.map(\.description).joined(separator: ", "))")
+      t.note(limitReturns == 0
+        ? "queued by the Linux driver: OP-TEE answered ETHREAD_LIMIT 0 times"
+        : "queued by OP-TEE's ETHREAD_LIMIT (\(limitReturns) times), the driver waited and retried")
+      try t.require(timeline.isComplete && timeline.calls.count == k, "the client did not report \(k) calls",
+        details: (timeline.otherLines + timeline.failures.map { "call \($0.index): \($0.result)" }).joined(separator: "\n"))
+      try t.require(timeline.failures.isEmpty, "\(timeline.failures.count) of \(k) calls failed: \(timeline.failures.map { "\($0.index): \($0.result) origin \($0.origin)" })")
+      t.check(timeline.peakInSecureWorld() <= n, "\(timeline.peakInSecureWorld()) calls were in the secure world at once, OP-TEE has \(n) threads")
+      t.check(timeline.wavesViolated(threads: n).isEmpty, "not served in waves of \(n): \(timeline.wavesViolated(threads: n).joined(separator: "; "))")
+      t.check(timeline.wallSeconds >= timeline.lowerBound(threads: n) - 0.02, "the flood took \(timeline.wallSeconds) s, less than \(n) threads can")
+      t.check(busy.count == n, "the thread table showed \(busy.count) busy threads during the flood, expected all \(n)")
+      if t.facts.threadCountAdvertised {
+        t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered ETHREAD_LIMIT \(limitReturns) times: the driver did not queue")
+      } else {
+        t.check(limitReturns > 0, "OP-TEE does not advertise its thread count, yet ETHREAD_LIMIT was never answered: who queued?")
+      }
+      if parkForever {
+        let parked = try await t.startCalls(1, "wait", ms: Int(UInt32.max), tag: "parked")
+        try await t.waitUntilInvoking(parked, count: 1)
+      }
+    }
+
+    Test("every thread spinning: the normal world stays alive", timeout: .seconds(120)) { t in
+      let n = try t.opteeThreads(), ms = 3000
+      let ticksBefore = try await t.interruptCounts("arch_timer")
+      let calls = try await t.startCalls(n, "spin", ms: ms, tag: "spin")
+      try await t.waitUntilInvoking(calls, count: n)
+      let answer = try await t.run("echo alive", timeout: .seconds(10))
+      let timeline = try await t.finish(calls)
+      let ticksAfter = try await t.interruptCounts("arch_timer")
+      let rise = zip(ticksAfter, ticksBefore).map { $0 - $1 }
+      t.note("while \(n) calls spun \(ms) ms: the shell answered in \(answer.seconds.formatted(decimals: 3)) s; timer interrupts per CPU +\(rise.map(String.init).joined(separator: ", +"))")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty, "spinning calls failed: \(timeline.failures.map(\.result))",
+        details: timeline.otherLines.joined(separator: "\n"))
+      t.check(timeline.calls.allSatisfy { $0.taMilliseconds >= ms }, "a spin ended early: \(timeline.calls.map(\.taMilliseconds)) ms")
+      t.check(answer.lines == ["alive"] && answer.seconds < 2, "the shell took \(answer.seconds) s to answer while the secure world spun")
+      // Debian's kernel ticks at 250 Hz; a CPU that keeps taking its timer sees well over 50 ticks a second.
+      t.check(rise.count >= 2 && rise.allSatisfy { $0 >= 50 * ms / 1000 }, "timer interrupts stalled on a CPU: +\(rise)")
+    }
+
+    Test("a caller killed while it waits for a free thread", timeout: .seconds(120)) { t in
+      let n = try t.opteeThreads()
+      // The extra caller opens its session while threads are free, then calls once every thread is taken.
+      let queued = try await t.startCalls(1, "wait", ms: 100, tag: "queued", held: true)
+      try await t.waitFor(queued, event: "opened")
+      let holders = try await t.startCalls(n, "wait", ms: 3000, tag: "holders")
+      try await t.waitUntilInvoking(holders, count: n)
+      try await t.release(queued)
+      try await t.waitUntilInvoking(queued, count: 1)
+      let table = try await t.secureWorldProbe().threadTable()
+      let waitingIn = try await t.sleepingIn(queued.pid)
+      t.note("the extra caller waits (threads: \(table.map(\.description).joined(separator: ", "))) in \(waitingIn.joined(separator: ", "))")
+      try t.require(table.allSatisfy { !$0.isFree }, "a thread was free: the extra caller was not made to wait")
+      _ = try await t.run("kill -9 \(queued.pid)")
+      let gone = try await t.waitGone(queued.pid, within: .seconds(15))
+      t.note("the killed caller was gone after \(gone.map { $0.formatted(decimals: 2) } ?? "never") s")
+      let held = try await t.finish(holders)
+      try t.require(gone != nil, "the killed caller never went away")
+      try t.require(held.isComplete && held.failures.isEmpty, "the other callers failed: \(held.failures.map(\.result))")
+      let next = try await t.finish(try await t.startCalls(2 * n, "wait", ms: 100, tag: "after-queued-kill"))
+      try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
+    }
+
+    Test("a caller killed while its call waits in the secure world", timeout: .seconds(120)) { t in
+      let n = try t.opteeThreads(), ms = 4000
+      let probe = try t.secureWorldProbe()
+      let victim = try await t.startCalls(1, "wait", ms: ms, tag: "victim")
+      try await t.waitUntilInvoking(victim, count: 1)
+      let during = try await probe.threadTable()
+      t.note("before the kill: \(during.map(\.description).joined(separator: ", "))")
+      try t.require(during.contains { !$0.isFree }, "the victim's call never held a thread")
+      let killed = ContinuousClock.now
+      _ = try await t.run("kill -9 \(victim.pid)")
+      let gone = try await t.waitGone(victim.pid, within: .seconds(15))
+      // The driver does not cancel the call: TEE_Wait goes on until its time is up, then the thread is freed.
+      var table = during
+      let deadline = Deadline.after(.seconds(Double(ms) / 1000 + 5))
+      while table.contains(where: { !$0.isFree }) && !deadline.hasPassed { table = try await probe.threadTable() }
+      let recovery = (ContinuousClock.now - killed).seconds
+      t.note("kill → caller gone \(gone.map { $0.formatted(decimals: 2) } ?? "never") s, every thread FREE \(recovery.formatted(decimals: 2)) s (table read at secure interrupts, ~1 s apart; the wait was \(ms) ms)")
+      try t.require(!table.contains { !$0.isFree }, "\(ms / 1000 + 5) s after the kill: \(table.filter { !$0.isFree })")
+      try t.require(gone != nil, "the killed caller never went away")
+      let next = try await t.finish(try await t.startCalls(2 * n, "wait", ms: 100, tag: "after-victim"))
+      try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
+    }
+
+    Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
+      for id in ["1009", "1013"] {
+        let result = try await t.run("xtest -t regression \(id) 2>&1 | tail -n 4", timeout: .seconds(180))
+        t.note("xtest \(id): \(result.lines.last { $0.contains("of which") } ?? "no verdict") in \(result.seconds.formatted(decimals: 1)) s")
+        try t.require(result.status == 0, "xtest \(id) failed", details: result.output)
+      }
+    }
+  }
+}
