@@ -4,7 +4,7 @@ import Suites
 public enum Catalog {
   public static let all: [Suite] = [bootSuite, xtestSuite, gdbSuite, threadExhaustionSuite]
   /// What `check` runs without `--suite`.
-  public static let defaultSuites = ["boot", "xtest"]
+  public static let defaultSuites = ["boot", "xtest", "thread-exhaustion"]
 
   public static func suite(named name: String) -> Suite? { all.first { $0.name == name } }
 }

