@@ -67,7 +67,7 @@ public enum ManifestLoader {
       }
       components[component] = try decodeComponent(component, entry.value)
     }
-    for required in [ComponentName.optee, .tfa, .uboot, .kernel, .payloads, .initramfs] where components[required] == nil {
+    for required in [ComponentName.optee, .tfa, .uboot, .kernel, .initramfs] where components[required] == nil {
       throw HarnessError("\(file.path): the stack has no '\(required.rawValue)' component", fix: "add it (see manifests/default.yaml)")
     }
     if machine.qemu == .built && components[.qemu] == nil {

@@ -34,7 +34,7 @@ import Testing
     #expect(m.opteeOption("CFG_NUM_THREADS") == "2")
     #expect(m.components[.tfa]?.option("ENABLE_SVE_FOR_SWD") == "1")
     #expect(m.machine.qemu == .host(binary: "qemu-system-aarch64"))
-    #expect(m.orderedComponents.map(\.name) == [.optee, .tfa, .uboot, .kernel, .initramfs])
+    #expect(m.orderedComponents.map(\.name) == [.optee, .tfa, .uboot, .kernel, .payloads, .initramfs])
   }
 
   @Test func aVariantOverridesOnlyWhatItNames() throws {
