@@ -23,6 +23,18 @@ extension TestContext {
     return GuestCalls(log: log, pid: pid, tag: tag)
   }
 
+  /// Opens `sessions` sessions on the payload TA in a background process that holds them until killed.
+  public func holdSessions(_ sessions: Int, tag: String) async throws -> GuestCalls {
+    let log = "/tmp/hold-\(tag).json"
+    let started = try await run("teeharness-client hold -n \(sessions) > \(log) 2>&1 & echo $!")
+    guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      throw TestFailure(message: "the payload client did not start", details: started.output)
+    }
+    let calls = GuestCalls(log: log, pid: pid, tag: tag)
+    try await waitFor(calls, event: "holding")
+    return calls
+  }
+
   /// Lets held calls go.
   public func release(_ calls: GuestCalls) async throws { _ = try await run("touch /tmp/go-\(calls.tag)") }
 

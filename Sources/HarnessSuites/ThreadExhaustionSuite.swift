@@ -112,6 +112,20 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
     }
 
+    Test("sessions held open hold no thread and end with their process") { t in
+      let n = try t.opteeThreads(), sessions = 4 * n
+      let holder = try await t.holdSessions(sessions, tag: "sessions")
+      let said = try await t.run("cat \(holder.log)").output
+      try t.require(said.contains("\"sessions\":\(sessions),"), "the client could not open \(sessions) sessions", details: said)
+      let table = try await t.secureWorldProbe().threadTable()
+      t.note("\(sessions) sessions open: \(table.map(\.description).joined(separator: ", "))")
+      try t.require(table.allSatisfy(\.isFree), "open sessions hold threads: \(table.filter { !$0.isFree })")
+      let beside = try await t.finish(try await t.startCalls(2 * n, "return", tag: "beside-sessions"))
+      try t.require(beside.isComplete && beside.failures.isEmpty, "calls beside the held sessions failed: \(beside.failures.map(\.result))")
+      _ = try await t.run("kill -9 \(holder.pid)")
+      try t.require(try await t.waitGone(holder.pid, within: .seconds(10)) != nil, "the killed holder never went away")
+    }
+
     Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
       let n = try t.opteeThreads()
       for id in ["1009", "1013"] {
