@@ -97,20 +97,15 @@ public struct SecureWorldProbe: Sendable {
 
   /// OP-TEE's thread table, read from a CPU stopped in the secure world.
   public func threadTable(deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
-    let countAddress = try tee.address("thread_count")
-    let threadsAddress = try tee.address("threads")
-    let layout = self.layout
-    return try await whenStopped(deadline: deadline) { _ in
-      try await Self.readTable(rsp: rsp, countAddress: countAddress, threadsAddress: threadsAddress, layout: layout, deadline: deadline)
-    }
+    try await whenStopped(deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
-  static func readTable(rsp: RSPClient, countAddress: UInt64, threadsAddress: UInt64, layout: OpteeLayout, deadline: Deadline)
-    async throws -> [OpteeThread]
-  {
-    let count = try await rsp.readInteger(countAddress, size: layout.threadCountSize, deadline: deadline)
+  /// Reads the thread table through the selected CPU, which must be stopped in the secure world.
+  func readThreadTable(deadline: Deadline) async throws -> [OpteeThread] {
+    let count = try await rsp.readInteger(try tee.address("thread_count"), size: layout.threadCountSize, deadline: deadline)
     guard count > 0, count <= 64 else { throw HarnessError("OP-TEE's thread_count reads as \(count): not a thread table") }
-    let base = layout.threadsIsPointer ? try await rsp.readInteger(threadsAddress, size: 8, deadline: deadline) : threadsAddress
+    let threads = try tee.address("threads")
+    let base = layout.threadsIsPointer ? try await rsp.readInteger(threads, size: 8, deadline: deadline) : threads
     guard base != 0 else { throw HarnessError("OP-TEE's threads pointer is null (read before boot allocated it?)") }
     var table: [OpteeThread] = []
     for i in 0..<Int(count) {
@@ -121,30 +116,9 @@ public struct SecureWorldProbe: Sendable {
     return table
   }
 
-  /// How many times CPUs executed `symbol` within `window` (a breakpoint counted and resumed each time).
+  /// How many times CPUs executed `symbol` within `window` (a breakpoint counted and stepped over each time).
   public func countHits(of symbol: String, over window: Duration) async throws -> Int {
-    let address = try tee.address(symbol)
-    let end = Deadline.after(window)
-    _ = try await rsp.interrupt(deadline: .after(.seconds(5)))
-    try await rsp.insertBreakpoint(.hardware, at: address)
-    var hits = 0
-    try await rsp.resume()
-    while !end.hasPassed {
-      do {
-        _ = try await rsp.waitForStop(deadline: end)
-        hits += 1
-        // Step the stopped CPU past the breakpoint, then arm it again.
-        try await rsp.removeBreakpoint(.hardware, at: address)
-        _ = try await rsp.step()
-        try await rsp.insertBreakpoint(.hardware, at: address)
-        try await rsp.resume()
-      } catch is DeadlineExceeded {
-        break
-      }
-    }
-    _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
-    try? await rsp.removeBreakpoint(.hardware, at: address)
-    try await rsp.resume()
-    return hits
+    // The window is the measurement itself: the machine runs on while the watch counts.
+    try await watching(try tee.address(symbol)) { _ in try await Task.sleep(for: window) }.hits
   }
 }

@@ -3,11 +3,13 @@ import HarnessSupport
 
 /// Counts how often CPUs execute one secure-world address while the machine runs on, and reads OP-TEE's thread
 /// table on request in the middle — both through the one stub connection, which only the watch's loop uses
-/// while it lasts. Made by `SecureWorldProbe.watching(_:named:_:)`.
+/// while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
 public actor SecureWorldWatch {
   private let probe: SecureWorldProbe
   private let address: UInt64
+  /// Where a table request is served: every secure interrupt runs it.
   private let entry: UInt64
+  private var entryArmed = false
   private var tableRequests: [CheckedContinuation<[OpteeThread], any Error>] = []
   private var finishing = false
   /// Hits so far.
@@ -25,44 +27,29 @@ public actor SecureWorldWatch {
     return try await withCheckedThrowingContinuation { tableRequests.append($0) }
   }
 
-  private func takeTableRequests() -> [CheckedContinuation<[OpteeThread], any Error>] {
-    defer { tableRequests = [] }
-    return tableRequests
-  }
-
-  private var wantsTable: Bool { !tableRequests.isEmpty }
   func finish() { finishing = true }
-  private var isFinishing: Bool { finishing }
-  private func count() { hits += 1 }
 
   /// The loop: runs until `finish()`, then leaves the machine running with no breakpoint of its own.
   func run() async throws {
     let rsp = probe.rsp
-    let address = self.address, entry = self.entry
+    defer { answerTableRequests(.failure(HarnessError("the watch ended"))) }
     _ = try await rsp.interrupt(deadline: .after(.seconds(5)))
     try await rsp.insertBreakpoint(.hardware, at: address)
-    var entryArmed = false
-    defer { Task { for request in await self.takeTableRequests() { request.resume(throwing: HarnessError("the watch ended")) } } }
     try await rsp.resume()
     while true {
-      let stop: StopReply
       do {
-        stop = try await rsp.waitForStop(deadline: .after(.milliseconds(100)))
-      } catch is DeadlineExceeded {
-        let finishing = isFinishing
-        if finishing || (wantsTable && !entryArmed) {
-          // Stop the machine to change breakpoints (a hit may come first: it is handled below all the same).
-          let stopped = try await rsp.interrupt(deadline: .after(.seconds(5)))
-          if try await handle(stopped, address: address, entry: entry, entryArmed: &entryArmed) { continue }
-          if finishing { break }
-          try await rsp.insertBreakpoint(.hardware, at: entry)
-          entryArmed = true
-          if !probe.periodicEntry { try? await probe.poke() }
-          try await rsp.resume()
-        }
+        try await handle(try await rsp.waitForStop(deadline: .after(.milliseconds(100))))
         continue
-      }
-      _ = try await handle(stop, address: address, entry: entry, entryArmed: &entryArmed)
+      } catch is DeadlineExceeded {}
+      // Nothing stopped for a while: time to end, or to arm the entry for a table request.
+      guard finishing || (!tableRequests.isEmpty && !entryArmed) else { continue }
+      // Stop the machine to change breakpoints (a hit may come first: it is handled all the same).
+      if try await handle(try await rsp.interrupt(deadline: .after(.seconds(5)))) { continue }
+      if finishing { break }
+      try await rsp.insertBreakpoint(.hardware, at: entry)
+      entryArmed = true
+      if !probe.periodicEntry { try? await probe.poke() }
+      try await rsp.resume()
     }
     try await rsp.removeBreakpoint(.hardware, at: address)
     if entryArmed { try await rsp.removeBreakpoint(.hardware, at: entry) }
@@ -70,34 +57,35 @@ public actor SecureWorldWatch {
   }
 
   /// Deals with one stop; returns true when it resumed the machine (a counted hit or a table read).
-  private func handle(_ stop: StopReply, address: UInt64, entry: UInt64, entryArmed: inout Bool) async throws -> Bool {
+  @discardableResult
+  private func handle(_ stop: StopReply) async throws -> Bool {
     let rsp = probe.rsp
     let cpu = try await probe.cpuState(thread: stop.thread, deadline: .after(.seconds(5)))
     if cpu.pc == address {
-      count()
+      hits += 1
       // Step the CPU past the breakpoint, then arm it again.
       try await rsp.removeBreakpoint(.hardware, at: address)
       _ = try await rsp.step()
       try await rsp.insertBreakpoint(.hardware, at: address)
-      try await rsp.resume()
-      return true
-    }
-    if cpu.pc == entry && entryArmed {
+    } else if cpu.pc == entry && entryArmed {
       try await rsp.removeBreakpoint(.hardware, at: entry)
       entryArmed = false
-      let requests = takeTableRequests()
       do {
         guard cpu.secure else { throw HarnessError("stopped at interrupt_main_handler but \(cpu.description)") }
-        let table = try await SecureWorldProbe.readTable(rsp: rsp, countAddress: try probe.tee.address("thread_count"),
-          threadsAddress: try probe.tee.address("threads"), layout: probe.layout, deadline: .after(.seconds(5)))
-        for request in requests { request.resume(returning: table) }
+        answerTableRequests(.success(try await probe.readThreadTable(deadline: .after(.seconds(5)))))
       } catch {
-        for request in requests { request.resume(throwing: error) }
+        answerTableRequests(.failure(error))
       }
-      try await rsp.resume()
-      return true
+    } else {
+      return false
     }
-    return false
+    try await rsp.resume()
+    return true
+  }
+
+  private func answerTableRequests(_ table: Result<[OpteeThread], any Error>) {
+    for request in tableRequests { request.resume(with: table) }
+    tableRequests = []
   }
 }
 

@@ -23,11 +23,8 @@ public struct CallTimeline: Sendable, Equatable {
   }
 
   public var calls: [Call]
-  /// The summary line: calls that returned what their command should.
+  /// From the summary line: calls that returned what their command should (nil: no summary, the client died).
   public var ok: Int?
-  public var failed: Int?
-  public var summaryStart: Double?
-  public var summaryEnd: Double?
   /// Lines that were neither (a crash message, a kernel line).
   public var otherLines: [String]
 
@@ -51,9 +48,6 @@ public struct CallTimeline: Sendable, Equatable {
           start: double("start"), end: double("end"), taMilliseconds: int("ta_ms")))
       case "summary":
         ok = int("ok")
-        failed = int("failed")
-        summaryStart = double("start")
-        summaryEnd = double("end")
       default:
         continue
       }
@@ -68,6 +62,8 @@ public struct CallTimeline: Sendable, Equatable {
   public var origin: Double { calls.map(\.start).min() ?? .nan }
   /// First start to last end.
   public var wallSeconds: Double { (calls.map(\.end).max() ?? .nan) - origin }
+  /// The longest call asked for, in seconds.
+  var duration: Double { Double(calls.map(\.milliseconds).max() ?? 0) / 1000 }
 
   /// The most calls that were in the secure world at the same moment, their intervals trimmed by `slack`
   /// seconds at each end (the TA measures in whole milliseconds; returning takes a moment).
@@ -95,7 +91,6 @@ public struct CallTimeline: Sendable, Equatable {
     let ends = calls.map(\.end).sorted()
     var violations: [String] = []
     for (i, end) in ends.enumerated() {
-      let duration = Double(calls.map(\.milliseconds).max() ?? 0) / 1000
       let earliest = Double(i / threads + 1) * duration
       if end - origin < earliest - tolerance {
         violations.append("call #\(i + 1) to end ended at \((end - origin).formatted(decimals: 3)) s, before \(earliest.formatted(decimals: 3)) s")
@@ -106,8 +101,7 @@ public struct CallTimeline: Sendable, Equatable {
 
   /// The least wall time `threads` threads need for these calls: ⌈calls / threads⌉ waves of the duration.
   public func lowerBound(threads: Int) -> Double {
-    let duration = Double(calls.map(\.milliseconds).max() ?? 0) / 1000
-    return Double((calls.count + threads - 1) / max(threads, 1)) * duration
+    Double((calls.count + threads - 1) / max(threads, 1)) * duration
   }
 
   /// The end times, relative to the flood's start, rounded to 10 ms: "0.51 0.51 1.02 1.02 …".

@@ -14,9 +14,14 @@ extension TestContext {
   /// `ms` each, in the background; returns at once. With `held`, the sessions open but the calls wait for
   /// `release(_:)`.
   public func startCalls(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false) async throws -> GuestCalls {
-    let log = "/tmp/calls-\(tag).json"
     let go = held ? " -g /tmp/go-\(tag)" : ""
-    let started = try await run("rm -f /tmp/go-\(tag); teeharness-client calls -n \(count) -c \(command) -m \(ms)\(go) > \(log) 2>&1 & echo $!")
+    _ = try await run("rm -f /tmp/go-\(tag)")
+    return try await startClient("calls -n \(count) -c \(command) -m \(ms)\(go)", log: "/tmp/calls-\(tag).json", tag: tag)
+  }
+
+  /// Starts `teeharness-client ARGUMENTS` in the background, its output going to `log`.
+  func startClient(_ arguments: String, log: String, tag: String) async throws -> GuestCalls {
+    let started = try await run("teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
     guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
       throw TestFailure(message: "the payload client did not start", details: started.output)
     }
@@ -25,12 +30,7 @@ extension TestContext {
 
   /// Opens `sessions` sessions on the payload TA in a background process that holds them until killed.
   public func holdSessions(_ sessions: Int, tag: String) async throws -> GuestCalls {
-    let log = "/tmp/hold-\(tag).json"
-    let started = try await run("teeharness-client hold -n \(sessions) > \(log) 2>&1 & echo $!")
-    guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-      throw TestFailure(message: "the payload client did not start", details: started.output)
-    }
-    let calls = GuestCalls(log: log, pid: pid, tag: tag)
+    let calls = try await startClient("hold -n \(sessions)", log: "/tmp/hold-\(tag).json", tag: tag)
     try await waitFor(calls, event: "holding")
     return calls
   }

@@ -50,8 +50,8 @@ public struct DebugRecord: Codable, Sendable, Equatable {
 
   /// The newest run folder under `base` whose machine is still running.
   public static func newestLive(under base: URL) -> URL? {
-    let fm = FileManager.default
-    let folders = (try? fm.contentsOfDirectory(at: base, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+    let folders = (try? FileManager.default.contentsOfDirectory(at: base, includingPropertiesForKeys: nil)) ?? []
+    // Run folders are named by their start time, so the greatest name is the newest.
     return folders
       .filter { (try? load(from: $0))?.isLive == true }
       .max { $0.lastPathComponent < $1.lastPathComponent }
@@ -70,7 +70,7 @@ public struct DebugRecord: Codable, Sendable, Equatable {
 
 /// The running kernel's symbols, from the guest's `/proc/kallsyms` (KASLR moves them on every boot).
 public enum KernelSymbols {
-  /// Reads `/proc/kallsyms` through the shell (compressed: the console carries about 70 KB/s) and writes a
+  /// Reads `/proc/kallsyms` through the shell (compressed: the console carries about 87 KB/s) and writes a
   /// symbol file gdb loads; returns how many symbols.
   @discardableResult
   public static func capture(_ shell: ShellSession, to file: URL, deadline: Deadline = .after(.seconds(120))) async throws -> Int {

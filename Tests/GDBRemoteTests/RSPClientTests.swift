@@ -16,6 +16,7 @@ final class FakeStub: @unchecked Sendable {
   private var _acksFromClient = 0
   private var _nacksFromClient = 0
   private var noAck = false
+  private var arrivals: [(request: String, times: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
   /// Requests the client sent, in order (`\u{03}` for an interrupt).
   var requests: [String] { lock.withLock { _requests } }
@@ -34,7 +35,7 @@ final class FakeStub: @unchecked Sendable {
       var framer = RSPFramer()
       for await chunk in chunks {
         if chunk.contains(0x03) {
-          lock.withLock { _requests.append("\u{03}") }
+          record("\u{03}")
           respond(answer("\u{03}"))
         }
         for event in framer.feed(chunk.filter { $0 != 0x03 }) {
@@ -45,7 +46,7 @@ final class FakeStub: @unchecked Sendable {
             if let resend { respond([.packet(resend)]) }
           case .packet(let payload):
             let request = String(decoding: payload, as: UTF8.self)
-            lock.withLock { _requests.append(request) }
+            record(request)
             if !noAck { try? peer.write(Array("+".utf8)) }
             let replies = answer(request)
             respond(replies)
@@ -54,6 +55,29 @@ final class FakeStub: @unchecked Sendable {
           }
         }
       }
+    }
+  }
+
+  private func record(_ request: String) {
+    let ready = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+      _requests.append(request)
+      let seen = { (r: String) in self._requests.filter { $0 == r }.count }
+      let due = arrivals.filter { seen($0.request) >= $0.times }
+      arrivals.removeAll { seen($0.request) >= $0.times }
+      return due.map(\.continuation)
+    }
+    for c in ready { c.resume() }
+  }
+
+  /// Returns once the stub has received `request` `times` times (bound it with `withDeadline`).
+  func received(_ request: String, times: Int) async {
+    await withCheckedContinuation { continuation in
+      let already = lock.withLock { () -> Bool in
+        if _requests.filter({ $0 == request }).count >= times { return true }
+        arrivals.append((request, times, continuation))
+        return false
+      }
+      if already { continuation.resume() }
     }
   }
 
@@ -193,7 +217,8 @@ final class Flag: @unchecked Sendable {
     await #expect(throws: DeadlineExceeded.self) { try await client.readMemory(0x1000, count: 4, deadline: .after(.milliseconds(200))) }
     #expect(ContinuousClock.now - started < .seconds(2))
     let waiting = Task { try await client.readMemory(0x1000, count: 4, deadline: .after(.seconds(10))) }
-    try await Task.sleep(for: .milliseconds(100))  // the request is in flight before the stub hangs up
+    // The stub hangs up once the request is in flight.
+    try await withDeadline(.after(.seconds(5)), "the second read reaching the stub") { await stub.received("m1000,4", times: 2) }
     stub.hangUp()
     do {
       _ = try await waiting.value
