@@ -61,6 +61,9 @@ public final class TestContext: @unchecked Sendable {
     try await secure.expect(pattern, timeout: timeout, deadline: deadline)
   }
 
+  /// The normal-world console's lines since `time` (a `normal.now()` reading), without timestamps.
+  public func normalLines(since time: Double) async -> [String] { await normal.slice(from: time).map(\.text) }
+
   /// Ends the test as a failure unless `condition` holds.
   public func require(_ condition: Bool, _ message: @autoclosure () -> String, details: String? = nil) throws {
     guard condition else { throw TestFailure(message: message(), details: details) }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The harness's own payloads (images/payloads): the trusted application, built with the stack's TA dev kit and
-# signed with its key, and the client, built against sid's libteec. Installed into the initramfs as rootfs/.
+# signed with its key; the client, built against sid's libteec; the tee-supplicant plugin the TA calls out to.
+# Installed into the initramfs as rootfs/.
 set -euo pipefail
 src="$HARNESS_IMAGES/payloads"
 kit="$DEP_OPTEE/export-ta_arm64"
 rootfs="$OUT/rootfs"
-mkdir -p "$rootfs/usr/lib/optee_armtz" "$rootfs/usr/bin"
+plugins="$rootfs/usr/lib/tee-supplicant/plugins"
+mkdir -p "$rootfs/usr/lib/optee_armtz" "$rootfs/usr/bin" "$plugins"
 
 cp -a "$src"/. "$WORK/src"
 make -C "$WORK/src/ta" CROSS_COMPILE=aarch64-linux-gnu- TA_DEV_KIT_DIR="$kit" PYTHON3=/usr/bin/python3 \
@@ -17,4 +19,7 @@ libdir="$ROOT/usr/lib/aarch64-linux-gnu"
 aarch64-linux-gnu-gcc -O2 -Wall -Werror -pthread -I"$ROOT/usr/include" -I"$src/include" \
   -o "$rootfs/usr/bin/teeharness-client" "$src/client/teeharness-client.c" \
   -L"$libdir" -lteec -Wl,--allow-shlib-undefined
-echo "payloads: $(ls "$rootfs/usr/lib/optee_armtz") teeharness-client"
+plugin=$(sed -n 's/^#define TEEHARNESS_PLUGIN_NAME[[:space:]]*"\(.*\)"/\1/p' "$src/include/teeharness_payload.h")
+aarch64-linux-gnu-gcc -O2 -Wall -Werror -shared -fPIC -I"$ROOT/usr/include" -I"$src/include" \
+  -o "$plugins/$plugin" "$src/plugin/teeharness-plugin.c"
+echo "payloads: $(ls "$rootfs/usr/lib/optee_armtz") teeharness-client $plugin"

@@ -9,6 +9,13 @@
  *       Exit status: 0 when every call returned what its command should (panic: TEEC_ERROR_TARGET_DEAD).
  *   teeharness-client hold [-n SESSIONS]
  *       Opens SESSIONS sessions, prints {"event":"holding",...} and sleeps until killed.
+ *   teeharness-client ocall [-c echo|sleep|hang|crash] [-m MS] [-s none|registered|temporary|allocated]
+ *                           [-b BYTES] [-x CANCEL_MS]
+ *       One call whose TA calls out to the harness's tee-supplicant plugin (command -c, argument -m) with
+ *       BYTES bytes in shared memory of kind -s. With -x, another thread requests the call's cancellation
+ *       CANCEL_MS ms after it began. Lines: opened, invoking, {"event":"ocall",...} (result, origin, what the
+ *       plugin call returned in the TA, bytes sent and returned, whether they came back intact, checksum).
+ *       Exit status: 0 when the call succeeded with its bytes intact.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -180,16 +187,149 @@ static int hold(int count)
 	return 1;
 }
 
+static const char *plugin_commands[] = { "echo", "sleep", "hang", "crash" };
+static const char *memory_kinds[] = { "none", "registered", "temporary", "allocated" };
+enum memory_kind { MEMORY_NONE, MEMORY_REGISTERED, MEMORY_TEMPORARY, MEMORY_ALLOCATED };
+
+static int lookup(const char *name, const char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	return -1;
+}
+
+/* The checksum the plugin computes too. */
+static uint32_t checksum(const uint8_t *data, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum = sum * 31 + data[i];
+	return sum;
+}
+
+struct cancel_request {
+	TEEC_Operation *op;
+	uint32_t after_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct cancel_request *c = arg;
+
+	usleep(c->after_ms * 1000);
+	line("{\"event\":\"cancelling\",\"at\":%.6f}", now());
+	TEEC_RequestCancellation(c->op);
+	return NULL;
+}
+
+static int ocall(int plugin_command, uint32_t argument, enum memory_kind kind, size_t bytes, int cancel_ms)
+{
+	TEEC_Context context;
+	TEEC_Session session;
+	TEEC_SharedMemory shm;
+	TEEC_Operation op;
+	TEEC_Result res;
+	uint32_t origin = 0;
+	uint8_t *data = NULL;
+	uint8_t *sent = NULL;
+	size_t returned = 0;
+	uint32_t sum = 0;
+	int intact = 0;
+	pthread_t canceller;
+	struct cancel_request cancel = { .op = &op, .after_ms = cancel_ms };
+	double start = 0;
+	double end = 0;
+
+	memset(&op, 0, sizeof(op));
+	memset(&shm, 0, sizeof(shm));
+	res = TEEC_InitializeContext(NULL, &context);
+	if (res == TEEC_SUCCESS)
+		res = TEEC_OpenSession(&context, &session, &payload_uuid, TEEC_LOGIN_PUBLIC, NULL, NULL, &origin);
+	line("{\"event\":\"opened\",\"result\":\"0x%08x\",\"origin\":%u,\"pid\":%d,\"at\":%.6f}", res, origin,
+	     (int)getpid(), now());
+	if (res != TEEC_SUCCESS)
+		return 1;
+
+	sent = malloc(bytes ? bytes : 1);
+	for (size_t i = 0; i < bytes; i++)
+		sent[i] = (uint8_t)(i * 7 + getpid());
+	sum = checksum(sent, bytes);
+	op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
+	op.params[0].value.a = (uint32_t)plugin_command;
+	op.params[0].value.b = argument;
+	if (kind == MEMORY_ALLOCATED) {
+		shm.size = bytes;
+		shm.flags = TEEC_MEM_INPUT | TEEC_MEM_OUTPUT;
+		res = TEEC_AllocateSharedMemory(&context, &shm);
+		data = shm.buffer;
+	} else if (kind != MEMORY_NONE) {
+		data = malloc(bytes ? bytes : 1);
+		if (kind == MEMORY_REGISTERED) {
+			shm.buffer = data;
+			shm.size = bytes;
+			shm.flags = TEEC_MEM_INPUT | TEEC_MEM_OUTPUT;
+			res = TEEC_RegisterSharedMemory(&context, &shm);
+		}
+	}
+	if (res != TEEC_SUCCESS) {
+		line("{\"event\":\"ocall\",\"result\":\"0x%08x\",\"origin\":0,\"stage\":\"shared memory\"}", res);
+		return 1;
+	}
+	if (data)
+		memcpy(data, sent, bytes);
+	if (kind == MEMORY_TEMPORARY) {
+		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_MEMREF_TEMP_INOUT, TEEC_NONE);
+		op.params[2].tmpref.buffer = data;
+		op.params[2].tmpref.size = bytes;
+	} else if (kind != MEMORY_NONE) {
+		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_MEMREF_WHOLE, TEEC_NONE);
+		op.params[2].memref.parent = &shm;
+	}
+
+	if (cancel_ms >= 0 && pthread_create(&canceller, NULL, cancel_later, &cancel))
+		return 2;
+	start = now();
+	line("{\"event\":\"invoking\",\"pid\":%d,\"at\":%.6f}", (int)getpid(), start);
+	res = TEEC_InvokeCommand(&session, TEEHARNESS_CMD_OCALL, &op, &origin);
+	end = now();
+	if (kind == MEMORY_TEMPORARY)
+		returned = op.params[2].tmpref.size;
+	else if (kind != MEMORY_NONE)
+		returned = op.params[2].memref.size;
+	intact = res == TEEC_SUCCESS && returned == bytes && (!bytes || !memcmp(data, sent, bytes));
+	line("{\"event\":\"ocall\",\"command\":\"%s\",\"memory\":\"%s\",\"result\":\"0x%08x\",\"origin\":%u,"
+	     "\"plugin\":\"0x%08x\",\"bytes\":%zu,\"returned\":%zu,\"intact\":%s,\"sum\":%u,\"start\":%.6f,"
+	     "\"end\":%.6f,\"ta_ms\":%u}",
+	     plugin_commands[plugin_command], memory_kinds[kind], res, origin, op.params[1].value.b, bytes, returned,
+	     intact ? "true" : "false", sum, start, end, op.params[1].value.a);
+	if (cancel_ms >= 0)
+		pthread_join(canceller, NULL);
+	if (kind == MEMORY_REGISTERED || kind == MEMORY_ALLOCATED)
+		TEEC_ReleaseSharedMemory(&shm);
+	TEEC_CloseSession(&session);
+	TEEC_FinalizeContext(&context);
+	return intact || (res == TEEC_SUCCESS && kind == MEMORY_NONE) ? 0 : 1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS] [-g GOFILE]\n"
-			"       teeharness-client hold [-n SESSIONS]\n");
+			"       teeharness-client hold [-n SESSIONS]\n"
+			"       teeharness-client ocall [-c echo|sleep|hang|crash] [-m MS]"
+			" [-s none|registered|temporary|allocated] [-b BYTES] [-x CANCEL_MS]\n");
 	return 64;
 }
 
 int main(int argc, char *argv[])
 {
 	uint32_t command = TEEHARNESS_CMD_RETURN;
+	int is_ocall = argc >= 2 && !strcmp(argv[1], "ocall");
+	int plugin_command = TEEHARNESS_PLUGIN_ECHO;
+	int memory = MEMORY_NONE;
+	size_t bytes = 0;
+	int cancel_ms = -1;
 	uint32_t ms = 0;
 	int count = 1;
 	int opt = 0;
@@ -197,18 +337,29 @@ int main(int argc, char *argv[])
 	if (argc < 2)
 		return usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "n:c:m:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:m:g:s:b:x:")) != -1) {
 		switch (opt) {
 		case 'g': go_file = optarg; break;
 		case 'n': count = atoi(optarg); break;
 		case 'm': ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'b': bytes = strtoul(optarg, NULL, 10); break;
+		case 'x': cancel_ms = atoi(optarg); break;
+		case 's':
+			memory = lookup(optarg, memory_kinds, 4);
+			if (memory < 0)
+				return usage();
+			break;
 		case 'c':
-			if (command_number(optarg, &command))
+			if (is_ocall)
+				plugin_command = lookup(optarg, plugin_commands, 4);
+			if (is_ocall ? plugin_command < 0 : command_number(optarg, &command))
 				return usage();
 			break;
 		default: return usage();
 		}
 	}
+	if (is_ocall)
+		return ocall(plugin_command, ms, memory, bytes, cancel_ms);
 	if (count < 1 || count > 256)
 		return usage();
 	if (!strcmp(argv[1], "calls"))

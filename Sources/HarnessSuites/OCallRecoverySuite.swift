@@ -1,0 +1,161 @@
+import Foundation
+import HarnessSupport
+import Suites
+
+/// A trusted application calls out to the normal world — `tee_invoke_supp_plugin()` → OP-TEE → the Linux driver →
+/// tee-supplicant → the harness's plugin — and waits there with its secure thread suspended. Whoever dies
+/// mid-call (the client, tee-supplicant, the plugin), the thread must come back, nothing may leak, and the next
+/// OCALL must work.
+public let ocallRecoverySuite = makeOCallRecoverySuite()
+
+/// With `killHungClient: false` the client of a hung plugin is left alone: the suite must report a hang with
+/// the stuck thread (the proof that it can fail).
+public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 20) -> Suite {
+  Suite("ocall-recovery", "OCALLs to a tee-supplicant plugin: the client, the supplicant or the plugin dies mid-call") {
+    Test("round trip: bytes sent to the plugin come back intact", timeout: .seconds(90)) { t in
+      try await t.armHungPlugin()
+      let before = try await t.quietState()
+      let from = t.normal.now()
+      try await t.clearPluginLog()
+      for memory in SharedMemoryKind.allCases where memory != .none {
+        let call = try await t.ocall(.echo, memory: memory, bytes: 4096, tag: "echo-\(memory)")
+        t.note("echo of 4096 bytes in \(memory) shared memory: \(call.result) in \(call.seconds.formatted(decimals: 3)) s")
+        t.check(call.succeeded && call.intact, "the echo in \(memory) shared memory came back \(call.intact ? "intact" : "changed") with \(call.result) (plugin \(call.plugin), \(call.returned) of \(call.bytes) bytes)")
+        t.check(try await t.pluginLog().served(sum: call.sum), "the plugin never saw the bytes sent in \(memory) shared memory (checksum \(call.sum))")
+      }
+      let bare = try await t.ocall(.echo, memory: .none, tag: "echo-none")
+      t.check(bare.succeeded, "an OCALL without a client buffer failed: \(bare.result) (plugin \(bare.plugin))")
+      let slow = try await t.ocall(.sleep, ms: 300, memory: .temporary, bytes: 64, tag: "sleep")
+      t.check(slow.succeeded && slow.intact && slow.taMilliseconds >= 300,
+        "a 300 ms OCALL returned \(slow.result) after \(slow.taMilliseconds) ms in the TA")
+      try await t.requireRecovered(from: before, after: "the round trips", at: .now, consoleFrom: from, supplicant: .keeps, client: nil)
+    }
+
+    Test("the client is killed while the TA waits in an OCALL", timeout: .seconds(120)) { t in
+      let recovery = try await killDuringOCall(t, victim: .client, tag: "client-killed")
+      t.note("client killed: \(recovery.description)")
+    }
+
+    Test("tee-supplicant is killed while it serves the OCALL", timeout: .seconds(120)) { t in
+      let recovery = try await killDuringOCall(t, victim: .supplicant, tag: "supplicant-killed")
+      t.note("tee-supplicant killed: \(recovery.description)")
+    }
+
+    Test("the plugin crashes (tee-supplicant dies of SIGSEGV) mid-call", timeout: .seconds(120)) { t in
+      let recovery = try await killDuringOCall(t, victim: .plugin, tag: "plugin-crash")
+      t.note("plugin crashed: \(recovery.description)")
+    }
+
+    Test("a hung plugin: the client's call is cancelled, then killed, and the thread comes back", timeout: .seconds(120)) { t in
+      try await t.armHungPlugin()
+      let before = try await t.quietState()
+      let from = t.normal.now()
+      try await t.clearPluginLog()
+      let call = try await t.startOCall(.hang, memory: .registered, cancelAfter: 500, tag: "hung")
+      try await t.waitPluginServing()
+      try await t.waitFor(call, event: "cancelling")
+      // TEEC_RequestCancellation reaches OP-TEE, but an OCALL waits in an RPC, which is not a cancellation point.
+      let cancelled = try await t.waitGone(call.pid, within: .seconds(2))
+      t.note(cancelled == nil ? "the cancellation request left the call waiting in the plugin" : "the cancellation ended the call")
+      guard killHungClient else {
+        try await t.requireRecovered(from: before, after: "the cancellation request", at: .now, consoleFrom: from,
+          supplicant: .keeps, client: call.pid)
+        return
+      }
+      let killed = ContinuousClock.now
+      _ = try await t.run("kill -9 \(call.pid)")
+      let gone = try await t.waitGone(call.pid, within: .seconds(10))
+      try t.require(gone != nil, "the client of the hung plugin did not die within 10 s of SIGKILL", details: try await t.hangReport(client: call.pid))
+      let recovery = try await t.requireRecovered(from: before, after: "the client of a hung plugin was killed", at: killed,
+        consoleFrom: from, supplicant: .keeps, client: call.pid, releasePlugin: true)
+      t.note("hung plugin, client killed: gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)")
+    }
+
+    Test("every kill repeated \(repeats) times: nothing grows", timeout: .seconds(900)) { t in
+      try await t.armHungPlugin()
+      let before = try await t.quietState()
+      var times: [Victim: [Double]] = [:]
+      var heap: [Int] = []
+      for victim in Victim.allCases {
+        for round in 1...repeats {
+          let recovery = try await killDuringOCall(t, victim: victim, tag: "\(victim)-\(round)", quick: true)
+          times[victim, default: []].append(recovery.threadsFree)
+          heap.append(try await t.teeResources().allocated["Heap"] ?? 0)
+        }
+      }
+      for victim in Victim.allCases {
+        let values = times[victim] ?? []
+        t.note("\(victim) killed \(values.count)×: thread FREE after median \(median(values)?.formatted(decimals: 2) ?? "-") s, max \(values.max()?.formatted(decimals: 2) ?? "-") s")
+      }
+      t.note("OP-TEE heap after each round: \(heap.min() ?? 0)–\(heap.max() ?? 0) bytes (before: \(before.resources.allocated["Heap"] ?? 0))")
+      let leaks = try await t.teeResources().leaks(since: before.resources)
+      t.check(leaks.isEmpty, "after \(3 * repeats) kills: \(leaks.joined(separator: "; "))")
+    }
+
+    Test("a client crash while the only thread waits in an OCALL does not deadlock the shared-memory release", timeout: .seconds(120)) { t in
+      let n = try t.opteeThreads()
+      if n != 1 { t.note("this stack has \(n) OP-TEE threads; the deadlock needs 1 (manifests/threads-1.yaml)") }
+      try await t.armHungPlugin()
+      let before = try await t.quietState()
+      let from = t.normal.now()
+      try await t.clearPluginLog()
+      // The client's registered buffer is in use by the suspended call; its release (at exit) needs a thread.
+      let call = try await t.startOCall(.sleep, ms: 3000, memory: .registered, bytes: 4096, tag: "one-thread")
+      try await t.waitPluginServing()
+      let table = try await t.secureWorldProbe().threadTable()
+      t.note("during the OCALL: \(table.map(\.description).joined(separator: ", "))")
+      let killed = ContinuousClock.now
+      _ = try await t.run("kill -SEGV \(call.pid)")
+      let gone = try await t.waitGone(call.pid, within: .seconds(15))
+      try t.require(gone != nil, "the crashed client never went away: its exit is stuck", details: try await t.hangReport(client: call.pid))
+      let recovery = try await t.requireRecovered(from: before, after: "the client crashed", at: killed, consoleFrom: from,
+        supplicant: .keeps, client: call.pid)
+      t.note("client crashed with \(n) thread(s): gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)")
+    }
+  }
+}
+
+/// Who dies while the TA waits in its OCALL.
+enum Victim: String, CaseIterable, CustomStringConvertible {
+  case client, supplicant, plugin
+  var description: String { self == .supplicant ? "tee-supplicant" : rawValue }
+}
+
+/// The scenario shared by the kill tests: an OCALL reaches the plugin, then `victim` dies; the call must end (in
+/// error when the supplicant died), and everything must recover. `quick` shortens the plugin's sleep.
+func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick: Bool = false) async throws -> Recovery {
+  let before = try await t.quietState()
+  let from = t.normal.now()
+  try await t.clearPluginLog()
+  let command: PluginCommand = victim == .plugin ? .crash : .sleep
+  let call = try await t.startOCall(command, ms: quick ? 500 : 3000, memory: .registered, bytes: 512, tag: tag)
+  try await t.waitPluginServing()
+  let killed = ContinuousClock.now
+  switch victim {
+  case .client: _ = try await t.run("kill -9 \(call.pid)")
+  case .supplicant: _ = try await t.run("kill -9 \(before.supplicant)")
+  case .plugin: break  // the plugin's null dereference kills tee-supplicant by itself
+  }
+  if victim == .client {
+    let gone = try await t.waitGone(call.pid, within: .seconds(10))
+    try t.require(gone != nil, "the killed client did not go away within 10 s", details: try await t.hangReport(client: call.pid))
+    if !quick { t.note("kill → client gone after \(gone!.formatted(decimals: 2)) s") }
+  } else {
+    let outcome = try await t.outcome(of: call, timeout: .seconds(15))
+    let ended = (ContinuousClock.now - killed).seconds
+    if !quick {
+      t.note("\(victim) died: the client's call ended after \(ended.formatted(decimals: 2)) s with \(outcome.result) (origin \(outcome.origin)); tee_invoke_supp_plugin returned \(outcome.plugin) in the TA")
+    }
+    t.check(!outcome.succeeded, "the OCALL succeeded though \(victim) died serving it")
+    t.check(outcome.plugin != "0x00000000", "the TA was not told the OCALL failed (tee_invoke_supp_plugin returned \(outcome.plugin))")
+  }
+  let recovery = try await t.requireRecovered(from: before, after: "\(victim) was killed mid-OCALL", at: killed, consoleFrom: from,
+    supplicant: victim == .client ? .keeps : .killed, client: victim == .client ? call.pid : nil)
+  if victim != .client {
+    // init's supervisor reports how the supplicant ended before it starts the next one.
+    let exits = await t.normalLines(since: from).filter { $0.contains("tee-supplicant exited with status") }
+    let expected = victim == .plugin ? "status 139" : "status 137"
+    t.check(exits.contains { $0.contains(expected) }, "tee-supplicant did not end with \(expected) (\(victim == .plugin ? "SIGSEGV" : "SIGKILL")): \(exits)")
+  }
+  return recovery
+}

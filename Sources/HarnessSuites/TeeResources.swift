@@ -1,0 +1,70 @@
+import Foundation
+
+/// What the TEE holds at a quiet moment, as `xtest --stats` reports it: the loaded TA instances with their
+/// sessions, and the bytes allocated in each of OP-TEE's memory pools. Pure: parsed from xtest's output.
+public struct TeeResources: Sendable, Equatable {
+  /// One loaded TA instance (`xtest --stats --ta`).
+  public struct Instance: Sendable, Equatable, CustomStringConvertible {
+    public var uuid: String
+    public var sessions: Int
+    public var panicked: Bool
+    public var description: String { "\(uuid) with \(sessions) session(s)\(panicked ? ", panicked" : "")" }
+  }
+
+  public var instances: [Instance]
+  /// Pool name (`Heap`, `Physical TA memory`, …) → bytes allocated (`xtest --stats --alloc`).
+  public var allocated: [String: Int]
+
+  public init(instances: [Instance], allocated: [String: Int]) {
+    self.instances = instances
+    self.allocated = allocated
+  }
+
+  /// Parses `xtest --stats --ta` (no instance at all is answered with TEE_ERROR_ITEM_NOT_FOUND, 0xffff0008).
+  public static func instances(parsing text: String) -> [Instance] {
+    var found: [Instance] = []
+    for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if line.hasPrefix("ta("), line.hasSuffix(")") {
+        found.append(Instance(uuid: String(line.dropFirst(3).dropLast()), sessions: 0, panicked: false))
+      } else if let value = Self.number(in: line, after: "session number("), !found.isEmpty {
+        found[found.count - 1].sessions = value
+      } else if let value = Self.number(in: line, after: "panicked("), !found.isEmpty {
+        found[found.count - 1].panicked = value != 0
+      }
+    }
+    return found
+  }
+
+  /// Parses `xtest --stats --alloc`: each `Pool: NAME` followed by `Bytes allocated: N`.
+  public static func allocations(parsing text: String) -> [String: Int] {
+    var pools: [String: Int] = [:]
+    var pool: String?
+    for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if line.hasPrefix("Pool: ") {
+        pool = String(line.dropFirst("Pool: ".count))
+      } else if let name = pool, line.hasPrefix("Bytes allocated: "), let bytes = Int(line.dropFirst("Bytes allocated: ".count)) {
+        pools[name] = bytes
+        pool = nil
+      }
+    }
+    return pools
+  }
+
+  /// What this holds beyond `baseline`: instances not there before, pools that grew. Empty when nothing leaked.
+  public func leaks(since baseline: TeeResources) -> [String] {
+    var extra = instances
+    for old in baseline.instances {
+      if let i = extra.firstIndex(of: old) { extra.remove(at: i) }
+    }
+    let grown = allocated.keys.sorted().compactMap { pool -> String? in
+      guard let now = allocated[pool], let before = baseline.allocated[pool], now > before else { return nil }
+      return "\(pool) \(before) → \(now) bytes"
+    }
+    return extra.map { "TA instance \($0)" } + grown.map { "OP-TEE pool \($0)" }
+  }
+
+  private static func number(in line: String, after prefix: String) -> Int? {
+    guard line.hasPrefix(prefix), let close = line.firstIndex(of: ")") else { return nil }
+    return Int(line[line.index(line.startIndex, offsetBy: prefix.count)..<close])
+  }
+}
