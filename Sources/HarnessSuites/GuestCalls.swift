@@ -65,8 +65,16 @@ extension TestContext {
 
   /// Waits until guest process `pid` is gone; returns how long that took (seconds), nil if it outlived `within`.
   public func waitGone(_ pid: Int, within: Duration) async throws -> Double? {
+    try await waitUntil("[ ! -d /proc/\(pid) ]", within: within)
+  }
+
+  /// Polls the guest shell condition `condition` until it holds; returns how long that took (seconds), nil if it
+  /// still did not hold after `within` (the guest loop keeps its own deadline, so the shell stays usable).
+  public func waitUntil(_ condition: String, within: Duration) async throws -> Double? {
     let started = ContinuousClock.now
-    let waited = try await run("while [ -d /proc/\(pid) ]; do sleep 0.02; done", timeout: within)
+    let limit = Int(within.seconds.rounded(.up)) + 1
+    let waited = try await run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); until \(condition); do "
+      + "[ $(cut -d. -f1 /proc/uptime) -ge $end ] && exit 1; sleep 0.02; done", timeout: within + .seconds(15))
     return waited.status == 0 ? (ContinuousClock.now - started).seconds : nil
   }
 

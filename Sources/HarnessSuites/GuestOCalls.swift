@@ -108,8 +108,7 @@ extension TestContext {
 
   /// Waits until the plugin is serving a call (it logged `serving`), i.e. the TA waits in its OCALL.
   public func waitPluginServing(timeout: Duration = .seconds(15)) async throws {
-    let waited = try await run("until grep -q '^serving' \(Self.pluginLog) 2>/dev/null; do sleep 0.02; done", timeout: timeout)
-    guard waited.status == 0 else {
+    guard try await waitUntil("grep -q '^serving' \(Self.pluginLog) 2>/dev/null", within: timeout) != nil else {
       throw TestFailure(message: "the OCALL never reached the plugin within \(timeout.seconds.formatted(decimals: 0)) s",
         details: try await run("cat \(Self.pluginLog)").output)
     }
@@ -124,11 +123,9 @@ extension TestContext {
 
   /// Waits until a tee-supplicant other than `old` serves; returns its pid and how long that took.
   public func waitNewSupplicant(replacing old: Int, within: Duration) async throws -> (pid: Int, seconds: Double)? {
-    let started = ContinuousClock.now
     let serving = "for p in $(pidof tee-supplicant); do [ $p != \(old) ] && ls -l /proc/$p/fd 2>/dev/null | grep -q teepriv0 && exit 0; done; exit 1"
-    let waited = try await run("until ( \(serving) ); do sleep 0.02; done", timeout: within)
-    guard waited.status == 0, let pid = try await servingSupplicant() else { return nil }
-    return (pid, (ContinuousClock.now - started).seconds)
+    guard let seconds = try await waitUntil("( \(serving) )", within: within), let pid = try await servingSupplicant() else { return nil }
+    return (pid, seconds)
   }
 
   /// Tasks in uninterruptible sleep (state D), each as `pid name wchan`.

@@ -140,14 +140,37 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick: Bool 
     let gone = try await t.waitGone(call.pid, within: .seconds(10))
     try t.require(gone != nil, "the killed client did not go away within 10 s", details: try await t.hangReport(client: call.pid))
     if !quick { t.note("kill → client gone after \(gone!.formatted(decimals: 2)) s") }
-  } else {
-    let outcome = try await t.outcome(of: call, timeout: .seconds(15))
-    let ended = (ContinuousClock.now - killed).seconds
+  } else if let ended = try await t.waitGone(call.pid, within: .seconds(quick ? 4 : 10)) {
+    let outcome = try await t.outcome(of: call)
     if !quick {
       t.note("\(victim) died: the client's call ended after \(ended.formatted(decimals: 2)) s with \(outcome.result) (origin \(outcome.origin)); tee_invoke_supp_plugin returned \(outcome.plugin) in the TA")
     }
     t.check(!outcome.succeeded, "the OCALL succeeded though \(victim) died serving it")
     t.check(outcome.plugin != "0x00000000", "the TA was not told the OCALL failed (tee_invoke_supp_plugin returned \(outcome.plugin))")
+  } else {
+    // The call did not end: say exactly what hangs, and when it is the driver's known deadlock, break it the
+    // only way there is — killing the client — and require everything to recover from there.
+    let hang = try await t.hangReport(client: call.pid)
+    let blocked = try await t.sleepingIn(call.pid).contains("optee_supp_thrd_req")
+    let noSupplicant = try await t.servingSupplicant() == nil
+    let refused = await t.normalLines(since: from).contains { $0.contains("failed to find an OP-TEE supplicant device") }
+    try t.require(blocked && noSupplicant && refused, "\(quick ? 4 : 10) s after \(victim) died mid-OCALL the client's call has not ended", details: hang)
+    let what = "when tee-supplicant dies while it serves an OCALL, the Linux driver never fails the pending request: the "
+      + "client waits in optee_supp_thrd_req, the OP-TEE thread stays SUSPENDED, and no new tee-supplicant can open "
+      + "the supplicant device (\"failed to find an OP-TEE supplicant device\"): the dead supplicant's context is never "
+      + "released until the client is killed"
+    if !quick { t.note("\(victim) died: deadlock (\(what)); state 10 s after:\n\(hang)") }
+    let kernel = try await t.run("uname -r").output.trimmingCharacters(in: .whitespacesAndNewlines)
+    t.report(case: "the client's call ends when \(victim) dies", .skipped,
+      message: "known failure of the Linux OP-TEE driver (outside this project), seen on \(kernel): \(what)")
+    let released = ContinuousClock.now
+    _ = try await t.run("kill -9 \(call.pid)")
+    let gone = try await t.waitGone(call.pid, within: .seconds(10))
+    try t.require(gone != nil, "the deadlocked client did not die of SIGKILL either", details: try await t.hangReport(client: call.pid))
+    let recovery = try await t.requireRecovered(from: before, after: "the deadlocked client was killed", at: released,
+      consoleFrom: from, supplicant: .killed, client: call.pid)
+    if !quick { t.note("\(victim) died: the deadlock ended by killing the client: gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)") }
+    return recovery
   }
   let recovery = try await t.requireRecovered(from: before, after: "\(victim) was killed mid-OCALL", at: killed, consoleFrom: from,
     supplicant: victim == .client ? .keeps : .killed, client: victim == .client ? call.pid : nil)

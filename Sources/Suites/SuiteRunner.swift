@@ -129,6 +129,10 @@ public struct SuiteRunner: Sendable {
       case .broken(let m, let d): (outcome, message, details, leaked) = (.failed, m, d, true)
       case .unavailable(let why): notes.append("thread check not run: \(why)")
       }
+    } else if outcome == .failed, machine.isRunning, case .broken(let m, _) = await threadInvariant(test, on: machine) {
+      // A failed test that left a thread behind would spoil every later one.
+      notes.append("\(m): the next test gets a fresh machine")
+      leaked = true
     }
     let alarms = await machine.alarms
     if outcome == .passed, let first = alarms.first {

@@ -85,10 +85,12 @@ public final class TestContext: @unchecked Sendable {
   }
 
   /// Reports a case of its own within this test (each xtest case, each routing case) as a separate result.
+  /// A case reported again (a scenario repeated) keeps its first result.
   public func report(case name: String, _ outcome: Outcome, message: String? = nil, seconds: Double = 0) {
     lock.lock()
+    defer { lock.unlock() }
+    guard !subresults.contains(where: { $0.name == "\(test)/\(name)" }) else { return }
     subresults.append(TestResult(suite: suite, name: "\(test)/\(name)", outcome: outcome, message: message, seconds: seconds))
-    lock.unlock()
   }
 
   /// Ends the test as skipped, with the reason.
