@@ -41,7 +41,7 @@ extension TestContext {
   @discardableResult
   public func requireRecovered(from before: QuietState, after event: String, at: ContinuousClock.Instant,
     consoleFrom: Double, supplicant fate: SupplicantFate, client: Int?, releasePlugin: Bool = false,
-    bound: Duration = .seconds(10)) async throws -> Recovery
+    bound: Duration = .seconds(10), leaksChecked: Bool = true) async throws -> Recovery
   {
     let probe = try secureWorldProbe()
     var table = try await probe.threadTable()
@@ -66,6 +66,17 @@ extension TestContext {
       try await requireSameSupplicant(before.supplicant, after: event, consoleFrom: consoleFrom)
     }
 
+    if leaksChecked { try await requireNothingLeft(since: before, after: event) }
+
+    let next = try await ocall(.echo, memory: .registered, bytes: 64, tag: "next")
+    let nextOCall = (ContinuousClock.now - at).seconds
+    check(next.succeeded && next.intact, "the next OCALL after \(event) failed: result \(next.result), plugin \(next.plugin)")
+    return Recovery(threadsFree: threadsFree, newSupplicant: newSupplicant, nextOCall: nextOCall)
+  }
+
+  /// No TA instance, session or pool growth since `before` (given 10 s to settle), no task in D state, no new
+  /// kernel warning.
+  public func requireNothingLeft(since before: QuietState, after event: String) async throws {
     var leaks = try await teeResources().leaks(since: before.resources)
     let settle = Deadline.after(.seconds(10))
     while !leaks.isEmpty && !settle.hasPassed {
@@ -78,11 +89,6 @@ extension TestContext {
     let problems = try await kernelProblems()
     check(problems.count <= before.kernelProblems,
       "the kernel logged after \(event): \(problems.dropFirst(before.kernelProblems).joined(separator: " | "))")
-
-    let next = try await ocall(.echo, memory: .registered, bytes: 64, tag: "next")
-    let nextOCall = (ContinuousClock.now - at).seconds
-    check(next.succeeded && next.intact, "the next OCALL after \(event) failed: result \(next.result), plugin \(next.plugin)")
-    return Recovery(threadsFree: threadsFree, newSupplicant: newSupplicant, nextOCall: nextOCall)
   }
 
   /// The scenario did not kill tee-supplicant: the same process must still serve. When the kernel refused its
