@@ -83,19 +83,13 @@ struct Figures {
     samples[name, default: []].append(value)
   }
 
-  static func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-  }
-
   func print() {
     Output.line("")
     Output.line("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "median      min      max   n")
     for name in order {
       let v = samples[name]!
       let row = name.padding(toLength: 40, withPad: " ", startingAt: 0)
-        + String(format: "%10.3f %8.3f %8.3f %3d", Self.median(v), v.min() ?? .nan, v.max() ?? .nan, v.count)
+        + String(format: "%10.3f %8.3f %8.3f %3d", median(v) ?? .nan, v.min() ?? .nan, v.max() ?? .nan, v.count)
       Output.line(row)
     }
   }
@@ -104,7 +98,7 @@ struct Figures {
     var rows: [[String: Any]] = []
     for name in order {
       let v = samples[name]!
-      rows.append(["name": name, "median": Self.median(v), "min": v.min() ?? 0, "max": v.max() ?? 0, "samples": v])
+      rows.append(["name": name, "median": median(v) ?? 0, "min": v.min() ?? 0, "max": v.max() ?? 0, "samples": v])
     }
     let object: [String: Any] = ["manifest": manifest, "stack": digest, "figures": rows]
     try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: url)

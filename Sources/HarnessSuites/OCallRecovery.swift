@@ -123,13 +123,6 @@ extension TestContext {
   public func armHungPlugin() async throws { _ = try await run("rm -f /tmp/teeharness-plugin-release") }
 }
 
-/// Median of measurements (nil when there are none).
-func median(_ values: [Double]) -> Double? {
-  guard !values.isEmpty else { return nil }
-  let sorted = values.sorted()
-  return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
 extension Recovery {
   var description: String {
     "thread FREE after \(threadsFree.formatted(decimals: 2)) s"
