@@ -23,7 +23,7 @@ public struct TeeResources: Sendable, Equatable {
   /// Parses `xtest --stats --ta` (no instance at all is answered with TEE_ERROR_ITEM_NOT_FOUND, 0xffff0008).
   public static func instances(parsing text: String) -> [Instance] {
     var found: [Instance] = []
-    for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+    for line in lines(text) {
       if line.hasPrefix("ta("), line.hasSuffix(")") {
         found.append(Instance(uuid: String(line.dropFirst(3).dropLast()), sessions: 0, panicked: false))
       } else if let value = Self.number(in: line, after: "session number("), !found.isEmpty {
@@ -35,19 +35,27 @@ public struct TeeResources: Sendable, Equatable {
     return found
   }
 
-  /// Parses `xtest --stats --alloc`: each `Pool: NAME` followed by `Bytes allocated: N`.
+  /// Parses `xtest --stats --alloc`: each `Pool: NAME` followed by `Bytes allocated: N` (xtest pads the values).
   public static func allocations(parsing text: String) -> [String: Int] {
     var pools: [String: Int] = [:]
     var pool: String?
-    for line in text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-      if line.hasPrefix("Pool: ") {
-        pool = String(line.dropFirst("Pool: ".count))
-      } else if let name = pool, line.hasPrefix("Bytes allocated: "), let bytes = Int(line.dropFirst("Bytes allocated: ".count)) {
+    for line in lines(text) {
+      guard let colon = line.firstIndex(of: ":") else { continue }
+      let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      if key == "Pool" {
+        pool = value
+      } else if key == "Bytes allocated", let name = pool, let bytes = Int(value) {
         pools[name] = bytes
         pool = nil
       }
     }
     return pools
+  }
+
+  /// The lines of `text`, trimmed (a serial console may end them with CR LF).
+  private static func lines(_ text: String) -> [String] {
+    text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
   }
 
   /// What this holds beyond `baseline`: instances not there before, pools that grew. Empty when nothing leaked.

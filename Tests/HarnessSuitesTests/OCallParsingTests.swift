@@ -16,16 +16,17 @@ import Testing
     \tsession number(0)
     """
 
+  /// `xtest --stats --alloc` as it reaches the console (values padded).
   static func allocStats(heap: Int, ta: Int) -> String {
     """
-    Pool: Heap
-    Bytes allocated: \(heap)
-    Fragmentation:\t\t\t 14 %
-    Max bytes allocated: 30032
+    Pool:                Heap
+    Bytes allocated:                       \(heap)
+    Fragmentation:                         14 %
+    Max bytes allocated:                   30032
 
-    Pool: Physical TA memory
-    Bytes allocated: \(ta)
-    Max bytes allocated: 2097152
+    Pool:                Physical TA memory
+    Bytes allocated:                       \(ta)
+    Max bytes allocated:                   2097152
     """
   }
 
@@ -34,6 +35,14 @@ import Testing
     #expect(instances.count == 2)
     #expect(instances[0].uuid == "c5cea996-574b-4f9e-a8561bf4128b36ed" && instances[0].sessions == 2 && !instances[0].panicked)
     #expect(instances[1].panicked && instances[1].sessions == 0)
+  }
+
+  /// The serial console ends lines with CR LF.
+  @Test func consoleLineEndingsDoNotHideInstancesOrPools() {
+    let instances = TeeResources.instances(parsing: Self.taStats.replacingOccurrences(of: "\n", with: "\r\n"))
+    #expect(instances.count == 2 && instances[0].sessions == 2)
+    let pools = TeeResources.allocations(parsing: Self.allocStats(heap: 5, ta: 6).replacingOccurrences(of: "\n", with: "\r\n"))
+    #expect(pools == ["Heap": 5, "Physical TA memory": 6])
   }
 
   @Test func noInstanceIsTheItemNotFoundAnswer() {
