@@ -14,7 +14,11 @@ public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 2
   Suite("ocall-recovery", "OCALLs to a tee-supplicant plugin: the client, the supplicant or the plugin dies mid-call") {
     Test("round trip: bytes sent to the plugin come back intact", timeout: .seconds(90)) { t in
       try await t.armHungPlugin()
+      // The first OCALL since boot sets up what every later one reuses: the baseline is taken after it.
+      let cold = try await t.teeResources()
+      _ = try await t.ocall(.echo, memory: .registered, bytes: 16, tag: "first")
       let before = try await t.quietState()
+      t.note("the first OCALL since boot: \(before.resources.leaks(since: cold).joined(separator: "; ").nonEmpty ?? "nothing") kept by OP-TEE")
       let from = t.normal.now()
       try await t.clearPluginLog()
       for memory in SharedMemoryKind.allCases where memory != .none {
@@ -203,4 +207,9 @@ func waitCallEnds(_ t: TestContext, client pid: Int, consoleFrom: Double, quick:
     }
   }
   return nil
+}
+
+extension String {
+  /// nil for the empty string.
+  var nonEmpty: String? { isEmpty ? nil : self }
 }
