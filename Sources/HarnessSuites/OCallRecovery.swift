@@ -63,7 +63,7 @@ extension TestContext {
       let answered = try await waitUntil("[ $(grep -c '^served' \(Self.pluginLog)) -ge $(grep -c '^serving' \(Self.pluginLog)) ]",
         within: .seconds(15))
       check(answered != nil, "the plugin never answered what it was serving after \(event)")
-      try await requireSameSupplicant(before.supplicant, after: event, consoleFrom: consoleFrom)
+      try await requireSameSupplicant(before.supplicant, after: event, consoleFrom: consoleFrom, clientKilled: client != nil)
     }
 
     if leaksChecked { try await requireNothingLeft(since: before, after: event) }
@@ -96,9 +96,17 @@ extension TestContext {
   /// aborting: it swallows the next request and exits, and that request then deadlocks in the driver (see
   /// "tee-supplicant is killed while it serves the OCALL"). That is its known failure, reported as such; the
   /// harness then restarts it while it is idle, so the scenario's own recovery is what the test measures.
-  func requireSameSupplicant(_ old: Int, after event: String, consoleFrom: Double) async throws {
-    let lines = await normalLines(since: consoleFrom)
-    if let refused = lines.first(where: { $0.contains("TEE_IOC_SUPPL_SEND") && $0.contains("Bad file descriptor") }) {
+  func requireSameSupplicant(_ old: Int, after event: String, consoleFrom: Double, clientKilled: Bool) async throws {
+    let refusal = { (line: String) in line.contains("TEE_IOC_SUPPL_SEND") && line.contains("Bad file descriptor") }
+    var lines = await normalLines(since: consoleFrom)
+    // The answer to a killed client's request is refused just after the plugin logs it: give the supplicant's
+    // error line 3 s to reach the console, so an aborting supplicant never survives into the next scenario.
+    let deadline = Deadline.after(.seconds(3))
+    while clientKilled && !lines.contains(where: refusal) && !deadline.hasPassed {
+      _ = try await run("sleep 0.1")
+      lines = await normalLines(since: consoleFrom)
+    }
+    if let refused = lines.first(where: refusal) {
       let serving = try await servingSupplicant()
       if serving == old { _ = try await run("kill -9 \(old)") }
       let restarted = try await waitNewSupplicant(replacing: old, within: .seconds(20))
