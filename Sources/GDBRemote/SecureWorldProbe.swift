@@ -100,6 +100,14 @@ public struct SecureWorldProbe: Sendable {
     try await whenStopped(deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
+  /// Reads the thread table (at each secure interrupt, ~1 s apart) until every thread is FREE or `deadline`
+  /// passes; returns the last table read.
+  public func threadTableOnceFree(deadline: Deadline) async throws -> [OpteeThread] {
+    var table = try await threadTable()
+    while table.contains(where: { !$0.isFree }) && !deadline.hasPassed { table = try await threadTable() }
+    return table
+  }
+
   /// Reads the thread table through the selected CPU, which must be stopped in the secure world.
   func readThreadTable(deadline: Deadline) async throws -> [OpteeThread] {
     let count = try await rsp.readInteger(try tee.address("thread_count"), size: layout.threadCountSize, deadline: deadline)

@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 import Suites
 
 /// A run of the payload client (`teeharness-client calls`, images/payloads) in the guest's background: its
@@ -76,6 +77,17 @@ extension TestContext {
     let waited = try await run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); until \(condition); do "
       + "[ $(cut -d. -f1 /proc/uptime) -ge $end ] && exit 1; sleep 0.02; done", timeout: within + .seconds(15))
     return waited.status == 0 ? (ContinuousClock.now - started).seconds : nil
+  }
+
+  /// Looks at what only the host can see (console lines, parsed tool output) until `condition` holds or `within`
+  /// passes, letting the guest's clock run 0.1 s between looks; returns whether it held. Looks at least once.
+  public func poll(within: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Deadline.after(within)
+    while try await !condition() {
+      if deadline.hasPassed { return false }
+      _ = try await run("sleep 0.1")
+    }
+    return true
   }
 
   /// The kernel functions the threads of guest process `pid` sleep in (`/proc/PID/task/*/wchan`).

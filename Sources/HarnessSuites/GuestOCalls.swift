@@ -66,6 +66,10 @@ public struct PluginLog: Sendable {
 
 extension TestContext {
   static let pluginLog = "/tmp/teeharness-plugin.log"
+  /// While this file is absent the plugin's `hang` does not answer (TEEHARNESS_PLUGIN_RELEASE).
+  static let pluginRelease = "/tmp/teeharness-plugin-release"
+  /// What tee-supplicant prints when it cannot open the supplicant device (another context still holds it).
+  static let supplicantRefused = "failed to find an OP-TEE supplicant device"
 
   /// Starts one OCALL in the background: the TA calls the plugin's `command` (argument `ms`) with `bytes` bytes
   /// in shared memory of kind `memory`; with `cancelAfter`, the client requests the call's cancellation then.

@@ -24,11 +24,14 @@ public struct Recovery: Sendable {
 }
 
 extension TestContext {
-  /// Reads the state to come back to; requires a serving tee-supplicant and no TA instance left by others.
+  /// Reads the state to come back to; requires a serving tee-supplicant. One OCALL is made first: the first
+  /// since boot sets up what every later one reuses, and no scenario's baseline may depend on which ran before.
   public func quietState() async throws -> QuietState {
     guard let supplicant = try await servingSupplicant() else {
       throw TestFailure(message: "no tee-supplicant serves before the scenario", details: try await hangReport(client: nil))
     }
+    let warm = try await ocall(.echo, memory: .registered, bytes: 16, tag: "warm")
+    try require(warm.succeeded, "the OCALL before the scenario failed: \(warm.result) (plugin \(warm.plugin))")
     return QuietState(resources: try await teeResources(), supplicant: supplicant, kernelProblems: try await kernelProblems().count)
   }
 
@@ -43,10 +46,7 @@ extension TestContext {
     consoleFrom: Double, supplicant fate: SupplicantFate, client: Int?, releasePlugin: Bool = false,
     bound: Duration = .seconds(10), leaksChecked: Bool = true) async throws -> Recovery
   {
-    let probe = try secureWorldProbe()
-    var table = try await probe.threadTable()
-    let deadline = Deadline.after(bound)
-    while table.contains(where: { !$0.isFree }) && !deadline.hasPassed { table = try await probe.threadTable() }
+    let table = try await secureWorldProbe().threadTableOnceFree(deadline: .after(bound))
     let threadsFree = (ContinuousClock.now - at).seconds
     try require(table.allSatisfy(\.isFree),
       "\(bound.seconds.formatted(decimals: 0)) s after \(event) the OCALL's thread never came back: \(table.filter { !$0.isFree }.map(\.description).joined(separator: ", "))",
@@ -77,11 +77,10 @@ extension TestContext {
   /// No TA instance, session or pool growth since `before` (given 10 s to settle), no task in D state, no new
   /// kernel warning.
   public func requireNothingLeft(since before: QuietState, after event: String) async throws {
-    var leaks = try await teeResources().leaks(since: before.resources)
-    let settle = Deadline.after(.seconds(10))
-    while !leaks.isEmpty && !settle.hasPassed {
-      _ = try await run("sleep 0.2")
+    var leaks: [String] = []
+    _ = try await poll(within: .seconds(10)) {
       leaks = try await teeResources().leaks(since: before.resources)
+      return leaks.isEmpty
     }
     check(leaks.isEmpty, "left after \(event): \(leaks.joined(separator: "; "))")
     let stuck = try await tasksInDState()
@@ -98,13 +97,12 @@ extension TestContext {
   /// harness then restarts it while it is idle, so the scenario's own recovery is what the test measures.
   func requireSameSupplicant(_ old: Int, after event: String, consoleFrom: Double, clientKilled: Bool) async throws {
     let refusal = { (line: String) in line.contains("TEE_IOC_SUPPL_SEND") && line.contains("Bad file descriptor") }
-    var lines = await normalLines(since: consoleFrom)
+    var lines: [String] = []
     // The answer to a killed client's request is refused just after the plugin logs it: give the supplicant's
     // error line 3 s to reach the console, so an aborting supplicant never survives into the next scenario.
-    let deadline = Deadline.after(.seconds(3))
-    while clientKilled && !lines.contains(where: refusal) && !deadline.hasPassed {
-      _ = try await run("sleep 0.1")
+    _ = try await poll(within: .seconds(clientKilled ? 3 : 0)) {
       lines = await normalLines(since: consoleFrom)
+      return lines.contains(where: refusal)
     }
     if let refused = lines.first(where: refusal) {
       let serving = try await servingSupplicant()
@@ -126,9 +124,9 @@ extension TestContext {
   }
 
   /// Lets the plugin's `hang` answer, so no supplicant thread stays blocked after a scenario.
-  public func releaseHungPlugin() async throws { _ = try await run("touch /tmp/teeharness-plugin-release") }
+  public func releaseHungPlugin() async throws { _ = try await run("touch \(Self.pluginRelease)") }
   /// Makes the plugin's `hang` wait again.
-  public func armHungPlugin() async throws { _ = try await run("rm -f /tmp/teeharness-plugin-release") }
+  public func armHungPlugin() async throws { _ = try await run("rm -f \(Self.pluginRelease)") }
 }
 
 extension Recovery {

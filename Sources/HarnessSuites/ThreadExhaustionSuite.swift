@@ -105,9 +105,7 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       _ = try await t.run("kill -9 \(victim.pid)")
       let gone = try await t.waitGone(victim.pid, within: .seconds(15))
       // The driver does not cancel the call: TEE_Wait goes on until its time is up, then the thread is freed.
-      var table = during
-      let deadline = Deadline.after(.seconds(Double(ms) / 1000 + 5))
-      while table.contains(where: { !$0.isFree }) && !deadline.hasPassed { table = try await probe.threadTable() }
+      let table = try await probe.threadTableOnceFree(deadline: .after(.seconds(Double(ms) / 1000 + 5)))
       let recovery = (ContinuousClock.now - killed).seconds
       t.note("kill → caller gone \(gone.map { $0.formatted(decimals: 2) } ?? "never") s, every thread FREE \(recovery.formatted(decimals: 2)) s (table read at secure interrupts, ~1 s apart; the wait was \(ms) ms)")
       try t.require(!table.contains { !$0.isFree }, "\(ms / 1000 + 5) s after the kill: \(table.filter { !$0.isFree })")
