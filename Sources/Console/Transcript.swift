@@ -6,6 +6,10 @@ public struct Transcript: Sendable {
   public struct Line: Sendable, Equatable {
     public var time: Double
     public var text: String
+    public init(time: Double, text: String) {
+      self.time = time
+      self.text = text
+    }
   }
 
   public private(set) var lines: [Line] = []

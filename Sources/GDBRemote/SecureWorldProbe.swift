@@ -9,7 +9,12 @@ public struct CPUStop: Sendable, Equatable {
   public var exceptionLevel: Int
   /// In the secure state: at EL3, or with `SCR_EL3.NS` clear.
   public var secure: Bool
-  public var description: String { "CPU \(thread) at EL\(exceptionLevel) \(secure ? "secure" : "non-secure"), pc 0x\(String(pc, radix: 16))" }
+  /// The CPU's index (0 for the first): GDB threads are CPUs numbered from 1, in hex, maybe as `p1.02`.
+  public var cpu: Int { Self.cpu(ofThread: thread) }
+  public static func cpu(ofThread thread: String) -> Int {
+    (Int(thread.split(separator: ".").last.map(String.init) ?? thread, radix: 16) ?? 1) - 1
+  }
+  public var description: String { "CPU \(cpu) at EL\(exceptionLevel) \(secure ? "secure" : "non-secure"), pc 0x\(String(pc, radix: 16))" }
 }
 
 /// One OP-TEE thread context and its state.
@@ -27,20 +32,31 @@ public struct OpteeThread: Sendable, Equatable, CustomStringConvertible {
 public struct SecureWorldProbe: Sendable {
   public let rsp: RSPClient
   public let tee: ELFSymbols
+  /// TF-A's BL31 (EL3), when its symbols could be read.
+  public let firmware: ELFSymbols?
   public let layout: OpteeLayout
   /// The secure world is entered periodically (OP-TEE callouts on the secure timer).
   public let periodicEntry: Bool
   /// Makes a CPU enter the secure world now (a byte to the secure console raises its UART interrupt).
   public let poke: @Sendable () async throws -> Void
 
-  public init(rsp: RSPClient, tee: ELFSymbols, layout: OpteeLayout, periodicEntry: Bool,
+  public init(rsp: RSPClient, tee: ELFSymbols, firmware: ELFSymbols? = nil, layout: OpteeLayout, periodicEntry: Bool,
     poke: @escaping @Sendable () async throws -> Void)
   {
     self.rsp = rsp
     self.tee = tee
+    self.firmware = firmware
     self.layout = layout
     self.periodicEntry = periodicEntry
     self.poke = poke
+  }
+
+  /// The address of `symbol` in OP-TEE (tee.elf), else in TF-A's BL31 (bl31.elf).
+  /// - Throws: `HarnessError` when neither has it.
+  public func address(of symbol: String) throws -> UInt64 {
+    if let found = tee.byName[symbol] { return found.address }
+    if let found = firmware?.byName[symbol] { return found.address }
+    return try tee.address(symbol)
   }
 
   /// Stops the machine the next time a CPU executes `symbol`, runs `body` with that CPU selected, and lets the
@@ -51,7 +67,7 @@ public struct SecureWorldProbe: Sendable {
     poke usePoke: Bool? = nil, deadline: Deadline = .after(.seconds(5)),
     _ body: @Sendable (CPUStop) async throws -> T) async throws -> T
   {
-    let address = try tee.address(symbol)
+    let address = try self.address(of: symbol)
     let started = ContinuousClock.now
     _ = try await rsp.interrupt(deadline: deadline)
     try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)

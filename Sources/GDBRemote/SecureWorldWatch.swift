@@ -1,25 +1,44 @@
 import Foundation
 import HarnessSupport
 
-/// Counts how often CPUs execute one secure-world address while the machine runs on, and reads OP-TEE's thread
-/// table on request in the middle — both through the one stub connection, which only the watch's loop uses
-/// while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
+/// One time a CPU executed a watched address.
+public struct WatchHit: Sendable, Equatable {
+  /// The watched point's name (a symbol of tee.elf or bl31.elf).
+  public var name: String
+  /// The CPU's index (0 for the first).
+  public var cpu: Int
+  public var at: ContinuousClock.Instant
+  public init(name: String, cpu: Int, at: ContinuousClock.Instant) {
+    self.name = name
+    self.cpu = cpu
+    self.at = at
+  }
+}
+
+/// Logs every time CPUs execute watched secure-world addresses (TF-A's or OP-TEE's) while the machine runs on,
+/// and reads OP-TEE's thread table on request in the middle — both through the one stub connection, which only
+/// the watch's loop uses while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
 public actor SecureWorldWatch {
   private let probe: SecureWorldProbe
-  private let address: UInt64
+  private let points: [UInt64: String]
   /// Where a table request is served: every secure interrupt runs it.
   private let entry: UInt64
   private var entryArmed = false
   private var tableRequests: [CheckedContinuation<[OpteeThread], any Error>] = []
   private var finishing = false
+  /// Every hit so far, in order.
+  public private(set) var log: [WatchHit] = []
   /// Hits so far.
-  public private(set) var hits = 0
+  public var hits: Int { log.count }
 
-  init(probe: SecureWorldProbe, address: UInt64) throws {
+  init(probe: SecureWorldProbe, points: [UInt64: String]) throws {
     self.probe = probe
-    self.address = address
+    self.points = points
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
+
+  /// Hits of `name` so far.
+  public func hits(of name: String) -> Int { log.count { $0.name == name } }
 
   /// OP-TEE's thread table, read at the next secure interrupt (within about a second while counting goes on).
   public func threadTable() async throws -> [OpteeThread] {
@@ -34,7 +53,7 @@ public actor SecureWorldWatch {
     let rsp = probe.rsp
     defer { answerTableRequests(.failure(HarnessError("the watch ended"))) }
     _ = try await rsp.interrupt(deadline: .after(.seconds(5)))
-    try await rsp.insertBreakpoint(.hardware, at: address)
+    for address in points.keys { try await rsp.insertBreakpoint(.hardware, at: address) }
     try await rsp.resume()
     while true {
       do {
@@ -51,7 +70,7 @@ public actor SecureWorldWatch {
       if !probe.periodicEntry { try? await probe.poke() }
       try await rsp.resume()
     }
-    try await rsp.removeBreakpoint(.hardware, at: address)
+    for address in points.keys { try await rsp.removeBreakpoint(.hardware, at: address) }
     if entryArmed { try await rsp.removeBreakpoint(.hardware, at: entry) }
     try await rsp.resume()
   }
@@ -60,13 +79,14 @@ public actor SecureWorldWatch {
   @discardableResult
   private func handle(_ stop: StopReply) async throws -> Bool {
     let rsp = probe.rsp
+    let at = ContinuousClock.now
     let cpu = try await probe.cpuState(thread: stop.thread, deadline: .after(.seconds(5)))
-    if cpu.pc == address {
-      hits += 1
+    if let name = points[cpu.pc] {
+      log.append(WatchHit(name: name, cpu: cpu.cpu, at: at))
       // Step the CPU past the breakpoint, then arm it again.
-      try await rsp.removeBreakpoint(.hardware, at: address)
+      try await rsp.removeBreakpoint(.hardware, at: cpu.pc)
       _ = try await rsp.step()
-      try await rsp.insertBreakpoint(.hardware, at: address)
+      try await rsp.insertBreakpoint(.hardware, at: cpu.pc)
     } else if cpu.pc == entry && entryArmed {
       try await rsp.removeBreakpoint(.hardware, at: entry)
       entryArmed = false
@@ -96,7 +116,25 @@ extension SecureWorldProbe {
   public func watching<T: Sendable>(_ address: UInt64, _ body: @Sendable (SecureWorldWatch) async throws -> T)
     async throws -> (hits: Int, result: T)
   {
-    let watch = try SecureWorldWatch(probe: self, address: address)
+    let (log, result) = try await watching(points: [address: "0x\(String(address, radix: 16))"], body)
+    return (log.count, result)
+  }
+
+  /// Runs `body` while logging every time a CPU executes one of `symbols` (of tee.elf or bl31.elf); returns the
+  /// log, in order, and `body`'s result.
+  /// - Throws: `HarnessError` for a symbol neither image has.
+  public func watching<T: Sendable>(_ symbols: [String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
+    async throws -> (log: [WatchHit], result: T)
+  {
+    var points: [UInt64: String] = [:]
+    for symbol in symbols { points[try address(of: symbol)] = symbol }
+    return try await watching(points: points, body)
+  }
+
+  private func watching<T: Sendable>(points: [UInt64: String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
+    async throws -> (log: [WatchHit], result: T)
+  {
+    let watch = try SecureWorldWatch(probe: self, points: points)
     let loop = Task { try await watch.run() }
     let result: T
     do {
@@ -108,6 +146,6 @@ extension SecureWorldProbe {
     }
     await watch.finish()
     try await loop.value
-    return (await watch.hits, result)
+    return (await watch.log, result)
   }
 }

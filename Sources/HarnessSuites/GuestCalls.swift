@@ -13,16 +13,20 @@ public struct GuestCalls: Sendable {
 extension TestContext {
   /// Starts `count` parallel calls of the payload TA's `command` (`return`, `wait`, `spin`, `panic`) lasting
   /// `ms` each, in the background; returns at once. With `held`, the sessions open but the calls wait for
-  /// `release(_:)`.
-  public func startCalls(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false) async throws -> GuestCalls {
+  /// `release(_:)`. With `cpu`, the client runs on that CPU only (so its calls enter the secure world there).
+  public func startCalls(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false, cpu: Int? = nil)
+    async throws -> GuestCalls
+  {
     let go = held ? " -g /tmp/go-\(tag)" : ""
     _ = try await run("rm -f /tmp/go-\(tag)")
-    return try await startClient("calls -n \(count) -c \(command) -m \(ms)\(go)", log: "/tmp/calls-\(tag).json", tag: tag)
+    return try await startClient("calls -n \(count) -c \(command) -m \(ms)\(go)", log: "/tmp/calls-\(tag).json", tag: tag, cpu: cpu)
   }
 
-  /// Starts `teeharness-client ARGUMENTS` in the background, its output going to `log`.
-  func startClient(_ arguments: String, log: String, tag: String) async throws -> GuestCalls {
-    let started = try await run("teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
+  /// Starts `teeharness-client ARGUMENTS` in the background (on CPU `cpu` only, when given), its output going
+  /// to `log`.
+  func startClient(_ arguments: String, log: String, tag: String, cpu: Int? = nil) async throws -> GuestCalls {
+    let pin = cpu.map { "taskset \(1 << $0) " } ?? ""
+    let started = try await run("\(pin)teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
     guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
       throw TestFailure(message: "the payload client did not start", details: started.output)
     }

@@ -98,7 +98,7 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
     guard let rsp else { throw HarnessError("the GDB stub is \(configuration.gdbStub == .none ? "off" : "left to a person's debugger")") }
     let config = OpteeConfigCache.load(images.opteeConfig)
     return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(images.teeElf),
-      layout: try OpteeLayout(contentsOf: images.opteeLayout), periodicEntry: config.flag("CFG_CALLOUT"),
+      firmware: try? SymbolCache.shared.symbols(images.bl31Elf), layout: try OpteeLayout(contentsOf: images.opteeLayout), periodicEntry: config.flag("CFG_CALLOUT"),
       poke: { try await secure.send("\r") })
   }
   let machine = Machine(configuration: configuration, process: process, normal: normal, secure: secure, qmp: qmp,

@@ -1,0 +1,116 @@
+import Foundation
+import HarnessSupport
+
+/// What one CPU did after it was held in EL3 with an interrupt made pending meanwhile.
+public struct AfterEL3: Sendable {
+  /// The EL3 stop: TF-A taking a yielding call from the normal world, about to enter OP-TEE.
+  public var stop: CPUStop
+  /// The SMC function id of that call.
+  public var call: UInt64
+  /// What the held CPU executed of the watched symbols once let go, up to the one that ended the watch.
+  public var log: [WatchHit]
+}
+
+extension SecureWorldProbe {
+  /// The GIC distributor's set-pending registers (QEMU virt: GICD at 0x0800_0000, `GICD_ISPENDR<n>` at 0x200).
+  static let gicdISPENDR: UInt64 = 0x0800_0200
+
+  /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's `opteed_smc_handler` as it takes a yielding call from the normal world
+  /// (the call will enter OP-TEE), runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending),
+  /// then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
+  /// Other CPUs' hits are stepped over and not logged.
+  /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
+  ///   when the images lack a symbol.
+  public func afterHeldInEL3(cpu: Int, symbols: [String], until: String, deadline: Deadline,
+    whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> AfterEL3
+  {
+    let handler = try address(of: "opteed_smc_handler")
+    var names: [UInt64: String] = [:]
+    for symbol in symbols + [until] { names[try address(of: symbol)] = symbol }
+    _ = try await rsp.interrupt(deadline: deadline)
+    try await rsp.insertBreakpoint(.hardware, at: handler, deadline: deadline)
+    try await rsp.resume()
+    var held: (CPUStop, UInt64)?
+    var log: [WatchHit] = []
+    do {
+      // 1. Wait for the right call on the right CPU, stepping over the others.
+      while held == nil {
+        let stop = try await rsp.waitForStop(deadline: deadline)
+        let state = try await cpuState(thread: stop.thread, deadline: deadline)
+        let fromNormalWorld = try await rsp.readRegister("SCR_EL3", deadline: deadline) & 1 == 1
+        let call = try await rsp.readRegister("x0", deadline: deadline)
+        if state.cpu == cpu && state.pc == handler && fromNormalWorld && call & (1 << 31) == 0 {
+          held = (state, call)
+        } else {
+          try await stepOver(state.pc, deadline: deadline)
+          try await rsp.resume()
+        }
+      }
+      try await rsp.removeBreakpoint(.hardware, at: handler, deadline: deadline)
+      try await whileHeld(held!.0)
+      // 2. Let go, and log what the held CPU does.
+      for address in names.keys { try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline) }
+      try await rsp.resume()
+      while true {
+        let stop = try await rsp.waitForStop(deadline: deadline)
+        let at = ContinuousClock.now
+        let state = try await cpuState(thread: stop.thread, deadline: deadline)
+        guard let name = names[state.pc] else { try await rsp.resume(); continue }
+        if state.cpu == cpu {
+          log.append(WatchHit(name: name, cpu: cpu, at: at))
+          if name == until { break }
+        }
+        try await stepOver(state.pc, deadline: deadline)
+        try await rsp.resume()
+      }
+      for address in names.keys { try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline) }
+      try await rsp.resume()
+    } catch {
+      _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
+      try? await rsp.removeBreakpoint(.hardware, at: handler)
+      for address in names.keys { try? await rsp.removeBreakpoint(.hardware, at: address) }
+      try? await rsp.resume()
+      if error is DeadlineExceeded {
+        throw DeadlineExceeded(held == nil
+          ? "CPU \(cpu) took no yielding call into OP-TEE through EL3 in time"
+          : "CPU \(cpu) never executed \(until) after it left EL3 (it executed: \(log.map(\.name).joined(separator: ", ")))",
+          after: .zero)
+      }
+      throw error
+    }
+    return AfterEL3(stop: held!.0, call: held!.1, log: log)
+  }
+
+  /// Waits, with the machine stopped, until the GIC distributor shows interrupt `intid` (an SPI) pending, read
+  /// through the selected CPU (stopped in EL3, where TF-A maps the GIC).
+  /// - Throws: `DeadlineExceeded` when it never becomes pending.
+  public func waitPending(intid: Int, deadline: Deadline) async throws {
+    let register = Self.gicdISPENDR + UInt64(intid / 32 * 4)
+    while try await rsp.readInteger(register, size: 4, deadline: deadline) & (1 << UInt64(intid % 32)) == 0 {
+      if deadline.hasPassed { throw DeadlineExceeded("INTID \(intid) never became pending in the GIC", after: .zero) }
+      try await Task.sleep(for: .milliseconds(5))  // the device model runs on QEMU's main loop meanwhile
+    }
+  }
+
+  /// Steps the selected CPU past a breakpoint at `address` and arms it again.
+  private func stepOver(_ address: UInt64, deadline: Deadline) async throws {
+    try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline)
+    _ = try await rsp.step(deadline: deadline)
+    try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
+  }
+}
+
+extension SecureWorldProbe {
+  /// Stops the machine for a moment and says where CPU `cpu` (0 for the first) is: its exception level and world.
+  public func whereIs(cpu: Int, deadline: Deadline = .after(.seconds(5))) async throws -> CPUStop {
+    _ = try await rsp.interrupt(deadline: deadline)
+    do {
+      let state = try await cpuState(thread: String(cpu + 1, radix: 16), deadline: deadline)
+      try await rsp.resume()
+      return state
+    } catch {
+      try? await rsp.resume()
+      throw error
+    }
+  }
+}

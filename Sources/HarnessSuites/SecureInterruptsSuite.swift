@@ -1,0 +1,232 @@
+import Foundation
+import GDBRemote
+import HarnessSupport
+import Suites
+
+/// Where each kind of interrupt goes on this platform, proven per case by GDB breakpoints on TF-A (bl31.elf) and
+/// OP-TEE (tee.elf), the consoles and /proc/interrupts — and by timing, since the stack's periodic activity (the
+/// 1 s test watchdog, timer ticks) would pick up the work of a broken interrupt path later and hide it.
+public let secureInterruptsSuite = makeSecureInterruptsSuite()
+
+/// Bounds of the secure console cases: a byte whose interrupt works is read within milliseconds; one picked up
+/// by the watchdog's once-a-second bottom half waits 0.5 s on average.
+public struct SecureConsoleBounds: Sendable {
+  public var medianSeconds = 0.15
+  public var maxSeconds = 0.5
+  public var burstSeconds = 0.5
+  public init() {}
+}
+
+public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
+  let table = RoutingLog()
+  return Suite("secure-interrupts", "GICv3 routing: Secure and Non-secure Group 1 (and Group 0) × normal world, secure world, EL3") {
+    Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150)) { t in
+      let probe = try t.secureWorldProbe()
+      let single = try await t.typeSecureOneByOne("ABCDEFGHIJKLMNOPQRST")
+      t.note("20 bytes typed one at a time: typed → read by OP-TEE \(single.latencySummary)")
+      let burst = try await t.typeSecureBurst("abcdefghijklmnopqrst")
+      let burstEnd = burst.latencies.compactMap { $0 }.max()
+      t.note("a burst of 20 bytes: all read \(burstEnd.map { $0.formatted(decimals: 3) } ?? "never") s after the write")
+      let (log, routed) = try await probe.watching(InterruptPath.entrySymbols + ["console_itr_cb"]) { _ in
+        try await t.typeSecureOneByOne("01234")
+      }
+      let paths = InterruptPath.paths(of: "console_itr_cb", in: log)
+      let viaEL3 = paths.count { $0 == .fromNormalWorldThroughEL3 }
+      t.note("5 bytes with breakpoints set: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); TF-A's \(InterruptPath.el3Handler) ran \(log.count { $0.name == InterruptPath.el3Handler }) times")
+      let latency = single.latencies.compactMap { $0 }
+      let problems = single.problems + burst.problems.map { "burst: \($0)" } + routed.problems.map { "with breakpoints: \($0)" }
+      var failure: String?
+      if !problems.isEmpty {
+        failure = "bytes typed at the secure console were not each read once, in order: \(problems.joined(separator: "; "))"
+      } else if (median(latency) ?? .infinity) > bounds.medianSeconds || (latency.max() ?? .infinity) > bounds.maxSeconds {
+        failure = "bytes were read too late for their own interrupt (\(single.latencySummary); bound median \(bounds.medianSeconds) s, max \(bounds.maxSeconds) s): something periodic picked them up, not the secure UART interrupt"
+      } else if (burstEnd ?? .infinity) > bounds.burstSeconds {
+        failure = "a burst of 20 bytes took \(burstEnd ?? .infinity) s to be read (bound \(bounds.burstSeconds) s)"
+      } else if paths.count != 5 || viaEL3 < 4 || paths.contains(.unknown) {
+        failure = "5 bytes typed while Linux idled should each run OP-TEE's console handler entered from EL3 (at most one arriving while the CPU happened to be in the secure world); saw \(paths.count) runs: \(InterruptPath.summary(paths))"
+      }
+      await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via TF-A \(InterruptPath.el3Handler) → \(InterruptPath.fiqEntry)",
+        count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single.latencySummary))"))
+      try t.require(failure == nil, failure ?? "", details: single.input.reads.map { "\($0.time.formatted(decimals: 3)) got 0x\(String($0.byte, radix: 16))" }.joined(separator: "\n"))
+    }
+
+    Test("\(RoutingCase.secureInSecure.title): a byte typed while every OP-TEE thread spins in a TA", timeout: .seconds(150)) { t in
+      let probe = try t.secureWorldProbe()
+      let n = try t.opteeThreads(), spinMs = 1500, text = "klmn"
+      let onConsole = t.secureClock()
+      let from = t.secure.now()
+      // Every thread spins (on one thread, the spin is kept on CPU 0, where the secure UART's interrupt goes), so
+      // the CPU is in the secure world when the byte arrives; its bottom half waits for the spins to end.
+      let (log, (typedAt, spins)) = try await probe.watching(InterruptPath.entrySymbols + ["console_itr_cb"]) { _ in
+        var typedAt: [Double] = [], spins: [CallTimeline] = []
+        for (round, byte) in text.utf8.enumerated() {
+          let calls = try await t.startCalls(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: n == 1 ? 0 : nil)
+          try await t.waitUntilInvoking(calls, count: n)
+          typedAt.append(t.secure.now())
+          try await t.secure.send(bytes: [byte])
+          spins.append(try await t.finish(calls, timeout: .seconds(30)))
+          _ = try? await t.expectSecure(.regex("read_console:\\d+ got 0x\(String(byte, radix: 16))\\b"), timeout: .seconds(5))
+        }
+        return (typedAt, spins)
+      }
+      let input = SecureConsoleInput(lines: await t.secure.slice(from: from))
+      let paths = InterruptPath.paths(of: "console_itr_cb", in: log)
+      let direct = paths.count { $0 == .inSecureWorld }
+      let tops = log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) }
+      let toTop = typedAt.compactMap { at in tops.first { $0 >= at }.map { $0 - at } }
+      t.note("\(text.count) bytes, each typed while \(n) TA call(s) spun \(spinMs) ms: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); typed → top half \(NotificationChain.summary(toTop))")
+      var failure: String?
+      if let bad = spins.first(where: { !($0.isComplete && $0.failures.isEmpty) }) {
+        failure = "a spinning call failed: \(bad.failures.map(\.result)) \(bad.otherLines)"
+      } else if !input.problems(typed: Array(text.utf8)).isEmpty {
+        failure = "bytes typed while the TAs spun were not each read once, in order: \(input.problems(typed: Array(text.utf8)).joined(separator: "; "))"
+      } else if paths.count != text.count || direct * 2 <= paths.count || paths.contains(.unknown) {
+        failure = "each byte should be taken directly by OP-TEE at its IRQ vector (\(InterruptPath.secureIRQ)) while the CPU spins in the secure world, without a detour through the normal world; saw \(paths.count) top halves for \(text.count) bytes: \(InterruptPath.summary(paths))"
+      } else if toTop.count != text.count || (toTop.max() ?? .infinity) > bounds.maxSeconds {
+        failure = "the top half ran too late while the TAs spun: \(toTop.map { $0.formatted(decimals: 3) }) s (bound \(bounds.maxSeconds) s)"
+      }
+      await table.record(RoutingRow(.secureInSecure, handler: "OP-TEE console_itr_cb, taken at OP-TEE's IRQ vector (\(InterruptPath.secureIRQ))",
+        count: direct, verdict: failure.map { "FAILED: \($0)" } ?? "passed (typed → top half \(NotificationChain.summary(toTop)))"))
+      try t.require(failure == nil, failure ?? "")
+    }
+
+    Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
+      let probe = try t.secureWorldProbe()
+      let spinMs = 4000
+      let spin = try await t.startCalls(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
+      try await t.waitUntilInvoking(spin, count: 1)
+      // Where CPU 0 is, looked at 10 times, while Linux's timer is counted over the same window.
+      let before = try await t.interruptCounts("arch_timer")
+      let started = ContinuousClock.now
+      var samples: [CPUStop] = []
+      for _ in 0..<10 { samples.append(try await probe.whereIs(cpu: 0)); _ = try await t.run("sleep 0.1") }
+      let after = try await t.interruptCounts("arch_timer")
+      let window = (ContinuousClock.now - started).seconds
+      // Then OP-TEE's exits for foreign interrupts on CPU 0 are counted until the spin ends.
+      let (log, timeline) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
+        try await t.finish(spin, timeout: .seconds(90))
+      }
+      let ticks = (after.first ?? 0) - (before.first ?? 0)
+      let rate = Double(ticks) / window
+      let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
+      let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }
+      let fiqs = log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 }
+      t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " "))); Linux's timer on CPU 0 +\(ticks) in \(window.formatted(decimals: 2)) s (\(rate.formatted(decimals: 0)) per second)")
+      t.note("then, with breakpoints set until the spin ended: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
+      var failure: String?
+      if !(timeline.isComplete && timeline.failures.isEmpty) {
+        failure = "the spinning call failed: \(timeline.failures.map(\.result))"
+      } else if secure * 2 < samples.count {
+        failure = "CPU 0 was in the secure world at only \(secure) of \(samples.count) looks during the spin: the case was not reached"
+      } else if rate < 25 {
+        failure = "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while the TA spun there: its interrupts are not served"
+      } else if exits == 0 || fiqs < exits {
+        failure = "OP-TEE left for the normal world \(exits) times for \(fiqs) foreign interrupts"
+      }
+      await table.record(RoutingRow(.nonSecureInSecure, handler: "OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux arch_timer",
+        count: ticks, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(rate.formatted(decimals: 0)) ticks/s on CPU 0 while it was in the secure world)"))
+      try t.require(failure == nil, failure ?? "", details: timeline.otherLines.joined(separator: "\n"))
+    }
+
+    Test("\(RoutingCase.nonSecureInNormal.title): the normal console's interrupts", timeout: .seconds(60)) { t in
+      let before = try await t.interruptLine(matching: "pl011")
+      let echoed = try await t.run("echo typed")
+      let after = try await t.interruptLine(matching: "pl011")
+      let rise = zip(after.counts, before.counts).map { $0 - $1 }
+      t.note("the normal UART (\(after.name)) interrupt rose by \(rise.map(String.init).joined(separator: ", ")) per CPU for one command")
+      let ok = echoed.lines == ["typed"] && rise.reduce(0, +) > 0
+      await table.record(RoutingRow(.nonSecureInNormal, handler: "Linux \(after.name)", count: rise.reduce(0, +),
+        verdict: ok ? "passed" : "FAILED: no interrupt counted for typed input"))
+      try t.require(ok, "typing at the normal console raised no pl011 interrupt in Linux: \(rise)")
+    }
+
+    Test("\(RoutingCase.secureInEL3.title): a byte arrives while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
+      let probe = try t.secureWorldProbe()
+      let from = t.secure.now()
+      let byte: UInt8 = 0x2a
+      let seen = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols, until: "console_itr_cb",
+        deadline: .after(.seconds(30))) { _ in
+        try await t.secure.send(bytes: [byte])
+        try await probe.waitPending(intid: 40, deadline: .after(.seconds(3)))
+      }
+      let read = try await t.poll(within: .seconds(5)) {
+        SecureConsoleInput(lines: await t.secure.slice(from: from)).firstRead(of: byte, after: from) != nil
+      }
+      let paths = InterruptPath.paths(of: "console_itr_cb", in: seen.log)
+      t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
+      let ok = paths == [.inSecureWorld] && read
+      await table.record(RoutingRow(.secureInEL3, handler: "held pending in EL3, then OP-TEE console_itr_cb at \(InterruptPath.secureIRQ) once TF-A entered OP-TEE",
+        count: paths.count, verdict: ok ? "passed" : "FAILED: \(seen.log.map(\.name))"))
+      try t.require(paths == [.inSecureWorld], "a Secure Group 1 interrupt pending while the CPU was in EL3 should be taken by OP-TEE's IRQ vector once TF-A entered the secure world; the CPU executed \(seen.log.map(\.name).joined(separator: " → "))")
+      try t.require(read, "OP-TEE never read the byte (0x2a) that arrived while the CPU was in EL3")
+    }
+
+    Test("\(RoutingCase.nonSecureInEL3.title): a normal-console interrupt while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
+      let probe = try t.secureWorldProbe()
+      // The normal UART's interrupt goes to CPU 0, so it meets the held CPU.
+      let irq = try await t.run("grep -m1 -E 'pl011' /proc/interrupts | cut -d: -f1 | tr -d ' '").output.trimmingCharacters(in: .whitespacesAndNewlines)
+      _ = try await t.run("echo 1 > /proc/irq/\(irq)/smp_affinity")
+      let before = try await t.interruptLine(matching: "pl011")
+      // XON (Ctrl-Q): the tty's flow control takes it, so the shell never sees a byte.
+      let seen = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols + [InterruptPath.foreignFIQ],
+        until: InterruptPath.foreignExit, deadline: .after(.seconds(30))) { _ in
+        try await t.normal.send(bytes: [0x11])
+        try await probe.waitPending(intid: 33, deadline: .after(.seconds(3)))
+      }
+      let after = try await t.interruptLine(matching: "pl011")
+      let rise = zip(after.counts, before.counts).map { $0 - $1 }
+      t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
+      let names = seen.log.map(\.name)
+      let ok = names.contains(InterruptPath.foreignFIQ) && (rise.first ?? 0) > 0
+      await table.record(RoutingRow(.nonSecureInEL3, handler: "held pending in EL3, then OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux \(after.name)",
+        count: rise.first, verdict: ok ? "passed" : "FAILED: \(names)"))
+      try t.require(names.contains(InterruptPath.foreignFIQ), "a Non-secure Group 1 interrupt pending while the CPU was in EL3 should reach OP-TEE as a foreign interrupt (\(InterruptPath.foreignFIQ)) once TF-A entered the secure world; the CPU executed \(names.joined(separator: " → "))")
+      try t.require((rise.first ?? 0) > 0, "Linux never counted the normal UART's interrupt on CPU 0: \(rise)")
+    }
+
+    Test("\(RoutingCase.group0InEL3.title.replacingOccurrences(of: "case 7", with: "cases 7–9")) and the others") { t in
+      let probe = try t.secureWorldProbe()
+      let sdei = probe.firmware?.byName.keys.contains { $0.hasPrefix("sdei_") } ?? false
+      let reason = sdei
+        ? "this TF-A has SDEI, whose Group 0 interrupt the suite does not drive yet"
+        : "this platform has no Group 0 interrupt: TF-A's qemu platform makes one only with SDEI_SUPPORT=1 (PLATFORM_G0_PROPS), and this bl31.elf has no SDEI"
+      for c in [RoutingCase.group0InEL3, .group0InSecure, .group0InNormal] {
+        t.report(case: c.title, .skipped, message: reason)
+        await table.record(RoutingRow(c, handler: "-", count: nil, verdict: "skipped: \(reason)"))
+      }
+      try t.skip(reason)
+    }
+
+    Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
+      guard t.facts.optee.flag("CFG_NOTIF_TEST_WD") else { try t.skip("this stack has no test watchdog (CFG_NOTIF_TEST_WD=n)") }
+      let probe = try t.secureWorldProbe()
+      let (log, _) = try await probe.watching(["test_wd_callback"] + InterruptPath.entrySymbols) { _ in try await t.run("sleep 6") }
+      let fired = log.filter { $0.name == "test_wd_callback" }.map(\.at)
+      let periods = zip(fired.dropFirst(), fired).map { ($0 - $1).seconds }
+      let paths = InterruptPath.paths(of: "test_wd_callback", in: log)
+      t.note("test_wd_callback ran \(fired.count) times in 6 s; periods \(periods.map { $0.formatted(decimals: 3) }.joined(separator: ", ")) s; \(InterruptPath.summary(paths))")
+      let mid = median(periods) ?? 0
+      try t.require(fired.count >= 5, "the 1 s watchdog callout ran \(fired.count) times in 6 s")
+      try t.require(abs(mid - 1) <= 0.1 && periods.allSatisfy { abs($0 - 1) <= 0.35 },
+        "the watchdog's period is off: median \(mid.formatted(decimals: 3)) s, periods \(periods.map { $0.formatted(decimals: 3) })")
+    }
+
+    Test("the routing table", timeout: .seconds(10)) { t in
+      for line in RoutingRow.table(await table.rows) { t.note(line) }
+    }
+  }
+}
+
+/// What the routing cases saw, for the table at the end of the suite.
+actor RoutingLog {
+  private(set) var rows: [RoutingRow] = []
+  func record(_ row: RoutingRow) {
+    rows.removeAll { $0.routingCase == row.routingCase }
+    rows.append(row)
+  }
+}
+
+/// The CPUs that executed `name`, as "0" or "0, 1".
+func cpus(_ log: [WatchHit], _ name: String) -> String {
+  Set(log.filter { $0.name == name }.map(\.cpu)).sorted().map(String.init).joined(separator: ", ")
+}

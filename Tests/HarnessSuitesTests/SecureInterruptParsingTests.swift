@@ -1,0 +1,79 @@
+import Console
+import GDBRemote
+import HarnessSuites
+import Testing
+
+@Suite struct SecureInterruptParsingTests {
+  func line(_ time: Double, _ text: String) -> Transcript.Line { Transcript.Line(time: time, text: text) }
+
+  @Test func consoleReadsAreParsedWithTheirThreadField() {
+    let input = SecureConsoleInput(lines: [
+      line(1.0, "D/TC:? 0 read_console:119 got 0x41"),
+      line(1.1, "D/TC:0 0 test_wd_callback:49 WD call_count 8, timeout_count 0"),
+      line(1.2, "D/TC:1 0 read_console:119 got 0x7f\r"),
+    ])
+    #expect(input.reads.map(\.byte) == [0x41, 0x7f])
+    #expect(input.reads.map(\.thread) == ["?", "1"])
+    #expect(input.firstRead(of: 0x7f, after: 1.1)?.time == 1.2)
+    #expect(input.firstRead(of: 0x41, after: 1.1) == nil)
+  }
+
+  @Test func missingTwiceAndOutOfOrderBytesAreNamed() {
+    let reads = { (bytes: [UInt8]) in
+      SecureConsoleInput(lines: bytes.enumerated().map { self.line(Double($0.offset), "read_console:119 got 0x\(String($0.element, radix: 16))") })
+    }
+    #expect(reads([0x61, 0x0d, 0x62]).problems(typed: [0x61, 0x62]).isEmpty, "another writer's byte is ignored")
+    #expect(reads([0x61]).problems(typed: [0x61, 0x62]) == ["never read: 0x62"])
+    #expect(reads([0x61, 0x61, 0x62]).problems(typed: [0x61, 0x62]) == ["read more than once: 0x61"])
+    #expect(reads([0x62, 0x61]).problems(typed: [0x61, 0x62]) == ["out of order: typed 0x61 0x62, read 0x62 0x61"])
+  }
+
+  @Test func theEntryBeforeAHandlerTellsWhereTheCPUWas() {
+    let now = ContinuousClock.now
+    func hit(_ name: String, _ cpu: Int) -> WatchHit { WatchHit(name: name, cpu: cpu, at: now) }
+    let log = [
+      hit("opteed_sel1_interrupt_handler", 0), hit("vector_fiq_entry", 0), hit("elx_irq", 1), hit("console_itr_cb", 0),
+      hit("elx_irq", 0), hit("console_itr_cb", 0), hit("console_itr_cb", 1), hit("console_itr_cb", 1),
+      hit("vector_fiq_entry", 0), hit("console_itr_cb", 0),
+    ]
+    #expect(InterruptPath.paths(of: "console_itr_cb", in: log) == [
+      .fromNormalWorldThroughEL3, .inSecureWorld, .inSecureWorld, .unknown, .unknown,
+    ])
+    #expect(InterruptPath.summary([.inSecureWorld, .inSecureWorld, .unknown]) == "2 taken directly in the secure world, 1 entry not seen")
+  }
+
+  @Test func theRoutingTableListsAllNineCasesInOrder() {
+    let rows = [RoutingRow(.secureInNormal, handler: "OP-TEE", count: 5, verdict: "passed"),
+      RoutingRow(.nonSecureInNormal, handler: "Linux", count: 2, verdict: "passed")]
+    let table = RoutingRow.table(rows)
+    #expect(table.count == 10)
+    #expect(table[1].hasPrefix("1 ") && table[1].contains("Linux") && table[1].hasSuffix("passed"))
+    #expect(table[6].hasPrefix("6 ") && table[6].contains("| 5 "))
+    #expect(table[2].hasSuffix("not run"))
+    #expect(Set(table.map { $0.firstIndex(of: "|")! }).count == 1, "columns line up")
+  }
+
+  @Test func theDeviceTreeCellsGiveTheNotificationInterrupt() {
+    #expect(NotificationInterrupt(deviceTreeCells: "00000000000000bb00000001") == NotificationInterrupt(deviceTreeCells: "00000000000000bb00000001"))
+    #expect(NotificationInterrupt(deviceTreeCells: "00000000000000bb00000001")?.intid == 219)
+    #expect(NotificationInterrupt(deviceTreeCells: "00000000000000bb00000001")?.edge == true)
+    #expect(NotificationInterrupt(deviceTreeCells: "000000010000000d00000004")?.intid == 29)
+    #expect(NotificationInterrupt(deviceTreeCells: "00bb") == nil)
+  }
+
+  @Test func watchdogLinesGiveTheirCounts() {
+    let line = WatchdogLine(parsing: "D/TC:0 0 test_wd_callback:49 WD call_count 60, timeout_count 2")
+    #expect(line?.calls == 60 && line?.timeouts == 2)
+    #expect(WatchdogLine(parsing: "D/TC:? 1 wd_ndrv_yielding_cb:85 Clearing pending") == nil)
+  }
+
+  @Test func eachByteIsPairedWithItsTopHalfBottomHalfAndLine() {
+    let input = SecureConsoleInput(lines: [line(1.05, "read_console:119 got 0x61"), line(2.2, "read_console:119 got 0x62")])
+    let typed = TypedBytes(bytes: [0x61, 0x62, 0x63], typedAt: [1.0, 2.0, 3.0], input: input)
+    let chains = NotificationChain.chains(typed: typed, topHalves: [1.01, 2.01], bottomHalves: [0.5, 1.03, 2.1])
+    #expect(chains.map(\.isComplete) == [true, true, false])
+    #expect(abs((chains[0].toBottomHalf ?? 0) - 0.02) < 1e-9)
+    #expect(abs((chains[1].toPrinted ?? 0) - 0.1) < 1e-9)
+    #expect(chains[2].toTopHalf == nil)
+  }
+}
