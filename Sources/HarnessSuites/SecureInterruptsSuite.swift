@@ -42,8 +42,10 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
         failure = "bytes were read too late for their own interrupt (\(single.latencySummary); bound median \(bounds.medianSeconds) s, max \(bounds.maxSeconds) s): something periodic picked them up, not the secure UART interrupt"
       } else if (burstEnd ?? .infinity) > bounds.burstSeconds {
         failure = "a burst of 20 bytes took \(burstEnd ?? .infinity) s to be read (bound \(bounds.burstSeconds) s)"
-      } else if paths.count != 5 || viaEL3 < 4 || paths.contains(.unknown) {
-        failure = "5 bytes typed while Linux idled should each run OP-TEE's console handler entered from EL3 (at most one arriving while the CPU happened to be in the secure world); saw \(paths.count) runs: \(InterruptPath.summary(paths))"
+      } else if viaEL3 < 4 || paths.contains(.unknown) {
+        // One byte may meet the CPU in the secure world, or be read by the watchdog's bottom half before its own
+        // interrupt is taken (the UART interrupt is level-triggered): four of five must take the path.
+        failure = "5 bytes typed while Linux idled should run OP-TEE's console handler entered from EL3 (at least 4 of them); saw \(paths.count) runs: \(InterruptPath.summary(paths))"
       }
       await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via TF-A \(InterruptPath.el3Handler) → \(InterruptPath.fiqEntry)",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single.latencySummary))"))
