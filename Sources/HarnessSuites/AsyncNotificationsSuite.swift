@@ -46,7 +46,7 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
       let watchdog = log.count { $0.name == "test_wd_callback" }
       let sent = log.count { $0.name == "notif_send_async" }
       t.note("\(text.count) bytes: \(topHalves) top halves, OP-TEE sent \(sent) notifications (the watchdog fired \(watchdog) times meanwhile), Linux counted +\(after - before), \(log.count { $0.name == "yielding_console_notif" }) bottom halves")
-      t.note("typed → top half \(NotificationChain.summary(chains.compactMap(\.toTopHalf))); top half → bottom half \(NotificationChain.summary(chains.compactMap(\.toBottomHalf))); bottom half → byte printed \(NotificationChain.summary(chains.compactMap(\.toPrinted)))")
+      t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); bottom half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
       // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own.
       try t.require(topHalves >= text.count - watchdog && topHalves <= text.count,
@@ -164,12 +164,6 @@ public struct NotificationChain: Sendable, CustomStringConvertible {
     self.toTopHalf = toTopHalf
     self.toBottomHalf = toBottomHalf
     self.toPrinted = toPrinted
-  }
-
-  /// "median 0.004 s, max 0.010 s".
-  public static func summary(_ values: [Double]) -> String {
-    guard let max = values.max() else { return "none" }
-    return "median \((median(values) ?? 0).formatted(decimals: 3)) s, max \(max.formatted(decimals: 3)) s"
   }
 }
 

@@ -101,10 +101,19 @@ extension TestContext {
 
   /// Per-CPU counts of the interrupt named `name` in /proc/interrupts (e.g. `arch_timer`).
   public func interruptCounts(_ name: String) async throws -> [Int] {
-    let line = try await run("grep -m1 ' \(name)$' /proc/interrupts").output
-    let cpus = Int(try await run("grep -c '^processor' /proc/cpuinfo").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
-    let fields = line.split(separator: " ").dropFirst()
-    return fields.prefix(cpus).compactMap { Int($0) }
+    try await interruptLine(matching: " \(name)$").counts
+  }
+
+  /// The per-CPU counts of the first /proc/interrupts line that matches `expression` (an ERE, e.g.
+  /// `uart-pl011`), with the rest of the line (controller, number, trigger, name).
+  public func interruptLine(matching expression: String) async throws -> (name: String, counts: [Int]) {
+    let lines = try await run("grep -c '^processor' /proc/cpuinfo; grep -m1 -E '\(expression)' /proc/interrupts").lines
+    let cpus = lines.first.flatMap { Int($0) } ?? 1
+    let fields = (lines.dropFirst().first ?? "").split(separator: " ")
+    guard fields.count > cpus else {
+      throw TestFailure(message: "no interrupt matching \(expression) in /proc/interrupts", details: lines.joined(separator: "\n"))
+    }
+    return (fields.suffix(from: cpus + 1).joined(separator: " "), fields.dropFirst().prefix(cpus).compactMap { Int($0) })
   }
 
   /// CFG_NUM_THREADS of the stack under test (from its build, never a constant).

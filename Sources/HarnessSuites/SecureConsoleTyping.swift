@@ -22,12 +22,8 @@ public struct TypedBytes: Sendable {
     zip(bytes, typedAt).map { byte, at in input.firstRead(of: byte, after: at).map { $0.time - at } }
   }
   public var problems: [String] { input.problems(typed: bytes) }
-  /// "median 0.012 s, max 0.031 s over 20 bytes".
-  public var latencySummary: String {
-    let seen = latencies.compactMap { $0 }
-    guard let max = seen.max() else { return "no byte read" }
-    return "median \((median(seen) ?? 0).formatted(decimals: 3)) s, min \(seen.min()!.formatted(decimals: 3)) s, max \(max.formatted(decimals: 3)) s over \(seen.count) bytes"
-  }
+  /// The spread of the latencies of the bytes that were read.
+  public var latencySummary: String { spread(latencies.compactMap { $0 }) }
 }
 
 extension TestContext {
@@ -65,15 +61,5 @@ extension TestContext {
     }
     return TypedBytes(bytes: bytes, typedAt: Array(repeating: at, count: bytes.count),
       input: SecureConsoleInput(lines: await secure.slice(from: at)))
-  }
-
-  /// The per-CPU counts of the first /proc/interrupts line whose name matches `expression` (an ERE, e.g.
-  /// `uart-pl011`), with the line's name.
-  public func interruptLine(matching expression: String) async throws -> (name: String, counts: [Int]) {
-    let line = try await run("grep -m1 -E '\(expression)' /proc/interrupts").output
-    let cpus = Int(try await run("grep -c '^processor' /proc/cpuinfo").output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
-    let fields = line.split(separator: " ")
-    guard fields.count > cpus else { throw TestFailure(message: "no interrupt matching \(expression) in /proc/interrupts", details: line) }
-    return (fields.suffix(from: cpus + 1).joined(separator: " "), fields.dropFirst().prefix(cpus).compactMap { Int($0) })
   }
 }

@@ -76,7 +76,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
       let direct = paths.count { $0 == .inSecureWorld }
       let tops = log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) }
       let toTop = typedAt.compactMap { at in tops.first { $0 >= at }.map { $0 - at } }
-      t.note("\(text.count) bytes, each typed while \(n) TA call(s) spun \(spinMs) ms: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); typed → top half \(NotificationChain.summary(toTop))")
+      t.note("\(text.count) bytes, each typed while \(n) TA call(s) spun \(spinMs) ms: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); typed → top half \(spread(toTop))")
       var failure: String?
       if let bad = spins.first(where: { !($0.isComplete && $0.failures.isEmpty) }) {
         failure = "a spinning call failed: \(bad.failures.map(\.result)) \(bad.otherLines)"
@@ -88,7 +88,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
         failure = "the top half ran too late while the TAs spun: \(toTop.map { $0.formatted(decimals: 3) }) s (bound \(bounds.maxSeconds) s)"
       }
       await table.record(RoutingRow(.secureInSecure, handler: "OP-TEE console_itr_cb, taken at OP-TEE's IRQ vector (\(InterruptPath.secureIRQ))",
-        count: direct, verdict: failure.map { "FAILED: \($0)" } ?? "passed (typed → top half \(NotificationChain.summary(toTop)))"))
+        count: direct, verdict: failure.map { "FAILED: \($0)" } ?? "passed (typed → top half \(spread(toTop)))"))
       try t.require(failure == nil, failure ?? "")
     }
 
