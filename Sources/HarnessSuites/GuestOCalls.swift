@@ -118,6 +118,14 @@ extension TestContext {
     }
   }
 
+  /// Sends `signal` to `pid` unless the plugin has already answered the call it serves — both decided inside the
+  /// guest in one command, so the console's round trip cannot let the plugin answer in between. True if it was
+  /// sent; false when the plugin was faster (the call is no longer mid-OCALL).
+  public func killWhileServing(_ pid: Int, signal: String = "KILL") async throws -> Bool {
+    let sent = try await run("grep -q '^served' \(Self.pluginLog) || { kill -\(signal) \(pid); echo killed-mid-call; }")
+    return sent.output.contains("killed-mid-call")
+  }
+
   /// The tee-supplicant process that holds the supplicant device open (and so serves requests), nil if none.
   public func servingSupplicant() async throws -> Int? {
     let found = try await run(
