@@ -118,11 +118,18 @@ extension TestContext {
     }
   }
 
-  /// Sends `signal` to `pid` unless the plugin has already answered the call it serves — both decided inside the
-  /// guest in one command, so the console's round trip cannot let the plugin answer in between. True if it was
-  /// sent; false when the plugin was faster (the call is no longer mid-OCALL).
-  public func killWhileServing(_ pid: Int, signal: String = "KILL") async throws -> Bool {
-    let sent = try await run("grep -q '^served' \(Self.pluginLog) || { kill -\(signal) \(pid); echo killed-mid-call; }")
+  /// Waits until the plugin serves the call, then sends `signal` to `pid` unless the plugin has already answered —
+  /// all inside the guest in one command, so no console round trip lets the plugin answer in between. True if the
+  /// signal was sent mid-call; false when the plugin was faster.
+  public func killWhileServing(_ pid: Int, signal: String = "KILL", timeout: Duration = .seconds(15)) async throws -> Bool {
+    let limit = Int(timeout.seconds.rounded(.up)) + 1
+    let sent = try await run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); "
+      + "until grep -q '^serving' \(Self.pluginLog) 2>/dev/null; do [ $(cut -d. -f1 /proc/uptime) -ge $end ] && exit 1; sleep 0.01; done; "
+      + "grep -q '^served' \(Self.pluginLog) || { kill -\(signal) \(pid); echo killed-mid-call; }", timeout: timeout + .seconds(15))
+    guard sent.status == 0 else {
+      throw TestFailure(message: "the OCALL never reached the plugin within \(timeout.seconds.formatted(decimals: 0)) s",
+        details: try await run("cat \(Self.pluginLog)").output)
+    }
     return sent.output.contains("killed-mid-call")
   }
 

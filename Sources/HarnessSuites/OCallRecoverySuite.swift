@@ -140,9 +140,8 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
   let from = t.normal.now()
   try await t.clearPluginLog()
   let command: PluginCommand = victim == .plugin ? .crash : .sleep
-  let call = try await t.startOCall(command, ms: quick ? 500 : 3000, memory: .registered, bytes: 512, tag: tag)
-  try await t.waitPluginServing()
-  let killed = ContinuousClock.now
+  let call = try await t.startOCall(command, ms: quick ? 1500 : 3000, memory: .registered, bytes: 512, tag: tag)
+  var killed = ContinuousClock.now
   switch victim {
   case .client, .supplicant:
     guard try await t.killWhileServing(victim == .client ? call.pid : before.supplicant) else {
@@ -153,7 +152,10 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
       t.note("\(tag): the plugin answered before \(victim) was killed; the round is played again")
       return try await killDuringOCall(t, victim: victim, tag: tag, quick: baseline, attempt: attempt + 1)
     }
-  case .plugin: break  // the plugin's null dereference kills tee-supplicant by itself
+    killed = .now
+  case .plugin:
+    try await t.waitPluginServing()  // the plugin's null dereference kills tee-supplicant by itself
+    killed = .now
   }
   if victim == .client {
     let gone = try await t.waitGone(call.pid, within: .seconds(10))

@@ -2,13 +2,14 @@ import Foundation
 
 /// JUnit XML as GitLab and Jenkins read it: one `testsuite` per suite with its properties, one `testcase` per
 /// test with `failure`, `error` or `skipped`, and the consoles' slices in `system-out` (normal world) and
-/// `system-err` (secure world).
+/// `system-err` (secure world). Valid against Jenkins' junit-10.xsd (`ci/junit-check` validates a report with it).
+/// A flaky test (`--repeat`) is a failure of type `flaky`, so a CI server shows it.
 public enum JUnitWriter {
   public static func xml(_ run: RunResult) -> String {
     var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-    out += #"<testsuites name="teeharness" tests="\#(run.allTests.count)" failures="\#(run.count(.failed))" errors="\#(run.count(.error))" skipped="\#(run.count(.skipped))" time="\#(seconds(run.seconds))">"# + "\n"
+    out += #"<testsuites name="teeharness" tests="\#(run.allTests.count)" failures="\#(run.count(.failed) + run.count(.flaky))" errors="\#(run.count(.error))" time="\#(seconds(run.seconds))">"# + "\n"
     for suite in run.suites {
-      out += #"  <testsuite name="\#(escape(suite.name))" tests="\#(suite.tests.count)" failures="\#(suite.count(.failed))" errors="\#(suite.count(.error))" skipped="\#(suite.count(.skipped))" time="\#(seconds(suite.seconds))">"# + "\n"
+      out += #"  <testsuite name="\#(escape(suite.name))" tests="\#(suite.tests.count)" failures="\#(suite.count(.failed) + suite.count(.flaky))" errors="\#(suite.count(.error))" skipped="\#(suite.count(.skipped))" time="\#(seconds(suite.seconds))">"# + "\n"
       if !suite.properties.isEmpty {
         out += "    <properties>\n"
         for (key, value) in suite.properties.sorted(by: { $0.key < $1.key }) {
@@ -22,6 +23,7 @@ public enum JUnitWriter {
         let body = escape([test.message, test.details].compactMap { $0 }.joined(separator: "\n"))
         switch test.outcome {
         case .failed: out += #"      <failure message="\#(message)" type="assertion">\#(body)</failure>"# + "\n"
+        case .flaky: out += #"      <failure message="\#(message)" type="flaky">\#(body)</failure>"# + "\n"
         case .error: out += #"      <error message="\#(message)" type="infrastructure">\#(body)</error>"# + "\n"
         case .skipped: out += #"      <skipped message="\#(message)"/>"# + "\n"
         case .passed: break

@@ -1,13 +1,20 @@
 import Foundation
 import HarnessSupport
 
-/// Progress and the summary for a person or a CI log: colour only on a terminal without `NO_COLOR`.
+/// Progress and the summary for a person or a CI log. On a terminal (and not under `CI`), a live status line
+/// shows the running suite, test and elapsed time; in CI or through a pipe only plain lines are written.
+/// Colour only on a terminal without `NO_COLOR`.
 public struct TerminalReporter: Sendable {
   public var colour: Bool
+  public var live: Bool
+  let status: StatusLine?
 
   public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-    colour = isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["CI"] == nil
-      && environment["TERM"] != "dumb"
+    let terminal = isatty(STDOUT_FILENO) == 1 && environment["TERM"] != "dumb"
+    let ci = ["", "0", "false"].contains(environment["CI"] ?? "") == false
+    live = terminal && !ci
+    colour = terminal && !ci && environment["NO_COLOR"].map(\.isEmpty) != false
+    status = live ? StatusLine() : nil
   }
 
   func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
@@ -18,29 +25,96 @@ public struct TerminalReporter: Sendable {
     case .failed: paint("FAIL", "31")
     case .error: paint("ERROR", "35")
     case .skipped: paint("SKIP", "33")
+    case .flaky: paint("FLAKY", "31")
     }
   }
 
-  public func line(_ text: String) { Output.line(text) }
+  public func line(_ text: String) {
+    if let status { status.print(text) } else { Output.line(text) }
+  }
 
   public func suiteStarted(_ name: String) { line(paint("suite \(name)", "1")) }
 
+  /// On a terminal: `… suite/test 12 s` until the test finishes. `run` counts repeats (`--repeat`).
+  public func testStarted(suite: String, test: String, run: (Int, of: Int)? = nil) {
+    let repeatText = run.map { " (run \($0.0) of \($0.of))" } ?? ""
+    status?.start("\(suite)/\(test)\(repeatText)")
+  }
+
   public func testFinished(_ result: TestResult) {
+    status?.stop()
     var text = "  \(label(result.outcome)) \(result.suite)/\(result.name) (\(result.seconds.formatted(decimals: 1)) s)"
+    if let runs = result.runs { text += " [\(runs.map(\.rawValue).joined(separator: " "))]" }
     if let message = result.message, result.outcome != .passed { text += " — \(message)" }
     line(text)
-    if result.outcome == .failed || result.outcome == .error, let details = result.details, !details.isEmpty {
+    if [.failed, .error, .flaky].contains(result.outcome), let details = result.details, !details.isEmpty {
       line(details.split(separator: "\n", omittingEmptySubsequences: false).map { "      \($0)" }.joined(separator: "\n"))
     }
   }
 
   public func summary(_ run: RunResult) {
-    let counts = "\(run.count(.passed)) passed, \(run.count(.failed)) failed, \(run.count(.error)) errors, \(run.count(.skipped)) skipped"
+    status?.stop()
+    var counts = "\(run.count(.passed)) passed, \(run.count(.failed)) failed, \(run.count(.error)) errors, \(run.count(.skipped)) skipped"
+    if run.count(.flaky) > 0 { counts += ", \(run.count(.flaky)) flaky" }
     line("")
     line(paint("teeharness: \(counts) in \(run.seconds.formatted(decimals: 1)) s", run.exitCode == 0 ? "32;1" : "31;1"))
-    for test in run.allTests where test.outcome == .failed || test.outcome == .error {
-      line("  \(label(test.outcome)) \(test.suite)/\(test.name): \(test.message ?? "")")
+    let folder = URL(fileURLWithPath: run.runDirectory)
+    for test in run.allTests where [.failed, .error, .flaky].contains(test.outcome) {
+      line("  \(label(test.outcome)) \(test.id): \(test.message ?? "")")
+      if !test.slices.isEmpty {
+        let base = folder.appendingPathComponent(test.suite).appendingPathComponent(TestResult.fileStem(test.name)).path
+        line("      logs: \(base).normal.log, \(base).secure.log")
+      }
     }
     line("  transcripts and reports: \(run.runDirectory)")
+  }
+}
+
+/// The one live line at the bottom of a terminal: redrawn every second with the elapsed time, erased before any
+/// other line is written so output never interleaves with it.
+final class StatusLine: @unchecked Sendable {
+  private let lock = NSLock()
+  private var text: String?
+  private var started = ContinuousClock.now
+  private var ticker: Task<Void, Never>?
+
+  func start(_ text: String) {
+    lock.withLock {
+      self.text = text
+      started = .now
+      draw()
+      ticker?.cancel()
+      ticker = Task { [weak self] in
+        while !Task.isCancelled {
+          try? await Task.sleep(for: .seconds(1))  // a clock for the display, not a wait for the guest
+          self?.tick()
+        }
+      }
+    }
+  }
+
+  func stop() {
+    lock.withLock {
+      ticker?.cancel()
+      ticker = nil
+      if text != nil { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+      text = nil
+    }
+  }
+
+  private func tick() { lock.withLock { draw() } }
+
+  func print(_ line: String) {
+    lock.withLock {
+      FileHandle.standardOutput.write(Data(((text == nil ? "" : "\r\u{1B}[K") + line + "\n").utf8))
+      draw()
+    }
+  }
+
+  /// Called with the lock held.
+  private func draw() {
+    guard let text else { return }
+    let elapsed = Int((ContinuousClock.now - started).seconds)
+    FileHandle.standardOutput.write(Data("\r\u{1B}[K  … \(text) \(elapsed) s".utf8))
   }
 }

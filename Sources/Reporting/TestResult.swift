@@ -1,9 +1,10 @@
 import Foundation
 
 /// How a test ended. A failure is an assertion about the guest that did not hold; an error is the harness
-/// not being able to do its job (QEMU died, an image is missing).
+/// not being able to do its job (QEMU died, an image is missing). A flaky test (run with `--repeat`) both
+/// passed and failed.
 public enum Outcome: String, Sendable, Codable {
-  case passed, failed, error, skipped
+  case passed, failed, error, skipped, flaky
 }
 
 /// One console's lines that belong to a test.
@@ -28,9 +29,11 @@ public struct TestResult: Sendable, Codable {
   /// Notes the test recorded (measurements, facts read from the guest).
   public var notes: [String]
   public var slices: [ConsoleSlice]
+  /// Each run's outcome when the test was repeated (`--repeat`), in order; nil when it ran once.
+  public var runs: [Outcome]?
 
   public init(suite: String, name: String, outcome: Outcome, message: String? = nil, details: String? = nil,
-    seconds: Double, notes: [String] = [], slices: [ConsoleSlice] = [])
+    seconds: Double, notes: [String] = [], slices: [ConsoleSlice] = [], runs: [Outcome]? = nil)
   {
     self.suite = suite
     self.name = name
@@ -40,6 +43,14 @@ public struct TestResult: Sendable, Codable {
     self.seconds = seconds
     self.notes = notes
     self.slices = slices
+    self.runs = runs
+  }
+
+  public var id: String { "\(suite)/\(name)" }
+
+  /// The file name stem of a test's console slices in the run folder (`<stem>.normal.log`).
+  public static func fileStem(_ name: String) -> String {
+    String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
   }
 }
 
@@ -76,10 +87,10 @@ public struct RunResult: Sendable, Codable {
   public var allTests: [TestResult] { suites.flatMap(\.tests) }
   public func count(_ outcome: Outcome) -> Int { allTests.filter { $0.outcome == outcome }.count }
 
-  /// 0 when everything passed (or was skipped), 1 when a test failed, 2 when the harness hit an error.
+  /// 0 when everything passed (or was skipped), 1 when a test failed or is flaky, 2 when the harness hit an error.
   public var exitCode: Int32 {
     if count(.error) > 0 { return 2 }
-    if count(.failed) > 0 { return 1 }
+    if count(.failed) > 0 || count(.flaky) > 0 { return 1 }
     return 0
   }
 }

@@ -16,6 +16,8 @@ public struct SuiteRunner: Sendable {
   public var select: @Sendable (Suite, Test) -> Bool = { _, _ in true }
   /// From launch to a shell that answers.
   public var bootTimeout: Duration = .seconds(180)
+  /// How many times each test runs (`--repeat`); its runs are reported as one result, flaky when they disagree.
+  public var repeats = 1
 
   public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter) {
     self.facts = facts
@@ -42,15 +44,17 @@ public struct SuiteRunner: Sendable {
       "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
     ]
     var results: [TestResult] = []
-    var pending = suite.tests.filter { select(suite, $0) }
+    let selected = suite.tests.filter { select(suite, $0) }
+    var pending = selected.flatMap { test in (1...repeats).map { (test: test, run: $0) } }
     if let reason = suite.unsupported(facts) {
-      for test in pending {
+      for test in selected {
         let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "not supported by this stack: \(reason)", seconds: 0)
         reporter.testFinished(r)
         results.append(r)
       }
       return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: 0)
     }
+    var runs = RunsOfOneTest(repeats: repeats)
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
     var boots = 0
     while !pending.isEmpty && !Task.isCancelled {
@@ -65,34 +69,41 @@ public struct SuiteRunner: Sendable {
           if boots == 1 {
             for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
           }
-          while let test = pending.first, !Task.isCancelled {
+          while let (test, k) = pending.first, !Task.isCancelled {
             pending.removeFirst()
-            let (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory)
-            results.append(contentsOf: result)
-            result.forEach(reporter.testFinished)
+            reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
+            let (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil)
+            if let done = runs.add(result, last: k == repeats) {
+              results.append(contentsOf: done)
+              done.forEach(reporter.testFinished)
+            }
             if spoiled { break }
           }
         }
       } catch {
         // The machine could not be booted: every remaining test is an error with the reason.
         let (message, details) = Self.explain(error)
-        for test in pending {
+        for (test, k) in pending {
           let r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
             details: details, seconds: 0)
-          reporter.testFinished(r)
-          results.append(r)
+          if let done = runs.add([r], last: k == repeats) {
+            results.append(contentsOf: done)
+            done.forEach(reporter.testFinished)
+          }
         }
         pending = []
       }
     }
-    for test in pending {
-      results.append(TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "interrupted", seconds: 0))
+    for (test, k) in pending {
+      let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "interrupted", seconds: 0)
+      if let done = runs.add([r], last: k == repeats) { results.append(contentsOf: done) }
     }
     return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
   }
 
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
-  func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL) async -> ([TestResult], Bool) {
+  /// `run` numbers the runs of a repeated test (their console slices get files of their own).
+  func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil) async -> ([TestResult], Bool) {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
     await machine.secure.allow(test.allowing)
@@ -145,9 +156,8 @@ public struct SuiteRunner: Sendable {
       ConsoleSlice(console: "normal", lines: await machine.normal.slice(from: from).map(Transcript.format)),
       ConsoleSlice(console: "secure", lines: await machine.secure.slice(from: from).map(Transcript.format)),
     ]
-    let safeName = test.name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
     for slice in slices {
-      let file = directory.appendingPathComponent("\(String(safeName)).\(slice.console).log")
+      let file = directory.appendingPathComponent("\(TestResult.fileStem(test.name))\(run.map { ".run-\($0)" } ?? "").\(slice.console).log")
       try? Data((slice.lines.joined(separator: "\n") + "\n").utf8).write(to: file)
     }
     let result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
@@ -208,5 +218,27 @@ public struct SuiteRunner: Sendable {
     case is CancellationError: return ("interrupted", nil)
     default: return (String(describing: error), nil)
     }
+  }
+}
+
+/// Collects the runs of a repeated test (with the cases each run reported) until its last run, then gives them
+/// back as one result per name.
+struct RunsOfOneTest {
+  var repeats: Int
+  var collected: [[TestResult]] = []
+
+  /// Nil until `last`; then the combined results (the test's, then its cases').
+  mutating func add(_ run: [TestResult], last: Bool) -> [TestResult]? {
+    guard repeats > 1 else { return run }
+    collected.append(run)
+    guard last else { return nil }
+    defer { collected = [] }
+    var names: [String] = []
+    var byName: [String: [TestResult]] = [:]
+    for result in collected.joined() {
+      if byName[result.name] == nil { names.append(result.name) }
+      byName[result.name, default: []].append(result)
+    }
+    return names.map { RepeatedRuns.combine(byName[$0]!) }
   }
 }

@@ -1,0 +1,26 @@
+/// One test run several times (`--repeat N`) reported as one result: passed or failed when every run agreed,
+/// flaky when it both passed and failed; an error or a skip in any run wins, since then the test said nothing.
+public enum RepeatedRuns {
+  public static func combine(_ runs: [TestResult]) -> TestResult {
+    guard var result = runs.first, runs.count > 1 else { return runs.first! }
+    let outcomes = runs.map(\.outcome)
+    let passed = outcomes.filter { $0 == .passed }.count
+    let failed = outcomes.filter { $0 == .failed }.count
+    let firstBad = runs.first { $0.outcome != .passed } ?? result
+    result = firstBad
+    result.runs = outcomes
+    result.seconds = runs.map(\.seconds).reduce(0, +)
+    result.notes = runs.enumerated().flatMap { i, run in run.notes.map { "run \(i + 1): \($0)" } }
+    if outcomes.contains(.error) {
+      result.outcome = .error
+    } else if outcomes.contains(.skipped) {
+      result.outcome = .skipped
+    } else if passed > 0 && failed > 0 {
+      result.outcome = .flaky
+      result.message = "flaky: passed \(passed) of \(runs.count) runs; run \(outcomes.firstIndex(of: .failed)! + 1) failed: \(firstBad.message ?? "")"
+    } else if failed > 0 {
+      result.message = "failed all \(runs.count) runs; the first: \(firstBad.message ?? "")"
+    }
+    return result
+  }
+}
