@@ -17,8 +17,14 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(name: .customLong("suite"), help: "A suite to run (repeatable; default: \(Catalog.defaultSuites.joined(separator: ", "))).")
   var suites: [String] = []
 
-  @Option(name: .long, help: "Only tests whose name contains this text.")
+  @Option(name: .long, help: "Only tests whose name (or suite/name) contains this text.")
   var test: String?
+
+  @Option(name: .long, help: "Run each test N times; a test that both passed and failed is reported flaky.")
+  var `repeat`: Int = 1
+
+  @Option(name: .long, help: "Run only shard I of N (a stable split of the tests across CI jobs; combine with `report merge`).")
+  var shard: String?
 
   @Option(name: .long, help: "Also write the JUnit XML report here.")
   var junit: String?
@@ -28,6 +34,11 @@ struct CheckCommand: AsyncParsableCommand {
 
   @Option(name: .long, help: "Run folder for transcripts and reports (default: teeharness-out/<time>).")
   var out: String?
+
+  func validate() throws {
+    guard `repeat` >= 1 else { throw ValidationError("--repeat takes a count of 1 or more") }
+    if let shard, Shard(shard) == nil { throw ValidationError("--shard takes I/N with 1 ≤ I ≤ N, e.g. 1/2 (got '\(shard)')") }
+  }
 
   func run() async throws {
     let names = suites.isEmpty ? Catalog.defaultSuites : suites
@@ -48,7 +59,13 @@ struct CheckCommand: AsyncParsableCommand {
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line("images: \($0)") }
     let facts = try StackFacts(images: images, manifest: manifest)
     var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
-    if let test { runner.select = { _, t in t.name.contains(test) } }
+    let shard = self.shard.flatMap(Shard.init)
+    let test = self.test
+    runner.select = { suite, t in
+      (test.map { t.name.contains($0) || "\(suite.name)/\(t.name)".contains($0) } ?? true)
+        && (shard?.contains(suite: suite.name, test: t.name) ?? true)
+    }
+    runner.repeats = `repeat`
     let configured = runner
     let (result, signal) = try await Interruption.run { await configured.run(selected) }
     try Reports.write(result, junit: junit, json: json)
@@ -59,16 +76,16 @@ struct CheckCommand: AsyncParsableCommand {
 }
 
 enum RunFolder {
+  /// The time now as a folder name: `yyyyMMdd-HHmmss`.
+  static func stamp() -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyyMMdd-HHmmss"
+    return formatter.string(from: Date())
+  }
+
   /// `path`, or `teeharness-out/<yyyyMMdd-HHmmss>` in the current folder.
   static func make(_ path: String?) throws -> URL {
-    let url: URL
-    if let path {
-      url = URL(fileURLWithPath: path, isDirectory: true)
-    } else {
-      let formatter = DateFormatter()
-      formatter.dateFormat = "yyyyMMdd-HHmmss"
-      url = URL(fileURLWithPath: "teeharness-out/\(formatter.string(from: Date()))", isDirectory: true)
-    }
+    let url = URL(fileURLWithPath: path ?? "teeharness-out/\(stamp())", isDirectory: true)
     do {
       try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     } catch {

@@ -10,4 +10,13 @@ public enum Catalog {
   public static let defaultSuites = ["boot", "xtest", "thread-exhaustion"]
 
   public static func suite(named name: String) -> Suite? { all.first { $0.name == name } }
+
+  /// Where a result goes in a report: its suite's place in the catalog, then its test's place in the suite (a
+  /// reported case, `test/case`, ranks as its test). Unknown names go last.
+  public static func rank(suite: String, test: String) -> (suite: Int, test: Int) {
+    guard let s = all.firstIndex(where: { $0.name == suite }) else { return (Int.max, Int.max) }
+    let tests = all[s].tests
+    let t = tests.firstIndex { $0.name == test } ?? tests.firstIndex { test.hasPrefix($0.name + "/") } ?? Int.max
+    return (s, t)
+  }
 }

@@ -30,7 +30,7 @@ public struct SuiteRunner: Sendable {
     var results: [SuiteResult] = []
     let qemuVersion = (try? await Command.output([facts.images.qemu.path, "--version"]))?
       .split(separator: "\n").first.map(String.init) ?? "unknown"
-    for suite in suites {
+    for suite in suites where suite.tests.contains(where: { select(suite, $0) }) {
       if Task.isCancelled { break }
       results.append(await run(suite, qemuVersion: qemuVersion))
     }
@@ -43,6 +43,8 @@ public struct SuiteRunner: Sendable {
     var properties = [
       "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
     ]
+    for (component, key) in facts.images.keys { properties["image.\(component)"] = key }
+    if repeats > 1 { properties["repeat"] = "\(repeats)" }
     var results: [TestResult] = []
     let selected = suite.tests.filter { select(suite, $0) }
     var pending = selected.flatMap { test in (1...repeats).map { (test: test, run: $0) } }

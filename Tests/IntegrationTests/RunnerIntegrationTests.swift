@@ -77,6 +77,14 @@ extension Integration {
     #expect(outcome["a test that does not apply"]?.outcome == .skipped)
     #expect(result.exitCode == 2)
     #expect(qemuProcesses(mentioning: result.runDirectory).isEmpty)
+
+    // A JUnit consumer accepts the report, and the failed test carries both consoles' lines.
+    let junit = URL(fileURLWithPath: result.runDirectory).appendingPathComponent("junit.xml")
+    try Data(JUnitWriter.xml(result).utf8).write(to: junit)
+    let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../ci/junit-check").standardized
+    let checked = try await Command.run([checker.path, junit.path, "--failing", "an assertion about the guest that does not hold"])
+    #expect(checked.status == 0, "\(checked.output)")
+    #expect(checked.output.contains("valid against junit-10.xsd"))
   }
 }
 }

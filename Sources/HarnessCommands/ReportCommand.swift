@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import HarnessSuites
+import HarnessSupport
+import Reporting
+import Suites
+
+struct ReportCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "report", abstract: "Work with run reports.",
+    subcommands: [MergeReports.self])
+}
+
+/// `teeharness report merge`: the JSON reports of a sharded run (`check --shard I/N`) combined into the reports
+/// one unsharded run would have written, in the catalog's order; exits as that run would have.
+struct MergeReports: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "merge",
+    abstract: "Combine the report.json files of shards into one report.json and junit.xml.")
+
+  @Argument(help: "The shards' report.json files (or their run folders).")
+  var reports: [String]
+
+  @Option(name: .long, help: "Folder for the merged report.json and junit.xml (default: teeharness-out/merged-<time>).")
+  var out: String?
+
+  @Option(name: .long, help: "Also write the merged JUnit XML here.")
+  var junit: String?
+
+  @Option(name: .long, help: "Also write the merged JSON here.")
+  var json: String?
+
+  func run() async throws {
+    let shards = try reports.map(Self.load)
+    let folder = try RunFolder.make(out ?? "teeharness-out/merged-\(RunFolder.stamp())")
+    let merged: RunResult
+    do {
+      merged = try ReportMerge.merge(shards, runDirectory: folder.path, rank: { Catalog.rank(suite: $0, test: $1) })
+    } catch {
+      throw HarnessError("cannot merge: \(error.message)", fix: "give each shard's report once, from shards of one run")
+    }
+    try Reports.write(merged, junit: junit, json: json)
+    TerminalReporter().summary(merged)
+    throw HarnessExitRequest(HarnessExit(rawValue: merged.exitCode) ?? .infrastructure)
+  }
+
+  static func load(_ path: String) throws -> RunResult {
+    var url = URL(fileURLWithPath: path)
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+      url.appendPathComponent("report.json")
+    }
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+      throw HarnessError("no report at \(url.path)", fix: "pass the report.json of each shard (or its run folder)")
+    }
+    do {
+      return try JSONDecoder().decode(RunResult.self, from: data)
+    } catch {
+      throw HarnessError("\(url.path) is not a teeharness report: \(error)", fix: "pass the report.json a `check` run wrote")
+    }
+  }
+}
