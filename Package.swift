@@ -16,9 +16,10 @@ let package = Package(
     .target(
       name: "HarnessCommands",
       dependencies: [
-        "HarnessSuites", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
+        "HarnessSuites", "Repro", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    .target(name: "Repro", dependencies: ["HarnessSuites", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Suites", dependencies: ["Reporting", "Machine", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
@@ -35,8 +36,9 @@ let package = Package(
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
     .testTarget(name: "HarnessSuitesTests", dependencies: ["HarnessSuites", "Suites"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+    .testTarget(name: "ReproTests", dependencies: ["Repro", "HarnessSupport"]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["HarnessSuites", "Suites", "Machine", "Images", "HarnessSupport"]),
+      dependencies: ["HarnessSuites", "Repro", "Suites", "Machine", "Images", "HarnessSupport"]),
   ]
 )

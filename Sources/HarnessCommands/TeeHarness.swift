@@ -7,7 +7,7 @@ public struct TeeHarness: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "teeharness",
     abstract: "Boots a real TF-A → OP-TEE → Linux stack under QEMU and proves what it does.",
-    subcommands: [CheckCommand.self, SetupCommand.self, ImagesCommand.self, BootCommand.self, GDBCommand.self, ListCommand.self, BenchCommand.self, ReportCommand.self])
+    subcommands: [CheckCommand.self, SetupCommand.self, ImagesCommand.self, BootCommand.self, GDBCommand.self, ListCommand.self, BenchCommand.self, ReportCommand.self, ReproCommand.self])
 
   public init() {}
 

@@ -36,22 +36,21 @@ public indirect enum ManifestTree: Sendable, Equatable {
     do {
       node = try Yams.compose(yaml: text)
     } catch let error as YamlError {
-      throw HarnessError("\(file): malformed YAML: \(describe(error, file: file))", fix: "fix the YAML syntax at that place")
+      let (problem, mark) = describe(error)
+      let place = mark.map { "\(file):\($0.line):\($0.column)" } ?? file
+      throw HarnessError("\(place): malformed YAML: \(problem)", fix: "fix the YAML syntax at that place")
     }
     guard let node else { return .mapping([], SourceLocation(file: file, line: 1, column: 1)) }
     return try convert(node, file: file)
   }
 
-  private static func describe(_ error: YamlError, file: String) -> String {
+  private static func describe(_ error: YamlError) -> (String, Mark?) {
     switch error {
-    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-      let where_ = "line \(mark.line), column \(mark.column)"
-      return [context?.text, problem, "at \(where_)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-    case .composer(let context, let problem, let mark, _):
-      return [context?.text, problem, "at line \(mark.line), column \(mark.column)"].compactMap { $0 }
-        .joined(separator: " ")
+    case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+      .composer(let context, let problem, let mark, _):
+      ([context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "), mark)
     default:
-      return "\(error)"
+      ("\(error)", nil)
     }
   }
 

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import HarnessSupport
+import Images
+import Repro
+import Reporting
+import Suites
+
+/// `teeharness repro FILE.yaml`: a declarative bug scenario, run as a one-test suite with `check`'s reports and
+/// exit codes.
+struct ReproCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "repro",
+    abstract: "Run a reproducible bug script (YAML: a manifest, then steps on the booted machine).",
+    discussion: "Steps: shell, secure, expect, gdb, threads, qmp, kill, wait (see repro/ and README). Exit status as `check`.")
+
+  @Argument(help: "The script, e.g. repro/thread-flood.yaml.")
+  var file: String
+
+  @Option(name: .long, help: "Run on this manifest instead of the script's.")
+  var manifest: String?
+
+  @Option(name: .long, help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
+  var cacheDir: String?
+
+  @Option(name: .long, help: "Run the scenario N times; flaky when its runs disagree.")
+  var `repeat`: Int = 1
+
+  @Option(name: .long, help: "Also write the JUnit XML report here.")
+  var junit: String?
+
+  @Option(name: .long, help: "Also write the JSON report here.")
+  var json: String?
+
+  @Option(name: .long, help: "Run folder (default: teeharness-out/<time>).")
+  var out: String?
+
+  func validate() throws {
+    guard `repeat` >= 1 else { throw ValidationError("--repeat takes a count of 1 or more") }
+  }
+
+  func run() async throws {
+    let url = URL(fileURLWithPath: file)
+    let script = try ReproScript.load(url)
+    var manifest = self.manifest ?? script.manifest
+    if self.manifest == nil, manifest.contains("/") || manifest.hasSuffix(".yaml"), !manifest.hasPrefix("/") {
+      manifest = url.deletingLastPathComponent().appendingPathComponent(manifest).path  // relative to the script
+    }
+    try HostSetup().requireInstalled()
+    let runDirectory = try RunFolder.make(out)
+    let (images, loaded, _) = try await Stack.prepare(manifest: manifest, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
+    var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory, reporter: TerminalReporter())
+    runner.repeats = `repeat`
+    let configured = runner
+    let (result, signal) = try await Interruption.run { await configured.run([script.suite]) }
+    try Reports.write(result, junit: junit, json: json)
+    TerminalReporter().summary(result)
+    if let signal { throw HarnessExitRequest(signal == SIGINT ? .interruptedByINT : .interruptedByTERM) }
+    throw HarnessExitRequest(HarnessExit(rawValue: result.exitCode) ?? .infrastructure)
+  }
+}
