@@ -9,12 +9,16 @@ extension ReproScript {
   /// The script as a suite of one test, so it runs, reports and exits exactly as `check` does (and gets the
   /// same after-test checks: every OP-TEE thread FREE, no bad line on either console).
   public var suite: Suite {
+    let test = self.test
+    return Suite("repro", description ?? name) { test }
+  }
+
+  /// The scenario as one test: its steps in order, bounded by the script's timeout.
+  public var test: Test {
     let script = self
-    return Suite("repro", description ?? name) {
-      Test(script.name, timeout: script.timeout, allowing: script.allowing) { t in
-        var player = ReproPlayer(context: t, file: script.file)
-        for (i, step) in script.steps.enumerated() { try await player.play(step, number: i + 1) }
-      }
+    return Test(name, timeout: timeout, allowing: allowing) { t in
+      var player = ReproPlayer(context: t, file: script.file)
+      for (i, step) in script.steps.enumerated() { try await player.play(step, number: i + 1) }
     }
   }
 }
