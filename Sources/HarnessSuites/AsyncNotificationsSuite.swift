@@ -48,9 +48,15 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
       t.note("\(text.count) bytes: \(topHalves) top halves, OP-TEE sent \(sent) notifications (the watchdog fired \(watchdog) times meanwhile), Linux counted +\(after - before), \(log.count { $0.name == "yielding_console_notif" }) bottom halves")
       t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); bottom half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
-      // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own.
-      try t.require(topHalves >= text.count - watchdog && topHalves <= text.count,
-        "\(text.count) bytes ran the console's top half \(topHalves) times (one each, but for bytes a watchdog bottom half read first: \(watchdog) ran)")
+      // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own — a
+      // rare overlap (the UART interrupt is level-triggered). More than one in five means the bytes are being
+      // picked up by the watchdog, not by their interrupt.
+      let spared = min(watchdog, text.count / 5)
+      try t.require(topHalves >= text.count - spared && topHalves <= text.count,
+        "\(text.count) bytes ran the console's top half \(topHalves) times (one each, but for at most \(spared) a watchdog bottom half read first; the watchdog ran \(watchdog) times): the bytes were not delivered by their own interrupt")
+      let latencies = typed.latencies.compactMap { $0 }
+      try t.require((median(latencies) ?? .infinity) <= bounds.medianSeconds,
+        "typed → read took \(typed.latencySummary) (bound median \(bounds.medianSeconds) s): something periodic picked the bytes up, not their interrupt")
       let broken = chains.filter { !$0.isComplete && $0.toTopHalf != nil }
       try t.require(broken.isEmpty, "not every byte went top half → bottom half → printed, in that order: \(broken.map(\.description).joined(separator: "; "))")
       try t.require(sent >= topHalves + watchdog, "OP-TEE sent \(sent) notifications for \(topHalves) top halves and \(watchdog) watchdog callouts")

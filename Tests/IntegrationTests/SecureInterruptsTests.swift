@@ -1,5 +1,7 @@
 import Foundation
+import HarnessSupport
 import HarnessSuites
+import Images
 import Reporting
 import Suites
 import Testing
@@ -28,6 +30,22 @@ extension Integration {
     #expect(group0.count >= 3 && group0.allSatisfy { $0.outcome == .skipped && ($0.message ?? "").contains("Group 0") })
     let table = result.allTests.first { $0.name == "the routing table" }
     #expect(table?.notes.filter { $0.contains("|") }.count == 10, "\(table?.notes ?? [])")
+  }
+
+  /// A stack whose secure UART interrupt is never enabled still reads every byte — late, when the watchdog's
+  /// bottom half runs. Both suites must fail on it: on latency and the missing interrupt path, not pass late.
+  @Test func aSecureUARTWhoseInterruptIsNeverEnabledFailsBothSuites() async throws {
+    let (images, manifest, _) = try await Stack.prepare(manifest: "secure-uart-irq-off", cache: CacheLocation.resolve()) { print("images: \($0)") }
+    var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest),
+      runDirectory: SharedStack.runFolder("secure-uart-irq-off"), reporter: TerminalReporter())
+    runner.select = { _, test in test.name.hasPrefix("case 6") || test.name.hasPrefix("a byte typed at the secure console") }
+    let result = await runner.run([secureInterruptsSuite, asyncNotificationsSuite])
+    let bytes = result.allTests.first { $0.name.hasPrefix("case 6") }
+    #expect(bytes?.outcome == .failed, "\(bytes?.outcome.rawValue ?? "not run"): \(bytes?.message ?? "")")
+    #expect(["too late", "not each read", "from EL3"].contains { bytes?.message?.contains($0) == true }, "\(bytes?.message ?? "")")
+    let chain = result.allTests.first { $0.name.hasPrefix("a byte typed at the secure console") }
+    #expect(chain?.outcome == .failed, "\(chain?.outcome.rawValue ?? "not run"): \(chain?.message ?? "")")
+    #expect(chain?.message?.contains("top half") == true, "\(chain?.message ?? "")")
   }
 }
 }
