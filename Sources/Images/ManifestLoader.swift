@@ -35,23 +35,23 @@ public enum ManifestLoader {
       throw HarnessError("\(tree.location): a manifest is a mapping of `name`, `machine`, `components`", fix: "see manifests/default.yaml")
     }
     guard let extends = tree["extends"] else { return tree }
-    let named = try scalar(extends, "extends")
+    let named = try extends.scalar("extends")
     let base = named.hasPrefix("/") ? URL(fileURLWithPath: named) : file.deletingLastPathComponent().appendingPathComponent(named)
     return try mergedTree(base, seen: seen + [file]).merged(with: tree.removing("extends"))
   }
 
   static func decode(_ tree: ManifestTree, file: URL) throws -> StackManifest {
-    try checkKeys(tree, allowed: ["name", "description", "machine", "components"], what: "manifest")
-    let name = try tree["name"].map { try scalar($0, "name") } ?? file.deletingPathExtension().lastPathComponent
+    try tree.requireKeys(["name", "description", "machine", "components"], in: "manifest")
+    let name = try tree["name"].map { try $0.scalar("name") } ?? file.deletingPathExtension().lastPathComponent
     var machine = MachineSpec()
     if let m = tree["machine"] {
-      try checkKeys(m, allowed: ["cpu", "smp", "memory", "append", "qemu"], what: "machine")
-      if let v = m["cpu"] { machine.cpu = try scalar(v, "cpu") }
+      try m.requireKeys(["cpu", "smp", "memory", "append", "qemu"], in: "machine")
+      if let v = m["cpu"] { machine.cpu = try v.scalar("cpu") }
       if let v = m["smp"] { machine.smp = try integer(v, "smp", range: 1...8) }
       if let v = m["memory"] { machine.memoryMiB = try integer(v, "memory", range: 256...8192) }
-      if let v = m["append"] { machine.append = try scalar(v, "append") }
+      if let v = m["append"] { machine.append = try v.scalar("append") }
       if let v = m["qemu"] {
-        let choice = try scalar(v, "qemu")
+        let choice = try v.scalar("qemu")
         machine.qemu = choice == "built" ? .built : .host(binary: choice == "host" ? "qemu-system-aarch64" : choice)
       }
     }
@@ -77,13 +77,13 @@ public enum ManifestLoader {
   }
 
   static func decodeComponent(_ name: ComponentName, _ tree: ManifestTree) throws -> ComponentSpec {
-    try checkKeys(tree, allowed: ["source", "packages", "suite", "follow", "options", "patches"], what: "component '\(name.rawValue)'")
+    try tree.requireKeys(["source", "packages", "suite", "follow", "options", "patches"], in: "component '\(name.rawValue)'")
     guard let suiteTree = tree["suite"] else {
       throw HarnessError("\(tree.location): component '\(name.rawValue)' names no `suite`", fix: "add e.g. `suite: sid`")
     }
-    let suite = try scalar(suiteTree, "suite")
-    let source = try tree["source"].map { PackageRef(try scalar($0, "source"), suite: suite) }
-    let packages = try (tree["packages"].map { try list($0, "packages") } ?? []).map { PackageRef($0, suite: suite) }
+    let suite = try suiteTree.scalar("suite")
+    let source = try tree["source"].map { PackageRef(try $0.scalar("source"), suite: suite) }
+    let packages = try (tree["packages"].map { try $0.list("packages") } ?? []).map { PackageRef($0, suite: suite) }
     if source == nil && packages.isEmpty {
       throw HarnessError("\(tree.location): component '\(name.rawValue)' names neither a `source` nor `packages`",
         fix: "add `source: <Debian source package>` or `packages: [...]`")
@@ -98,7 +98,7 @@ public enum ManifestLoader {
           throw HarnessError("\(entry.keyLocation): '\(entry.key)' is not a build option name of component '\(name.rawValue)'",
             fix: "options are make variables such as CFG_NUM_THREADS or DEBUG")
         }
-        options.append(.init(name: entry.key, value: try scalar(entry.value, entry.key), location: entry.keyLocation))
+        options.append(.init(name: entry.key, value: try entry.value.scalar(entry.key), location: entry.keyLocation))
       }
     }
     var patches: [URL] = []
@@ -107,7 +107,7 @@ public enum ManifestLoader {
         throw HarnessError("\(patchesTree.location): `patches` must be a list of files", fix: "write `patches: [patches/fix.patch]`")
       }
       for item in items {
-        let relative = try scalar(item, "patch")
+        let relative = try item.scalar("patch")
         let base = URL(fileURLWithPath: item.location.file).deletingLastPathComponent()
         let url = URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -119,37 +119,14 @@ public enum ManifestLoader {
         throw HarnessError("\(patchesTree.location): patches apply only to a component built from `source`", fix: "remove them")
       }
     }
-    let follow = try tree["follow"].map { try list($0, "follow") } ?? []
+    let follow = try tree["follow"].map { try $0.list("follow") } ?? []
     return ComponentSpec(name: name, source: source, packages: packages, follow: follow, options: options, patches: patches)
   }
 
-  static func checkKeys(_ tree: ManifestTree, allowed: Set<String>, what: String) throws {
-    guard case .mapping(let entries, _) = tree else {
-      throw HarnessError("\(tree.location): \(what) must be a mapping", fix: "write `key: value` lines")
-    }
-    for entry in entries where !allowed.contains(entry.key) {
-      throw HarnessError("\(entry.keyLocation): unknown key '\(entry.key)' in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))",
-        fix: "fix the name or remove it")
-    }
-  }
 
-  static func scalar(_ tree: ManifestTree, _ what: String) throws -> String {
-    guard case .scalar(let value, _) = tree else {
-      throw HarnessError("\(tree.location): `\(what)` must be a single value", fix: "write `\(what): value`")
-    }
-    return value
-  }
-
-  static func list(_ tree: ManifestTree, _ what: String) throws -> [String] {
-    switch tree {
-    case .sequence(let items, _): return try items.map { try scalar($0, what) }
-    case .scalar(let value, _): return [value]
-    case .mapping: throw HarnessError("\(tree.location): `\(what)` must be a list", fix: "write `\(what): [a, b]`")
-    }
-  }
 
   static func integer(_ tree: ManifestTree, _ what: String, range: ClosedRange<Int>) throws -> Int {
-    let text = try scalar(tree, what)
+    let text = try tree.scalar(what)
     guard let value = Int(text), range.contains(value) else {
       throw HarnessError("\(tree.location): `\(what)` must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'",
         fix: "fix the value")

@@ -104,4 +104,32 @@ public indirect enum ManifestTree: Sendable, Equatable {
     guard case .mapping(let entries, let location) = self else { return self }
     return .mapping(entries.filter { $0.key != key }, location)
   }
+
+  /// Requires a mapping whose keys are all in `allowed`; `what` names it in the error.
+  public func requireKeys(_ allowed: Set<String>, in what: String) throws {
+    guard case .mapping(let entries, _) = self else {
+      throw HarnessError("\(location): \(what) must be a mapping", fix: "write `key: value` lines")
+    }
+    for entry in entries where !allowed.contains(entry.key) {
+      throw HarnessError("\(entry.keyLocation): unknown key '\(entry.key)' in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))",
+        fix: "fix the name or remove it")
+    }
+  }
+
+  /// The single value of `key` (`what` in errors).
+  public func scalar(_ what: String) throws -> String {
+    guard case .scalar(let value, _) = self else {
+      throw HarnessError("\(location): `\(what)` must be a single value", fix: "write `\(what): value` (quote it if it has ': ' or starts with '{' or '[')")
+    }
+    return value
+  }
+
+  /// A list of values (a single value is a list of one).
+  public func list(_ what: String) throws -> [String] {
+    switch self {
+    case .sequence(let items, _): return try items.map { try $0.scalar(what) }
+    case .scalar(let value, _): return [value]
+    case .mapping: throw HarnessError("\(location): `\(what)` must be a list", fix: "write `\(what): [a, b]`")
+    }
+  }
 }

@@ -68,8 +68,8 @@ public struct ReproScript: Sendable {
 
   public static func parse(_ text: String, file: String) throws -> ReproScript {
     let tree = try ManifestTree.parse(text, file: file)
-    try keys(tree, ["name", "description", "manifest", "timeout", "allowing", "steps"], "the script")
-    guard let name = try tree["name"].map({ try scalar($0, "name") }) else {
+    try tree.requireKeys(["name", "description", "manifest", "timeout", "allowing", "steps"], in: "the script")
+    guard let name = try tree["name"].map({ try $0.scalar("name") }) else {
       throw HarnessError("\(tree.location): the script has no `name`", fix: "add `name: what this reproduces`")
     }
     guard let stepsTree = tree["steps"], case .sequence(let items, _) = stepsTree, !items.isEmpty else {
@@ -89,10 +89,10 @@ public struct ReproScript: Sendable {
     }
     return ReproScript(
       name: name,
-      description: try tree["description"].map { try scalar($0, "description") },
-      manifest: try tree["manifest"].map { try scalar($0, "manifest") } ?? "default",
+      description: try tree["description"].map { try $0.scalar("description") },
+      manifest: try tree["manifest"].map { try $0.scalar("manifest") } ?? "default",
       timeout: try tree["timeout"].map { try seconds($0, "timeout") } ?? .seconds(300),
-      allowing: Set(try tree["allowing"].map { try list($0, "allowing") } ?? []),
+      allowing: Set(try tree["allowing"].map { try $0.list("allowing") } ?? []),
       steps: steps, file: file)
   }
 
@@ -105,36 +105,36 @@ public struct ReproScript: Sendable {
     }
     let value = kind.value
     func timeout(_ fallback: Double) throws -> Duration { try item["timeout"].map { try seconds($0, "timeout") } ?? .seconds(fallback) }
-    func text(_ key: String) throws -> String? { try item[key].map { try scalar($0, key) } }
+    func text(_ key: String) throws -> String? { try item[key].map { try $0.scalar(key) } }
     let action: Action
     switch kind.key {
     case "shell":
-      try keys(item, ["shell", "expect", "status", "save", "timeout"], "a shell step")
+      try item.requireKeys(["shell", "expect", "status", "save", "timeout"], in: "a shell step")
       let status: Int? = try item["status"].map { node in
-        let text = try scalar(node, "status")
+        let text = try node.scalar("status")
         if text == "any" { return -1 }
         guard let n = Int(text), (0...255).contains(n) else {
           throw HarnessError("\(node.location): `status` must be 0–255 or `any`, not '\(text)'", fix: "fix the value")
         }
         return n
       }
-      action = .shell(try scalar(value, "shell"), expect: try regex(item["expect"]), status: status == -1 ? nil : (status ?? 0),
+      action = .shell(try value.scalar("shell"), expect: try regex(item["expect"]), status: status == -1 ? nil : (status ?? 0),
         save: try name(item["save"]), timeout: try timeout(60))
     case "secure":
-      try keys(item, ["secure", "read", "timeout"], "a secure step")
+      try item.requireKeys(["secure", "read", "timeout"], in: "a secure step")
       let read = try item["read"].map { try boolean($0, "read") } ?? true
-      action = .secure(try scalar(value, "secure"), read: read, timeout: try timeout(5))
+      action = .secure(try value.scalar("secure"), read: read, timeout: try timeout(5))
     case "expect":
-      try keys(item, ["expect", "console", "timeout"], "an expect step")
+      try item.requireKeys(["expect", "console", "timeout"], in: "an expect step")
       let consoleName = try text("console") ?? "normal"
       guard let console = Console(rawValue: consoleName) else {
         throw HarnessError("\(item["console"]!.location): `console` is normal or secure, not '\(consoleName)'", fix: "fix the value")
       }
       action = .expect(console, try regex(value)!, timeout: try timeout(30))
     case "gdb":
-      try keys(item, ["gdb", "read", "size", "expect", "save", "timeout"], "a gdb step")
+      try item.requireKeys(["gdb", "read", "size", "expect", "save", "timeout"], in: "a gdb step")
       let size = try item["size"].map { node -> Int in
-        let text = try scalar(node, "size")
+        let text = try node.scalar("size")
         guard let n = Int(text), [1, 2, 4, 8].contains(n) else {
           throw HarnessError("\(node.location): `size` is 1, 2, 4 or 8 bytes, not '\(text)'", fix: "fix the value")
         }
@@ -143,66 +143,42 @@ public struct ReproScript: Sendable {
       if item["read"] == nil, let extra = ["expect", "save", "size"].first(where: { item[$0] != nil }) {
         throw HarnessError("\(item[extra]!.location): `\(extra)` needs `read:` (what to read at the stop)", fix: "add `read: SYMBOL` or remove it")
       }
-      action = .gdb(break: try scalar(value, "gdb"), read: try text("read"), size: size, expect: try regex(item["expect"]),
+      action = .gdb(break: try value.scalar("gdb"), read: try text("read"), size: size, expect: try regex(item["expect"]),
         save: try name(item["save"]), timeout: try timeout(10))
     case "threads":
-      try keys(item, ["threads", "timeout"], "a threads step")
-      let expected = try scalar(value, "threads")
+      try item.requireKeys(["threads", "timeout"], in: "a threads step")
+      let expected = try value.scalar("threads")
       if expected != "free" { _ = try regex(value) }
       action = .threads(expected, timeout: try timeout(10))
     case "qmp":
-      try keys(item, ["qmp", "arguments", "expect"], "a qmp step")
+      try item.requireKeys(["qmp", "arguments", "expect"], in: "a qmp step")
       var arguments: [String: String] = [:]
       if let a = item["arguments"] {
         guard case .mapping(let pairs, _) = a else {
           throw HarnessError("\(a.location): `arguments` must be a mapping", fix: "write `arguments: {name: value}`")
         }
-        for pair in pairs { arguments[pair.key] = try scalar(pair.value, pair.key) }
+        for pair in pairs { arguments[pair.key] = try pair.value.scalar(pair.key) }
       }
-      action = .qmp(try scalar(value, "qmp"), arguments: arguments, expect: try regex(item["expect"]))
+      action = .qmp(try value.scalar("qmp"), arguments: arguments, expect: try regex(item["expect"]))
     case "kill":
-      try keys(item, ["kill", "signal"], "a kill step")
+      try item.requireKeys(["kill", "signal"], in: "a kill step")
       let signal = try text("signal") ?? "KILL"
       guard signal.allSatisfy({ $0.isLetter || $0.isNumber }) else {
         throw HarnessError("\(item["signal"]!.location): `signal` is a name or number such as KILL, SEGV, 9, not '\(signal)'", fix: "fix the value")
       }
-      action = .kill(try scalar(value, "kill"), signal: signal)
+      action = .kill(try value.scalar("kill"), signal: signal)
     default:  // wait
-      try keys(item, ["wait", "timeout"], "a wait step")
-      action = .wait(try scalar(value, "wait"), timeout: try timeout(30))
+      try item.requireKeys(["wait", "timeout"], in: "a wait step")
+      action = .wait(try value.scalar("wait"), timeout: try timeout(30))
     }
     return Step(action: action, location: location)
   }
 
   // MARK: values
 
-  static func keys(_ tree: ManifestTree, _ allowed: Set<String>, _ what: String) throws {
-    guard case .mapping(let entries, _) = tree else {
-      throw HarnessError("\(tree.location): \(what) must be a mapping", fix: "write `key: value` lines")
-    }
-    for entry in entries where !allowed.contains(entry.key) {
-      throw HarnessError("\(entry.keyLocation): unknown key '\(entry.key)' in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))",
-        fix: "fix the name or remove it")
-    }
-  }
-
-  static func scalar(_ tree: ManifestTree, _ what: String) throws -> String {
-    guard case .scalar(let value, _) = tree else {
-      throw HarnessError("\(tree.location): `\(what)` must be a single value", fix: "write `\(what): value` (quote it if it has ': ' or starts with '{' or '[')")
-    }
-    return value
-  }
-
-  static func list(_ tree: ManifestTree, _ what: String) throws -> [String] {
-    switch tree {
-    case .sequence(let items, _): return try items.map { try scalar($0, what) }
-    case .scalar(let value, _): return [value]
-    case .mapping: throw HarnessError("\(tree.location): `\(what)` must be a list", fix: "write `\(what): [a, b]`")
-    }
-  }
 
   static func seconds(_ tree: ManifestTree, _ what: String) throws -> Duration {
-    let text = try scalar(tree, what)
+    let text = try tree.scalar(what)
     guard let value = Double(text.hasSuffix("s") ? String(text.dropLast()) : text), value > 0, value <= 3600 else {
       throw HarnessError("\(tree.location): `\(what)` is seconds (0 < n ≤ 3600), not '\(text)'", fix: "write e.g. `\(what): 10`")
     }
@@ -210,7 +186,7 @@ public struct ReproScript: Sendable {
   }
 
   static func boolean(_ tree: ManifestTree, _ what: String) throws -> Bool {
-    switch try scalar(tree, what) {
+    switch try tree.scalar(what) {
     case "true", "yes": return true
     case "false", "no": return false
     case let other: throw HarnessError("\(tree.location): `\(what)` is true or false, not '\(other)'", fix: "fix the value")
@@ -219,7 +195,7 @@ public struct ReproScript: Sendable {
 
   static func regex(_ tree: ManifestTree?) throws -> String? {
     guard let tree else { return nil }
-    let pattern = try scalar(tree, "pattern")
+    let pattern = try tree.scalar("pattern")
     do {
       _ = try NSRegularExpression(pattern: pattern)
     } catch {
@@ -230,7 +206,7 @@ public struct ReproScript: Sendable {
 
   static func name(_ tree: ManifestTree?) throws -> String? {
     guard let tree else { return nil }
-    let name = try scalar(tree, "save")
+    let name = try tree.scalar("save")
     guard let first = name.first, first.isLetter, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
       throw HarnessError("\(tree.location): `save` takes a name of letters, digits and _, not '\(name)'", fix: "fix the name")
     }
