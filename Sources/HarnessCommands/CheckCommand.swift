@@ -26,14 +26,7 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run only shard I of N (a stable split of the tests across CI jobs; combine with `report merge`).")
   var shard: String?
 
-  @Option(name: .long, help: "Also write the JUnit XML report here.")
-  var junit: String?
-
-  @Option(name: .long, help: "Also write the JSON report here.")
-  var json: String?
-
-  @Option(name: .long, help: "Run folder for transcripts and reports (default: teeharness-out/<time>).")
-  var out: String?
+  @OptionGroup var reports: ReportOptions
 
   func validate() throws {
     guard `repeat` >= 1 else { throw ValidationError("--repeat takes a count of 1 or more") }
@@ -49,7 +42,7 @@ struct CheckCommand: AsyncParsableCommand {
       }
       return suite
     }
-    let runDirectory = try RunFolder.make(out)
+    let runDirectory = try RunFolder.make(reports.out)
     if getuid() == 0 {
       let installed = try await HostSetup().ensure { Output.line($0) }
       if !installed.isEmpty { Output.line("setup: installed \(installed.joined(separator: " "))") }
@@ -57,8 +50,7 @@ struct CheckCommand: AsyncParsableCommand {
       try HostSetup().requireInstalled()
     }
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line("images: \($0)") }
-    let facts = try StackFacts(images: images, manifest: manifest)
-    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
+    var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory, reporter: TerminalReporter())
     let shard = self.shard.flatMap(Shard.init)
     let test = self.test
     runner.select = { suite, t in
@@ -66,12 +58,7 @@ struct CheckCommand: AsyncParsableCommand {
         && (shard?.contains(suite: suite.name, test: t.name) ?? true)
     }
     runner.repeats = `repeat`
-    let configured = runner
-    let (result, signal) = try await Interruption.run { await configured.run(selected) }
-    try Reports.write(result, junit: junit, json: json)
-    TerminalReporter().summary(result)
-    if let signal { throw HarnessExitRequest(signal == SIGINT ? .interruptedByINT : .interruptedByTERM) }
-    throw HarnessExitRequest(HarnessExit(rawValue: result.exitCode) ?? .infrastructure)
+    try await reports.run(selected, with: runner)
   }
 }
 
@@ -92,6 +79,33 @@ enum RunFolder {
       throw HarnessError("cannot create the run folder \(url.path): \(error.localizedDescription)", fix: "pass a writable --out")
     }
     return url.standardizedFileURL
+  }
+}
+
+/// Where a run's reports go; shared by every command that runs tests or writes reports.
+struct ReportOptions: ParsableArguments {
+  @Option(name: .long, help: "Also write the JUnit XML report here.")
+  var junit: String?
+
+  @Option(name: .long, help: "Also write the JSON report here.")
+  var json: String?
+
+  @Option(name: .long, help: "Run folder for transcripts and reports (default: teeharness-out/<time>).")
+  var out: String?
+
+  /// Runs `suites` (SIGINT and SIGTERM end them in order), writes the reports, prints the summary and ends the
+  /// command with the run's exit code.
+  func run(_ suites: [Suite], with runner: SuiteRunner) async throws -> Never {
+    let (result, signal) = try await Interruption.run { await runner.run(suites) }
+    try finish(result)
+    if let signal { throw HarnessExitRequest(signal == SIGINT ? .interruptedByINT : .interruptedByTERM) }
+    throw HarnessExitRequest(HarnessExit(rawValue: result.exitCode) ?? .infrastructure)
+  }
+
+  /// Writes the reports and prints the summary.
+  func finish(_ result: RunResult) throws {
+    try Reports.write(result, junit: junit, json: json)
+    TerminalReporter().summary(result)
   }
 }
 

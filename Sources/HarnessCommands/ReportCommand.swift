@@ -17,28 +17,21 @@ struct MergeReports: AsyncParsableCommand {
     abstract: "Combine the report.json files of shards into one report.json and junit.xml.")
 
   @Argument(help: "The shards' report.json files (or their run folders).")
-  var reports: [String]
+  var shards: [String]
 
-  @Option(name: .long, help: "Folder for the merged report.json and junit.xml (default: teeharness-out/merged-<time>).")
-  var out: String?
-
-  @Option(name: .long, help: "Also write the merged JUnit XML here.")
-  var junit: String?
-
-  @Option(name: .long, help: "Also write the merged JSON here.")
-  var json: String?
+  @OptionGroup var reports: ReportOptions
 
   func run() async throws {
-    let shards = try reports.map(Self.load)
-    let folder = try RunFolder.make(out ?? "teeharness-out/merged-\(RunFolder.stamp())")
-    let merged: RunResult
+    let loaded = try shards.map(Self.load)
+    let path = reports.out ?? "teeharness-out/merged-\(RunFolder.stamp())"
+    var merged: RunResult
     do {
-      merged = try ReportMerge.merge(shards, runDirectory: folder.path, rank: { Catalog.rank(suite: $0, test: $1) })
+      merged = try ReportMerge.merge(loaded, runDirectory: path, rank: { Catalog.rank(suite: $0, test: $1) })
     } catch {
       throw HarnessError("cannot merge: \(error.message)", fix: "give each shard's report once, from shards of one run")
     }
-    try Reports.write(merged, junit: junit, json: json)
-    TerminalReporter().summary(merged)
+    merged.runDirectory = try RunFolder.make(path).path  // only once there is something to write
+    try reports.finish(merged)
     throw HarnessExitRequest(HarnessExit(rawValue: merged.exitCode) ?? .infrastructure)
   }
 

@@ -26,14 +26,7 @@ struct ReproCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run the scenario N times; flaky when its runs disagree.")
   var `repeat`: Int = 1
 
-  @Option(name: .long, help: "Also write the JUnit XML report here.")
-  var junit: String?
-
-  @Option(name: .long, help: "Also write the JSON report here.")
-  var json: String?
-
-  @Option(name: .long, help: "Run folder (default: teeharness-out/<time>).")
-  var out: String?
+  @OptionGroup var reports: ReportOptions
 
   func validate() throws {
     guard `repeat` >= 1 else { throw ValidationError("--repeat takes a count of 1 or more") }
@@ -47,15 +40,10 @@ struct ReproCommand: AsyncParsableCommand {
       manifest = url.deletingLastPathComponent().appendingPathComponent(manifest).path  // relative to the script
     }
     try HostSetup().requireInstalled()
-    let runDirectory = try RunFolder.make(out)
+    let runDirectory = try RunFolder.make(reports.out)
     let (images, loaded, _) = try await Stack.prepare(manifest: manifest, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
     var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory, reporter: TerminalReporter())
     runner.repeats = `repeat`
-    let configured = runner
-    let (result, signal) = try await Interruption.run { await configured.run([script.suite]) }
-    try Reports.write(result, junit: junit, json: json)
-    TerminalReporter().summary(result)
-    if let signal { throw HarnessExitRequest(signal == SIGINT ? .interruptedByINT : .interruptedByTERM) }
-    throw HarnessExitRequest(HarnessExit(rawValue: result.exitCode) ?? .infrastructure)
+    try await reports.run([script.suite], with: runner)
   }
 }
