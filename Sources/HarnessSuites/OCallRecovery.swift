@@ -99,8 +99,9 @@ extension TestContext {
     let refusal = { (line: String) in line.contains("TEE_IOC_SUPPL_SEND") && line.contains("Bad file descriptor") }
     var lines: [String] = []
     // The answer to a killed client's request is refused just after the plugin logs it: give the supplicant's
-    // error line 3 s to reach the console, so an aborting supplicant never survives into the next scenario.
-    _ = try await poll(within: .seconds(clientKilled ? 3 : 0)) {
+    // error line up to 10 s to reach the console (a loaded host delays it by seconds), so an aborting supplicant
+    // never survives into the next scenario and dies in the middle of it.
+    _ = try await poll(within: .seconds(clientKilled ? 10 : 0)) {
       lines = await normalLines(since: consoleFrom)
       return lines.contains(where: refusal)
     }

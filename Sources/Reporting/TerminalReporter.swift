@@ -62,7 +62,9 @@ public struct TerminalReporter: Sendable {
     for test in run.allTests where [.failed, .error, .flaky].contains(test.outcome) {
       line("  \(label(test.outcome)) \(test.id): \(test.message ?? "")")
       if !test.slices.isEmpty {
-        let base = folder.appendingPathComponent(test.suite).appendingPathComponent(TestResult.fileStem(test.name)).path
+        // A repeated test's logs are per run: point at the first run that did not pass.
+        let run = test.runs.map { runs in ".run-\((runs.firstIndex { $0 != .passed } ?? 0) + 1)" } ?? ""
+        let base = folder.appendingPathComponent(test.suite).appendingPathComponent(TestResult.fileStem(test.name) + run).path
         line("      logs: \(base).normal.log, \(base).secure.log")
       }
     }
