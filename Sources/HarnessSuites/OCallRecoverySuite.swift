@@ -141,7 +141,7 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
   try await t.clearPluginLog()
   let command: PluginCommand = victim == .plugin ? .crash : .sleep
   let call = try await t.startOCall(command, ms: quick ? 1500 : 3000, memory: .registered, bytes: 512, tag: tag)
-  var killed = ContinuousClock.now
+  let killed: ContinuousClock.Instant
   switch victim {
   case .client, .supplicant:
     guard try await t.killWhileServing(victim == .client ? call.pid : before.supplicant) else {

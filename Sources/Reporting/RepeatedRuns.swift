@@ -2,12 +2,13 @@
 /// flaky when it both passed and failed; an error or a skip in any run wins, since then the test said nothing.
 public enum RepeatedRuns {
   public static func combine(_ runs: [TestResult]) -> TestResult {
-    guard var result = runs.first, runs.count > 1 else { return runs.first! }
+    guard runs.count > 1 else { return runs[0] }
     let outcomes = runs.map(\.outcome)
     let passed = outcomes.filter { $0 == .passed }.count
     let failed = outcomes.filter { $0 == .failed }.count
-    let firstBad = runs.first { $0.outcome != .passed } ?? result
-    result = firstBad
+    // The result speaks for the first run that did not pass (its message, details and console slices).
+    let firstBad = runs.first { $0.outcome != .passed } ?? runs[0]
+    var result = firstBad
     result.runs = outcomes
     result.seconds = runs.map(\.seconds).reduce(0, +)
     result.notes = runs.enumerated().flatMap { i, run in run.notes.map { "run \(i + 1): \($0)" } }
