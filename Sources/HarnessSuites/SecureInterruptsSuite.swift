@@ -57,12 +57,13 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
       let n = try t.opteeThreads(), spinMs = 1500, text = "klmn"
       let onConsole = t.secureClock()
       let from = t.secure.now()
-      // Every thread spins (on one thread, the spin is kept on CPU 0, where the secure UART's interrupt goes), so
-      // the CPU is in the secure world when the byte arrives; its bottom half waits for the spins to end.
+      // Every thread spins, all of them on CPU 0, where the secure UART's interrupt goes: left to the scheduler, the
+      // spins may share CPU 1 while CPU 0 idles in the normal world. Taking turns at Linux's ticks, they keep CPU 0
+      // in the secure world when the byte arrives; its bottom half waits for the spins to end.
       let (log, (typedAt, spins)) = try await probe.watching(InterruptPath.entrySymbols + ["console_itr_cb"]) { _ in
         var typedAt: [Double] = [], spins: [CallTimeline] = []
         for (round, byte) in text.utf8.enumerated() {
-          let calls = try await t.startCalls(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: n == 1 ? 0 : nil)
+          let calls = try await t.startCalls(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: 0)
           try await t.waitUntilInvoking(calls, count: n)
           typedAt.append(t.secure.now())
           try await t.secure.send(bytes: [byte])
@@ -94,33 +95,35 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
 
     Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
       let probe = try t.secureWorldProbe()
-      let spinMs = 4000
+      let spinMs = 6000
       let spin = try await t.startCalls(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
       try await t.waitUntilInvoking(spin, count: 1)
-      // Where CPU 0 is, looked at 10 times, while Linux's timer is counted over the same window.
+      // OP-TEE's exits for foreign interrupts on CPU 0 are counted for a second of the spin first, while it surely
+      // lasts (every hit stops the machine, so the ticks are not counted then).
+      let (log, _) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
+        try await t.run("sleep 1")
+      }
+      // Then where CPU 0 is, looked at 10 times, while Linux's timer is counted over the same window.
       let before = try await t.interruptCounts("arch_timer")
       let started = ContinuousClock.now
       var samples: [CPUStop] = []
       for _ in 0..<10 { samples.append(try await probe.whereIs(cpu: 0)); _ = try await t.run("sleep 0.1") }
       let after = try await t.interruptCounts("arch_timer")
       let window = (ContinuousClock.now - started).seconds
-      // Then OP-TEE's exits for foreign interrupts on CPU 0 are counted until the spin ends.
-      let (log, timeline) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
-        try await t.finish(spin, timeout: .seconds(90))
-      }
+      let timeline = try await t.finish(spin, timeout: .seconds(90))
       let ticks = (after.first ?? 0) - (before.first ?? 0)
       let rate = Double(ticks) / window
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
       let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }
       let fiqs = log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 }
       t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " "))); Linux's timer on CPU 0 +\(ticks) in \(window.formatted(decimals: 2)) s (\(rate.formatted(decimals: 0)) per second)")
-      t.note("then, with breakpoints set until the spin ended: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
+      t.note("during a second of the spin before, with breakpoints set: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
       var failure: String?
       if !(timeline.isComplete && timeline.failures.isEmpty) {
         failure = "the spinning call failed: \(timeline.failures.map(\.result))"
       } else if secure * 2 < samples.count {
         failure = "CPU 0 was in the secure world at only \(secure) of \(samples.count) looks during the spin: the case was not reached"
-      } else if rate < 25 {
+      } else if rate < 10 {
         failure = "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while the TA spun there: its interrupts are not served"
       } else if exits == 0 || fiqs < exits {
         failure = "OP-TEE left for the normal world \(exits) times for \(fiqs) foreign interrupts"
