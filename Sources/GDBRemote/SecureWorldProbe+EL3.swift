@@ -18,11 +18,13 @@ extension SecureWorldProbe {
   /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's `opteed_smc_handler` as it takes a yielding call from the normal world
   /// (the call will enter OP-TEE), runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending),
   /// then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
-  /// Other CPUs' hits are stepped over and not logged.
+  /// Other CPUs' hits are stepped over and not logged. `prompt` runs once the breakpoint is armed, alongside, to
+  /// make such a call (a stack without periodic calls makes none on its own); its result is returned with the log.
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
   ///   when the images lack a symbol.
-  public func afterHeldInEL3(cpu: Int, symbols: [String], until: String, deadline: Deadline,
-    whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> AfterEL3
+  public func afterHeldInEL3<Prompted: Sendable>(cpu: Int, symbols: [String], until: String, deadline: Deadline,
+    prompt: @escaping @Sendable () async throws -> Prompted,
+    whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
     let handler = try address(of: "opteed_smc_handler")
     var names: [UInt64: String] = [:]
@@ -30,6 +32,7 @@ extension SecureWorldProbe {
     _ = try await rsp.interrupt(deadline: deadline)
     try await rsp.insertBreakpoint(.hardware, at: handler, deadline: deadline)
     try await rsp.resume()
+    let prompting = Task { try await prompt() }
     var held: (CPUStop, UInt64)?
     var log: [WatchHit] = []
     do {
@@ -66,6 +69,7 @@ extension SecureWorldProbe {
       for address in names.keys { try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline) }
       try await rsp.resume()
     } catch {
+      prompting.cancel()
       _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
       try? await rsp.removeBreakpoint(.hardware, at: handler)
       for address in names.keys { try? await rsp.removeBreakpoint(.hardware, at: address) }
@@ -78,7 +82,8 @@ extension SecureWorldProbe {
       }
       throw error
     }
-    return AfterEL3(stop: held!.0, call: held!.1, log: log)
+    let prompted = try await withDeadline(deadline, "the prompt of a call into OP-TEE") { try await prompting.value }
+    return (AfterEL3(stop: held!.0, call: held!.1, log: log), prompted)
   }
 
   /// Waits, with the machine stopped, until the GIC distributor shows interrupt `intid` (an SPI) pending, read

@@ -149,14 +149,15 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
       let probe = try t.secureWorldProbe()
       let from = t.secure.now()
       let byte: UInt8 = 0x2a
-      let seen = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols, until: "console_itr_cb",
-        deadline: .after(.seconds(30))) { _ in
+      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols, until: "console_itr_cb",
+        deadline: .after(.seconds(30)), prompt: { try await t.startCalls(1, "return", tag: "el3-secure", cpu: 0) }) { _ in
         try await t.secure.send(bytes: [byte])
         try await probe.waitPending(intid: 40, deadline: .after(.seconds(3)))
       }
       let read = try await t.poll(within: .seconds(5)) {
         SecureConsoleInput(lines: await t.secure.slice(from: from)).firstRead(of: byte, after: from) != nil
       }
+      let prompted = try await t.finish(prompt, timeout: .seconds(20))
       let paths = InterruptPath.paths(of: "console_itr_cb", in: seen.log)
       t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
       let ok = paths == [.inSecureWorld] && read
@@ -164,6 +165,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
         count: paths.count, verdict: ok ? "passed" : "FAILED: \(seen.log.map(\.name))"))
       try t.require(paths == [.inSecureWorld], "a Secure Group 1 interrupt pending while the CPU was in EL3 should be taken by OP-TEE's IRQ vector once TF-A entered the secure world; the CPU executed \(seen.log.map(\.name).joined(separator: " → "))")
       try t.require(read, "OP-TEE never read the byte (0x2a) that arrived while the CPU was in EL3")
+      try t.require(prompted.isComplete && prompted.failures.isEmpty, "the call made to enter OP-TEE through EL3 failed: \(prompted.failures.map(\.result))")
     }
 
     Test("\(RoutingCase.nonSecureInEL3.title): a normal-console interrupt while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
@@ -173,11 +175,13 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
       _ = try await t.run("echo 1 > /proc/irq/\(irq)/smp_affinity")
       let before = try await t.interruptLine(matching: "pl011")
       // XON (Ctrl-Q): the tty's flow control takes it, so the shell never sees a byte.
-      let seen = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols + [InterruptPath.foreignFIQ],
-        until: InterruptPath.foreignExit, deadline: .after(.seconds(30))) { _ in
+      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols + [InterruptPath.foreignFIQ],
+        until: InterruptPath.foreignExit, deadline: .after(.seconds(30)),
+        prompt: { try await t.startCalls(1, "return", tag: "el3-normal", cpu: 0) }) { _ in
         try await t.normal.send(bytes: [0x11])
         try await probe.waitPending(intid: 33, deadline: .after(.seconds(3)))
       }
+      let prompted = try await t.finish(prompt, timeout: .seconds(20))
       let after = try await t.interruptLine(matching: "pl011")
       let rise = zip(after.counts, before.counts).map { $0 - $1 }
       t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
@@ -187,6 +191,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
         count: rise.first, verdict: ok ? "passed" : "FAILED: \(names)"))
       try t.require(names.contains(InterruptPath.foreignFIQ), "a Non-secure Group 1 interrupt pending while the CPU was in EL3 should reach OP-TEE as a foreign interrupt (\(InterruptPath.foreignFIQ)) once TF-A entered the secure world; the CPU executed \(names.joined(separator: " → "))")
       try t.require((rise.first ?? 0) > 0, "Linux never counted the normal UART's interrupt on CPU 0: \(rise)")
+      try t.require(prompted.isComplete && prompted.failures.isEmpty, "the call made to enter OP-TEE through EL3 failed: \(prompted.failures.map(\.result))")
     }
 
     Test("\(RoutingCase.group0InEL3.title.replacingOccurrences(of: "case 7", with: "cases 7–9")) and the others") { t in

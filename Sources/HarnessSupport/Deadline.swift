@@ -44,7 +44,8 @@ public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
     self.what = what
     self.after = after
   }
-  public var description: String { "\(what): no answer within \(after.seconds.formatted(decimals: 1)) s" }
+  /// `after` zero: the waiter said in `what` what did not come.
+  public var description: String { after == .zero ? what : "\(what): no answer within \(after.seconds.formatted(decimals: 1)) s" }
 }
 
 /// Runs `operation`, cancelling it and throwing `DeadlineExceeded` when `deadline` passes first.

@@ -120,8 +120,10 @@ public struct SuiteRunner: Sendable {
       (outcome, message, details) = (.failed, failure.message, failure.details)
     } catch let skipped as TestSkipped {
       (outcome, message) = (.skipped, skipped.reason)
-    } catch is DeadlineExceeded {
-      (outcome, message, details) = (.failed, "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s", await machine.context())
+    } catch let late as DeadlineExceeded {
+      // The test's own deadline, or one of a wait inside it.
+      let whole = "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s"
+      (outcome, message, details) = (.failed, context.deadline.hasPassed ? whole : late.description, await machine.context())
     } catch {
       let (m, d) = Self.explain(error)
       (outcome, message, details) = (Self.isInfrastructure(error) ? .error : .failed, m, d)
