@@ -146,6 +146,13 @@ public actor RSPClient {
     return bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
   }
 
+  /// Writes 64-bit register `name` (from the target description) of the selected thread (`P`).
+  public func writeRegister(_ name: String, _ value: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+    guard let number = registers[name] else { throw HarnessError("the GDB stub has no register '\(name)'") }
+    let hex = (0..<8).map { String(format: "%02x", (value >> (8 * UInt64($0))) & 0xff) }.joined()
+    try await request("P\(String(number, radix: 16))=\(hex)", deadline: deadline)
+  }
+
   /// Selects the thread (vCPU) later register and memory requests apply to.
   public func selectThread(_ thread: String, deadline: Deadline = .after(.seconds(5))) async throws {
     try await request("Hg\(thread)", deadline: deadline)

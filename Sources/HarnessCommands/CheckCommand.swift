@@ -26,6 +26,8 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run only shard I of N (a stable split of the tests across CI jobs; combine with `report merge`).")
   var shard: String?
 
+  @OptionGroup var machines: FreshMachineOptions
+
   @OptionGroup var reports: ReportOptions
 
   func validate() throws {
@@ -58,6 +60,7 @@ struct CheckCommand: AsyncParsableCommand {
         && (shard?.contains(suite: suite.name, test: t.name) ?? true)
     }
     runner.repeats = `repeat`
+    machines.apply(to: &runner, cache: stack.cache)
     try await reports.run(selected, with: runner)
   }
 }

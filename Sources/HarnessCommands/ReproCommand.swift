@@ -26,6 +26,8 @@ struct ReproCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run the scenario N times; flaky when its runs disagree.")
   var `repeat`: Int = 1
 
+  @OptionGroup var machines: FreshMachineOptions
+
   @OptionGroup var reports: ReportOptions
 
   func validate() throws {
@@ -44,6 +46,7 @@ struct ReproCommand: AsyncParsableCommand {
     let (images, loaded, _) = try await Stack.prepare(manifest: manifest, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
     var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory, reporter: TerminalReporter())
     runner.repeats = `repeat`
+    machines.apply(to: &runner, cache: CacheLocation.resolve(cacheDir))
     try await reports.run([script.suite], with: runner)
   }
 }

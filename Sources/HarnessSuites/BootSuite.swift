@@ -66,4 +66,4 @@ public let bootSuite = Suite("boot", "every milestone in order and on time; OP-T
       try t.require(built == nil || intid == built, "the node names INTID \(intid), OP-TEE was built with \(built ?? 0)")
     }
   }
-}
+}.fresh(.coldBoot)

@@ -39,6 +39,8 @@ public actor Machine {
   public nonisolated let launchedAt: ContinuousClock.Instant
 
   public private(set) var milestones: [Milestone] = Milestone.boot
+  /// Started from a saved machine rather than booted.
+  public internal(set) var restored = false
   /// Bad-pattern lines seen so far (a test that did not allow them fails).
   public private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
 

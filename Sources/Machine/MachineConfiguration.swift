@@ -12,6 +12,8 @@ public struct MachineConfiguration: Sendable {
   public var socketDirectory: URL
   /// Who talks to QEMU's GDB stub.
   public var gdbStub: GDBStub = .harness
+  /// A saved machine to start from instead of booting (`-incoming`): it comes up where it was saved.
+  public var incoming: URL?
 
   /// Who owns QEMU's GDB stub.
   public enum GDBStub: String, Sendable, CaseIterable {
@@ -62,7 +64,14 @@ public struct MachineConfiguration: Sendable {
       "-nic", "none",
       "-d", "unimp",
       "-D", runDirectory.appendingPathComponent("qemu-debug.log").path,
-    ]
+    ] + (incoming.map { ["-incoming", "exec:cat \(shellQuoted($0.path))"] } ?? [])
+  }
+
+  /// What must match for a saved machine to be restored by this configuration: the images, the machine and
+  /// the stub (paths of sockets and run folders may differ).
+  public var snapshotIdentity: String {
+    [images.digest, images.qemu.path, spec.cpu, String(spec.smp), String(spec.memoryMiB), spec.append, gdbStub.rawValue]
+      .joined(separator: "\n")
   }
 
   var gdbArguments: [String] {
@@ -73,3 +82,6 @@ public struct MachineConfiguration: Sendable {
     }
   }
 }
+
+/// `text` in single quotes for /bin/sh (QEMU runs `exec:` migration commands through it).
+func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }

@@ -1,13 +1,26 @@
 import Foundation
 import Images
 
-/// A named set of tests that share one booted machine (replaced when a test spoils it).
+/// A named set of tests, each on a machine as fresh as the suite asks (a spoiled machine is always replaced).
 public struct Suite: Sendable {
   public var name: String
   public var summary: String
   public var tests: [Test]
   /// Why this suite cannot run on a stack (e.g. async notifications disabled), or nil when it can.
   public var unsupported: @Sendable (StackFacts) -> String?
+  /// How fresh a machine each test gets.
+  public var fresh: Fresh = .perTest
+
+  /// How fresh a machine each test gets. Restoring a saved machine takes under a second, so by default every
+  /// test gets its own and nothing one test leaves behind reaches the next.
+  public enum Fresh: String, Sendable, CaseIterable {
+    /// Every test on a machine restored for it.
+    case perTest = "per-test"
+    /// One restored machine for the whole suite (tests that build on each other).
+    case perSuite = "per-suite"
+    /// One booted machine for the whole suite: the suite proves the boot itself.
+    case coldBoot = "cold-boot"
+  }
 
   public init(_ name: String, _ summary: String = "", unsupported: @escaping @Sendable (StackFacts) -> String? = { _ in nil },
     @TestBuilder tests: () -> [Test])
@@ -16,6 +29,13 @@ public struct Suite: Sendable {
     self.summary = summary
     self.tests = tests()
     self.unsupported = unsupported
+  }
+
+  /// The same suite with machines as fresh as `fresh`.
+  public func fresh(_ fresh: Fresh) -> Suite {
+    var copy = self
+    copy.fresh = fresh
+    return copy
   }
 }
 

@@ -18,6 +18,14 @@ public struct SuiteRunner: Sendable {
   public var bootTimeout: Duration = .seconds(180)
   /// How many times each test runs (`--repeat`); its runs are reported as one result, flaky when they disagree.
   public var repeats = 1
+  /// Saved machines: restored instead of booted, and made by the first boot when missing (nil: every machine
+  /// is booted).
+  public var snapshots: SnapshotStore?
+  /// Overrides every suite's own choice of how fresh a machine each test gets.
+  public var fresh: Suite.Fresh?
+  /// Arm the secure timer again after each restore, and prove it runs (off only to show what a restored machine
+  /// without it does).
+  public var rearmSecureTimer = true
 
   public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter) {
     self.facts = facts
@@ -59,29 +67,46 @@ public struct SuiteRunner: Sendable {
     var runs = RunsOfOneTest(repeats: repeats)
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
     var boots = 0
+    let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? suite.fresh)
+    properties["fresh"] = fresh.rawValue
+    var restoreFailure: String?
     while !pending.isEmpty && !Task.isCancelled {
       boots += 1
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
+      var saved: URL?
       do {
-        let configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
+        var configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
           runDirectory: machineDirectory)
         if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
+        if fresh != .coldBoot && restoreFailure == nil {
+          saved = snapshots?.existing(for: configuration, qemuVersion: qemuVersion)
+          configuration.incoming = saved
+        }
         try await withMachine(configuration) { machine in
-          try await machine.awaitReady(deadline: .after(bootTimeout))
-          if boots == 1 {
-            for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
-          }
+          let timerBaseline = try await ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
           while let (test, k) = pending.first, !Task.isCancelled {
             pending.removeFirst()
             reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
-            let (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil)
+            var (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil,
+              timerBaseline: timerBaseline)
+            if let failure = restoreFailure, !result.isEmpty {
+              result[0].notes.append("the saved machine did not restore (\(failure)): this one was booted, and saved again")
+              restoreFailure = nil
+            }
             if let done = runs.add(result, last: k == repeats) {
               results.append(contentsOf: done)
               done.forEach(reporter.testFinished)
             }
-            if spoiled { break }
+            if spoiled || fresh == .perTest { break }
           }
         }
+      } catch let failure as RestoreFailed where saved != nil {
+        // A saved machine that does not come back (another QEMU, a damaged file): boot instead, and save anew.
+        let (message, _) = Self.explain(failure.error)
+        restoreFailure = message
+        properties["restore.failed"] = message
+        if let saved { snapshots?.discard(saved) }
+        continue
       } catch {
         // The machine could not be booted: every remaining test is an error with the reason.
         let (message, details) = Self.explain(error)
@@ -103,9 +128,61 @@ public struct SuiteRunner: Sendable {
     return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
   }
 
+  /// Brings a new machine to ready: a restored one runs, answers and has its secure timer armed again; a booted
+  /// one reaches every milestone (and is saved when no saved machine exists yet). Returns, for a restored
+  /// machine, the notification count the secure timer must raise (nil when there is nothing to prove).
+  func ready(_ machine: Machine, restoring: Bool, qemuVersion: String, properties: inout [String: String]) async throws
+    -> TimerBaseline?
+  {
+    if restoring {
+      let times: RestoreTimes
+      do {
+        times = try await machine.awaitRestored(rearmSecureTimer: rearmSecureTimer, deadline: .after(.seconds(30)))
+      } catch {
+        throw RestoreFailed(error: error)
+      }
+      properties["restore.ready"] = String(format: "%.2f s", times.ready)
+      guard rearmSecureTimer, facts.asyncNotifications, facts.optee.flag("CFG_NOTIF_TEST_WD") else { return nil }
+      return TimerBaseline(count: try await notificationCount(machine), at: machine.now())
+    }
+    try await machine.awaitReady(deadline: .after(bootTimeout))
+    if properties["boot.shell ready"] == nil {
+      for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
+    }
+    if let snapshots, snapshots.existing(for: machine.configuration, qemuVersion: qemuVersion) == nil {
+      try await machine.awaitQuietConsoles(deadline: .after(.seconds(10)))
+      let seconds = try await machine.saveSnapshot(to: snapshots.file(for: machine.configuration, qemuVersion: qemuVersion),
+        deadline: .after(.seconds(60)))
+      properties["snapshot.saved"] = String(format: "%.2f s", seconds)
+    }
+    return nil
+  }
+
+  /// Linux's count of OP-TEE's notification interrupt (all CPUs).
+  func notificationCount(_ machine: Machine) async throws -> Int {
+    let line = try await machine.shell.run("grep optee_notification /proc/interrupts", timeout: .seconds(10))
+    return line.output.split(separator: " ").dropFirst().prefix { Int($0) != nil }.compactMap { Int($0) }.reduce(0, +)
+  }
+
+  /// After a test on a restored machine: the secure timer runs — the test watchdog's notifications, one a
+  /// second, keep arriving (waits up to 3 s after the restore for the first).
+  func secureTimerRuns(on machine: Machine, since baseline: TimerBaseline) async -> String? {
+    var count = baseline.count
+    while true {
+      guard let now = try? await notificationCount(machine) else { return "the notification count could not be read" }
+      count = now
+      if count > baseline.count { return nil }
+      if machine.now() > baseline.at + 3 { break }
+      try? await Task.sleep(for: .milliseconds(100))
+    }
+    return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - baseline.at).formatted(decimals: 1)) s (optee_notification stayed at \(count))"
+  }
+
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
   /// `run` numbers the runs of a repeated test (their console slices get files of their own).
-  func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil) async -> ([TestResult], Bool) {
+  func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil,
+    timerBaseline: TimerBaseline? = nil) async -> ([TestResult], Bool)
+  {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
     await machine.secure.allow(test.allowing)
@@ -148,6 +225,9 @@ public struct SuiteRunner: Sendable {
       // A failed test that left a thread behind would spoil every later one.
       notes.append("\(m): the next test gets a fresh machine")
       leaked = true
+    }
+    if outcome == .passed, let timerBaseline, let dead = await secureTimerRuns(on: machine, since: timerBaseline) {
+      (outcome, message, details, leaked) = (.failed, dead, await machine.context(), true)
     }
     let alarms = await machine.alarms
     if outcome == .passed, let first = alarms.first {
@@ -245,4 +325,15 @@ struct RunsOfOneTest {
     }
     return names.map { RepeatedRuns.combine(byName[$0]!) }
   }
+}
+
+/// A restored machine that did not come up: the runner boots one instead.
+struct RestoreFailed: Error {
+  var error: any Error
+}
+
+/// The notification count of a restored machine when it became ready, and when (machine seconds).
+struct TimerBaseline: Sendable {
+  var count: Int
+  var at: Double
 }

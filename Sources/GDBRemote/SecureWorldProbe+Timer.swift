@@ -1,0 +1,82 @@
+import Foundation
+import HarnessSupport
+
+/// What re-arming the secure physical timer found and did.
+public struct SecureTimerRearm: Sendable, Equatable {
+  /// The CPUs whose secure timer was enabled (`CNTPS_CTL_EL1.ENABLE`), and so re-armed.
+  public var cpus: [Int]
+  /// The compare value written back on each, in counter ticks.
+  public var compareValues: [UInt64]
+}
+
+extension SecureWorldProbe {
+  /// `MSR CNTPS_CVAL_EL1, Xt` without its register field: the instruction that re-arms the timer.
+  static let msrCNTPSCVAL: UInt32 = 0xd51f_e240
+
+  /// Makes QEMU arm again the secure physical timer of every CPU whose timer OP-TEE left enabled.
+  ///
+  /// A restored machine carries the timer's registers, but QEMU (7.2) does not migrate the host timer behind
+  /// them, so OP-TEE's callouts would never fire again. Writing the compare value back — its own value, from the
+  /// secure world — makes QEMU recompute it. The harness executes that one instruction of OP-TEE's own timer code
+  /// (`MSR CNTPS_CVAL_EL1`, found in `timer_set_next`) on the CPU, stopped in OP-TEE where the secure console's
+  /// interrupt enters it, then puts the CPU back exactly as it was.
+  /// - Throws: `HarnessError` when the timer is armed on a CPU other than the one the console's interrupt
+  ///   reaches, or the instruction is not found; `DeadlineExceeded` when OP-TEE is not entered in time.
+  public func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
+    // Which CPUs have the timer on (readable from any world through the stub).
+    _ = try await rsp.interrupt(deadline: deadline)
+    var armed: [(cpu: Int, cval: UInt64)] = []
+    do {
+      for thread in try await rsp.threads(deadline: deadline) {
+        try await rsp.selectThread(thread, deadline: deadline)
+        if try await rsp.readRegister("CNTPS_CTL_EL1", deadline: deadline) & 1 == 1 {
+          armed.append((CPUStop.cpu(ofThread: thread), try await rsp.readRegister("CNTPS_CVAL_EL1", deadline: deadline)))
+        }
+      }
+      try await rsp.resume()
+    } catch {
+      try? await rsp.resume()
+      throw error
+    }
+    guard !armed.isEmpty else { return SecureTimerRearm(cpus: [], compareValues: []) }
+    // OP-TEE's own instruction: in its register accessor, or inlined into timer_set_next.
+    let places = ["write_cntps_cval", "timer_set_next"].compactMap { tee.byName[$0]?.address }
+    var done: [Int] = []
+    // Every interrupt OP-TEE takes runs interrupt_main_handler on the CPU it targets; a byte at the secure
+    // console makes one on the CPU its interrupt is routed to.
+    while done.count < armed.count {
+      let (armed, doneSoFar) = (armed, done)
+      let rearmed = try await whenStopped(at: "interrupt_main_handler", poke: true, deadline: deadline) { cpu in
+        guard let target = armed.first(where: { $0.cpu == cpu.cpu }), !doneSoFar.contains(cpu.cpu) else {
+          throw HarnessError("the secure timer is enabled on CPU \(armed.map(\.cpu)) but OP-TEE was entered on CPU \(cpu.cpu)")
+        }
+        var found: (address: UInt64, instruction: UInt32)?
+        for place in places where found == nil {
+          let code = try await rsp.readMemory(place, count: 64, deadline: deadline)
+          for i in stride(from: 0, to: code.count - 3, by: 4) {
+            let word = UInt32(code[i]) | UInt32(code[i + 1]) << 8 | UInt32(code[i + 2]) << 16 | UInt32(code[i + 3]) << 24
+            if word & ~0x1f == Self.msrCNTPSCVAL { found = (place + UInt64(i), word); break }
+          }
+        }
+        guard let (instruction, word) = found else {
+          throw HarnessError("no MSR CNTPS_CVAL_EL1 in the first 64 bytes of write_cntps_cval or timer_set_next (\(tee.file))")
+        }
+        let register = "x\(word & 0x1f)"
+        let savedPC = try await rsp.readRegister("pc", deadline: deadline)
+        let savedValue = try await rsp.readRegister(register, deadline: deadline)
+        try await rsp.writeRegister(register, target.cval, deadline: deadline)
+        try await rsp.writeRegister("pc", instruction, deadline: deadline)
+        _ = try await rsp.step(deadline: deadline)
+        let after = try await rsp.readRegister("pc", deadline: deadline)
+        try await rsp.writeRegister(register, savedValue, deadline: deadline)
+        try await rsp.writeRegister("pc", savedPC, deadline: deadline)
+        guard after == instruction + 4 else {
+          throw HarnessError("re-arming the secure timer on CPU \(cpu.cpu): the step ended at 0x\(String(after, radix: 16))")
+        }
+        return cpu.cpu
+      }
+      done.append(rearmed)
+    }
+    return SecureTimerRearm(cpus: armed.map(\.cpu), compareValues: armed.map(\.cval))
+  }
+}

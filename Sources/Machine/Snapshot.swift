@@ -1,0 +1,114 @@
+import Foundation
+import GDBRemote
+import HarnessSupport
+
+/// Saved machines, one per snapshot identity (images, machine, stub) and QEMU version, kept in the cache.
+public struct SnapshotStore: Sendable {
+  public var directory: URL
+
+  public init(directory: URL) { self.directory = directory }
+  /// The store in the harness's cache folder.
+  public init(cache: URL) { self.init(directory: cache.appendingPathComponent("snapshots", isDirectory: true)) }
+
+  /// Where the machine of `configuration`, run by `qemuVersion`, is saved.
+  public func file(for configuration: MachineConfiguration, qemuVersion: String) -> URL {
+    directory.appendingPathComponent(SHA256.hex(configuration.snapshotIdentity + "\n" + qemuVersion) + ".vmstate")
+  }
+
+  /// The saved machine, if there is one.
+  public func existing(for configuration: MachineConfiguration, qemuVersion: String) -> URL? {
+    let url = file(for: configuration, qemuVersion: qemuVersion)
+    return FileManager.default.fileExists(atPath: url.path) ? url : nil
+  }
+
+  /// Forgets a saved machine that failed to restore.
+  public func discard(_ url: URL) { try? FileManager.default.removeItem(at: url) }
+}
+
+/// How long the parts of a restore took, in seconds from launch.
+public struct RestoreTimes: Sendable, Equatable {
+  /// The saved state loaded and the CPUs running.
+  public var running: Double
+  /// The shell answered.
+  public var shell: Double
+  /// The secure timer armed again (equal to `shell` when nothing needed it).
+  public var ready: Double
+  /// What re-arming did (nil when it was not asked for).
+  public var secureTimer: SecureTimerRearm?
+}
+
+extension Machine {
+  /// Saves the whole machine — both worlds, devices, RAM — to `file` (QMP `migrate` to `exec:cat`), then lets it
+  /// run on. The file appears only once complete. Returns the seconds it took.
+  /// - Throws: `HarnessError` when QEMU reports the migration failed; `DeadlineExceeded`.
+  @discardableResult
+  public func saveSnapshot(to file: URL, deadline: Deadline) async throws -> Double {
+    let started = ContinuousClock.now
+    let fm = FileManager.default
+    try fm.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(getpid()).partial")
+    defer { try? fm.removeItem(at: partial) }
+    // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
+    // nobody asked it for, and the harness's stub connection would take it for the next breakpoint.
+    if let gdb { _ = try await gdb.interrupt(deadline: deadline) } else { try await qmp.execute("stop", deadline: deadline) }
+    func resume() async throws {
+      if let gdb { try await gdb.resume() } else { try await qmp.execute("cont", deadline: deadline) }
+    }
+    do {
+      try await qmp.execute("migrate", arguments: ["uri": "exec:cat > \(shellQuoted(partial.path))"], deadline: deadline)
+      while true {
+        let state = try await qmp.execute("query-migrate", deadline: deadline).dictionary
+        let status = state["status"] as? String ?? "none"
+        if status == "completed" { break }
+        if ["failed", "cancelled"].contains(status) {
+          throw HarnessError("saving the machine failed: \(state["error-desc"] as? String ?? status)")
+        }
+        if deadline.hasPassed { throw DeadlineExceeded("saving the machine (migration \(status))", after: .now - started) }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      _ = try? fm.removeItem(at: file)
+      try fm.moveItem(at: partial, to: file)
+    } catch {
+      try? await resume()
+      throw error
+    }
+    try await resume()
+    return (ContinuousClock.now - started).seconds
+  }
+
+  /// Waits until a machine started from a saved state runs and its shell answers, then (with `rearmSecureTimer`)
+  /// makes QEMU arm the secure physical timer again, which it does not carry across a restore.
+  /// - Throws: `MachineError` when QEMU could not load the state (it exits); `DeadlineExceeded`.
+  public func awaitRestored(rearmSecureTimer: Bool, deadline: Deadline) async throws -> RestoreTimes {
+    // It comes up in the state it was saved in (stopped): let it run once loaded.
+    while case let status = try await qmp.status(), status != "running" {
+      if status != "inmigrate" && status != "prelaunch" { try await qmp.execute("cont", deadline: deadline) }
+      guard isRunning else { throw MachineError(message: "QEMU could not load the saved machine", argv: configuration.argv, status: process.status, stderr: stderrTail()) }
+      if deadline.hasPassed { throw DeadlineExceeded("the saved machine to load (QEMU \(try await qmp.status()))", after: .zero) }
+      try await Task.sleep(for: .milliseconds(5))
+    }
+    let running = now()
+    let sync = try await shell.run("true", timeout: .seconds(10), deadline: deadline)
+    guard sync.status == 0 else { throw HarnessError("the restored guest's shell does not answer commands") }
+    let shellAt = now()
+    var rearm: SecureTimerRearm?
+    if rearmSecureTimer, let secureWorld {
+      rearm = try await secureWorld.rearmSecureTimer(deadline: deadline)
+    }
+    restored = true
+    return RestoreTimes(running: running, shell: shellAt, ready: now(), secureTimer: rearm)
+  }
+
+  /// Waits until neither console has printed a line for `quiet` (a machine about to be saved should be idle).
+  public func awaitQuietConsoles(_ quiet: Double = 0.5, deadline: Deadline) async throws {
+    func printing() async -> Bool {
+      let since = now() - quiet
+      let normalLines = await normal.slice(from: since), secureLines = await secure.slice(from: since)
+      return !normalLines.isEmpty || !secureLines.isEmpty
+    }
+    while await printing() {
+      if deadline.hasPassed { throw DeadlineExceeded("the consoles to be quiet for \(quiet) s", after: .zero) }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+  }
+}
