@@ -7,7 +7,7 @@ import Machine
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure the warm image build, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub) and the secure-world probe.")
+    abstract: "Measure image builds, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub), the secure-world probe, saving a machine, restoring it, and xtest 1001 on a booted vs a restored machine.")
 
   @OptionGroup var stack: StackOptions
 
@@ -17,11 +17,21 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Write the figures as JSON here.")
   var json: String?
 
+  @Flag(name: .long, help: "Also time a cold image build, into an empty cache folder of its own (downloads everything again).")
+  var coldBuild = false
+
   func run() async throws {
     try HostSetup().requireInstalled()
     let runFolder = try RunFolder.make(nil)
     var figures = Figures()
 
+    if coldBuild {
+      let empty = runFolder.appendingPathComponent("cold-cache", isDirectory: true)
+      let started = ContinuousClock.now
+      _ = try await Stack.prepare(manifest: stack.manifest, cache: empty)
+      figures.add("image build (cold, empty cache)", (ContinuousClock.now - started).seconds)
+      try? FileManager.default.removeItem(at: empty)
+    }
     let buildStart = ContinuousClock.now
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache)
     figures.add("image build (warm)", (ContinuousClock.now - buildStart).seconds)
@@ -33,6 +43,35 @@ struct BenchCommand: AsyncParsableCommand {
         if stub == .none { figures.add("boot without GDB stub: launch → shell ready", ready) }
       }
     }
+    // A machine saved once per round, then restored (secure timer armed again) and used.
+    let saved = runFolder.appendingPathComponent("bench.vmstate")
+    for round in 1...max(rounds, 1) {
+      var configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
+        runDirectory: runFolder.appendingPathComponent("save-\(round)"))
+      let (readyAt, xtest) = try await withMachine(configuration) { machine in
+        try await machine.awaitReady(deadline: .after(.seconds(180)))
+        let readyAt = machine.now()
+        if round == 1 {
+          try await machine.awaitQuietConsoles(deadline: .after(.seconds(10)))
+          figures.add("snapshot: save", try await machine.saveSnapshot(to: saved, deadline: .after(.seconds(60))))
+        }
+        return (readyAt, try await xtest1001(machine))
+      }
+      figures.add("xtest 1001 on a booted machine: launch → done", readyAt + xtest)
+      figures.add("xtest 1001 itself, booted machine", xtest)
+      configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
+        runDirectory: runFolder.appendingPathComponent("restore-\(round)"))
+      configuration.incoming = saved
+      let (times, restoredXTest) = try await withMachine(configuration) { machine in
+        (try await machine.awaitRestored(rearmSecureTimer: true, deadline: .after(.seconds(30))), try await xtest1001(machine))
+      }
+      figures.add("restore: launch → running", times.running)
+      figures.add("restore: launch → shell answers", times.shell)
+      figures.add("restore: launch → ready (secure timer armed)", times.ready)
+      figures.add("xtest 1001 on a restored machine: launch → done", times.ready + restoredXTest)
+    }
+    figures.ratio("restore ready / boot shell ready", "restore: launch → ready (secure timer armed)", "boot: launch → shell ready")
+    figures.ratio("xtest 1001 restored / booted", "xtest 1001 on a restored machine: launch → done", "xtest 1001 on a booted machine: launch → done")
     figures.print()
     if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
   }
@@ -73,6 +112,14 @@ struct BenchCommand: AsyncParsableCommand {
   }
 }
 
+/// Runs xtest 1001 and returns its seconds.
+func xtest1001(_ machine: Machine) async throws -> Double {
+  let started = ContinuousClock.now
+  let result = try await machine.shell.run("xtest 1001 > /tmp/xtest-bench.log 2>&1", timeout: .seconds(120))
+  guard result.status == 0 else { throw HarnessError("xtest 1001 failed on the bench machine (status \(result.status))") }
+  return (ContinuousClock.now - started).seconds
+}
+
 /// Named series of measurements, reported as median, min and max.
 struct Figures {
   private(set) var order: [String] = []
@@ -81,6 +128,12 @@ struct Figures {
   mutating func add(_ name: String, _ value: Double) {
     if samples[name] == nil { order.append(name) }
     samples[name, default: []].append(value)
+  }
+
+  /// Adds the ratio of two series' medians as a figure of its own.
+  mutating func ratio(_ name: String, _ numerator: String, _ denominator: String) {
+    guard let n = samples[numerator].flatMap(median), let d = samples[denominator].flatMap(median), d > 0 else { return }
+    add(name, n / d)
   }
 
   func print() {

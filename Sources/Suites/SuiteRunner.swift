@@ -67,13 +67,15 @@ public struct SuiteRunner: Sendable {
     var runs = RunsOfOneTest(repeats: repeats)
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
     var boots = 0
-    let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? suite.fresh)
+    // Without saved machines a fresh machine is a boot: per test only when asked for.
+    let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? (snapshots == nil ? .perSuite : suite.fresh))
     properties["fresh"] = fresh.rawValue
     var restoreFailure: String?
     while !pending.isEmpty && !Task.isCancelled {
       boots += 1
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
       var saved: URL?
+      var ready = false
       do {
         var configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
           runDirectory: machineDirectory)
@@ -83,7 +85,8 @@ public struct SuiteRunner: Sendable {
           configuration.incoming = saved
         }
         try await withMachine(configuration) { machine in
-          let timerBaseline = try await ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
+          let timerBaseline = try await self.ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
+          ready = true
           while let (test, k) = pending.first, !Task.isCancelled {
             pending.removeFirst()
             reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
@@ -100,9 +103,9 @@ public struct SuiteRunner: Sendable {
             if spoiled || fresh == .perTest { break }
           }
         }
-      } catch let failure as RestoreFailed where saved != nil {
+      } catch where saved != nil && !ready {
         // A saved machine that does not come back (another QEMU, a damaged file): boot instead, and save anew.
-        let (message, _) = Self.explain(failure.error)
+        let (message, _) = Self.explain((error as? RestoreFailed)?.error ?? error)
         restoreFailure = message
         properties["restore.failed"] = message
         if let saved { snapshots?.discard(saved) }
