@@ -21,7 +21,7 @@ let package = Package(
       ]),
     .target(name: "Repro", dependencies: ["HarnessSuites", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
-    .target(name: "Suites", dependencies: ["Reporting", "Machine", "Images", "HarnessSupport"]),
+    .target(name: "Suites", dependencies: ["Reporting", "Machine", "Console", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
     .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Console", dependencies: ["HarnessSupport"]),
@@ -36,6 +36,7 @@ let package = Package(
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote"]),
     .testTarget(name: "HarnessSuitesTests", dependencies: ["HarnessSuites", "Suites"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+    .testTarget(name: "MachineTests", dependencies: ["Machine", "Console", "HarnessSupport"]),
     .testTarget(name: "ReproTests", dependencies: ["Repro", "HarnessSupport"]),
     .testTarget(
       name: "IntegrationTests",

@@ -211,6 +211,17 @@ public actor ConsoleSession {
   /// All lines so far (for milestone timing).
   public func lines() -> [Transcript.Line] { transcript.lines }
 
+  /// What this console printed before the machine was saved, when it was restored from a saved machine; times
+  /// are negative, counted back from the moment it was saved.
+  public private(set) var earlier: [Transcript.Line] = []
+
+  /// Gives a restored machine's console what it printed before it was saved (its boot).
+  public func restore(earlier lines: [Transcript.Line]) { earlier = lines }
+
+  /// Everything this console printed since the machine booted: before it was saved (for a restored machine),
+  /// then since launch.
+  public func linesSinceBoot() -> [Transcript.Line] { earlier + transcript.lines }
+
   /// Waits until the connection has closed (QEMU exited), at most until `deadline`.
   public func waitClosed(deadline: Deadline) async {
     if isClosed { return }

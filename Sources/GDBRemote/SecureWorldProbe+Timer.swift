@@ -23,60 +23,83 @@ extension SecureWorldProbe {
   /// - Throws: `HarnessError` when the timer is armed on a CPU other than the one the console's interrupt
   ///   reaches, or the instruction is not found; `DeadlineExceeded` when OP-TEE is not entered in time.
   public func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
-    // Which CPUs have the timer on (readable from any world through the stub).
     _ = try await rsp.interrupt(deadline: deadline)
-    var armed: [(cpu: Int, cval: UInt64)] = []
+    let armed: [ArmedTimer]
     do {
-      for thread in try await rsp.threads(deadline: deadline) {
-        try await rsp.selectThread(thread, deadline: deadline)
-        if try await rsp.readRegister("CNTPS_CTL_EL1", deadline: deadline) & 1 == 1 {
-          armed.append((CPUStop.cpu(ofThread: thread), try await rsp.readRegister("CNTPS_CVAL_EL1", deadline: deadline)))
-        }
-      }
+      armed = try await armedTimers(deadline: deadline)
       try await rsp.resume()
     } catch {
       try? await rsp.resume()
       throw error
     }
-    guard !armed.isEmpty else { return SecureTimerRearm(cpus: [], compareValues: []) }
-    // OP-TEE's own instruction: in its register accessor, or inlined into timer_set_next.
-    let places = ["write_cntps_cval", "timer_set_next"].compactMap { tee.byName[$0]?.address }
     var done: [Int] = []
-    // Every interrupt OP-TEE takes runs interrupt_main_handler on the CPU it targets; a byte at the secure
-    // console makes one on the CPU its interrupt is routed to.
+    // A byte at the secure console makes OP-TEE take the console's interrupt on the CPU it is routed to. The
+    // stop is in the console's own handler, before it reads the byte: the stop is then surely the byte's (not
+    // the timer's, which may be due), and the byte is read as soon as the CPU runs on. Without that handler,
+    // any interrupt OP-TEE takes (interrupt_main_handler) will do.
+    let handler = tee.byName["console_itr_cb"] != nil ? "console_itr_cb" : "interrupt_main_handler"
     while done.count < armed.count {
-      let (armed, doneSoFar) = (armed, done)
-      let rearmed = try await whenStopped(at: "interrupt_main_handler", poke: true, deadline: deadline) { cpu in
+      let doneSoFar = done
+      let rearmed = try await whenStopped(at: handler, poke: true, deadline: deadline) { cpu in
         guard let target = armed.first(where: { $0.cpu == cpu.cpu }), !doneSoFar.contains(cpu.cpu) else {
           throw HarnessError("the secure timer is enabled on CPU \(armed.map(\.cpu)) but OP-TEE was entered on CPU \(cpu.cpu)")
         }
-        var found: (address: UInt64, instruction: UInt32)?
-        for place in places where found == nil {
-          let code = try await rsp.readMemory(place, count: 64, deadline: deadline)
-          for i in stride(from: 0, to: code.count - 3, by: 4) {
-            let word = UInt32(code[i]) | UInt32(code[i + 1]) << 8 | UInt32(code[i + 2]) << 16 | UInt32(code[i + 3]) << 24
-            if word & ~0x1f == Self.msrCNTPSCVAL { found = (place + UInt64(i), word); break }
-          }
-        }
-        guard let (instruction, word) = found else {
-          throw HarnessError("no MSR CNTPS_CVAL_EL1 in the first 64 bytes of write_cntps_cval or timer_set_next (\(tee.file))")
-        }
-        let register = "x\(word & 0x1f)"
-        let savedPC = try await rsp.readRegister("pc", deadline: deadline)
-        let savedValue = try await rsp.readRegister(register, deadline: deadline)
-        try await rsp.writeRegister(register, target.cval, deadline: deadline)
-        try await rsp.writeRegister("pc", instruction, deadline: deadline)
-        _ = try await rsp.step(deadline: deadline)
-        let after = try await rsp.readRegister("pc", deadline: deadline)
-        try await rsp.writeRegister(register, savedValue, deadline: deadline)
-        try await rsp.writeRegister("pc", savedPC, deadline: deadline)
-        guard after == instruction + 4 else {
-          throw HarnessError("re-arming the secure timer on CPU \(cpu.cpu): the step ended at 0x\(String(after, radix: 16))")
-        }
+        try await writeCompareValue(target.cval, cpu: cpu.cpu, deadline: deadline)
         return cpu.cpu
       }
       done.append(rearmed)
     }
     return SecureTimerRearm(cpus: armed.map(\.cpu), compareValues: armed.map(\.cval))
   }
+
+  /// The CPUs whose secure timer OP-TEE left enabled (`CNTPS_CTL_EL1.ENABLE`), with their compare values,
+  /// read through the stub from a stopped machine (the registers read from any world).
+  func armedTimers(deadline: Deadline) async throws -> [ArmedTimer] {
+    var armed: [ArmedTimer] = []
+    for thread in try await rsp.threads(deadline: deadline) {
+      try await rsp.selectThread(thread, deadline: deadline)
+      if try await rsp.readRegister("CNTPS_CTL_EL1", deadline: deadline) & 1 == 1 {
+        armed.append(ArmedTimer(cpu: CPUStop.cpu(ofThread: thread), thread: thread,
+          cval: try await rsp.readRegister("CNTPS_CVAL_EL1", deadline: deadline)))
+      }
+    }
+    return armed
+  }
+
+  /// On the selected CPU, stopped in the secure world: executes OP-TEE's own `MSR CNTPS_CVAL_EL1, Xt` (in its
+  /// register accessor, or inlined into timer_set_next) once with `cval`, which makes QEMU arm the timer, and
+  /// puts the PC and Xt back.
+  func writeCompareValue(_ cval: UInt64, cpu: Int, deadline: Deadline) async throws {
+    let places = ["write_cntps_cval", "timer_set_next"].compactMap { tee.byName[$0]?.address }
+    var found: (address: UInt64, instruction: UInt32)?
+    for place in places where found == nil {
+      let code = try await rsp.readMemory(place, count: 64, deadline: deadline)
+      for i in stride(from: 0, to: code.count - 3, by: 4) {
+        let word = UInt32(code[i]) | UInt32(code[i + 1]) << 8 | UInt32(code[i + 2]) << 16 | UInt32(code[i + 3]) << 24
+        if word & ~0x1f == Self.msrCNTPSCVAL { found = (place + UInt64(i), word); break }
+      }
+    }
+    guard let (instruction, word) = found else {
+      throw HarnessError("no MSR CNTPS_CVAL_EL1 in the first 64 bytes of write_cntps_cval or timer_set_next (\(tee.file))")
+    }
+    let register = "x\(word & 0x1f)"
+    let savedPC = try await rsp.readRegister("pc", deadline: deadline)
+    let savedValue = try await rsp.readRegister(register, deadline: deadline)
+    try await rsp.writeRegister(register, cval, deadline: deadline)
+    try await rsp.writeRegister("pc", instruction, deadline: deadline)
+    _ = try await rsp.step(deadline: deadline)
+    let after = try await rsp.readRegister("pc", deadline: deadline)
+    try await rsp.writeRegister(register, savedValue, deadline: deadline)
+    try await rsp.writeRegister("pc", savedPC, deadline: deadline)
+    guard after == instruction + 4 else {
+      throw HarnessError("re-arming the secure timer on CPU \(cpu): the step ended at 0x\(String(after, radix: 16))")
+    }
+  }
+}
+
+/// A CPU whose secure timer is enabled: its stub thread and compare value.
+struct ArmedTimer: Sendable {
+  var cpu: Int
+  var thread: String
+  var cval: UInt64
 }

@@ -111,9 +111,10 @@ public struct SecureWorldProbe: Sendable {
     return CPUStop(thread: id, pc: pc, exceptionLevel: el, secure: el == 3 || scr & 1 == 0)
   }
 
-  /// OP-TEE's thread table, read from a CPU stopped in the secure world.
-  public func threadTable(deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
-    try await whenStopped(deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
+  /// OP-TEE's thread table, read from a CPU stopped in the secure world. `poke` makes a CPU enter it at once
+  /// (a byte to the secure console) instead of at the next periodic entry; nil pokes only when there is none.
+  public func threadTable(poke: Bool? = nil, deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
+    try await whenStopped(poke: poke, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
   /// Reads the thread table (at each secure interrupt, ~1 s apart) until every thread is FREE or `deadline`

@@ -7,7 +7,7 @@ import Machine
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure image builds, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub), the secure-world probe, saving a machine, restoring it, and xtest 1001 on a booted vs a restored machine.")
+    abstract: "Measure image builds, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub), the secure-world probe, saving a machine, restoring it, xtest 1001 on a booted vs a restored machine, and the default suites with a restored machine per test, per suite, and a booted machine per suite.")
 
   @OptionGroup var stack: StackOptions
 
@@ -19,6 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
 
   @Flag(name: .long, help: "Also time a cold image build, into an empty cache folder of its own (downloads everything again).")
   var coldBuild = false
+
+  @Option(name: .long, help: "How many times to run the default suites in each way of getting a machine (0: not at all).")
+  var suiteRuns: Int = 1
 
   func run() async throws {
     try HostSetup().requireInstalled()
@@ -62,16 +65,25 @@ struct BenchCommand: AsyncParsableCommand {
       configuration = try MachineConfiguration.make(images: images, spec: manifest.machine,
         runDirectory: runFolder.appendingPathComponent("restore-\(round)"))
       configuration.incoming = saved
+      var used = ContinuousClock.now
       let (times, restoredXTest) = try await withMachine(configuration) { machine in
-        (try await machine.awaitRestored(rearmSecureTimer: true, deadline: .after(.seconds(30))), try await xtest1001(machine))
+        let result = (try await machine.awaitRestored(rearmSecureTimer: true, deadline: .after(.seconds(30))), try await xtest1001(machine))
+        used = .now
+        return result
       }
+      figures.add("restored machine: shut down", (ContinuousClock.now - used).seconds)
       figures.add("restore: launch → running", times.running)
-      figures.add("restore: launch → shell answers", times.shell)
-      figures.add("restore: launch → ready (secure timer armed)", times.ready)
+      figures.add("restore: launch → secure timer armed", times.timerArmed)
+      figures.add("restore: launch → ready (shell answers)", times.ready)
       figures.add("xtest 1001 on a restored machine: launch → done", times.ready + restoredXTest)
     }
-    figures.ratio("restore ready / boot shell ready", "restore: launch → ready (secure timer armed)", "boot: launch → shell ready")
+    for round in stride(from: 1, through: suiteRuns, by: 1) {
+      try await BenchSuites.run(images, manifest, cache: stack.cache, into: runFolder, round: round, figures: &figures)
+    }
+    figures.ratio("restore ready / boot shell ready", "restore: launch → ready (shell answers)", "boot: launch → shell ready")
     figures.ratio("xtest 1001 restored / booted", "xtest 1001 on a restored machine: launch → done", "xtest 1001 on a booted machine: launch → done")
+    figures.ratio("default suites: per-test restored / per-suite booted", "default suites: a restored machine per test",
+      "default suites: a booted machine per suite")
     figures.print()
     if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
   }

@@ -20,7 +20,7 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
       let dt = NotificationInterrupt(deviceTreeCells: cells)
       let driver = try await t.run("dmesg | grep -E 'optee: .*[Nn]otification'").lines
       let listed = try await t.interruptLine(matching: "optee_notification")
-      let secureSaid = await t.secure.lines().contains { $0.text.contains("Asynchronous notifications are enabled") }
+      let secureSaid = await t.secure.linesSinceBoot().contains { $0.text.contains("Asynchronous notifications are enabled") }
       t.note("device tree /firmware/optee interrupts = \(cells) → \(dt.map { "INTID \($0.intid), \($0.edge ? "edge" : "level")" } ?? "unreadable")")
       t.note("driver: \(driver.joined(separator: " | ")); /proc/interrupts: \(listed.name)")
       try t.require(dt?.intid == intid, "the device tree's notification interrupt is \(dt.map { "INTID \($0.intid)" } ?? cells), OP-TEE was built with \(intid)")
@@ -124,20 +124,6 @@ public struct NotificationInterrupt: Sendable, Equatable {
     guard cells.count == 3 else { return nil }
     intid = cells[1] + (cells[0] == 0 ? 32 : 16)
     edge = cells[2] & 0x3 != 0
-  }
-}
-
-/// `D/TC:? 0 test_wd_callback:48 WD call_count 7, timeout_count 0`.
-public struct WatchdogLine: Sendable, Equatable {
-  public var calls: Int
-  public var timeouts: Int
-  public var text: String
-
-  public init?(parsing line: String) {
-    guard let range = line.range(of: #"WD call_count \d+, timeout_count \d+"#, options: .regularExpression) else { return nil }
-    let numbers = line[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-    guard numbers.count == 2 else { return nil }
-    (calls, timeouts, text) = (numbers[0], numbers[1], String(line[range]))
   }
 }
 

@@ -104,16 +104,14 @@ extension TestContext {
     try await interruptLine(matching: " \(name)$").counts
   }
 
-  /// The per-CPU counts of the first /proc/interrupts line that matches `expression` (an ERE, e.g.
-  /// `uart-pl011`), with the rest of the line (controller, number, trigger, name).
-  public func interruptLine(matching expression: String) async throws -> (name: String, counts: [Int]) {
-    let lines = try await run("grep -c '^processor' /proc/cpuinfo; grep -m1 -E '\(expression)' /proc/interrupts").lines
-    let cpus = lines.first.flatMap { Int($0) } ?? 1
-    let fields = (lines.dropFirst().first ?? "").split(separator: " ")
-    guard fields.count > cpus else {
-      throw TestFailure(message: "no interrupt matching \(expression) in /proc/interrupts", details: lines.joined(separator: "\n"))
+  /// The first /proc/interrupts line that matches `expression` (an ERE, e.g. `uart-pl011`): per-CPU counts and
+  /// the rest of the line (controller, number, trigger, name).
+  public func interruptLine(matching expression: String) async throws -> InterruptLine {
+    guard let line = try await shell.interruptLine(matching: expression, deadline: deadline) else {
+      let listed = try? await run("cat /proc/interrupts").output
+      throw TestFailure(message: "no interrupt matching \(expression) in /proc/interrupts", details: listed)
     }
-    return (fields.suffix(from: cpus + 1).joined(separator: " "), fields.dropFirst().prefix(cpus).compactMap { Int($0) })
+    return line
   }
 
   /// CFG_NUM_THREADS of the stack under test (from its build, never a constant).

@@ -171,9 +171,8 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     Test("\(RoutingCase.nonSecureInEL3.title): a normal-console interrupt while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
       let probe = try t.secureWorldProbe()
       // The normal UART's interrupt goes to CPU 0, so it meets the held CPU.
-      let irq = try await t.run("grep -m1 -E 'pl011' /proc/interrupts | cut -d: -f1 | tr -d ' '").output.trimmingCharacters(in: .whitespacesAndNewlines)
-      _ = try await t.run("echo 1 > /proc/irq/\(irq)/smp_affinity")
       let before = try await t.interruptLine(matching: "pl011")
+      _ = try await t.run("echo 1 > /proc/irq/\(before.irq)/smp_affinity")
       // XON (Ctrl-Q): the tty's flow control takes it, so the shell never sees a byte.
       let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols + [InterruptPath.foreignFIQ],
         until: InterruptPath.foreignExit, deadline: .after(.seconds(30)),

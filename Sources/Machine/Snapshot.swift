@@ -15,31 +15,41 @@ public struct SnapshotStore: Sendable {
     directory.appendingPathComponent(SHA256.hex(configuration.snapshotIdentity + "\n" + qemuVersion) + ".vmstate")
   }
 
-  /// The saved machine, if there is one.
+  /// The saved machine, if there is one (its state and its consoles' history).
   public func existing(for configuration: MachineConfiguration, qemuVersion: String) -> URL? {
     let url = file(for: configuration, qemuVersion: qemuVersion)
-    return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    return has(url) ? url : nil
+  }
+
+  /// Whether the machine saved at `state` is complete: its state and its consoles' history.
+  public func has(_ state: URL) -> Bool {
+    let fm = FileManager.default
+    return fm.fileExists(atPath: state.path) && fm.fileExists(atPath: SavedConsoles.file(beside: state).path)
   }
 
   /// Forgets a saved machine that failed to restore.
-  public func discard(_ url: URL) { try? FileManager.default.removeItem(at: url) }
+  public func discard(_ url: URL) {
+    try? FileManager.default.removeItem(at: url)
+    try? FileManager.default.removeItem(at: SavedConsoles.file(beside: url))
+  }
 }
 
 /// How long the parts of a restore took, in seconds from launch.
 public struct RestoreTimes: Sendable, Equatable {
   /// The saved state loaded and the CPUs running.
   public var running: Double
-  /// The shell answered.
-  public var shell: Double
-  /// The secure timer armed again (equal to `shell` when nothing needed it).
+  /// The secure timer armed again (equal to `running` when nothing needed it).
+  public var timerArmed: Double
+  /// The shell answered: ready.
   public var ready: Double
   /// What re-arming did (nil when it was not asked for).
   public var secureTimer: SecureTimerRearm?
 }
 
 extension Machine {
-  /// Saves the whole machine — both worlds, devices, RAM — to `file` (QMP `migrate` to `exec:cat`), then lets it
-  /// run on. The file appears only once complete. Returns the seconds it took.
+  /// Saves the whole machine — both worlds, devices, RAM — to `file` (QMP `migrate` to `exec:cat`), and what its
+  /// consoles printed so far beside it (`SavedConsoles`), then lets it run on. The files appear only once
+  /// complete. Returns the seconds it took.
   /// - Throws: `HarnessError` when QEMU reports the migration failed; `DeadlineExceeded`.
   @discardableResult
   public func saveSnapshot(to file: URL, deadline: Deadline) async throws -> Double {
@@ -47,14 +57,15 @@ extension Machine {
     let fm = FileManager.default
     try fm.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
     let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(getpid()).partial")
-    defer { try? fm.removeItem(at: partial) }
-    // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
-    // nobody asked it for, and the harness's stub connection would take it for the next breakpoint.
-    if let gdb { _ = try await gdb.interrupt(deadline: deadline) } else { try await qmp.execute("stop", deadline: deadline) }
-    func resume() async throws {
-      if let gdb { try await gdb.resume() } else { try await qmp.execute("cont", deadline: deadline) }
+    let consoles = SavedConsoles.file(beside: file)
+    let partialConsoles = file.deletingLastPathComponent().appendingPathComponent(".\(consoles.lastPathComponent).\(getpid()).partial")
+    defer {
+      try? fm.removeItem(at: partial)
+      try? fm.removeItem(at: partialConsoles)
     }
-    do {
+    let qmp = self.qmp, normal = self.normal, secure = self.secure
+    let save: @Sendable () async throws -> Void = { [self] in
+      let history = SavedConsoles(normal: await normal.lines(), secure: await secure.lines(), savedAt: self.now())
       try await qmp.execute("migrate", arguments: ["uri": "exec:cat > \(shellQuoted(partial.path))"], deadline: deadline)
       while true {
         let state = try await qmp.execute("query-migrate", deadline: deadline).dictionary
@@ -66,20 +77,50 @@ extension Machine {
         if deadline.hasPassed { throw DeadlineExceeded("saving the machine (migration \(status))", after: .now - started) }
         try await Task.sleep(for: .milliseconds(20))
       }
+      let fm = FileManager.default
+      try history.encoded().write(to: partialConsoles)
       _ = try? fm.removeItem(at: file)
+      _ = try? fm.removeItem(at: consoles)
+      try fm.moveItem(at: partialConsoles, to: consoles)
       try fm.moveItem(at: partial, to: file)
-    } catch {
-      try? await resume()
-      throw error
     }
-    try await resume()
+    // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
+    // nobody asked it for, and the harness would take it for the next breakpoint. (Not at a breakpoint: a
+    // machine saved in QEMU's `debug` state cannot be loaded.)
+    if let gdb {
+      _ = try await gdb.interrupt(deadline: deadline)
+      do {
+        try await save()
+      } catch {
+        try? await gdb.resume()
+        throw error
+      }
+      try await gdb.resume()
+    } else {
+      try await qmp.execute("stop", deadline: deadline)
+      do {
+        try await save()
+      } catch {
+        _ = try? await qmp.execute("cont", deadline: deadline)
+        throw error
+      }
+      try await qmp.execute("cont", deadline: deadline)
+    }
     return (ContinuousClock.now - started).seconds
   }
 
-  /// Waits until a machine started from a saved state runs and its shell answers, then (with `rearmSecureTimer`)
-  /// makes QEMU arm the secure physical timer again, which it does not carry across a restore.
-  /// - Throws: `MachineError` when QEMU could not load the state (it exits); `DeadlineExceeded`.
+  /// Waits until a machine started from a saved state runs, (with `rearmSecureTimer`) makes QEMU arm the secure
+  /// physical timer again, which it does not carry across a restore, and waits until the shell answers (setting
+  /// the guest's wall clock to the host's: it stood still since the save). The consoles get what they printed
+  /// before the save (`linesSinceBoot`).
+  /// - Throws: `MachineError` when QEMU could not load the state (it exits); `HarnessError` when the consoles'
+  ///   history is unreadable; `DeadlineExceeded`.
   public func awaitRestored(rearmSecureTimer: Bool, deadline: Deadline) async throws -> RestoreTimes {
+    if let state = configuration.incoming {
+      let history = try SavedConsoles(contentsOf: SavedConsoles.file(beside: state))
+      await normal.restore(earlier: history.normalLines)
+      await secure.restore(earlier: history.secureLines)
+    }
     // It comes up in the state it was saved in (stopped): let it run once loaded.
     while case let status = try await qmp.status(), status != "running" {
       if status != "inmigrate" && status != "prelaunch" { try await qmp.execute("cont", deadline: deadline) }
@@ -88,15 +129,20 @@ extension Machine {
       try await Task.sleep(for: .milliseconds(5))
     }
     let running = now()
-    let sync = try await shell.run("true", timeout: .seconds(10), deadline: deadline)
-    guard sync.status == 0 else { throw HarnessError("the restored guest's shell does not answer commands") }
-    let shellAt = now()
     var rearm: SecureTimerRearm?
     if rearmSecureTimer, let secureWorld {
       rearm = try await secureWorld.rearmSecureTimer(deadline: deadline)
     }
+    let armedAt = now()
+    // Then the shell must answer (by then OP-TEE has also done with the byte that made it stop for the re-arm);
+    // the command sets the guest's wall clock, which stood still since the save, to the host's.
+    let epoch = Int(Date().timeIntervalSince1970.rounded())
+    let sync = try await shell.run("date -s @\(epoch) > /dev/null", timeout: .seconds(10), deadline: deadline)
+    guard sync.status == 0 else {
+      throw HarnessError("the restored guest's shell does not answer commands (date -s exited \(sync.status))")
+    }
     restored = true
-    return RestoreTimes(running: running, shell: shellAt, ready: now(), secureTimer: rearm)
+    return RestoreTimes(running: running, timerArmed: armedAt, ready: now(), secureTimer: rearm)
   }
 
   /// Waits until neither console has printed a line for `quiet` (a machine about to be saved should be idle).

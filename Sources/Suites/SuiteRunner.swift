@@ -85,13 +85,13 @@ public struct SuiteRunner: Sendable {
           configuration.incoming = saved
         }
         try await withMachine(configuration) { machine in
-          let timerBaseline = try await self.ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
+          let timerProof = try await self.ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
           ready = true
           while let (test, k) = pending.first, !Task.isCancelled {
             pending.removeFirst()
             reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
             var (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil,
-              timerBaseline: timerBaseline)
+              timerProof: timerProof, lastOnMachine: fresh == .perTest)
             if let failure = restoreFailure, !result.isEmpty {
               result[0].notes.append("the saved machine did not restore (\(failure)): this one was booted, and saved again")
               restoreFailure = nil
@@ -133,9 +133,9 @@ public struct SuiteRunner: Sendable {
 
   /// Brings a new machine to ready: a restored one runs, answers and has its secure timer armed again; a booted
   /// one reaches every milestone (and is saved when no saved machine exists yet). Returns, for a restored
-  /// machine, the notification count the secure timer must raise (nil when there is nothing to prove).
+  /// machine, the proof its secure timer must give after each test (nil when there is nothing to prove).
   func ready(_ machine: Machine, restoring: Bool, qemuVersion: String, properties: inout [String: String]) async throws
-    -> TimerBaseline?
+    -> SecureTimerProof?
   {
     if restoring {
       let times: RestoreTimes
@@ -145,8 +145,12 @@ public struct SuiteRunner: Sendable {
         throw RestoreFailed(error: error)
       }
       properties["restore.ready"] = String(format: "%.2f s", times.ready)
-      guard rearmSecureTimer, facts.asyncNotifications, facts.optee.flag("CFG_NOTIF_TEST_WD") else { return nil }
-      return TimerBaseline(count: try await notificationCount(machine), at: machine.now())
+      guard rearmSecureTimer else { return nil }
+      if let impossible = SecureTimerProof.possible(facts) {
+        properties["restore.secure-timer"] = "armed again, not proven: \(impossible)"
+        return nil
+      }
+      return SecureTimerProof(since: times.ready)
     }
     try await machine.awaitReady(deadline: .after(bootTimeout))
     if properties["boot.shell ready"] == nil {
@@ -161,30 +165,10 @@ public struct SuiteRunner: Sendable {
     return nil
   }
 
-  /// Linux's count of OP-TEE's notification interrupt (all CPUs).
-  func notificationCount(_ machine: Machine) async throws -> Int {
-    let line = try await machine.shell.run("grep optee_notification /proc/interrupts", timeout: .seconds(10))
-    return line.output.split(separator: " ").dropFirst().prefix { Int($0) != nil }.compactMap { Int($0) }.reduce(0, +)
-  }
-
-  /// After a test on a restored machine: the secure timer runs — the test watchdog's notifications, one a
-  /// second, keep arriving (waits up to 3 s after the restore for the first).
-  func secureTimerRuns(on machine: Machine, since baseline: TimerBaseline) async -> String? {
-    var count = baseline.count
-    while true {
-      guard let now = try? await notificationCount(machine) else { return "the notification count could not be read" }
-      count = now
-      if count > baseline.count { return nil }
-      if machine.now() > baseline.at + 3 { break }
-      try? await Task.sleep(for: .milliseconds(100))
-    }
-    return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - baseline.at).formatted(decimals: 1)) s (optee_notification stayed at \(count))"
-  }
-
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
   /// `run` numbers the runs of a repeated test (their console slices get files of their own).
   func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil,
-    timerBaseline: TimerBaseline? = nil) async -> ([TestResult], Bool)
+    timerProof: SecureTimerProof? = nil, lastOnMachine: Bool = false) async -> ([TestResult], Bool)
   {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
@@ -219,7 +203,7 @@ public struct SuiteRunner: Sendable {
     var notes = collected.notes
     var leaked = false
     if outcome == .passed {
-      switch await threadInvariant(test, on: machine) {
+      switch await threadInvariant(test, on: machine, poke: lastOnMachine) {
       case .held(let note): notes.append(note)
       case .broken(let m, let d): (outcome, message, details, leaked) = (.failed, m, d, true)
       case .unavailable(let why): notes.append("thread check not run: \(why)")
@@ -229,7 +213,7 @@ public struct SuiteRunner: Sendable {
       notes.append("\(m): the next test gets a fresh machine")
       leaked = true
     }
-    if outcome == .passed, let timerBaseline, let dead = await secureTimerRuns(on: machine, since: timerBaseline) {
+    if outcome == .passed, let timerProof, let dead = await timerProof.check(machine) {
       (outcome, message, details, leaked) = (.failed, dead, await machine.context(), true)
     }
     let alarms = await machine.alarms
@@ -259,12 +243,13 @@ public struct SuiteRunner: Sendable {
   enum InvariantResult { case held(String), broken(String, String?), unavailable(String) }
 
   /// After every test, with the guest idle, every OP-TEE thread must be FREE: a thread left SUSPENDED or
-  /// ACTIVE is a call that never came back. Read from the secure world through the GDB stub.
-  func threadInvariant(_ test: Test, on machine: Machine) async -> InvariantResult {
+  /// ACTIVE is a call that never came back. Read from the secure world through the GDB stub; `poke` enters it
+  /// at once (a byte at the secure console) rather than at the next timer tick, for a machine no later test uses.
+  func threadInvariant(_ test: Test, on machine: Machine, poke: Bool = false) async -> InvariantResult {
     if let reason = test.leavesThreadsBusy { return .unavailable("exempt: \(reason)") }
     guard let probe = machine.secureWorld else { return .unavailable(machine.secureWorldError ?? "no probe") }
     do {
-      let table = try await probe.threadTable(deadline: .after(.seconds(10)))
+      let table = try await probe.threadTable(poke: poke ? true : nil, deadline: .after(.seconds(10)))
       let busy = table.filter { !$0.isFree }
       if busy.isEmpty { return .held("OP-TEE threads after the test: \(table.count), all FREE") }
       return .broken("OP-TEE threads left allocated after the test: \(busy.map(\.description).joined(separator: ", "))",
@@ -333,10 +318,4 @@ struct RunsOfOneTest {
 /// A restored machine that did not come up: the runner boots one instead.
 struct RestoreFailed: Error {
   var error: any Error
-}
-
-/// The notification count of a restored machine when it became ready, and when (machine seconds).
-struct TimerBaseline: Sendable {
-  var count: Int
-  var at: Double
 }

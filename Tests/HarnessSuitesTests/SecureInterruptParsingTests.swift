@@ -1,6 +1,7 @@
 import Console
 import GDBRemote
 import HarnessSuites
+import Suites
 import Testing
 
 @Suite struct SecureInterruptParsingTests {

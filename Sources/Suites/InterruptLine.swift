@@ -1,0 +1,41 @@
+import Console
+import Foundation
+import HarnessSupport
+
+/// One line of Linux's /proc/interrupts: the interrupt's number (or name, e.g. `IPI0`), its count on each CPU,
+/// and the rest of the line (controller, hardware number, trigger, name).
+public struct InterruptLine: Sendable, Equatable {
+  public var irq: String
+  public var counts: [Int]
+  public var name: String
+
+  public var total: Int { counts.reduce(0, +) }
+
+  /// Parses `line` of /proc/interrupts, whose first line `header` names one `CPUn` column per CPU.
+  /// Nil when the line is not an interrupt line (no `irq:`, fewer counts than CPUs).
+  public init?(header: String, line: String) {
+    let cpus = header.split(separator: " ").filter { $0.hasPrefix("CPU") }.count
+    guard cpus > 0, let colon = line.firstIndex(of: ":") else { return nil }
+    let irq = line[..<colon].trimmingCharacters(in: .whitespaces)
+    let fields = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
+    let counts = fields.prefix(cpus).compactMap { Int($0) }
+    guard !irq.isEmpty, counts.count == cpus else { return nil }
+    self.irq = irq
+    self.counts = counts
+    self.name = fields.dropFirst(cpus).joined(separator: " ")
+  }
+}
+
+extension ShellSession {
+  /// The first /proc/interrupts line that matches `expression` (an ERE, e.g. `pl011` or ` arch_timer$`),
+  /// nil when none does.
+  public func interruptLine(matching expression: String, timeout: Duration = .seconds(10),
+    deadline: Deadline = .distantFuture) async throws -> InterruptLine?
+  {
+    let quoted = expression.replacingOccurrences(of: "'", with: "'\\''")
+    let lines = try await run("head -1 /proc/interrupts; grep -m1 -E '\(quoted)' /proc/interrupts", timeout: timeout,
+      deadline: deadline).lines
+    guard lines.count >= 2 else { return nil }
+    return InterruptLine(header: lines[0], line: lines[1])
+  }
+}
