@@ -146,11 +146,11 @@ public struct SuiteRunner: Sendable {
       }
       properties["restore.ready"] = String(format: "%.2f s", times.ready)
       guard rearmSecureTimer else { return nil }
-      if let impossible = SecureTimerProof.possible(facts) {
+      if let impossible = SecureTimerProof.impossible(facts) {
         properties["restore.secure-timer"] = "armed again, not proven: \(impossible)"
         return nil
       }
-      return SecureTimerProof(since: times.ready)
+      return try await SecureTimerProof.start(on: machine)
     }
     try await machine.awaitReady(deadline: .after(bootTimeout))
     if properties["boot.shell ready"] == nil {
