@@ -84,11 +84,7 @@ public actor Machine {
   public nonisolated func context(lines: Int = 25) async -> String {
     var text = "--- last lines of the normal-world console\n\(await normal.tail(lines))\n"
     text += "--- last lines of the secure-world console\n\(await secure.tail(lines))"
-    // A console closes as QEMU exits: its status is known a moment later.
-    var status = process.status
-    let closed = await normal.hasClosed, secureClosed = await secure.hasClosed
-    if status == nil, closed || secureClosed { status = await process.wait(until: .after(.seconds(2))) }
-    if let status {
+    if let status = process.status {
       text += "\n--- QEMU exited with status \(status)\n\(stderrTail())"
     }
     return text
