@@ -2,21 +2,6 @@ import Foundation
 import HarnessSupport
 import Machine
 
-/// The line OP-TEE's test watchdog prints from its callout, which runs on the secure physical timer every
-/// period: `D/TC:? 0 test_wd_callback:48 WD call_count 7, timeout_count 0`.
-public struct WatchdogLine: Sendable, Equatable {
-  public var calls: Int
-  public var timeouts: Int
-  public var text: String
-
-  public init?(parsing line: String) {
-    guard let range = line.range(of: #"WD call_count \d+, timeout_count \d+"#, options: .regularExpression) else { return nil }
-    let numbers = line[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-    guard numbers.count == 2 else { return nil }
-    (calls, timeouts, text) = (numbers[0], numbers[1], String(line[range]))
-  }
-}
-
 /// Proof that a restored machine's secure timer runs: the test watchdog, a callout on that timer, raises a
 /// notification every period, so Linux's `optee_notification` count rises after the machine became ready.
 /// (Its `WD call_count` line is no proof: OP-TEE prints it only for the first calls.) The byte that made OP-TEE

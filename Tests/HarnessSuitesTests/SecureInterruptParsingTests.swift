@@ -1,7 +1,6 @@
 import Console
 import GDBRemote
 import HarnessSuites
-import Suites
 import Testing
 
 @Suite struct SecureInterruptParsingTests {
