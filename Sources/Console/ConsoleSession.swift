@@ -208,6 +208,9 @@ public actor ConsoleSession {
     transcript.slice(from: 0).last { $0.text.contains(text) }?.time
   }
 
+  /// Whether QEMU closed this console (it exited).
+  public var hasClosed: Bool { isClosed }
+
   /// All lines so far (for milestone timing).
   public func lines() -> [Transcript.Line] { transcript.lines }
 

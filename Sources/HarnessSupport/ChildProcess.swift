@@ -18,7 +18,7 @@ public final class ChildProcess: @unchecked Sendable {
   private let guardWrite: Int32
   private let lock = NSLock()
   private var exitStatus: Int32?
-  private var exitWaiters: [CheckedContinuation<Int32?, Never>] = []
+  private var exitWaiters: [UUID: CheckedContinuation<Int32?, Never>] = [:]
   private var released = false
 
   static let guardScript = """
@@ -85,8 +85,8 @@ public final class ChildProcess: @unchecked Sendable {
   private func exited(_ status: Int32, pid: Int32) {
     lock.lock()
     exitStatus = status
-    let waiters = exitWaiters
-    exitWaiters = []
+    let waiters = exitWaiters.values
+    exitWaiters = [:]
     lock.unlock()
     LiveProcesses.shared.remove(pid)
     releaseGuard()
@@ -103,11 +103,13 @@ public final class ChildProcess: @unchecked Sendable {
   public var isRunning: Bool { status == nil }
 
   /// Waits for the process to end, at most until `deadline`; returns its status, or nil if it still runs.
+  /// Each caller's deadline is its own: one waiter giving up never releases another.
   public func wait(until deadline: Deadline) async -> Int32? {
     if let status { return status }
+    let id = UUID()
     let timer = Task { [weak self] in
-      try? await Task.sleep(until: deadline.instant, clock: .continuous)
-      self?.releaseWaiters()
+      do { try await Task.sleep(until: deadline.instant, clock: .continuous) } catch { return }
+      self?.giveUp(id)
     }
     defer { timer.cancel() }
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
@@ -115,19 +117,22 @@ public final class ChildProcess: @unchecked Sendable {
       if let s = exitStatus {
         lock.unlock()
         c.resume(returning: s)
+      } else if deadline.hasPassed {
+        // The timer may already have fired, before this waiter was listed.
+        lock.unlock()
+        c.resume(returning: nil)
       } else {
-        exitWaiters.append(c)
+        exitWaiters[id] = c
         lock.unlock()
       }
     }
   }
 
-  private func releaseWaiters() {
+  private func giveUp(_ id: UUID) {
     lock.lock()
-    let waiters = exitWaiters
-    exitWaiters = []
+    let waiter = exitWaiters.removeValue(forKey: id)
     lock.unlock()
-    for w in waiters { w.resume(returning: nil) }
+    waiter?.resume(returning: nil)
   }
 
   /// Sends `signal` to the process.

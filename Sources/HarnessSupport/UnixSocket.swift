@@ -117,7 +117,6 @@ public final class SocketConnection: @unchecked Sendable {
       if wasEmpty { wake.yield([]) }
     }
     wake.finish()
-    Glibc.close(fd)
   }
 
   /// Everything that arrived and was not taken yet.
@@ -187,7 +186,7 @@ public final class SocketConnection: @unchecked Sendable {
     }
   }
 
-  /// Shuts the connection down; the reader thread then finishes `chunks` and releases the descriptor.
+  /// Shuts the connection down; the reader thread then finishes `batches` and `chunks`.
   public func close() {
     lock.lock()
     defer { lock.unlock() }
@@ -195,4 +194,8 @@ public final class SocketConnection: @unchecked Sendable {
     closed = true
     shutdown(fd, Int32(SHUT_RDWR))
   }
+
+  // The descriptor is released only here, when nothing can use it any more: closed earlier, its number could
+  // be reused by another connection that a late `close()` or `write` would then reach.
+  deinit { Glibc.close(fd) }
 }

@@ -84,10 +84,19 @@ public actor Machine {
   public nonisolated func context(lines: Int = 25) async -> String {
     var text = "--- last lines of the normal-world console\n\(await normal.tail(lines))\n"
     text += "--- last lines of the secure-world console\n\(await secure.tail(lines))"
-    if let status = process.status {
+    if let status = await exitStatus() {
       text += "\n--- QEMU exited with status \(status)\n\(stderrTail())"
     }
     return text
+  }
+
+  /// QEMU's exit status; once a console has closed, QEMU is on its way out and its status is waited for a
+  /// moment (the console closes before the process is reaped).
+  nonisolated func exitStatus() async -> Int32? {
+    if let status = process.status { return status }
+    let closed = await normal.hasClosed, secureClosed = await secure.hasClosed
+    guard closed || secureClosed else { return nil }
+    return await process.wait(until: .after(.seconds(2)))
   }
 
   nonisolated func stderrTail() -> String {
