@@ -36,6 +36,8 @@ extension Integration {
         try t.require(r.output == "Windows", "the guest runs \(r.output)")
       }
       Test("a pattern that never shows", timeout: .seconds(20)) { t in
+        // The normal world says something during the test too, so both consoles' slices have lines.
+        _ = try await t.run("echo looking for a secure line")
         try await t.expectSecure("no such line ever", timeout: .seconds(2))
       }
       Test("a test that outlives its deadline", timeout: .seconds(3)) { t in
@@ -82,7 +84,8 @@ extension Integration {
     let junit = URL(fileURLWithPath: result.runDirectory).appendingPathComponent("junit.xml")
     try Data(JUnitWriter.xml(result).utf8).write(to: junit)
     let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../ci/junit-check").standardized
-    // A failure that lasted 2 s: the secure console's 1 s callout has printed into its slice as well.
+    // A failure that lasted 2 s: the secure console's 1 s callout has printed into its slice, the shell's command
+    // into the normal console's.
     let checked = try await Command.run([checker.path, junit.path, "--failing", "a pattern that never shows"])
     #expect(checked.status == 0, "\(checked.output)")
     #expect(checked.output.contains("valid against junit-10.xsd"))
