@@ -63,9 +63,19 @@ extension Machine {
       try? fm.removeItem(at: partial)
       try? fm.removeItem(at: partialConsoles)
     }
-    let qmp = self.qmp, normal = self.normal, secure = self.secure
-    let save: @Sendable () async throws -> Void = { [self] in
-      let history = SavedConsoles(normal: await normal.lines(), secure: await secure.lines(), savedAt: self.now())
+    // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
+    // nobody asked it for, and the harness would take it for the next breakpoint. (Not at a breakpoint: a
+    // machine saved in QEMU's `debug` state cannot be loaded.)
+    let qmp = self.qmp
+    let (halt, resume): (@Sendable () async throws -> Void, @Sendable () async throws -> Void) =
+      if let gdb {
+        ({ _ = try await gdb.interrupt(deadline: deadline) }, { try await gdb.resume() })
+      } else {
+        ({ _ = try await qmp.execute("stop", deadline: deadline) }, { _ = try await qmp.execute("cont", deadline: deadline) })
+      }
+    try await halt()
+    do {
+      let history = SavedConsoles(normal: await normal.lines(), secure: await secure.lines(), savedAt: now())
       try await qmp.execute("migrate", arguments: ["uri": "exec:cat > \(shellQuoted(partial.path))"], deadline: deadline)
       while true {
         let state = try await qmp.execute("query-migrate", deadline: deadline).dictionary
@@ -77,35 +87,16 @@ extension Machine {
         if deadline.hasPassed { throw DeadlineExceeded("saving the machine (migration \(status))", after: .now - started) }
         try await Task.sleep(for: .milliseconds(20))
       }
-      let fm = FileManager.default
       try history.encoded().write(to: partialConsoles)
       _ = try? fm.removeItem(at: file)
       _ = try? fm.removeItem(at: consoles)
       try fm.moveItem(at: partialConsoles, to: consoles)
       try fm.moveItem(at: partial, to: file)
+    } catch {
+      try? await resume()
+      throw error
     }
-    // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
-    // nobody asked it for, and the harness would take it for the next breakpoint. (Not at a breakpoint: a
-    // machine saved in QEMU's `debug` state cannot be loaded.)
-    if let gdb {
-      _ = try await gdb.interrupt(deadline: deadline)
-      do {
-        try await save()
-      } catch {
-        try? await gdb.resume()
-        throw error
-      }
-      try await gdb.resume()
-    } else {
-      try await qmp.execute("stop", deadline: deadline)
-      do {
-        try await save()
-      } catch {
-        _ = try? await qmp.execute("cont", deadline: deadline)
-        throw error
-      }
-      try await qmp.execute("cont", deadline: deadline)
-    }
+    try await resume()
     return (ContinuousClock.now - started).seconds
   }
 
