@@ -31,12 +31,12 @@ struct BenchCommand: AsyncParsableCommand {
     if coldBuild {
       let empty = runFolder.appendingPathComponent("cold-cache", isDirectory: true)
       let started = ContinuousClock.now
-      _ = try await Stack.prepare(manifest: stack.manifest, cache: empty)
+      _ = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: empty)
       figures.add("image build (cold, empty cache)", (ContinuousClock.now - started).seconds)
       try? FileManager.default.removeItem(at: empty)
     }
     let buildStart = ContinuousClock.now
-    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache)
+    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache)
     figures.add("image build (warm)", (ContinuousClock.now - buildStart).seconds)
 
     // Boots alternate with and without the GDB stub, so both see the same machine load.

@@ -23,7 +23,7 @@ struct BootCommand: AsyncParsableCommand {
 
   func run() async throws {
     try HostSetup().requireInstalled()
-    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.error("images: \($0)") }
+    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.error("images: \($0)") }
     let runDirectory = try RunFolder.make(out)
     var made = try MachineConfiguration.make(images: images, spec: manifest.machine, runDirectory: runDirectory)
     made.gdbStub = .server

@@ -51,7 +51,8 @@ struct CheckCommand: AsyncParsableCommand {
     } else {
       try HostSetup().requireInstalled()
     }
-    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line("images: \($0)") }
+    let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line("images: \($0)") }
+    try manifest.writeEffective(into: runDirectory)
     var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory, reporter: TerminalReporter())
     let shard = self.shard.flatMap(Shard.init)
     let test = self.test

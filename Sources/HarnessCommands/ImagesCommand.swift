@@ -16,7 +16,7 @@ struct ImagesCommand: AsyncParsableCommand {
     func run() async throws {
       try HostSetup().requireInstalled()
       let started = ContinuousClock.now
-      let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache) { Output.line($0) }
+      let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line($0) }
       let built = outcomes.compactMap(\.builtSeconds).reduce(0, +)
       Output.line("stack \(images.manifest) \(images.digest.prefix(12)) ready in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s"
         + (built > 0 ? " (\(outcomes.filter { $0.builtSeconds != nil }.count) built, \(built.formatted(decimals: 1)) s)" : " (all cached)"))
@@ -45,7 +45,7 @@ struct ImagesCommand: AsyncParsableCommand {
     @OptionGroup var stack: StackOptions
 
     func run() async throws {
-      let (images, _, _) = try await Stack.prepare(manifest: stack.manifest, cache: stack.cache, build: false)
+      let (images, _, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache, build: false)
       let data = try JSONSerialization.data(withJSONObject: images.jsonObject,
         options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       Output.line(String(decoding: data, as: UTF8.self))

@@ -26,6 +26,8 @@ struct ReproCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run the scenario N times; flaky when its runs disagree.")
   var `repeat`: Int = 1
 
+  @OptionGroup var overrides: OverrideOptions
+
   @OptionGroup var machines: FreshMachineOptions
 
   @OptionGroup var reports: ReportOptions
@@ -43,7 +45,8 @@ struct ReproCommand: AsyncParsableCommand {
     }
     try HostSetup().requireInstalled()
     let runDirectory = try RunFolder.make(reports.out)
-    let (images, loaded, _) = try await Stack.prepare(manifest: manifest, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
+    let (images, loaded, _) = try await Stack.prepare(manifest: manifest, overrides: overrides.value, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
+    try loaded.writeEffective(into: runDirectory)
     var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory, reporter: TerminalReporter())
     runner.repeats = `repeat`
     machines.apply(to: &runner, cache: CacheLocation.resolve(cacheDir))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HarnessSupport
+import Images
 
 /// The `teeharness` command line.
 public struct TeeHarness: AsyncParsableCommand {
@@ -52,4 +53,20 @@ struct StackOptions: ParsableArguments {
   var cacheDir: String?
 
   var cache: URL { CacheLocation.resolve(cacheDir) }
+
+  @OptionGroup var overrides: OverrideOptions
+}
+
+/// The stack changed from the command line: a user's tree or prebuilt files, build options, OP-TEE/build's out/bin.
+struct OverrideOptions: ParsableArguments {
+  @Option(name: .customLong("with"), help: ArgumentHelp("Build COMPONENT from a local source tree, or take it prebuilt from a folder (repeatable).", valueName: "COMPONENT=PATH"))
+  var with: [String] = []
+
+  @Option(name: .customLong("set"), help: ArgumentHelp("Set a build option, or declare a fact with fact.NAME=VALUE (repeatable).", valueName: "COMPONENT.OPTION=VALUE"))
+  var set: [String] = []
+
+  @Option(name: .customLong("bin-dir"), help: ArgumentHelp("Take OP-TEE/build's out/bin folder as it is (bl1.bin … bl33.bin, Image); what it lacks comes from the manifest.", valueName: "PATH"))
+  var binDir: String?
+
+  var value: ManifestOverrides { ManifestOverrides(with: with, set: set, binDir: binDir) }
 }

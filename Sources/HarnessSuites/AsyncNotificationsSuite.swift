@@ -10,7 +10,11 @@ public let asyncNotificationsSuite = makeAsyncNotificationsSuite()
 public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   Suite("async-notifications", "top half → notification interrupt → bottom-half yielding call",
     unsupported: { facts in
-      facts.asyncNotifications ? nil : "OP-TEE is built with CFG_CORE_ASYNC_NOTIF=n: it raises no notification interrupt"
+      switch facts.asyncNotifications {
+      case true: nil
+      case false: "OP-TEE is built with CFG_CORE_ASYNC_NOTIF=n: it raises no notification interrupt"
+      case nil: facts.unknown("CFG_CORE_ASYNC_NOTIF")
+      }
     })
   {
     Test("discovery: the device tree, the driver and /proc/interrupts agree on the notification interrupt") { t in
@@ -68,7 +72,7 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
     }
 
     Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in
-      guard t.facts.optee.flag("CFG_NOTIF_TEST_WD") else { try t.skip("this stack has no test watchdog (CFG_NOTIF_TEST_WD=n)") }
+      try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.secureWorldProbe()
       let before = try await t.interruptLine(matching: "optee_notification").counts.reduce(0, +)
       let (log, _) = try await probe.watching(["test_wd_callback", "wd_ndrv_yielding_cb"]) { _ in try await t.run("sleep 5") }

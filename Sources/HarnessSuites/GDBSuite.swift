@@ -42,7 +42,7 @@ public let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's th
 
   Test("the test watchdog's callout runs about once a second") { t in
     let probe = try t.secureWorldProbe()
-    guard t.facts.optee.flag("CFG_NOTIF_TEST_WD") else { try t.skip("this stack has no test watchdog (CFG_NOTIF_TEST_WD=n)") }
+    try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
     let hits = try await probe.countHits(of: "test_wd_callback", over: .seconds(4))
     t.note("test_wd_callback ran \(hits) times in 4 s")
     try t.require((3...5).contains(hits), "the 1 s watchdog callout should run about 4 times in 4 s, ran \(hits)")
@@ -57,9 +57,11 @@ func waitForXTest(_ log: String) -> String {
 }
 
 extension TestContext {
-  /// The machine's secure-world probe, or a failure saying why there is none.
+  /// The machine's secure-world probe; a skip when the stack came without OP-TEE's symbols, else a failure saying
+  /// why there is none.
   public func secureWorldProbe() throws -> SecureWorldProbe {
     guard let probe = machine.secureWorld else {
+      if let missing = machine.secureWorldMissingSymbols { try skip(missing) }
       throw TestFailure(message: "no secure-world probe: \(machine.secureWorldError ?? "unknown reason")")
     }
     return probe

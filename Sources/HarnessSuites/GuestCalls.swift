@@ -116,7 +116,19 @@ extension TestContext {
 
   /// CFG_NUM_THREADS of the stack under test (from its build, never a constant).
   public func opteeThreads() throws -> Int {
-    guard let n = facts.opteeThreads, n > 0 else { throw TestFailure(message: "the OP-TEE build has no CFG_NUM_THREADS in conf.mk") }
+    guard let n = facts.opteeThreads, n > 0 else {
+      if !facts.opteeConfigKnown { try skip(facts.unknown("CFG_NUM_THREADS")) }
+      throw TestFailure(message: "the OP-TEE build has no CFG_NUM_THREADS in conf.mk")
+    }
     return n
+  }
+
+  /// Skips unless OP-TEE is built with the flag `name`; `what` says what the stack lacks without it.
+  public func requireOptee(_ name: String, else what: String) throws {
+    switch facts.opteeFlag(name) {
+    case true: return
+    case false: try skip("\(what) (\(name)=n)")
+    case nil: try skip(facts.unknown(name))
+    }
   }
 }

@@ -207,7 +207,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
-      guard t.facts.optee.flag("CFG_NOTIF_TEST_WD") else { try t.skip("this stack has no test watchdog (CFG_NOTIF_TEST_WD=n)") }
+      try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.secureWorldProbe()
       let (log, _) = try await probe.watching(["test_wd_callback"] + InterruptPath.entrySymbols) { _ in try await t.run("sleep 6") }
       let fired = log.filter { $0.name == "test_wd_callback" }.map(\.at)

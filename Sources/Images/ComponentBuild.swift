@@ -12,14 +12,21 @@ struct ComponentBuild: Sendable {
   var lock: LockFile
   var layout: ProjectLayout
   var report: @Sendable (String) -> Void
+  /// The local tree the component is built from, when it is (`path:`).
+  var tree: ImageBuilder.TreeBuild?
 
   func run(dependencies: [(ComponentName, URL)]) async throws -> URL {
     let fm = FileManager.default
     let out = work.appendingPathComponent("output", isDirectory: true)
-    let src = work.appendingPathComponent("src", isDirectory: true)
+    var src = work.appendingPathComponent("src", isDirectory: true)
     let root = work.appendingPathComponent("root", isDirectory: true)
     let scratch = work.appendingPathComponent("scratch", isDirectory: true)
-    for dir in [out, root, scratch] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
+    var build = scratch.appendingPathComponent("build", isDirectory: true)
+    for dir in [out, root, scratch, build] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
+    if !spec.prebuilt.isEmpty {
+      try await assemblePrebuilt(out, scratch: scratch)
+      return out
+    }
 
     if let source = spec.source {
       let files = try lock.files(for: LockKey(kind: .source, package: source, follow: []))
@@ -39,6 +46,19 @@ struct ComponentBuild: Sendable {
       }
       try await checkOptionsAreKnown(to: src, source: "\(source.name) \(dsc.version)")
     }
+    if let tree {
+      // The user's tree is only read: the build works in its mirror, with its own build folder, both kept.
+      src = tree.workspace.appendingPathComponent("src", isDirectory: true)
+      build = tree.workspace.appendingPathComponent("build", isDirectory: true)
+      try fm.createDirectory(at: build, withIntermediateDirectories: true)
+      let copied = try tree.tree.sync(tree.entries, to: src)
+      try Data("\n# \(tree.tree.root.path) (\(tree.digest)): \(copied) of \(tree.entries.count) files copied into \(src.path)\n".utf8).append(to: log)
+      for patch in spec.patches {
+        try await step(["patch", "-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-d", src.path, "-i", patch.path],
+          "apply patch \(patch.lastPathComponent)", fix: "the patch does not apply to \(tree.tree.root.path): rebase it")
+      }
+      try await checkOptionsAreKnown(to: src, source: "the tree \(tree.tree.root.path)")
+    }
     for key in spec.lockKeys where key.kind == .binary {
       for file in try lock.files(for: key) {
         let local = try await downloads.fetch(file, note: report)
@@ -51,6 +71,7 @@ struct ComponentBuild: Sendable {
     environment["ROOT"] = root.path
     environment["OUT"] = out.path
     environment["WORK"] = scratch.path
+    environment["BUILD"] = build.path
     environment["JOBS"] = String(ProcessInfo.processInfo.activeProcessorCount)
     environment["HARNESS_IMAGES"] = layout.images.path
     environment["LC_ALL"] = "C"
@@ -58,7 +79,7 @@ struct ComponentBuild: Sendable {
     for (name, dir) in dependencies { environment["DEP_\(name.rawValue.uppercased())"] = dir.path }
     let recipe = layout.images.appendingPathComponent("recipes/\(spec.name.rawValue).sh")
     try await step(["bash", recipe.path] + spec.options.map(\.assignment), "recipe \(spec.name.rawValue).sh",
-      in: spec.source != nil ? src : work, environment: environment)
+      in: spec.source != nil || tree != nil ? src : work, environment: environment)
 
     switch spec.name {
     case .initramfs: try finishInitramfs(out)
@@ -66,6 +87,49 @@ struct ComponentBuild: Sendable {
     default: break
     }
     return out
+  }
+
+  /// Prebuilt files, checked, under the names the component's output gives them; TF-A's BL2 and BL31 come out
+  /// of a FIP when only that is given; OP-TEE's thread-table layout is read from a tee.elf when there is one.
+  private func assemblePrebuilt(_ out: URL, scratch: URL) async throws {
+    let fm = FileManager.default
+    for (role, file) in spec.prebuilt {
+      try fm.copyItem(at: file, to: out.appendingPathComponent(role))
+    }
+    switch spec.name {
+    case .tfa:
+      guard let fip = spec.prebuilt["fip.bin"] else { break }
+      let bytes = [UInt8](try Data(contentsOf: fip))
+      let package: FirmwareImagePackage
+      do {
+        package = try FirmwareImagePackage(header: bytes, size: bytes.count)
+      } catch {
+        throw HarnessError("prebuilt fip.bin (\(fip.path)) is not usable: \(error)", fix: "give the fip.bin TF-A's `make fip` wrote")
+      }
+      for (image, name) in [(FirmwareImagePackage.Image.bl2, "bl2.bin"), (.bl31, "bl31.bin")] where spec.prebuilt[name] == nil {
+        guard let content = package.extract(image, from: bytes) else {
+          throw HarnessError("prebuilt fip.bin (\(fip.path)) holds no \(name.dropLast(4).uppercased()) (\(image.rawValue))",
+            fix: "build the FIP with BL2 and BL31, or give bl2.bin and bl31.bin")
+        }
+        try Data(content).write(to: out.appendingPathComponent(name))
+      }
+    case .optee where spec.prebuilt["tee.elf"] != nil:
+      var environment = ProcessInfo.processInfo.environment
+      environment["OUT"] = out.path
+      environment["WORK"] = scratch.path
+      let recipe = layout.images.appendingPathComponent("recipes/optee-layout.sh")
+      try Data("\n$ bash \(recipe.path)\n".utf8).append(to: log)
+      let result = try await Command.run(["bash", recipe.path], in: out, environment: environment, log: log)
+      if !result.succeeded {
+        // A tee.elf without debug information: the thread table cannot be read, and the tests that need it skip.
+        try? fm.removeItem(at: out.appendingPathComponent("layout.txt"))
+        report("\(spec.name.rawValue): tee.elf has no thread-table layout (no debug information?): tests that read OP-TEE's threads will skip")
+      }
+    case .kernel:
+      try fm.createDirectory(at: out.appendingPathComponent("modules"), withIntermediateDirectories: true)
+      try Data().write(to: out.appendingPathComponent("modules.order"))
+    default: break
+    }
   }
 
   /// Runs one build command with its output appended to the component log.

@@ -47,22 +47,54 @@ public struct ImageBuilder: Sendable {
     var outcomes: [ComponentName: Outcome] = [:]
     for spec in manifest.orderedComponents {
       let dependencies = spec.name.dependencies.compactMap { outcomes[$0] }
-      let inputs = try await inputs(of: spec, dependencies: dependencies, toolchain: toolchain)
+      let local = try await localTree(spec)
+      if !spec.prebuilt.isEmpty { try PrebuiltFiles.check(spec) }
+      let inputs = try await inputs(of: spec, dependencies: dependencies, toolchain: toolchain, tree: local?.digest)
       let key = SHA256.hex(inputs.joined(separator: "\n"))
-      outcomes[spec.name] = try await buildComponent(spec, key: key, inputs: inputs, dependencies: dependencies)
+      outcomes[spec.name] = try await buildComponent(spec, key: key, inputs: inputs, dependencies: dependencies, tree: local)
     }
     let images = try StackImages(manifest: manifest, outcomes: outcomes)
     return (images, manifest.orderedComponents.compactMap { outcomes[$0.name] })
   }
 
-  /// The canonical description of everything that makes a component; its sha256 is the component's key.
-  func inputs(of spec: ComponentSpec, dependencies: [Outcome], toolchain: String) async throws -> [String] {
-    var lines = ["teeharness-image-format 1", "component \(spec.name.rawValue)"]
-    let recipe = layout.images.appendingPathComponent("recipes/\(spec.name.rawValue).sh")
-    guard let recipeData = FileManager.default.contents(atPath: recipe.path) else {
-      throw HarnessError("recipe \(recipe.path) is missing", fix: "restore images/recipes from git")
+  /// A local tree's files, its digest and the workspace its build keeps between runs.
+  struct TreeBuild: Sendable {
+    var tree: LocalTree
+    var entries: [LocalTree.Entry]
+    var digest: String
+    /// `src/` (the mirror) and `build/` (the build's own folder), kept per tree path and options.
+    var workspace: URL
+  }
+
+  func localTree(_ spec: ComponentSpec) async throws -> TreeBuild? {
+    guard let root = spec.tree else { return nil }
+    let tree = LocalTree(root: root)
+    let identity = ([spec.name.rawValue, root.path] + spec.options.map(\.assignment)).joined(separator: "\n")
+    let workspace = store.root.appendingPathComponent("trees/\(spec.name.rawValue)-\(SHA256.hex(identity).prefix(16))", isDirectory: true)
+    try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+    let entries = try await tree.entries()
+    guard !entries.isEmpty else {
+      throw HarnessError("the \(spec.name.title) tree \(root.path) has no files", fix: "point `path` at a checkout")
     }
-    lines.append("recipe \(SHA256.hex([UInt8](recipeData)))")
+    let digest = try await tree.digest(entries, cache: workspace.appendingPathComponent("digests.json"))
+    return TreeBuild(tree: tree, entries: entries, digest: digest, workspace: workspace)
+  }
+
+  /// The canonical description of everything that makes a component; its sha256 is the component's key.
+  func inputs(of spec: ComponentSpec, dependencies: [Outcome], toolchain: String, tree: String? = nil) async throws -> [String] {
+    var lines = ["teeharness-image-format 1", "component \(spec.name.rawValue)"]
+    if !spec.prebuilt.isEmpty {
+      lines.append("prebuilt-format 1")
+      let roles = spec.prebuilt.keys.sorted()
+      let digests = try await FileDigest.sha256(of: roles.map { spec.prebuilt[$0]! })
+      for (role, digest) in zip(roles, digests) { lines.append("prebuilt \(role) \(digest)") }
+      if spec.prebuilt["tee.elf"] != nil { lines.append("recipe optee-layout \(try recipeDigest("optee-layout"))") }
+      for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
+      return lines
+    }
+    lines.append("recipe \(try recipeDigest(spec.name.rawValue))")
+    if spec.name == .optee { lines.append("recipe optee-layout \(try recipeDigest("optee-layout"))") }
+    if let tree { lines.append("tree \(tree)") }
     for key in spec.lockKeys {
       for file in try lock.files(for: key) { lines.append("file \(file.name) \(file.sha256)") }
     }
@@ -74,7 +106,7 @@ public struct ImageBuilder: Sendable {
       lines.append("patch \(patch.lastPathComponent) \(SHA256.hex([UInt8](data)))")
     }
     for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
-    if spec.source != nil || spec.name.compiles { lines.append("toolchain \(toolchain)") }
+    if spec.source != nil || tree != nil || spec.name.compiles { lines.append("toolchain \(toolchain)") }
     if let own = spec.name.ownSources {
       let folder = layout.images.appendingPathComponent(own)
       for path in try ImageStore.regularFiles(below: folder) {
@@ -85,12 +117,22 @@ public struct ImageBuilder: Sendable {
     return lines
   }
 
+  private func recipeDigest(_ name: String) throws -> String {
+    let recipe = layout.images.appendingPathComponent("recipes/\(name).sh")
+    guard let data = FileManager.default.contents(atPath: recipe.path) else {
+      throw HarnessError("recipe \(recipe.path) is missing", fix: "restore images/recipes from git")
+    }
+    return SHA256.hex([UInt8](data))
+  }
+
   private func toolchainIdentity() async throws -> String {
     let gcc = try await Command.output(["aarch64-linux-gnu-gcc", "-dumpfullversion"])
     return "aarch64-linux-gnu-gcc \(gcc)"
   }
 
-  private func buildComponent(_ spec: ComponentSpec, key: String, inputs: [String], dependencies: [Outcome]) async throws -> Outcome {
+  private func buildComponent(_ spec: ComponentSpec, key: String, inputs: [String], dependencies: [Outcome], tree: TreeBuild?)
+    async throws -> Outcome
+  {
     let name = spec.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
     switch try await store.lookup(spec.name, key: key) {
     case .valid:
@@ -113,9 +155,10 @@ public struct ImageBuilder: Sendable {
     try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
     let log = logs.appendingPathComponent("\(spec.name.rawValue)-\(key.prefix(16)).log")
     try Data().write(to: log)
-    report("\(name) building (log: \(log.path))")
+    report("\(name) building \(spec.origin) (log: \(log.path))")
 
-    let step = ComponentBuild(spec: spec, work: work, log: log, downloads: downloads, lock: lock, layout: layout, report: report)
+    var step = ComponentBuild(spec: spec, work: work, log: log, downloads: downloads, lock: lock, layout: layout, report: report)
+    step.tree = tree
     let output = try await step.run(dependencies: dependencies.map { ($0.component, $0.directory) })
     let seconds = (ContinuousClock.now - started).seconds
     _ = try await store.publish(output, component: spec.name, key: key, inputs: inputs, seconds: seconds)
@@ -135,7 +178,7 @@ extension StackImages {
     }
     let release = (try? String(contentsOf: kernel.appendingPathComponent("release"), encoding: .utf8))?
       .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-    let kernelConfig = kernel.appendingPathComponent("config")
+    func existing(_ url: URL) -> URL? { FileManager.default.fileExists(atPath: url.path) ? url : nil }
     self.init(
       manifest: manifest.name,
       digest: SHA256.hex(outcomes.keys.sorted().map { "\($0.rawValue) \(outcomes[$0]!.key)" }.joined(separator: "\n")),
@@ -145,12 +188,12 @@ extension StackImages {
       bl32Extra1: optee.appendingPathComponent("tee-pager_v2.bin"),
       bl32Extra2: optee.appendingPathComponent("tee-pageable_v2.bin"),
       bl33: dir(.uboot).appendingPathComponent("u-boot.bin"), kernel: kernel.appendingPathComponent("Image"),
-      initramfs: dir(.initramfs).appendingPathComponent("rootfs.cpio"), teeElf: optee.appendingPathComponent("tee.elf"),
-      bl31Elf: tfa.appendingPathComponent("bl31.elf"), bl1Elf: tfa.appendingPathComponent("bl1.elf"),
-      bl2Elf: tfa.appendingPathComponent("bl2.elf"), opteeConfig: optee.appendingPathComponent("conf.mk"),
-      opteeLayout: optee.appendingPathComponent("layout.txt"),
-      taDevKit: optee.appendingPathComponent("export-ta_arm64"),
-      kernelConfig: FileManager.default.fileExists(atPath: kernelConfig.path) ? kernelConfig : nil,
+      initramfs: dir(.initramfs).appendingPathComponent("rootfs.cpio"), teeElf: existing(optee.appendingPathComponent("tee.elf")),
+      bl31Elf: existing(tfa.appendingPathComponent("bl31.elf")), bl1Elf: existing(tfa.appendingPathComponent("bl1.elf")),
+      bl2Elf: existing(tfa.appendingPathComponent("bl2.elf")), opteeConfig: existing(optee.appendingPathComponent("conf.mk")),
+      opteeLayout: existing(optee.appendingPathComponent("layout.txt")),
+      taDevKit: existing(optee.appendingPathComponent("export-ta_arm64")),
+      kernelConfig: existing(kernel.appendingPathComponent("config")),
       kernelRelease: release, qemu: qemu)
   }
 }

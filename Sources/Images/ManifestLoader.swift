@@ -8,9 +8,33 @@ public enum ManifestLoader {
   /// Loads `file` (following `extends`).
   /// - Throws: `HarnessError` for a missing file, malformed YAML, an unknown key, component or option, a wrong
   ///   type, a missing patch file, or an `extends` cycle.
-  public static func load(_ file: URL) throws -> StackManifest {
-    let tree = try mergedTree(file, seen: [])
+  public static func load(_ file: URL, overrides: ManifestTree? = nil) throws -> StackManifest {
+    var tree = try mergedTree(file, seen: [])
+    if let overrides { tree = layered(tree, overrides) }
     return try decode(tree, file: file)
+  }
+
+  /// `top` laid over `base`, where a component that `top` gives another origin forgets its old one: a `path` or
+  /// `prebuilt` replaces `source`, `packages`, `suite` and `follow` (prebuilt files also drop `options` and
+  /// `patches`, which they cannot take), and a `source` or `packages` replaces `path` and `prebuilt`.
+  static func layered(_ base: ManifestTree, _ top: ManifestTree) -> ManifestTree {
+    guard case .mapping(var entries, let location) = base, let topComponents = top["components"],
+      case .mapping(let overridden, _) = topComponents,
+      let i = entries.firstIndex(where: { $0.key == "components" })
+    else { return base.merged(with: top) }
+    var components = entries[i].value
+    for entry in overridden {
+      guard var component = components[entry.key] else { continue }
+      let keys = Set((entry.value.mappingKeys))
+      var dropped: [String] = []
+      if keys.contains("prebuilt") { dropped = ["source", "packages", "suite", "follow", "path", "options", "patches"] }
+      else if keys.contains("path") { dropped = ["source", "packages", "suite", "follow", "prebuilt"] }
+      else if keys.contains("source") || keys.contains("packages") { dropped = ["path", "prebuilt"] }
+      for key in dropped { component = component.removing(key) }
+      components = components.replacing(entry.key, with: component)
+    }
+    entries[i].value = components
+    return ManifestTree.mapping(entries, location).merged(with: top)
   }
 
   /// The manifest named on a command line: a path, or a bare name looked up in `manifests/` (`threads-4`).
@@ -37,11 +61,11 @@ public enum ManifestLoader {
     guard let extends = tree["extends"] else { return tree }
     let named = try extends.scalar("extends")
     let base = named.hasPrefix("/") ? URL(fileURLWithPath: named) : file.deletingLastPathComponent().appendingPathComponent(named)
-    return try mergedTree(base, seen: seen + [file]).merged(with: tree.removing("extends"))
+    return layered(try mergedTree(base, seen: seen + [file]), tree.removing("extends"))
   }
 
   static func decode(_ tree: ManifestTree, file: URL) throws -> StackManifest {
-    try tree.requireKeys(["name", "description", "machine", "components"], in: "manifest")
+    try tree.requireKeys(["name", "description", "machine", "components", "facts"], in: "manifest")
     let name = try tree["name"].map { try $0.scalar("name") } ?? file.deletingPathExtension().lastPathComponent
     var machine = MachineSpec()
     if let m = tree["machine"] {
@@ -73,20 +97,56 @@ public enum ManifestLoader {
     if machine.qemu == .built && components[.qemu] == nil {
       throw HarnessError("\(file.path): `machine.qemu: built` needs a 'qemu' component", fix: "add one (see manifests/qemu-10.yaml)")
     }
-    return StackManifest(name: name, file: file, machine: machine, components: components)
+    var manifest = StackManifest(name: name, file: file, machine: machine, components: components)
+    manifest.facts = try decodeFacts(tree["facts"])
+    return manifest
+  }
+
+  /// Facts the harness would otherwise learn from the build: `CFG_*` values and the harness's own facts.
+  public static let harnessFacts = ["thread-count-advertised"]
+
+  static func decodeFacts(_ tree: ManifestTree?) throws -> [String: String] {
+    guard let tree else { return [:] }
+    guard case .mapping(let entries, _) = tree else {
+      throw HarnessError("\(tree.location): `facts` must be a mapping of NAME: value", fix: "write e.g. `CFG_NUM_THREADS: 4`")
+    }
+    var facts: [String: String] = [:]
+    for entry in entries {
+      guard harnessFacts.contains(entry.key) || entry.key.range(of: #"^CFG_[A-Z0-9_]+$"#, options: .regularExpression) != nil else {
+        throw HarnessError("\(entry.keyLocation): '\(entry.key)' is not a fact (a CFG_* name or one of: \(harnessFacts.joined(separator: ", ")))",
+          fix: "fix the name")
+      }
+      facts[entry.key] = try entry.value.scalar(entry.key)
+    }
+    return facts
   }
 
   static func decodeComponent(_ name: ComponentName, _ tree: ManifestTree) throws -> ComponentSpec {
-    try tree.requireKeys(["source", "packages", "suite", "follow", "options", "patches"], in: "component '\(name.rawValue)'")
-    guard let suiteTree = tree["suite"] else {
-      throw HarnessError("\(tree.location): component '\(name.rawValue)' names no `suite`", fix: "add e.g. `suite: sid`")
+    try tree.requireKeys(["source", "packages", "suite", "follow", "options", "patches", "path", "prebuilt"],
+      in: "component '\(name.rawValue)'")
+    let local = try tree["path"].map { try decodeTree(name, $0) }
+    let prebuilt = try tree["prebuilt"].map { try decodePrebuilt(name, $0) } ?? [:]
+    if local != nil || !prebuilt.isEmpty {
+      for key in ["source", "packages", "suite", "follow"] + (prebuilt.isEmpty ? [] : ["options", "patches", "path"]) {
+        if let value = tree[key] {
+          throw HarnessError("\(value.location): component '\(name.rawValue)' gives both `\(local != nil && prebuilt.isEmpty ? "path" : "prebuilt")` and `\(key)`",
+            fix: "keep one origin: a local tree (`path`), prebuilt files (`prebuilt`) or Debian's (`source`/`packages`)")
+        }
+      }
     }
-    let suite = try suiteTree.scalar("suite")
-    let source = try tree["source"].map { PackageRef(try $0.scalar("source"), suite: suite) }
-    let packages = try (tree["packages"].map { try $0.list("packages") } ?? []).map { PackageRef($0, suite: suite) }
-    if source == nil && packages.isEmpty {
-      throw HarnessError("\(tree.location): component '\(name.rawValue)' names neither a `source` nor `packages`",
-        fix: "add `source: <Debian source package>` or `packages: [...]`")
+    var source: PackageRef?
+    var packages: [PackageRef] = []
+    if local == nil && prebuilt.isEmpty {
+      guard let suiteTree = tree["suite"] else {
+        throw HarnessError("\(tree.location): component '\(name.rawValue)' names no `suite`", fix: "add e.g. `suite: sid`")
+      }
+      let suite = try suiteTree.scalar("suite")
+      source = try tree["source"].map { PackageRef(try $0.scalar("source"), suite: suite) }
+      packages = try (tree["packages"].map { try $0.list("packages") } ?? []).map { PackageRef($0, suite: suite) }
+      if source == nil && packages.isEmpty {
+        throw HarnessError("\(tree.location): component '\(name.rawValue)' names neither a `source` nor `packages`",
+          fix: "add `source: <Debian source package>`, `packages: [...]`, `path: <local tree>` or `prebuilt: <folder>`")
+      }
     }
     var options: [ComponentSpec.Option] = []
     if let optionsTree = tree["options"] {
@@ -107,23 +167,91 @@ public enum ManifestLoader {
         throw HarnessError("\(patchesTree.location): `patches` must be a list of files", fix: "write `patches: [patches/fix.patch]`")
       }
       for item in items {
-        let relative = try item.scalar("patch")
-        let base = URL(fileURLWithPath: item.location.file).deletingLastPathComponent()
-        let url = URL(fileURLWithPath: relative, relativeTo: base).standardizedFileURL
+        let url = resolve(try item.scalar("patch"), at: item.location)
         guard FileManager.default.fileExists(atPath: url.path) else {
           throw HarnessError("\(item.location): patch file \(url.path) not found", fix: "fix the path (relative to the manifest)")
         }
         patches.append(url)
       }
-      if source == nil && !patches.isEmpty {
-        throw HarnessError("\(patchesTree.location): patches apply only to a component built from `source`", fix: "remove them")
+      if source == nil && local == nil && !patches.isEmpty {
+        throw HarnessError("\(patchesTree.location): patches apply only to a component built from `source` or `path`", fix: "remove them")
       }
     }
     let follow = try tree["follow"].map { try $0.list("follow") } ?? []
-    return ComponentSpec(name: name, source: source, packages: packages, follow: follow, options: options, patches: patches)
+    var spec = ComponentSpec(name: name, source: source, packages: packages, follow: follow, options: options, patches: patches)
+    spec.tree = local
+    spec.prebuilt = prebuilt
+    return spec
   }
 
+  /// A path as written at `location`: absolute, or relative to the file it is written in (the current folder
+  /// for the command line).
+  static func resolve(_ path: String, at location: SourceLocation) -> URL {
+    if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
+    let base = location.line == 0 ? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+      : URL(fileURLWithPath: location.file).deletingLastPathComponent()
+    return URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL
+  }
 
+  /// `path:` — a folder that holds the component's kind of source tree.
+  static func decodeTree(_ name: ComponentName, _ tree: ManifestTree) throws -> URL {
+    guard let markers = name.treeMarkers else {
+      throw HarnessError("\(tree.location): component '\(name.rawValue)' cannot be built from a local tree",
+        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: ", ")); give `prebuilt` files instead")
+    }
+    let url = resolve(try tree.scalar("path"), at: tree.location)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw HarnessError("\(tree.location): the \(name.title) tree \(url.path) does not exist or is not a folder", fix: "fix the path")
+    }
+    if let missing = markers.first(where: { !FileManager.default.fileExists(atPath: url.appendingPathComponent($0).path) }) {
+      throw HarnessError("\(tree.location): \(url.path) is not a \(name.title) source tree (it has no \(missing))",
+        fix: "point `path` at the top of a \(name.title) checkout")
+    }
+    return url
+  }
+
+  /// `prebuilt:` — a folder holding the files by their names (or OP-TEE/build's), or a mapping role: file.
+  static func decodePrebuilt(_ name: ComponentName, _ tree: ManifestTree) throws -> [String: URL] {
+    let roles = name.prebuiltRoles
+    guard !roles.isEmpty else {
+      throw HarnessError("\(tree.location): component '\(name.rawValue)' cannot be given prebuilt",
+        fix: "prebuilt files are for \(ComponentName.allCases.filter { !$0.prebuiltRoles.isEmpty }.map(\.rawValue).joined(separator: ", "))")
+    }
+    var files: [String: URL] = [:]
+    let fm = FileManager.default
+    switch tree {
+    case .scalar(let path, let location):
+      let folder = resolve(path, at: location)
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw HarnessError("\(location): the prebuilt folder \(folder.path) does not exist", fix: "fix the path, or map each file (`bl31.bin: path`)")
+      }
+      for role in roles {
+        if let found = ([role.name] + role.aliases).map({ folder.appendingPathComponent($0) }).first(where: { fm.fileExists(atPath: $0.path) }) {
+          files[role.name] = found
+        }
+      }
+    case .mapping(let entries, _):
+      for entry in entries {
+        guard let role = name.prebuiltRole(named: entry.key) else {
+          throw HarnessError("\(entry.keyLocation): '\(entry.key)' is not a prebuilt file of \(name.rawValue) (one of: \(roles.map(\.name).joined(separator: ", ")))",
+            fix: "fix the name")
+        }
+        let url = resolve(try entry.value.scalar(entry.key), at: entry.value.location)
+        guard fm.fileExists(atPath: url.path) else {
+          throw HarnessError("\(entry.value.location): prebuilt \(entry.key) \(url.path) not found", fix: "fix the path")
+        }
+        files[role.name] = url
+      }
+    case .sequence:
+      throw HarnessError("\(tree.location): `prebuilt` is a folder or a mapping of file: path", fix: "write `prebuilt: out/bin` or `prebuilt: {bl31.bin: …}`")
+    }
+    if let missing = name.missingPrebuilt(Set(files.keys)) {
+      throw HarnessError("\(tree.location): prebuilt \(name.title) lacks \(missing)", fix: "add the file(s), or build the component from `source` or `path`")
+    }
+    return files
+  }
 
   static func integer(_ tree: ManifestTree, _ what: String, range: ClosedRange<Int>) throws -> Int {
     let text = try tree.scalar(what)

@@ -7,7 +7,10 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
   public var file: String
   public var line: Int
   public var column: Int
-  public var description: String { "\(file):\(line):\(column)" }
+  public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
+
+  /// A value that comes from the command line (`--with`, `--set`, `--bin-dir`), named by its flag.
+  public static func commandLine(_ flag: String) -> SourceLocation { SourceLocation(file: flag, line: 0, column: 0) }
 }
 
 /// A manifest as parsed YAML: scalars, mappings in file order, sequences — each with its location. Kept
@@ -97,6 +100,19 @@ public indirect enum ManifestTree: Sendable, Equatable {
   public subscript(key: String) -> ManifestTree? {
     guard case .mapping(let entries, _) = self else { return nil }
     return entries.first { $0.key == key }?.value
+  }
+
+  /// The keys of a mapping (none for anything else).
+  public var mappingKeys: [String] {
+    guard case .mapping(let entries, _) = self else { return [] }
+    return entries.map(\.key)
+  }
+
+  /// The mapping with `key`'s value replaced.
+  public func replacing(_ key: String, with value: ManifestTree) -> ManifestTree {
+    guard case .mapping(var entries, let location) = self, let i = entries.firstIndex(where: { $0.key == key }) else { return self }
+    entries[i].value = value
+    return .mapping(entries, location)
   }
 
   /// The mapping without `key`.

@@ -7,10 +7,11 @@ public enum Stack {
   /// Builds (or finds) the stack of `manifest` (a name in `manifests/` or a path).
   /// - Throws: `HarnessError` for anything from a bad manifest to a failed build.
   public static func prepare(
-    manifest: String, cache: URL, build: Bool = true, report: @escaping @Sendable (String) -> Void = { _ in }
+    manifest: String, overrides: ManifestOverrides = ManifestOverrides(), cache: URL, build: Bool = true,
+    report: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws -> (StackImages, StackManifest, [ImageBuilder.Outcome]) {
     let layout = try ProjectLayout.find()
-    let spec = try ManifestLoader.load(layout.manifest(manifest))
+    let spec = try ManifestLoader.load(layout.manifest(manifest), overrides: try overrides.tree())
     let lock = try LockFile.load(layout.lockFile)
     try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
     let archive = try DebianArchive.host(cache: cache)

@@ -16,14 +16,15 @@ public struct StackImages: Sendable, Equatable {
   public var bl33: URL
   public var kernel: URL
   public var initramfs: URL
-  public var teeElf: URL
-  public var bl31Elf: URL
-  public var bl1Elf: URL
-  public var bl2Elf: URL
-  public var opteeConfig: URL
-  /// OP-TEE's thread-table layout from the build's debug info.
-  public var opteeLayout: URL
-  public var taDevKit: URL
+  /// OP-TEE's symbols (nil for a prebuilt OP-TEE given without them: the tests that need them skip).
+  public var teeElf: URL?
+  public var bl31Elf: URL?
+  public var bl1Elf: URL?
+  public var bl2Elf: URL?
+  public var opteeConfig: URL?
+  /// OP-TEE's thread-table layout from the build's debug info (nil without a tee.elf that has it).
+  public var opteeLayout: URL?
+  public var taDevKit: URL?
   public var kernelConfig: URL?
   public var kernelRelease: String
   /// The QEMU binary the machine runs.

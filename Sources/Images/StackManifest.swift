@@ -37,14 +37,44 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   /// Whether the recipe compiles with the cross toolchain (its identity is part of the key).
   var compiles: Bool { self == .payloads }
 
+  /// Whether the component can be built from a local source tree (`path:`), and what such a tree holds.
+  public var treeMarkers: [String]? {
+    switch self {
+    case .optee: ["core/arch/arm", "mk/config.mk", "ta"]
+    case .tfa: ["bl31", "plat/qemu", "Makefile"]
+    case .kernel: ["Kbuild", "arch/arm64", "drivers/tee"]
+    case .qemu: ["configure", "target/arm"]
+    default: nil
+    }
+  }
+
+  /// What the component is called in messages.
+  public var title: String {
+    switch self {
+    case .optee: "OP-TEE OS"
+    case .tfa: "TF-A"
+    case .uboot: "U-Boot"
+    case .kernel: "Linux"
+    case .payloads: "the payloads"
+    case .initramfs: "the initramfs"
+    case .qemu: "QEMU"
+    }
+  }
+
   public static func < (a: ComponentName, b: ComponentName) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
 }
 
-/// One component of a stack: where its Debian input comes from and how it is built.
+/// One component of a stack: where its input comes from (Debian's archive, a local source tree or prebuilt
+/// files) and how it is built.
 public struct ComponentSpec: Sendable, Equatable {
   public var name: ComponentName
+  /// A local source tree (`path:`), built instead of a Debian source with the same options and patches; it is
+  /// never written to (the build works in a mirror of it in the cache).
+  public var tree: URL?
+  /// Files used as they are (`prebuilt:`), by role (the name the component's output gives them).
+  public var prebuilt: [String: URL] = [:]
   /// A source package to unpack and build (`dpkg-source -x`, Debian's patches applied).
   public var source: PackageRef?
   /// Binary packages to unpack into one tree.
@@ -73,6 +103,14 @@ public struct ComponentSpec: Sendable, Equatable {
   }
 
   public func option(_ name: String) -> String? { options.last { $0.name == name }?.value }
+
+  /// Where the component comes from, in a few words (for progress lines and reports).
+  public var origin: String {
+    if !prebuilt.isEmpty { return "prebuilt" }
+    if let tree { return "tree \(tree.path)" }
+    if let source { return "source \(source)" }
+    return packages.map(\.description).joined(separator: " ")
+  }
 }
 
 /// The QEMU the machine runs: the host's binary, or one built from a Debian source package (the `qemu`
@@ -98,6 +136,9 @@ public struct StackManifest: Sendable {
   public var file: URL
   public var machine: MachineSpec
   public var components: [ComponentName: ComponentSpec]
+  /// Facts declared by the manifest (`facts:`), overriding what is learned from the build (`CFG_*` values, or
+  /// harness facts such as `thread-count-advertised`).
+  public var facts: [String: String] = [:]
 
   public var orderedComponents: [ComponentSpec] { components.values.sorted { $0.name < $1.name } }
 

@@ -14,15 +14,16 @@ public struct DebugRecord: Codable, Sendable, Equatable {
   public var qemuPid: Int32
   /// The unix socket QEMU's GDB stub listens on.
   public var gdbSocket: String
-  public var teeElf: String
-  public var bl31Elf: String
+  /// Symbol files, when the stack has them.
+  public var teeElf: String?
+  public var bl31Elf: String?
 
   public init(manifest: String, configuration: MachineConfiguration, qemuPid: Int32) {
     self.manifest = manifest
     self.qemuPid = qemuPid
     self.gdbSocket = configuration.gdbSocket
-    self.teeElf = configuration.images.teeElf.path
-    self.bl31Elf = configuration.images.bl31Elf.path
+    self.teeElf = configuration.images.teeElf?.path
+    self.bl31Elf = configuration.images.bl31Elf?.path
   }
 
   public var isLive: Bool { kill(qemuPid, 0) == 0 && FileManager.default.fileExists(atPath: gdbSocket) }
@@ -60,8 +61,8 @@ public struct DebugRecord: Codable, Sendable, Equatable {
   /// The gdb commands that load every world's symbols at their run-time addresses and attach: tee.elf (OP-TEE is
   /// built without ASLR), bl31.elf, and the kernel's symbols when they were captured.
   public func gdbScript(kernelSymbols: URL?) -> String {
-    var lines = ["set pagination off", "set confirm off", "set architecture aarch64",
-      "add-symbol-file \(teeElf)", "add-symbol-file \(bl31Elf)"]
+    var lines = ["set pagination off", "set confirm off", "set architecture aarch64"]
+    lines += [teeElf, bl31Elf].compactMap { $0.map { "add-symbol-file \($0)" } }
     if let kernelSymbols { lines.append("add-symbol-file \(kernelSymbols.path)") }
     lines += ["target remote \(gdbSocket)", "set confirm on"]
     return lines.joined(separator: "\n") + "\n"

@@ -35,6 +35,8 @@ public actor Machine {
   /// layout cannot be read; `secureWorldError` says why).
   public nonisolated let secureWorld: SecureWorldProbe?
   public nonisolated let secureWorldError: String?
+  /// Why there is no probe, when the reason is that the stack came without OP-TEE's symbols (tests skip).
+  public nonisolated let secureWorldMissingSymbols: String?
   nonisolated let process: ChildProcess
   public nonisolated let launchedAt: ContinuousClock.Instant
 
@@ -48,8 +50,9 @@ public actor Machine {
     qmp: QMPClient, gdb: RSPClient?, secureWorld: Result<SecureWorldProbe, any Error>, launchedAt: ContinuousClock.Instant)
   {
     switch secureWorld {
-    case .success(let probe): (self.secureWorld, self.secureWorldError) = (probe, nil)
+    case .success(let probe): (self.secureWorld, self.secureWorldError, secureWorldMissingSymbols) = (probe, nil, nil)
     case .failure(let error): (self.secureWorld, self.secureWorldError) = (nil, "\(error)")
+      secureWorldMissingSymbols = (error as? SymbolsMissing)?.description
     }
     self.configuration = configuration
     self.process = process

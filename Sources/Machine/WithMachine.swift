@@ -96,9 +96,12 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
   let rsp = harnessStub ? RSPClient(connection: connections[3]) : nil
   let probe = Result { () throws -> SecureWorldProbe in
     guard let rsp else { throw HarnessError("the GDB stub is \(configuration.gdbStub == .none ? "off" : "left to a person's debugger")") }
-    let config = OpteeConfigCache.load(images.opteeConfig)
-    return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(images.teeElf),
-      firmware: try? SymbolCache.shared.symbols(images.bl31Elf), layout: try OpteeLayout(contentsOf: images.opteeLayout), periodicEntry: config.flag("CFG_CALLOUT"),
+    guard let teeElf = images.teeElf else { throw SymbolsMissing(what: "no tee.elf") }
+    guard let layout = images.opteeLayout else { throw SymbolsMissing(what: "tee.elf has no thread-table layout (no debug information)") }
+    let config = images.opteeConfig.map(OpteeConfigCache.load)
+    return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(teeElf),
+      firmware: images.bl31Elf.flatMap { try? SymbolCache.shared.symbols($0) }, layout: try OpteeLayout(contentsOf: layout),
+      periodicEntry: config?.flag("CFG_CALLOUT") ?? true,
       poke: { try await secure.send("\r") })
   }
   let machine = Machine(configuration: configuration, process: process, normal: normal, secure: secure, qmp: qmp,
@@ -131,6 +134,12 @@ private func acceptWhileRunning(_ listener: UnixListener, _ name: String, proces
       continue
     }
   }
+}
+
+/// The stack was given without the symbols the secure-world probe reads (a prebuilt OP-TEE without tee.elf).
+public struct SymbolsMissing: Error, CustomStringConvertible, Sendable {
+  public var what: String
+  public var description: String { "\(what): OP-TEE's threads and breakpoints cannot be read" }
 }
 
 /// Symbol tables by file, read once per process (tee.elf is a few MB).

@@ -16,7 +16,11 @@ struct SecureTimerProof: Sendable {
 
   /// Nil when the stack can give the proof; else why not.
   static func impossible(_ facts: StackFacts) -> String? {
-    facts.asyncNotifications && facts.optee.flag("CFG_NOTIF_TEST_WD") ? nil : "the stack has no test watchdog"
+    switch (facts.asyncNotifications, facts.opteeFlag("CFG_NOTIF_TEST_WD")) {
+    case (true, true): nil
+    case (nil, _), (_, nil): "the stack does not say whether it has the test watchdog (no conf.mk)"
+    default: "the stack has no test watchdog"
+    }
   }
 
   /// Takes the baseline on a machine that just became ready.

@@ -71,18 +71,28 @@ public enum TestBuilder {
   public static func buildEither(second: [Test]) -> [Test] { second }
 }
 
-/// What the suites know about the stack under test, from its build (never from constants in a test).
+/// What the suites know about the stack under test: learned from its build (OP-TEE's `conf.mk`, the lock) and
+/// overridden by the manifest's declared `facts:` — never from constants in a test or the name of a file. A fact
+/// that cannot be learned is nil, and the tests that need it skip with the reason.
 public struct StackFacts: Sendable {
   public var images: StackImages
   public var manifest: StackManifest
-  /// OP-TEE's resolved configuration (`conf.mk`).
+  /// OP-TEE's resolved configuration (`conf.mk`) with the declared `CFG_*` facts over it.
   public var optee: OpteeConfig
+  /// Whether the build left a `conf.mk` (a prebuilt OP-TEE may come without one).
+  public var opteeConfigKnown: Bool
 
   public init(images: StackImages, manifest: StackManifest) throws {
     self.images = images
     self.manifest = manifest
-    let text = try String(contentsOf: images.opteeConfig, encoding: .utf8)
-    optee = OpteeConfig(parsing: text)
+    if let file = images.opteeConfig {
+      optee = OpteeConfig(parsing: try String(contentsOf: file, encoding: .utf8))
+      opteeConfigKnown = true
+    } else {
+      optee = OpteeConfig(parsing: "")
+      opteeConfigKnown = false
+    }
+    for (name, value) in manifest.facts where name.hasPrefix("CFG_") { optee.values[name] = value }
     if let layout = try? ProjectLayout.find(), let lock = try? LockFile.load(layout.lockFile) {
       for component in manifest.orderedComponents {
         for key in component.lockKeys {
@@ -92,16 +102,29 @@ public struct StackFacts: Sendable {
     }
   }
 
-  /// `CFG_NUM_THREADS` as built.
-  public var opteeThreads: Int? { optee.integer("CFG_NUM_THREADS") }
-  public var asyncNotifications: Bool { optee.flag("CFG_CORE_ASYNC_NOTIF") }
-  /// Whether OP-TEE tells the normal world its thread count (so the Linux driver queues callers itself):
-  /// false when the stack carries the `thread-count-unadvertised` patch (manifests/threads-unadvertised.yaml).
-  public var threadCountAdvertised: Bool {
-    !(manifest.components[.optee]?.patches ?? []).contains { $0.lastPathComponent.contains("thread-count-unadvertised") }
+  /// An OP-TEE flag as built (or declared); nil when nothing says (no conf.mk, nothing declared).
+  public func opteeFlag(_ name: String) -> Bool? {
+    if let value = optee.values[name] { return value == "y" || value == "1" }
+    return opteeConfigKnown ? false : nil
   }
 
-  /// The version of `package` the stack was built from (from the lock).
+  /// An OP-TEE number as built (or declared); nil when nothing says.
+  public func opteeInteger(_ name: String) -> Int? { optee.integer(name) }
+
+  /// Why a test needing OP-TEE's `name` cannot know it.
+  public func unknown(_ name: String) -> String {
+    "this stack does not say \(name) (its OP-TEE came without conf.mk): declare it with `facts: {\(name): …}` in the manifest or `--set fact.\(name)=…`"
+  }
+
+  /// `CFG_NUM_THREADS` as built.
+  public var opteeThreads: Int? { optee.integer("CFG_NUM_THREADS") }
+  /// Whether OP-TEE raises asynchronous notifications; nil when nothing says.
+  public var asyncNotifications: Bool? { opteeFlag("CFG_CORE_ASYNC_NOTIF") }
+  /// Whether OP-TEE tells the normal world its thread count (so the Linux driver queues callers itself): as the
+  /// manifest declares (`thread-count-advertised: n` for an OP-TEE that does not), true otherwise, as upstream.
+  public var threadCountAdvertised: Bool { (manifest.facts["thread-count-advertised"]).map { $0 == "y" || $0 == "1" } ?? true }
+
+  /// The version of `package` the stack was built from (from the lock; nil for a local tree or prebuilt files).
   public func lockedVersion(of package: String) -> String? { lockedVersions[package] }
   public var lockedVersions: [String: String] = [:]
 }

@@ -27,6 +27,10 @@ public struct SuiteRunner: Sendable {
   /// without it does).
   public var rearmSecureTimer = true
 
+  /// Saved machines, when this stack can use them: a restored machine's secure timer is armed again from inside
+  /// OP-TEE, which needs its symbols.
+  var usableSnapshots: SnapshotStore? { facts.images.teeElf == nil ? nil : snapshots }
+
   public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter) {
     self.facts = facts
     self.runDirectory = runDirectory
@@ -52,6 +56,10 @@ public struct SuiteRunner: Sendable {
       "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
     ]
     for (component, key) in facts.images.keys { properties["image.\(component)"] = key }
+    for spec in facts.manifest.orderedComponents where spec.tree != nil || !spec.prebuilt.isEmpty {
+      properties["image.\(spec.name.rawValue).origin"] = spec.origin
+    }
+    properties["manifest.effective"] = facts.manifest.yaml
     if repeats > 1 { properties["repeat"] = "\(repeats)" }
     var results: [TestResult] = []
     let selected = suite.tests.filter { select(suite, $0) }
@@ -68,8 +76,12 @@ public struct SuiteRunner: Sendable {
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
     var boots = 0
     // Without saved machines a fresh machine is a boot: per test only when asked for.
+    let snapshots = usableSnapshots
     let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? (snapshots == nil ? .perSuite : suite.fresh))
     properties["fresh"] = fresh.rawValue
+    if self.snapshots != nil && snapshots == nil {
+      properties["snapshots"] = "off: without tee.elf a restored machine's secure timer cannot be armed again"
+    }
     var restoreFailure: String?
     while !pending.isEmpty && !Task.isCancelled {
       boots += 1
@@ -156,7 +168,7 @@ public struct SuiteRunner: Sendable {
     if properties["boot.shell ready"] == nil {
       for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
     }
-    if let snapshots, snapshots.existing(for: machine.configuration, qemuVersion: qemuVersion) == nil {
+    if let snapshots = usableSnapshots, snapshots.existing(for: machine.configuration, qemuVersion: qemuVersion) == nil {
       try await machine.awaitQuietConsoles(deadline: .after(.seconds(10)))
       let seconds = try await machine.saveSnapshot(to: snapshots.file(for: machine.configuration, qemuVersion: qemuVersion),
         deadline: .after(.seconds(60)))

@@ -58,8 +58,8 @@ extension Integration {
     let kernel = folder.appendingPathComponent(DebugRecord.kernelSymbolsName)
     let saved = await eventually(within: .after(.seconds(180))) { FileManager.default.fileExists(atPath: kernel.path) }
     try #require(saved, "no kernel symbols: \(log(folder))")
-    let threadCount = try ELFSymbols(contentsOf: images.teeElf).address("thread_count")
-    let bl31Main = try ELFSymbols(contentsOf: images.bl31Elf).address("bl31_main")
+    let threadCount = try ELFSymbols(contentsOf: try #require(images.teeElf)).address("thread_count")
+    let bl31Main = try ELFSymbols(contentsOf: try #require(images.bl31Elf)).address("bl31_main")
     let out = try await gdb(folder, ["info threads", "info symbol schedule", "info address thread_count",
       "info address bl31_main", "detach"])
     #expect(out.contains("schedule in section .text of \(kernel.path)"), "\(out)")

@@ -32,7 +32,9 @@ rm -rf "$rootfs/usr/share/doc" "$rootfs/usr/share/man" "$rootfs/usr/share/info" 
 
 mkdir -p "$rootfs/lib/modules" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/tmp" "$rootfs/run" \
   "$rootfs/var/lib/optee-client/data/tee" "$rootfs/etc" "$rootfs/root"
-cp "$DEP_KERNEL"/modules/*.ko "$DEP_KERNEL/modules.order" "$rootfs/lib/modules/"
+# The kernel's OP-TEE modules (none for a kernel with the driver built in).
+find "$DEP_KERNEL/modules" -name '*.ko' -exec cp {} "$rootfs/lib/modules/" \;
+cp "$DEP_KERNEL/modules.order" "$rootfs/lib/modules/"
 if [ -n "${DEP_PAYLOADS:-}" ]; then cp -a "$DEP_PAYLOADS/rootfs"/. "$rootfs"/; fi
 cp "$HARNESS_IMAGES/initramfs/init" "$rootfs/init"
 chmod 0755 "$rootfs/init"

@@ -1,40 +1,12 @@
 #!/usr/bin/env bash
-# OP-TEE OS for QEMU v8 from the unpacked Debian source. Options are CFG_* and PLATFORM make variables.
+# OP-TEE OS for QEMU v8 from an unpacked Debian source or a local tree (SRC), built in BUILD (kept between runs
+# for a local tree, so only what changed is recompiled). Options are CFG_* and PLATFORM make variables.
 set -euo pipefail
 cd "$SRC"
 env PATH=/usr/bin:/bin make -j"$JOBS" PYTHON3=/usr/bin/python3 \
   CROSS_COMPILE64=aarch64-linux-gnu- CROSS_COMPILE=aarch64-linux-gnu- \
-  ta-targets=ta_arm64 O="$WORK/out" "$@" all
-cp "$WORK"/out/core/tee-header_v2.bin "$WORK"/out/core/tee-pager_v2.bin "$WORK"/out/core/tee-pageable_v2.bin \
-   "$WORK"/out/core/tee.elf "$WORK"/out/conf.mk "$OUT"/
-cp -a "$WORK"/out/export-ta_arm64 "$OUT"/
-
-# What the harness's secure-world probes need to read OP-TEE's thread table, taken from this build's debug info
-# (never hand-written): `name=value` lines.
-gdb-multiarch -batch -nx \
-  -ex 'print sizeof(struct thread_ctx)' \
-  -ex 'print (long)&((struct thread_ctx *)0)->state' \
-  -ex 'print sizeof(((struct thread_ctx *)0)->state)' \
-  -ex 'print sizeof(threads)' \
-  -ex 'print sizeof(thread_count)' \
-  -ex 'ptype enum thread_state' \
-  "$OUT/tee.elf" > "$WORK/layout.gdb"
-values=($(sed -n 's/^\$[0-9]* = \([0-9]*\)$/\1/p' "$WORK/layout.gdb"))
-states=$(sed -n 's/^type = enum thread_state {\(.*\)}$/\1/p' "$WORK/layout.gdb" | tr -d ' ')
-[ "${#values[@]}" -eq 5 ] && [ -n "$states" ] || { echo "cannot read the thread layout from tee.elf:"; cat "$WORK/layout.gdb"; exit 1; }
-cat > "$OUT/layout.txt" <<LAYOUT
-thread_ctx_size=${values[0]}
-thread_ctx_state_offset=${values[1]}
-thread_ctx_state_size=${values[2]}
-threads_size=${values[3]}
-thread_count_size=${values[4]}
-thread_states=$states
-LAYOUT
-
-# Where a standard call that found no free thread returns OPTEE_SMC_RETURN_ETHREAD_LIMIT: the instruction after
-# thread_handle_std_smc's call to thread_alloc_and_run (which returns only when every thread is taken).
-ethread=$(aarch64-linux-gnu-objdump -d --disassemble=thread_handle_std_smc "$OUT/tee.elf" \
-  | grep -A1 'bl.*<thread_alloc_and_run>' | sed -n '2s/^ *\([0-9a-f]*\):.*/\1/p')
-[ -n "$ethread" ] || { echo "cannot find the ETHREAD_LIMIT return in thread_handle_std_smc"; exit 1; }
-echo "ethread_limit_return=0x$ethread" >> "$OUT/layout.txt"
-cat "$OUT/layout.txt"
+  ta-targets=ta_arm64 O="$BUILD/out" "$@" all
+cp "$BUILD"/out/core/tee-header_v2.bin "$BUILD"/out/core/tee-pager_v2.bin "$BUILD"/out/core/tee-pageable_v2.bin \
+   "$BUILD"/out/core/tee.elf "$BUILD"/out/conf.mk "$OUT"/
+cp -a "$BUILD"/out/export-ta_arm64 "$OUT"/
+bash "$(dirname "$0")/optee-layout.sh"

@@ -4,7 +4,13 @@
 # Installed into the initramfs as rootfs/.
 set -euo pipefail
 src="$HARNESS_IMAGES/payloads"
+# The stack's own TA dev kit; for a prebuilt OP-TEE that comes without one, Debian's (optee-os-dev).
 kit="$DEP_OPTEE/export-ta_arm64"
+if [ ! -d "$kit" ]; then
+  kit=$(dirname "$(find "$ROOT/usr/lib/optee-os-dev" -path '*/mk/ta_dev_kit.mk' | head -n 1)")
+  kit=${kit%/mk}
+  echo "payloads: the OP-TEE component has no TA dev kit; using Debian's $kit"
+fi
 rootfs="$OUT/rootfs"
 plugins="$rootfs/usr/lib/tee-supplicant/plugins"
 mkdir -p "$rootfs/usr/lib/optee_armtz" "$rootfs/usr/bin" "$plugins"

@@ -1,0 +1,62 @@
+import Foundation
+import HarnessSupport
+import Testing
+
+@testable import Images
+
+@Suite struct LocalTreeTests {
+  static func tree(_ files: [String: String]) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
+    for (path, text) in files {
+      let url = dir.appendingPathComponent(path)
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try Data(text.utf8).write(to: url)
+    }
+    return dir
+  }
+
+  static func git(_ dir: URL, _ args: String...) async throws {
+    let r = try await Command.run(["git", "-C", dir.path, "-c", "user.email=t@t", "-c", "user.name=t"] + args)
+    try #require(r.succeeded, "\(r.output)")
+  }
+
+  @Test func anEditChangesTheDigestAndTheMirrorCopiesOnlyThatFile() async throws {
+    let root = try Self.tree(["core/a.c": "int a;\n", "core/b.c": "int b;\n", "Makefile": "all:\n"])
+    let work = try Self.tree([:])
+    let tree = LocalTree(root: root)
+    let cache = work.appendingPathComponent("digests.json")
+    let mirror = work.appendingPathComponent("src")
+    let first = try await tree.entries()
+    #expect(first.map(\.path) == ["Makefile", "core/a.c", "core/b.c"])
+    let before = try await tree.digest(first, cache: cache)
+    #expect(before.hasPrefix("content "))
+    #expect(try tree.sync(first, to: mirror) == 3)
+    #expect(try tree.sync(try await tree.entries(), to: mirror) == 0, "an untouched tree copies nothing")
+    #expect(try await tree.digest(try await tree.entries(), cache: cache) == before)
+
+    try Data("int a = 1;\n".utf8).write(to: root.appendingPathComponent("core/a.c"))
+    try Data("x".utf8).write(to: mirror.appendingPathComponent("stray.o"))
+    let edited = try await tree.entries()
+    #expect(try await tree.digest(edited, cache: cache) != before)
+    #expect(try tree.sync(edited, to: mirror) == 1)
+    #expect(try String(contentsOf: mirror.appendingPathComponent("core/a.c"), encoding: .utf8) == "int a = 1;\n")
+    #expect(!FileManager.default.fileExists(atPath: mirror.appendingPathComponent("stray.o").path), "what the tree lacks leaves the mirror")
+    let a = LocalTree.stat(mirror.appendingPathComponent("core/a.c").path, as: "core/a.c")
+    #expect(a == edited.first { $0.path == "core/a.c" }, "the copy keeps the file's time, so make sees what changed")
+  }
+
+  @Test func aCleanCheckoutIsKeyedByItsTreeIdAndIgnoredFilesDoNotCount() async throws {
+    let root = try Self.tree(["core/a.c": "int a;\n", ".gitignore": "out/\n", "out/junk.o": "x"])
+    try await Self.git(root, "init", "-q")
+    try await Self.git(root, "add", "-A")
+    try await Self.git(root, "commit", "-q", "-m", "x")
+    let tree = LocalTree(root: root)
+    let entries = try await tree.entries()
+    #expect(entries.map(\.path) == [".gitignore", "core/a.c"])
+    let clean = try await tree.digest(entries, cache: root.appendingPathComponent("../digests-\(UUID().uuidString).json"))
+    #expect(clean.hasPrefix("git-tree "))
+    try Data("int b;\n".utf8).write(to: root.appendingPathComponent("core/b.c"))
+    let dirty = try await tree.digest(try await tree.entries(), cache: FileManager.default.temporaryDirectory.appendingPathComponent("d-\(UUID().uuidString).json"))
+    #expect(dirty.hasPrefix("content "), "an untracked file makes the tree dirty")
+  }
+}
