@@ -26,19 +26,22 @@ public let bootSuite = Suite("boot", "every milestone in order and on time; OP-T
     let secure = await t.secure.lines()
     let banner = secure.compactMap { Pattern.regex(#"OP-TEE version: (\S+)"#).firstMatch(in: $0.text)?.groups[1] }.first
     try t.require(banner != nil, "the secure console shows no `OP-TEE version:` banner")
-    // What was built: the revision in the build's conf.mk, else the Debian source's version from the lock.
-    let built: String
+    // What was built: the revision in the build's conf.mk, else the Debian source's version from the lock; for a
+    // stack that says neither (prebuilt, no conf.mk), only the banner's own revision, which Linux must agree with.
+    let built: String?
     if let major = t.facts.opteeInteger("CFG_OPTEE_REVISION_MAJOR"), let minor = t.facts.opteeInteger("CFG_OPTEE_REVISION_MINOR") {
       built = "\(major).\(minor)"
     } else if let locked = t.facts.lockedVersion(of: "optee-os") {
       let upstream = locked.split(separator: "-").first.map(String.init) ?? locked
       built = upstream.split(separator: ".").prefix(2).joined(separator: ".")
     } else {
-      try t.skip("the stack says nothing of the OP-TEE revision it was built from (no conf.mk, no Debian source); the banner says \(banner!)")
+      built = nil
     }
-    let majorMinor = built
-    t.note("OP-TEE version on the secure console: \(banner!) (built: revision \(built))")
-    try t.require(banner!.contains(majorMinor), "the secure console says OP-TEE \(banner!), the stack was built from revision \(built)")
+    let shown = Pattern.regex(#"(\d+\.\d+)(?!.*\d+\.\d+)"#).firstMatch(in: banner!)?.groups[1]
+    try t.require(shown != nil, "the secure console's banner `OP-TEE version: \(banner!)` carries no revision")
+    let majorMinor = built ?? shown!
+    t.note("OP-TEE version on the secure console: \(banner!) (built: \(built.map { "revision \($0)" } ?? "unknown, no conf.mk"))")
+    try t.require(banner!.contains(majorMinor), "the secure console says OP-TEE \(banner!), the stack was built from revision \(majorMinor)")
     let revision = try await t.run("dmesg | grep 'optee: revision'")
     try t.require(revision.status == 0 && revision.output.contains("revision \(majorMinor)"),
       "Linux's driver should report revision \(majorMinor)", details: revision.output)

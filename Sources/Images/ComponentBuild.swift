@@ -140,13 +140,16 @@ struct ComponentBuild: Sendable {
     try Data("\n$ \(argv.joined(separator: " "))\n".utf8).append(to: log)
     let result = try await Command.run(argv, in: directory, environment: environment, log: log)
     guard result.succeeded else {
-      let tail = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").lastLines(15)
-      let diskFull = tail.contains("No space left on device")
+      let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+      let tail = text.lastLines(15)
+      // The compiler's own error lines, wherever make's parallel output left them.
+      let errors = text.split(separator: "\n").filter { $0.contains("error:") || $0.contains("Error ") }.suffix(10)
+      let diskFull = text.contains("No space left on device")
       throw HarnessError(
         diskFull ? "building \(spec.name.rawValue) failed: disk full during \(what)"
           : "building \(spec.name.rawValue) failed at \(what): `\(argv.joined(separator: " "))` exited with status \(result.status)",
         fix: diskFull ? "free space in the cache folder or pass --cache-dir" : (fix ?? "see the log \(log.path)"),
-        details: "--- last lines of \(log.path)\n\(tail)")
+        details: (errors.isEmpty ? "" : "--- errors in \(log.path)\n\(errors.joined(separator: "\n"))\n") + "--- last lines of \(log.path)\n\(tail)")
     }
   }
 

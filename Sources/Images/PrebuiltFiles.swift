@@ -19,6 +19,8 @@ public struct PrebuiltRole: Sendable, Equatable {
 public enum PrebuiltKind: Sendable, Equatable {
   /// A raw firmware binary (not an ELF file).
   case firmware
+  /// OP-TEE's pageable part: a raw binary, empty when OP-TEE is built without the pager.
+  case pageable
   /// An ELF file with symbols (`tee.elf`, `bl31.elf`).
   case elf
   /// A TF-A firmware image package.
@@ -33,9 +35,9 @@ public enum PrebuiltKind: Sendable, Equatable {
   /// Nil when `bytes` (the file's first bytes; `size` its length) fit the kind; else what is wrong.
   public func problem(_ bytes: [UInt8], size: Int) -> String? {
     let isELF = bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46])
-    guard size > 0 else { return "it is empty" }
+    guard size > 0 || self == .pageable else { return "it is empty" }
     switch self {
-    case .firmware:
+    case .firmware, .pageable:
       return isELF ? "it is an ELF file, not a raw binary (give the .bin that objcopy makes, or name the ELF as *.elf)" : nil
     case .elf:
       return isELF ? nil : "it is not an ELF file"
@@ -73,7 +75,7 @@ extension ComponentName {
     case .optee:
       [.init("tee-header_v2.bin", .opteeHeader, aliases: ["bl32.bin"]),
        .init("tee-pager_v2.bin", .firmware, aliases: ["bl32_extra1.bin"]),
-       .init("tee-pageable_v2.bin", .firmware, aliases: ["bl32_extra2.bin"]),
+       .init("tee-pageable_v2.bin", .pageable, aliases: ["bl32_extra2.bin"]),
        .init("tee.elf", .elf), .init("conf.mk", .text)]
     case .uboot: [.init("u-boot.bin", .firmware, aliases: ["bl33.bin"])]
     case .kernel: [.init("Image", .kernelImage), .init("config", .text)]

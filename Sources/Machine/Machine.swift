@@ -123,7 +123,10 @@ public actor Machine {
     do {
       for (i, m) in milestones.enumerated() where m.world == .normal {
         do {
-          _ = try await normal.expect(.literal(m.pattern), timeout: Self.remaining(m, since: launched), deadline: deadline)
+          let match = try await normal.expect(m.waitPattern, timeout: Self.remaining(m, since: launched), deadline: deadline)
+          if let missed = m.missedWhen, match.text.contains(missed.line) {
+            throw HarnessError("no milestone '\(m.name)': \(missed.meaning)", details: await context())
+          }
         } catch var timeout as ExpectTimeout {
           let last = milestones.filter { $0.reachedAt != nil }.max { $0.reachedAt! < $1.reachedAt! }
           timeout.pattern = "milestone '\(m.name)' (\"\(m.pattern)\"); last reached: \(last.map { "'\($0.name)' at \($0.reachedAt!.formatted(decimals: 2)) s" } ?? "none")"

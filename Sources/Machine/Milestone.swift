@@ -1,4 +1,5 @@
 import Console
+import Foundation
 
 /// A named point of the boot, seen on one console, with the time it was reached.
 public struct Milestone: Sendable, Equatable {
@@ -11,6 +12,19 @@ public struct Milestone: Sendable, Equatable {
   public var budget: Double
   /// Seconds after launch it was reached (nil until then).
   public var reachedAt: Double?
+  /// A line that proves the milestone will never come, and what it means (the wait ends there).
+  public var missedWhen: (line: String, meaning: String)?
+
+  public static func == (a: Milestone, b: Milestone) -> Bool {
+    a.name == b.name && a.world == b.world && a.pattern == b.pattern && a.budget == b.budget && a.reachedAt == b.reachedAt
+      && a.missedWhen?.line == b.missedWhen?.line
+  }
+
+  /// What the wait for it looks for: the milestone, or the line that proves it missed.
+  var waitPattern: Pattern {
+    guard let missed = missedWhen else { return .literal(pattern) }
+    return .regex(NSRegularExpression.escapedPattern(for: pattern) + "|" + NSRegularExpression.escapedPattern(for: missed.line))
+  }
 
   /// The boot's milestones, in the order they happen on each console.
   public static let boot: [Milestone] = [
@@ -18,7 +32,9 @@ public struct Milestone: Sendable, Equatable {
     Milestone(name: "secure world up", world: .secure, pattern: "Primary CPU switching to normal world boot", budget: 20),
     Milestone(name: "U-Boot started", world: .normal, pattern: "U-Boot 20", budget: 20),
     Milestone(name: "Linux booting", world: .normal, pattern: "Booting Linux on physical CPU", budget: 30),
-    Milestone(name: "OP-TEE driver probed", world: .normal, pattern: "optee: initialized driver", budget: 90),
+    Milestone(name: "OP-TEE driver probed", world: .normal, pattern: "optee: initialized driver", budget: 90,
+      missedWhen: ("teeharness-init: no /dev/teepriv0",
+        "Linux came up without OP-TEE's driver (no /dev/teepriv0): the kernel has it neither built in nor among the modules the initramfs loads (CONFIG_OPTEE), or it found no OP-TEE node in the device tree")),
     Milestone(name: "tee-supplicant running", world: .normal, pattern: "teeharness-init: tee-supplicant running", budget: 100),
     Milestone(name: "shell ready", world: .normal, pattern: "teeharness-init: ready", budget: 110),
   ]

@@ -47,6 +47,7 @@ import Testing
     #expect(PrebuiltKind.firmware.problem(elf, size: 8)?.contains("ELF") == true)
     #expect(PrebuiltKind.firmware.problem([1, 2], size: 2) == nil)
     #expect(PrebuiltKind.firmware.problem([], size: 0) == "it is empty")
+    #expect(PrebuiltKind.pageable.problem([], size: 0) == nil, "OP-TEE without the pager has an empty pageable part")
     #expect(PrebuiltKind.elf.problem([1, 2], size: 2) == "it is not an ELF file")
     var image = [UInt8](repeating: 0, count: 64)
     image.replaceSubrange(0x38..<0x3c, with: [0x41, 0x52, 0x4d, 0x64])
