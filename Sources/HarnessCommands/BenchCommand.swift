@@ -23,10 +23,19 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(name: .long, help: "How many times to run the default suites in each way of getting a machine (0: not at all).")
   var suiteRuns: Int = 1
 
+  @Option(name: .long, help: ArgumentHelp("Measure only the edit loop of a local tree (first build, one .c file touched, edit → first verdict) on a copy of it.", valueName: "COMPONENT=PATH"))
+  var tree: String?
+
   func run() async throws {
     try HostSetup().requireInstalled()
     let runFolder = try RunFolder.make(nil)
     var figures = Figures()
+    if let tree {
+      try await BenchEditLoop.run(tree, stack: stack, rounds: rounds, into: runFolder, figures: &figures)
+      figures.print()
+      if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: stack.manifest, digest: "") }
+      return
+    }
 
     if coldBuild {
       let empty = runFolder.appendingPathComponent("cold-cache", isDirectory: true)

@@ -32,6 +32,8 @@ public struct ImageBuilder: Sendable {
     public var directory: URL
     /// Seconds spent building now; nil when the stored output was reused.
     public var builtSeconds: Double?
+    /// For a local tree: the folder its mirror and build folder are kept in between runs.
+    public var workspace: URL?
   }
 
   /// Builds (or reuses) every component and returns where the stack's files are.
@@ -137,7 +139,8 @@ public struct ImageBuilder: Sendable {
     switch try await store.lookup(spec.name, key: key) {
     case .valid:
       report("\(name) cached  \(key.prefix(12))")
-      return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: nil)
+      return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: nil,
+        workspace: tree?.workspace)
     case .corrupted(let files):
       report("\(name) cached output is corrupted (\(files.prefix(3).joined(separator: ", "))): rebuilding")
       try store.discard(spec.name, key: key)
@@ -163,7 +166,8 @@ public struct ImageBuilder: Sendable {
     let seconds = (ContinuousClock.now - started).seconds
     _ = try await store.publish(output, component: spec.name, key: key, inputs: inputs, seconds: seconds)
     report("\(name) built in \(seconds.formatted(decimals: 1)) s  \(key.prefix(12))")
-    return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: seconds)
+    return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: seconds,
+      workspace: tree?.workspace)
   }
 }
 

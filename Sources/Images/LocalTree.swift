@@ -114,9 +114,13 @@ struct LocalTree: Sendable {
     return copied
   }
 
+  /// Whether git tracks the tree's files: a checkout, or a folder of one. A folder that only lies inside some
+  /// checkout (ignored or untracked, like a tree unpacked into a project's output folder) is not.
   func isGitCheckout() async throws -> Bool {
-    let result = try await Command.run(["git", "-c", "safe.directory=*", "-C", root.path, "rev-parse", "--is-inside-work-tree"])
-    return result.succeeded && result.output.hasPrefix("true")
+    let inside = try await Command.run(["git", "-c", "safe.directory=*", "-C", root.path, "rev-parse", "--is-inside-work-tree"])
+    guard inside.succeeded && inside.output.hasPrefix("true") else { return false }
+    let tracked = try await Command.run(["git", "-c", "safe.directory=*", "-C", root.path, "ls-files", "--cached", "--", "."])
+    return tracked.succeeded && !tracked.output.isEmpty
   }
 
   private func git(_ arguments: [String]) async throws -> String {

@@ -186,7 +186,7 @@ public enum ManifestLoader {
 
   /// A path as written at `location`: absolute, or relative to the file it is written in (the current folder
   /// for the command line).
-  static func resolve(_ path: String, at location: SourceLocation) -> URL {
+  package static func resolve(_ path: String, at location: SourceLocation) -> URL {
     if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
     let base = location.line == 0 ? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
       : URL(fileURLWithPath: location.file).deletingLastPathComponent()

@@ -58,5 +58,10 @@ import Testing
     try Data("int b;\n".utf8).write(to: root.appendingPathComponent("core/b.c"))
     let dirty = try await tree.digest(try await tree.entries(), cache: FileManager.default.temporaryDirectory.appendingPathComponent("d-\(UUID().uuidString).json"))
     #expect(dirty.hasPrefix("content "), "an untracked file makes the tree dirty")
+    // A tree unpacked into an ignored folder of some checkout is not that checkout's: all its files count.
+    try FileManager.default.createDirectory(at: root.appendingPathComponent("out/tree"), withIntermediateDirectories: true)
+    try Data("int c;\n".utf8).write(to: root.appendingPathComponent("out/tree/c.c"))
+    let nested = LocalTree(root: root.appendingPathComponent("out/tree"))
+    #expect(try await nested.entries().map(\.path) == ["c.c"])
   }
 }
