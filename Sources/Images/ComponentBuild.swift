@@ -83,7 +83,7 @@ struct ComponentBuild: Sendable {
 
     switch spec.name {
     case .initramfs: try finishInitramfs(out)
-    case .optee: try checkOpteeOptions(out.appendingPathComponent("conf.mk"))
+    case .optee where spec.source != nil || tree != nil: try checkOpteeOptions(out.appendingPathComponent("conf.mk"))
     default: break
     }
     return out

@@ -16,7 +16,8 @@ public enum ManifestLoader {
 
   /// `top` laid over `base`, where a component that `top` gives another origin forgets its old one: a `path` or
   /// `prebuilt` replaces `source`, `packages`, `suite` and `follow` (prebuilt files also drop `options` and
-  /// `patches`, which they cannot take), and a `source` or `packages` replaces `path` and `prebuilt`.
+  /// `patches`, which they cannot take), a `source` replaces `path`, `prebuilt` and `packages`, and `packages`
+  /// replace `path`, `prebuilt` and a `source` with its options and patches.
   static func layered(_ base: ManifestTree, _ top: ManifestTree) -> ManifestTree {
     guard case .mapping(var entries, let location) = base, let topComponents = top["components"],
       case .mapping(let overridden, _) = topComponents,
@@ -29,7 +30,11 @@ public enum ManifestLoader {
       var dropped: [String] = []
       if keys.contains("prebuilt") { dropped = ["source", "packages", "suite", "follow", "path", "options", "patches"] }
       else if keys.contains("path") { dropped = ["source", "packages", "suite", "follow", "prebuilt"] }
-      else if keys.contains("source") || keys.contains("packages") { dropped = ["path", "prebuilt"] }
+      else if keys.contains("source") { dropped = ["path", "prebuilt", "packages"] }
+      else if keys.contains("packages") {
+        // Binary packages instead of a source: the source's build options and patches go with it.
+        dropped = ["path", "prebuilt"] + (component["source"] != nil ? ["source", "options", "patches"] : [])
+      }
       for key in dropped { component = component.removing(key) }
       components = components.replacing(entry.key, with: component)
     }
