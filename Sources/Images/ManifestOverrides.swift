@@ -3,7 +3,7 @@ import HarnessSupport
 
 /// A manifest changed from the command line, with no file to write: `--with optee=../optee_os` (a local tree,
 /// or a folder of prebuilt files), `--set optee.CFG_NUM_THREADS=4` (a build option, or `fact.NAME=value`) and
-/// `--bin-dir out/bin` (OP-TEE/build's output folder, taken as it is). Laid over the manifest like a variant.
+/// `--set machine.cpu=max,sme=off` and `--bin-dir out/bin` (OP-TEE/build's output folder, taken as it is). Laid over the manifest like a variant.
 public struct ManifestOverrides: Sendable, Equatable {
   public var with: [String] = []
   public var set: [String] = []
@@ -30,6 +30,7 @@ public struct ManifestOverrides: Sendable, Equatable {
     var components: [String: [ManifestTree.Entry]] = [:]
     var order: [String] = []
     var facts: [ManifestTree.Entry] = []
+    var machine: [ManifestTree.Entry] = []
     func add(_ component: ComponentName, _ key: String, _ value: ManifestTree, _ location: SourceLocation) {
       if components[component.rawValue] == nil { order.append(component.rawValue) }
       components[component.rawValue, default: []].removeAll { $0.key == key }
@@ -80,16 +81,17 @@ public struct ManifestOverrides: Sendable, Equatable {
     for word in set {
       let location = SourceLocation.commandLine("--set \(word)")
       guard let dot = word.firstIndex(of: "."), let eq = word.firstIndex(of: "="), dot < eq else {
-        throw HarnessError("--set \(word): write COMPONENT.OPTION=VALUE (or fact.NAME=VALUE)", fix: "e.g. --set optee.CFG_NUM_THREADS=4")
+        throw HarnessError("--set \(word): write COMPONENT.OPTION=VALUE (or machine.KEY=VALUE, fact.NAME=VALUE)", fix: "e.g. --set optee.CFG_NUM_THREADS=4")
       }
       let owner = String(word[..<dot]), name = String(word[word.index(after: dot)..<eq])
       let value = ManifestTree.scalar(String(word[word.index(after: eq)...]), location)
-      if owner == "fact" {
-        facts.append(.init(key: name, keyLocation: location, value: value))
+      if owner == "fact" || owner == "machine" {
+        if owner == "fact" { facts.append(.init(key: name, keyLocation: location, value: value)) }
+        else { machine.append(.init(key: name, keyLocation: location, value: value)) }
         continue
       }
       guard let component = ComponentName(rawValue: owner) else {
-        throw HarnessError("--set \(word): unknown component '\(owner)' (known: \(ComponentName.allCases.map(\.rawValue).joined(separator: ", ")), or fact)",
+        throw HarnessError("--set \(word): unknown component '\(owner)' (known: \(ComponentName.allCases.map(\.rawValue).joined(separator: ", ")), or machine, fact)",
           fix: "fix the component's name")
       }
       var options = components[component.rawValue]?.first { $0.key == "options" }?.value.entries ?? []
@@ -105,6 +107,7 @@ public struct ManifestOverrides: Sendable, Equatable {
         value: .mapping(order.map { .init(key: $0, keyLocation: here, value: .mapping(components[$0]!, here)) }, here)))
     }
     if !facts.isEmpty { top.append(.init(key: "facts", keyLocation: here, value: .mapping(facts, here))) }
+    if !machine.isEmpty { top.append(.init(key: "machine", keyLocation: here, value: .mapping(machine, here))) }
     return .mapping(top, here)
   }
 }
