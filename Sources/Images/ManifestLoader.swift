@@ -202,7 +202,7 @@ public enum ManifestLoader {
   static func decodeTree(_ name: ComponentName, _ tree: ManifestTree) throws -> URL {
     guard let markers = name.treeMarkers else {
       throw HarnessError("\(tree.location): component '\(name.rawValue)' cannot be built from a local tree",
-        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: ", ")); give `prebuilt` files instead")
+        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: " and ")) so far; give `prebuilt` files instead (a kernel `Image`; for QEMU, `machine.qemu: /path/to/qemu-system-aarch64`)")
     }
     let url = resolve(try tree.scalar("path"), at: tree.location)
     var isDirectory: ObjCBool = false
