@@ -53,7 +53,8 @@ struct CheckCommand: AsyncParsableCommand {
     }
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line("images: \($0)") }
     try manifest.writeEffective(into: runDirectory)
-    var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory, reporter: TerminalReporter())
+    let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory)
+    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
     let shard = self.shard.flatMap(Shard.init)
     let test = self.test
     runner.select = { suite, t in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HarnessSuites
 import HarnessSupport
 import Images
 import Repro
@@ -47,7 +48,8 @@ struct ReproCommand: AsyncParsableCommand {
     let runDirectory = try RunFolder.make(reports.out)
     let (images, loaded, _) = try await Stack.prepare(manifest: manifest, overrides: overrides.value, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
     try loaded.writeEffective(into: runDirectory)
-    var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory, reporter: TerminalReporter())
+    let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory)
+    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
     runner.repeats = `repeat`
     machines.apply(to: &runner, cache: CacheLocation.resolve(cacheDir))
     try await reports.run([script.suite], with: runner)

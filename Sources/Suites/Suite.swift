@@ -81,6 +81,8 @@ public struct StackFacts: Sendable {
   public var optee: OpteeConfig
   /// Whether the build left a `conf.mk` (a prebuilt OP-TEE may come without one).
   public var opteeConfigKnown: Bool
+  /// Facts learned from the running stack, with how (for the report).
+  public var learned: [String: String] = [:]
 
   public init(images: StackImages, manifest: StackManifest) throws {
     self.images = images
@@ -102,7 +104,7 @@ public struct StackFacts: Sendable {
     }
   }
 
-  /// An OP-TEE flag as built (or declared); nil when nothing says (no conf.mk, nothing declared).
+  /// An OP-TEE flag as built (or declared, or learned); nil when nothing says (no conf.mk, nothing declared).
   public func opteeFlag(_ name: String) -> Bool? {
     if let value = optee.values[name] { return value == "y" || value == "1" }
     return opteeConfigKnown ? false : nil
@@ -113,7 +115,7 @@ public struct StackFacts: Sendable {
 
   /// Why a test needing OP-TEE's `name` cannot know it.
   public func unknown(_ name: String) -> String {
-    "this stack does not say \(name) (its OP-TEE came without conf.mk): declare it with `facts: {\(name): …}` in the manifest or `--set fact.\(name)=…`"
+    "this stack does not say \(name) (its OP-TEE came without conf.mk, and the running stack did not show it): declare it with `facts: {\(name): …}` in the manifest or `--set fact.\(name)=…`"
   }
 
   /// `CFG_NUM_THREADS` as built.

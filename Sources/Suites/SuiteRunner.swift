@@ -60,6 +60,7 @@ public struct SuiteRunner: Sendable {
       properties["image.\(spec.name.rawValue).origin"] = spec.origin
     }
     properties["manifest.effective"] = facts.manifest.yaml
+    for (name, how) in facts.learned { properties["fact.\(name)"] = "learned: \(how)" }
     if repeats > 1 { properties["repeat"] = "\(repeats)" }
     var results: [TestResult] = []
     let selected = suite.tests.filter { select(suite, $0) }

@@ -89,6 +89,12 @@ extension Integration {
     #expect(results["boot/every milestone is reached in order within its budget"]?.outcome == "passed")
     #expect(results["boot/OP-TEE reports the version that was built, and Linux agrees"]?.outcome == "passed")
     #expect(results["xtest/1001 core self tests"]?.outcome == "passed")
+    // What the build did not say was learned from the running stack and reported with how.
+    let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
+    let properties = ((report?["suites"] as? [[String: Any]])?.first?["properties"] as? [String: String]) ?? [:]
+    #expect(properties["fact.CFG_CORE_ASYNC_NOTIF"]?.hasPrefix("learned: y (Linux's driver enabled") == true, "\(properties)")
+    #expect(properties["fact.CFG_NOTIF_TEST_WD"]?.hasPrefix("learned: y") == true, "\(properties)")
+    #expect(properties["fact.CFG_NUM_THREADS"] == nil, "no tee.elf: the thread count cannot be read")
     let gdb = results.filter { $0.key.hasPrefix("gdb/") }
     #expect(!gdb.isEmpty && gdb.values.allSatisfy { $0.outcome == "skipped" && $0.message.contains("no tee.elf") }, "\(gdb)")
 
