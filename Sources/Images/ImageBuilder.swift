@@ -73,11 +73,11 @@ public struct ImageBuilder: Sendable {
     let tree = LocalTree(root: root)
     let identity = ([spec.name.rawValue, root.path] + spec.options.map(\.assignment)).joined(separator: "\n")
     let workspace = store.root.appendingPathComponent("trees/\(spec.name.rawValue)-\(SHA256.hex(identity).prefix(16))", isDirectory: true)
-    try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
     let entries = try await tree.entries()
     guard !entries.isEmpty else {
       throw HarnessError("the \(spec.name.title) tree \(root.path) has no files", fix: "point `path` at a checkout")
     }
+    try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
     let digest = try await tree.digest(entries, cache: workspace.appendingPathComponent("digests.json"))
     return TreeBuild(tree: tree, entries: entries, digest: digest, workspace: workspace)
   }

@@ -52,17 +52,20 @@ private func awaitLookup(_ store: ImageStore) throws -> ImageStore.Lookup {
 @Suite struct CacheKeyTests {
   let layout = try! ProjectLayout.find()
 
-  func keys(_ manifest: String) async throws -> [ComponentName: String] {
-    let m = try ManifestLoader.load(layout.manifest(manifest))
+  func keys(_ manifest: String, overrides: ManifestOverrides = ManifestOverrides()) async throws -> [ComponentName: String] {
+    let m = try ManifestLoader.load(layout.manifest(manifest), overrides: try overrides.tree())
     let lock = try LockFile.load(layout.lockFile)
-    let builder = ImageBuilder(manifest: m, lock: lock, layout: layout, cache: URL(fileURLWithPath: "/nonexistent"),
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: cache) }
+    let builder = ImageBuilder(manifest: m, lock: lock, layout: layout, cache: cache,
       archive: DebianArchive(mirror: "http://mirror.invalid/debian", stateDirectory: URL(fileURLWithPath: "/nonexistent")),
       report: { _ in })
     var keys: [ComponentName: String] = [:]
     var outcomes: [ComponentName: ImageBuilder.Outcome] = [:]
     for spec in m.orderedComponents {
       let deps = spec.name.dependencies.compactMap { outcomes[$0] }
-      let key = SHA256.hex(try await builder.inputs(of: spec, dependencies: deps, toolchain: "gcc 12").joined(separator: "\n"))
+      let tree = try await builder.localTree(spec)?.digest
+      let key = SHA256.hex(try await builder.inputs(of: spec, dependencies: deps, toolchain: "gcc 12", tree: tree).joined(separator: "\n"))
       keys[spec.name] = key
       outcomes[spec.name] = .init(component: spec.name, key: key, directory: URL(fileURLWithPath: "/"), builtSeconds: nil)
     }
@@ -84,5 +87,18 @@ private func awaitLookup(_ store: ImageStore) throws -> ImageStore.Lookup {
     #expect(base[.kernel] != k72[.kernel])
     #expect(base[.initramfs] != k72[.initramfs], "the initramfs carries the kernel's modules")
     #expect(base[.optee] == k72[.optee] && base[.tfa] == k72[.tfa])
+  }
+
+  @Test func aTreeIsKeyedByItsContentAndAnEditChangesOnlyWhatIsBuiltFromIt() async throws {
+    let tree = try LocalTreeTests.tree(["core/arch/arm/boot.c": "int a;\n", "mk/config.mk": "CFG_X ?= y\n", "ta/ta.mk": "\n"])
+    let with = ManifestOverrides(with: ["optee=\(tree.path)"])
+    let first = try await keys("default", overrides: with)
+    #expect(try await keys("default", overrides: with) == first, "an untouched tree rebuilds nothing")
+    let base = try await keys("default")
+    #expect(first[.optee] != base[.optee])
+    try Data("int a = 1;\n".utf8).write(to: tree.appendingPathComponent("core/arch/arm/boot.c"))
+    let edited = try await keys("default", overrides: with)
+    for c in [ComponentName.optee, .payloads, .initramfs] { #expect(edited[c] != first[c], "\(c)") }
+    for c in [ComponentName.tfa, .uboot, .kernel] { #expect(edited[c] == first[c] && edited[c] == base[c], "\(c)") }
   }
 }
