@@ -24,7 +24,7 @@ struct ComponentBuild: Sendable {
     var build = scratch.appendingPathComponent("build", isDirectory: true)
     for dir in [out, root, scratch, build] { try fm.createDirectory(at: dir, withIntermediateDirectories: true) }
     if !spec.prebuilt.isEmpty {
-      try await assemblePrebuilt(out, scratch: scratch)
+      try await assemblePrebuilt(out, scratch: scratch, dependencies: dependencies)
       return out
     }
 
@@ -91,12 +91,14 @@ struct ComponentBuild: Sendable {
 
   /// Prebuilt files, checked, under the names the component's output gives them; TF-A's BL2 and BL31 come out
   /// of a FIP when only that is given; OP-TEE's thread-table layout is read from a tee.elf when there is one.
-  private func assemblePrebuilt(_ out: URL, scratch: URL) async throws {
+  private func assemblePrebuilt(_ out: URL, scratch: URL, dependencies: [(ComponentName, URL)]) async throws {
     let fm = FileManager.default
-    for (role, file) in spec.prebuilt {
+    for (role, file) in spec.prebuilt where spec.name != .initramfs {
       try fm.copyItem(at: file, to: out.appendingPathComponent(role))
     }
     switch spec.name {
+    case .initramfs:
+      try await extendInitramfs(spec.prebuilt["rootfs.cpio.gz"]!, out: out, scratch: scratch, dependencies: dependencies)
     case .tfa:
       guard let fip = spec.prebuilt["fip.bin"] else { break }
       let bytes = [UInt8](try Data(contentsOf: fip))
@@ -130,6 +132,64 @@ struct ComponentBuild: Sendable {
       try Data().write(to: out.appendingPathComponent("modules.order"))
     default: break
     }
+  }
+
+  /// A user's initramfs with the harness's own pieces appended as a second archive, which the kernel unpacks
+  /// over the first: the harness's `/init` (the user's is replaced: it starts tee-supplicant and the shell the
+  /// harness drives), the payloads (the TA goes where the archive keeps its TAs; the client and the
+  /// tee-supplicant plugin) and the kernel component's OP-TEE modules. Each piece is placed where the user's
+  /// archive resolves its path (its `lib → usr/lib` and other links followed), so no folder of theirs is
+  /// replaced. The user's userland — busybox, tee-supplicant, libteec, xtest and its TAs — is used as it is.
+  private func extendInitramfs(_ archive: URL, out: URL, scratch: URL, dependencies: [(ComponentName, URL)]) async throws {
+    let fm = FileManager.default
+    func unusable(_ why: String) -> HarnessError {
+      HarnessError("prebuilt rootfs.cpio.gz (\(archive.path)) is not usable: \(why)", fix: "give the initramfs your build made (a gzip-compressed or plain newc cpio)")
+    }
+    var user = try Data(contentsOf: archive)
+    var plain = [UInt8](user)
+    if user.starts(with: [0x1f, 0x8b]) {
+      let unpacked = scratch.appendingPathComponent("user.cpio")
+      let gunzip = try await Command.run(["bash", "-c", "gzip -dc < \"$0\" > \"$1\"", archive.path, unpacked.path])
+      guard gunzip.succeeded else { throw unusable("gzip cannot decompress it: \(gunzip.output.lastLines(1))") }
+      plain = [UInt8](try Data(contentsOf: unpacked))
+    }
+    let listing: CpioListing
+    do { listing = try CpioListing(plain) } catch { throw unusable("\(error)") }
+
+    var entries: [CpioEntry] = []
+    var folders: Set<String> = []
+    func place(_ path: String, _ data: Data, permissions: UInt32) throws {
+      guard let resolved = listing.resolve(path) else { throw unusable("its links loop around \(path)") }
+      var parent = ""
+      for component in resolved.split(separator: "/").dropLast() {
+        parent = parent.isEmpty ? String(component) : "\(parent)/\(component)"
+        if listing.entries[parent] != .directory && folders.insert(parent).inserted {
+          entries.append(CpioEntry(path: parent, kind: .directory, permissions: 0o755))
+        }
+      }
+      entries.append(CpioEntry(path: resolved, kind: .file(data), permissions: permissions))
+    }
+    let taFolder = listing.folder(named: "optee_armtz") ?? "usr/lib/optee_armtz"
+    if let payloads = dependencies.first(where: { $0.0 == .payloads })?.1 {
+      let rootfs = payloads.appendingPathComponent("rootfs")
+      for path in try ImageStore.regularFiles(below: rootfs) {
+        let file = rootfs.appendingPathComponent(path)
+        let permissions = ((try fm.attributesOfItem(atPath: file.path))[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
+        let target = path.hasPrefix("usr/lib/optee_armtz/") ? "\(taFolder)/\(file.lastPathComponent)" : path
+        try place(target, try Data(contentsOf: file), permissions: permissions)
+      }
+    }
+    if let kernel = dependencies.first(where: { $0.0 == .kernel })?.1 {
+      for name in ((try? fm.contentsOfDirectory(atPath: kernel.appendingPathComponent("modules").path)) ?? []).sorted() where name.hasSuffix(".ko") {
+        try place("lib/modules/\(name)", try Data(contentsOf: kernel.appendingPathComponent("modules/\(name)")), permissions: 0o644)
+      }
+      try place("lib/modules/modules.order", try Data(contentsOf: kernel.appendingPathComponent("modules.order")), permissions: 0o644)
+    }
+    try place("init", try Data(contentsOf: layout.images.appendingPathComponent("initramfs/init")), permissions: 0o755)
+    // The kernel looks for the next archive at a 4-byte boundary and skips the zeros before it.
+    user.append(Data(count: (4 - user.count % 4) % 4))
+    user.append(try CpioWriter.encode(entries))
+    try user.write(to: out.appendingPathComponent("rootfs.cpio"))
   }
 
   /// Runs one build command with its output appended to the component log.

@@ -92,7 +92,7 @@ public struct ImageBuilder: Sendable {
       for (role, digest) in zip(roles, digests) { lines.append("prebuilt \(role) \(digest)") }
       if spec.prebuilt["tee.elf"] != nil { lines.append("recipe optee-layout \(try recipeDigest("optee-layout"))") }
       for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
-      return lines
+      return lines + (try ownSources(spec))
     }
     lines.append("recipe \(try recipeDigest(spec.name.rawValue))")
     if spec.name == .optee { lines.append("recipe optee-layout \(try recipeDigest("optee-layout"))") }
@@ -109,14 +109,17 @@ public struct ImageBuilder: Sendable {
     }
     for dependency in dependencies { lines.append("depends \(dependency.component.rawValue) \(dependency.key)") }
     if spec.source != nil || tree != nil || spec.name.compiles { lines.append("toolchain \(toolchain)") }
-    if let own = spec.name.ownSources {
-      let folder = layout.images.appendingPathComponent(own)
-      for path in try ImageStore.regularFiles(below: folder) {
-        let data = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path) ?? Data()
-        lines.append("own \(own)/\(path) \(SHA256.hex([UInt8](data)))")
-      }
+    return lines + (try ownSources(spec))
+  }
+
+  /// The harness's own files that go into the component (the payloads' sources, the initramfs `/init`).
+  private func ownSources(_ spec: ComponentSpec) throws -> [String] {
+    guard let own = spec.name.ownSources else { return [] }
+    let folder = layout.images.appendingPathComponent(own)
+    return try ImageStore.regularFiles(below: folder).map { path in
+      let data = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path) ?? Data()
+      return "own \(own)/\(path) \(SHA256.hex([UInt8](data)))"
     }
-    return lines
   }
 
   private func recipeDigest(_ name: String) throws -> String {

@@ -45,7 +45,7 @@ public struct ManifestOverrides: Sendable, Equatable {
         throw HarnessError("--bin-dir \(binDir): no such folder", fix: "give OP-TEE/build's out/bin folder (bl1.bin, bl2.bin, … Image)")
       }
       var found = 0
-      for component in [ComponentName.tfa, .optee, .uboot, .kernel] {
+      for component in [ComponentName.tfa, .optee, .uboot, .kernel, .initramfs] {
         var entries: [ManifestTree.Entry] = []
         for role in component.prebuiltRoles {
           guard let file = ([role.name] + role.aliases).map({ folder.appendingPathComponent($0) })
@@ -58,7 +58,7 @@ public struct ManifestOverrides: Sendable, Equatable {
         add(component, "prebuilt", .mapping(entries, location), location)
       }
       guard found > 0 else {
-        throw HarnessError("--bin-dir \(binDir) holds none of bl1.bin, bl2.bin, bl31.bin, bl32.bin, bl32_extra1.bin, bl32_extra2.bin, bl33.bin, Image",
+        throw HarnessError("--bin-dir \(binDir) holds none of bl1.bin, bl2.bin, bl31.bin, bl32.bin, bl32_extra1.bin, bl32_extra2.bin, bl33.bin, Image, rootfs.cpio.gz",
           fix: "give OP-TEE/build's out/bin folder")
       }
     }

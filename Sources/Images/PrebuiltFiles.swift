@@ -31,6 +31,8 @@ public enum PrebuiltKind: Sendable, Equatable {
   case kernelImage
   /// A text file (`conf.mk`, a kernel `config`).
   case text
+  /// An initramfs: a gzip-compressed or plain "newc" cpio archive.
+  case cpioArchive
 
   /// Nil when `bytes` (the file's first bytes; `size` its length) fit the kind; else what is wrong.
   public func problem(_ bytes: [UInt8], size: Int) -> String? {
@@ -61,6 +63,9 @@ public enum PrebuiltKind: Sendable, Equatable {
       return nil
     case .text:
       return bytes.contains(0) ? "it is not a text file" : nil
+    case .cpioArchive:
+      if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: Array("07070".utf8)) { return nil }
+      return "it is neither a gzip-compressed nor a plain newc cpio archive"
     }
   }
 }
@@ -79,6 +84,7 @@ extension ComponentName {
        .init("tee.elf", .elf), .init("conf.mk", .text)]
     case .uboot: [.init("u-boot.bin", .firmware, aliases: ["bl33.bin"])]
     case .kernel: [.init("Image", .kernelImage), .init("config", .text)]
+    case .initramfs: [.init("rootfs.cpio.gz", .cpioArchive, aliases: ["rootfs.cpio"])]
     default: []
     }
   }

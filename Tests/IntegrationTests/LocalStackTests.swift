@@ -75,20 +75,36 @@ extension Integration {
     let (images, _) = try await SharedStack.shared.get()
     let bin = SharedStack.runFolder("bin")
     try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-    // OP-TEE/build's names. No Image and no rootfs.cpio.gz: those come from the manifest.
+    // OP-TEE/build's names. No Image: the kernel comes from the manifest.
     let files: [(String, URL)] = [("bl1.bin", images.bl1), ("bl2.bin", images.bl2), ("bl31.bin", images.bl31),
       ("bl32.bin", images.bl32), ("bl32_extra1.bin", images.bl32Extra1), ("bl32_extra2.bin", images.bl32Extra2),
       ("bl33.bin", images.bl33)]
     for (name, file) in files { try FileManager.default.copyItem(at: file, to: bin.appendingPathComponent(name)) }
+    // A rootfs of the user's own: this stack's userland without the harness's payloads, modules and /init, with
+    // an /init of its own and merged /usr (lib → usr/lib), gzip-compressed as buildroot writes it.
+    let rootfs = bin.appendingPathComponent("unpacked")
+    try FileManager.default.createDirectory(at: rootfs, withIntermediateDirectories: true)
+    let made = try await Command.run(["bash", "-c", """
+      set -e; cd "$0"; cpio -idm --quiet < "$1"
+      rm -f usr/bin/teeharness-client usr/lib/tee-supplicant/plugins/2b7e9d1c-* usr/lib/optee_armtz/c5cea996-* usr/lib/modules/*
+      printf '#!/bin/sh\\nexec /bin/sh\\n' > init
+      find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 > ../rootfs.cpio.gz
+      """, rootfs.path, images.initramfs.path])
+    try #require(made.succeeded, "\(made.output)")
 
     let out = SharedStack.runFolder("bin-check")
-    let run = try await harness(["check", "--bin-dir", bin.path, "--suite", "boot", "--suite", "xtest", "--suite", "gdb",
-      "--out", out.path], in: out)
+    let run = try await harness(["check", "--bin-dir", bin.path, "--set", "fact.CFG_NUM_THREADS=2", "--suite", "boot",
+      "--suite", "xtest", "--suite", "gdb", "--suite", "thread-exhaustion", "--out", out.path], in: out)
     #expect(run.status == 0, "\(run.output.lastLines(40))")
     let results = try outcomes(out)
     #expect(results["boot/every milestone is reached in order within its budget"]?.outcome == "passed")
     #expect(results["boot/OP-TEE reports the version that was built, and Linux agrees"]?.outcome == "passed")
     #expect(results["xtest/1001 core self tests"]?.outcome == "passed")
+    #expect(results["xtest/1033 tee-supplicant plugin"]?.outcome == "passed", "the user's xtest plugin is kept")
+    // The harness's /init, payload client and TA were added to the user's rootfs: the client spins every thread.
+    #expect(results["thread-exhaustion/every thread spinning: the normal world stays alive"]?.outcome == "passed", "\(results)")
+    let normal = try String(contentsOf: out.appendingPathComponent("boot/machine-1/normal.log"), encoding: .utf8)
+    #expect(normal.contains("teeharness-init: tee-supplicant running"))
     // What the build did not say was learned from the running stack and reported with how.
     let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
     let properties = ((report?["suites"] as? [[String: Any]])?.first?["properties"] as? [String: String]) ?? [:]
