@@ -64,22 +64,27 @@ public struct ImageBuilder: Sendable {
     var tree: LocalTree
     var entries: [LocalTree.Entry]
     var digest: String
-    /// `src/` (the mirror) and `build/` (the build's own folder), kept per tree path and options.
+    /// Kept per tree path: `src/` (the mirror) and a build folder per set of options.
     var workspace: URL
+    var options: [ComponentSpec.Option]
+
+    var mirror: URL { workspace.appendingPathComponent("src", isDirectory: true) }
+    var buildFolder: URL {
+      workspace.appendingPathComponent("build-\(SHA256.hex(options.map(\.assignment).joined(separator: "\n")).prefix(12))", isDirectory: true)
+    }
   }
 
   func localTree(_ spec: ComponentSpec) async throws -> TreeBuild? {
     guard let root = spec.tree else { return nil }
     let tree = LocalTree(root: root)
-    let identity = ([spec.name.rawValue, root.path] + spec.options.map(\.assignment)).joined(separator: "\n")
-    let workspace = store.root.appendingPathComponent("trees/\(spec.name.rawValue)-\(SHA256.hex(identity).prefix(16))", isDirectory: true)
+    let workspace = store.root.appendingPathComponent("trees/\(spec.name.rawValue)-\(SHA256.hex(root.path).prefix(16))", isDirectory: true)
     let entries = try await tree.entries()
     guard !entries.isEmpty else {
       throw HarnessError("the \(spec.name.title) tree \(root.path) has no files", fix: "point `path` at a checkout")
     }
     try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
     let digest = try await tree.digest(entries, cache: workspace.appendingPathComponent("digests.json"))
-    return TreeBuild(tree: tree, entries: entries, digest: digest, workspace: workspace)
+    return TreeBuild(tree: tree, entries: entries, digest: digest, workspace: workspace, options: spec.options)
   }
 
   /// The canonical description of everything that makes a component; its sha256 is the component's key.

@@ -7,8 +7,9 @@ import HarnessSupport
 
 /// A user's source tree, built without ever being written to. What makes it is the set of files git tracks plus
 /// the untracked ones it does not ignore (every file, outside git); its digest is the cache key: a clean git
-/// tree's id, else a hash of those files' contents. The build works in a mirror of those files in the cache,
-/// kept between runs with each file's modification time, so that `make` recompiles only what was edited.
+/// tree's id, else a hash of those files' contents. The build works in a mirror of those files in the cache (one
+/// per tree), kept between runs with each file's modification time, so that `make` recompiles only what was
+/// edited, in a build folder of its own for each set of options.
 struct LocalTree: Sendable {
   var root: URL
 

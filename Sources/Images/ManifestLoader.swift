@@ -16,7 +16,7 @@ public enum ManifestLoader {
 
   /// `top` laid over `base`, where a component that `top` gives another origin forgets its old one: a `path` or
   /// `prebuilt` replaces `source`, `packages`, `suite` and `follow` (prebuilt files also drop `options` and
-  /// `patches`, which they cannot take), a `source` replaces `path`, `prebuilt` and `packages`, and `packages`
+  /// `patches`, which they cannot take, and a tree drops the options of binary packages), a `source` replaces `path`, `prebuilt` and `packages`, and `packages`
   /// replace `path`, `prebuilt` and a `source` with its options and patches.
   static func layered(_ base: ManifestTree, _ top: ManifestTree) -> ManifestTree {
     guard case .mapping(var entries, let location) = base, let topComponents = top["components"],
@@ -29,7 +29,12 @@ public enum ManifestLoader {
       let keys = Set((entry.value.mappingKeys))
       var dropped: [String] = []
       if keys.contains("prebuilt") { dropped = ["source", "packages", "suite", "follow", "path", "options", "patches"] }
-      else if keys.contains("path") { dropped = ["source", "packages", "suite", "follow", "prebuilt"] }
+      else if keys.contains("path") {
+        // A tree is built like the source it replaces, with its options; options for Debian's binary packages
+        // (a kernel's MODULES) are not a tree's.
+        dropped = ["source", "packages", "suite", "follow", "prebuilt"]
+          + (component["source"] == nil && component["packages"] != nil ? ["options"] : [])
+      }
       else if keys.contains("source") { dropped = ["path", "prebuilt", "packages"] }
       else if keys.contains("packages") {
         // Binary packages instead of a source: the source's build options and patches go with it.
@@ -202,7 +207,7 @@ public enum ManifestLoader {
   static func decodeTree(_ name: ComponentName, _ tree: ManifestTree) throws -> URL {
     guard let markers = name.treeMarkers else {
       throw HarnessError("\(tree.location): component '\(name.rawValue)' cannot be built from a local tree",
-        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: " and ")) so far; give `prebuilt` files instead (a kernel `Image`; for QEMU, `machine.qemu: /path/to/qemu-system-aarch64`)")
+        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: " and ")) so far; give `prebuilt` files instead (for QEMU, `machine.qemu: /path/to/qemu-system-aarch64`)")
     }
     let url = resolve(try tree.scalar("path"), at: tree.location)
     var isDirectory: ObjCBool = false

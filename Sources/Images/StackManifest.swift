@@ -38,11 +38,12 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   var compiles: Bool { self == .payloads }
 
   /// Whether the component can be built from a local source tree (`path:`), and what such a tree holds.
-  /// (A Linux or QEMU tree is not built yet: give a prebuilt `Image`, or `machine.qemu: /path/to/binary`.)
+  /// (A QEMU tree is not built yet: give `machine.qemu: /path/to/binary`.)
   public var treeMarkers: [String]? {
     switch self {
     case .optee: ["core/arch/arm", "mk/config.mk", "ta"]
     case .tfa: ["bl31", "plat/qemu", "Makefile"]
+    case .kernel: ["Kbuild", "arch/arm64", "drivers/tee"]
     default: nil
     }
   }

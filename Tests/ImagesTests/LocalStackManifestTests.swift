@@ -12,10 +12,11 @@ import Testing
   static func fixtures() throws -> URL {
     let dir = try ManifestLoaderTests.folder(["base.yaml": minimal])
     let fm = FileManager.default
-    for folder in ["optee_os/core/arch/arm", "optee_os/ta", "optee_os/mk", "bin", "notatree"] {
+    for folder in ["optee_os/core/arch/arm", "optee_os/ta", "optee_os/mk", "bin", "notatree", "linux/arch/arm64", "linux/drivers/tee"] {
       try fm.createDirectory(at: dir.appendingPathComponent(folder), withIntermediateDirectories: true)
     }
     try Data("CFG_X ?= y\n".utf8).write(to: dir.appendingPathComponent("optee_os/mk/config.mk"))
+    try Data("obj-y += init/\n".utf8).write(to: dir.appendingPathComponent("linux/Kbuild"))
     var header = Array("OPTE".utf8) + [2, 0, 0, 0]
     header += [UInt8](repeating: 0, count: 32)
     try Data(header).write(to: dir.appendingPathComponent("bin/bl32.bin"))
@@ -50,6 +51,16 @@ import Testing
     #expect(optee.source == nil && optee.lockKeys.isEmpty)
     #expect(optee.option("CFG_NUM_THREADS") == "4" && optee.option("CFG_CORE_ASLR") == "n")
     #expect(m.components[.tfa]?.source != nil)
+  }
+
+  @Test func aKernelTreeForgetsTheOptionsOfDebiansPackagesButTakesItsOwn() throws {
+    let dir = try Self.fixtures()
+    let base = "extends: base.yaml\ncomponents:\n  kernel: {packages: [linux-image-arm64], suite: trixie, options: {MODULES: tee optee}}\n"
+    try Data(base.utf8).write(to: dir.appendingPathComponent("debian-kernel.yaml"))
+    let m = try load(dir, "extends: debian-kernel.yaml\ncomponents:\n  kernel: {path: linux, options: {CONFIG_OPTEE: y}}\n")
+    let kernel = try #require(m.components[.kernel])
+    #expect(kernel.tree?.lastPathComponent == "linux" && kernel.packages.isEmpty)
+    #expect(kernel.options.map(\.assignment) == ["CONFIG_OPTEE=y"], "MODULES was an option of the Debian packages")
   }
 
   @Test func prebuiltFilesAreFoundByOPTEEBuildsNamesAndDropTheBuildOptions() throws {

@@ -1,9 +1,60 @@
 #!/usr/bin/env bash
-# Linux from Debian's arm64 kernel packages: the plain Image, its config, and the OP-TEE driver
-# modules (decompressed, for busybox insmod) in the order they must be loaded. Options: MODULES="a b c".
+# Linux from Debian's arm64 kernel packages, or from a local tree (below): the plain Image, its config, and the
+# OP-TEE driver modules (decompressed, for busybox insmod) in the order they must be loaded. Options:
+# MODULES="a b c"; for a tree also DEFCONFIG and CONFIG_* values.
 set -euo pipefail
 modules="tee optee"
 for arg in "$@"; do case "$arg" in MODULES=*) modules=${arg#MODULES=} ;; esac; done
+
+if [ -f "$SRC/Kbuild" ]; then
+  # A local tree (SRC, a mirror of it), built in BUILD (kept between runs): DEFCONFIG (default: defconfig), then
+  # every CONFIG_*=y|m|n|value option, then the Image and the modules named by MODULES (none: drivers built in).
+  defconfig=defconfig
+  modules=""
+  configs=()
+  for arg in "$@"; do
+    case "$arg" in
+      DEFCONFIG=*) defconfig=${arg#DEFCONFIG=} ;;
+      MODULES=*) modules=${arg#MODULES=} ;;
+      CONFIG_*=*) configs+=("$arg") ;;
+    esac
+  done
+  kmake() { make -C "$SRC" O="$BUILD" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- -j"$JOBS" "$@"; }
+  kmake "$defconfig"
+  for assignment in "${configs[@]}"; do
+    name=${assignment%%=*}; value=${assignment#*=}
+    case "$value" in
+      y) "$SRC/scripts/config" --file "$BUILD/.config" --enable "${name#CONFIG_}" ;;
+      m) "$SRC/scripts/config" --file "$BUILD/.config" --module "${name#CONFIG_}" ;;
+      n) "$SRC/scripts/config" --file "$BUILD/.config" --disable "${name#CONFIG_}" ;;
+      *) "$SRC/scripts/config" --file "$BUILD/.config" --set-val "${name#CONFIG_}" "$value" ;;
+    esac
+  done
+  kmake olddefconfig
+  for assignment in "${configs[@]}"; do
+    name=${assignment%%=*}; value=${assignment#*=}
+    if [ "$value" = n ]; then
+      ! grep -q "^$name=" "$BUILD/.config" || { echo "option $name=n did not take effect (something selects it)" >&2; exit 1; }
+    elif ! grep -qx "$name=$value\|$name=\"$value\"" "$BUILD/.config"; then
+      echo "option $assignment did not take effect: the config says $(grep "^$name=\|^# $name " "$BUILD/.config" || echo nothing) (a dependency is missing?)" >&2
+      exit 1
+    fi
+  done
+  kmake Image ${modules:+modules}
+  cp "$BUILD/arch/arm64/boot/Image" "$OUT/Image"
+  cp "$BUILD/.config" "$OUT/config"
+  kmake -s kernelrelease > "$OUT/release"
+  mkdir -p "$OUT/modules"
+  : > "$OUT/modules.order"
+  for name in $modules; do
+    file=$(find "$BUILD" -name "$name.ko" | head -n 1 || true)
+    [ -n "$file" ] || { echo "module $name was not built (is it =m in the config?)" >&2; exit 1; }
+    cp "$file" "$OUT/modules/$name.ko"
+    echo "$name" >> "$OUT/modules.order"
+  done
+  echo "kernel $(cat "$OUT/release") from the tree: $(du -h "$OUT/Image" | cut -f1) Image, modules: ${modules:-none}"
+  exit 0
+fi
 
 moddir=$(find "$ROOT/lib/modules" "$ROOT/usr/lib/modules" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1 || true)
 [ -n "$moddir" ] || { echo "no lib/modules/<version> in the kernel packages" >&2; exit 1; }
