@@ -45,13 +45,16 @@ enum BenchEditLoop {
       try handle.seekToEnd()
       try handle.write(contentsOf: Data("/* teeharness bench \(what) \(UUID().uuidString) */\n".utf8))
     }
+    // What is built from the copy, and so removed with it: the component and everything built from it.
+    var fromTree: Set<ComponentName> = [component]
+    for c in ComponentName.allCases where c.dependencies.contains(where: fromTree.contains) { fromTree.insert(c) }
     var overrides = stack.overrides.value
     overrides.with.append("\(component.rawValue)=\(copy.path)")
     func build(_ name: String) async throws -> Double {
       let started = ContinuousClock.now
       let (_, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, overrides: overrides, cache: stack.cache)
       let seconds = (ContinuousClock.now - started).seconds
-      for o in outcomes where o.builtSeconds != nil {
+      for o in outcomes where o.builtSeconds != nil && fromTree.contains(o.component) {
         stored[o.component, default: []].insert(o.key)
         if let w = o.workspace { workspaces.insert(w) }
       }
@@ -71,7 +74,7 @@ enum BenchEditLoop {
       try touch("edit \(round)")
       let started = ContinuousClock.now
       let (images, manifest, outcomes) = try await Stack.prepare(manifest: stack.manifest, overrides: overrides, cache: stack.cache)
-      for o in outcomes where o.builtSeconds != nil { stored[o.component, default: []].insert(o.key) }
+      for o in outcomes where o.builtSeconds != nil && fromTree.contains(o.component) { stored[o.component, default: []].insert(o.key) }
       var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest),
         runDirectory: runFolder.appendingPathComponent("edit-\(round)"), reporter: TerminalReporter())
       let first = bootSuite.tests[0].name
