@@ -41,7 +41,9 @@ public let bootSuite = Suite("boot", "every milestone in order and on time; OP-T
     try t.require(shown != nil, "the secure console's banner `OP-TEE version: \(banner!)` carries no revision")
     let majorMinor = built ?? shown!
     t.note("OP-TEE version on the secure console: \(banner!) (built: \(built.map { "revision \($0)" } ?? "unknown, no conf.mk"))")
-    try t.require(banner!.contains(majorMinor), "the secure console says OP-TEE \(banner!), the stack was built from revision \(majorMinor)")
+    // The revision as a whole number pair: 4.1 is not 4.10.
+    let exact = Pattern.regex("(?<![0-9.])" + NSRegularExpression.escapedPattern(for: majorMinor) + "(?![0-9])")
+    try t.require(exact.firstMatch(in: banner!) != nil, "the secure console says OP-TEE \(banner!), the stack was built from revision \(majorMinor)")
     let revision = try await t.run("dmesg | grep 'optee: revision'")
     try t.require(revision.status == 0 && revision.output.contains("revision \(majorMinor)"),
       "Linux's driver should report revision \(majorMinor)", details: revision.output)
