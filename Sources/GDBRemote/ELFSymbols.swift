@@ -23,6 +23,12 @@ public struct ELFSymbols: Sendable {
     try self.init(data: [UInt8](data), file: url.lastPathComponent)
   }
 
+  /// A table given by hand (for tests): function symbols at the given addresses.
+  package init(file: String, functions: [String: UInt64]) {
+    self.file = file
+    for (name, address) in functions { byName[name] = Symbol(name: name, address: address, size: 4, type: 2) }
+  }
+
   public init(data: [UInt8], file: String) throws {
     self.file = file
     func fail(_ why: String) -> HarnessError { HarnessError("\(file) is not a usable ELF file: \(why)") }

@@ -235,10 +235,16 @@ public actor RSPClient {
       await self?.expire(id, DeadlineExceeded("GDB stub: \(what)", after: .now - started))
     }
     defer { timer.cancel() }
-    return try await withCheckedThrowingContinuation { waiter = (id, $0) }
+    try Task.checkCancellation()
+    // A cancelled waiter stops waiting at once (the packet, if it comes, is kept for the next one).
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { waiter = (id, $0) }
+    } onCancel: {
+      Task { await self.expire(id, CancellationError()) }
+    }
   }
 
-  private func expire(_ id: UUID, _ error: DeadlineExceeded) {
+  private func expire(_ id: UUID, _ error: any Error) {
     guard let w = waiter, w.id == id else { return }
     waiter = nil
     w.continuation.resume(throwing: error)

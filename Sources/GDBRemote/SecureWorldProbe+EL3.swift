@@ -27,63 +27,67 @@ extension SecureWorldProbe {
     whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
     let handler = try address(of: "opteed_smc_handler")
-    var names: [UInt64: String] = [:]
-    for symbol in symbols + [until] { names[try address(of: symbol)] = symbol }
-    _ = try await rsp.interrupt(deadline: deadline)
-    try await rsp.insertBreakpoint(.hardware, at: handler, deadline: deadline)
-    try await rsp.resume()
+    let names = Dictionary(try (symbols + [until]).map { (try address(of: $0), $0) }, uniquingKeysWith: { a, _ in a })
     let prompting = Task { try await prompt() }
-    var held: (CPUStop, UInt64)?
-    var log: [WatchHit] = []
+    let progress = Progress()
+    let seen: AfterEL3
     do {
-      // 1. Wait for the right call on the right CPU, stepping over the others.
-      while held == nil {
-        let stop = try await rsp.waitForStop(deadline: deadline)
-        let state = try await cpuState(thread: stop.thread, deadline: deadline)
-        let fromNormalWorld = try await rsp.readRegister("SCR_EL3", deadline: deadline) & 1 == 1
-        let call = try await rsp.readRegister("x0", deadline: deadline)
-        if state.cpu == cpu && state.pc == handler && fromNormalWorld && call & (1 << 31) == 0 {
-          held = (state, call)
-        } else {
-          try await stepOver(state.pc, deadline: deadline)
-          try await rsp.resume()
+      seen = try await rsp.breaking(at: [handler], deadline: deadline) { halt in
+        // 1. Wait for the right call on the right CPU, stepping over the others.
+        var held: (stop: CPUStop, call: UInt64)?
+        while held == nil {
+          let stop = try await halt.nextStop(deadline: deadline)
+          let state = try await halt.cpuState(thread: stop.thread, deadline: deadline)
+          let fromNormalWorld = try await rsp.readRegister("SCR_EL3", deadline: deadline) & 1 == 1
+          let call = try await rsp.readRegister("x0", deadline: deadline)
+          if state.cpu == cpu && state.pc == handler && fromNormalWorld && call & (1 << 31) == 0 {
+            held = (state, call)
+          } else {
+            try await halt.stepOver(state.pc, deadline: deadline)
+            try await halt.run()
+          }
         }
-      }
-      try await rsp.removeBreakpoint(.hardware, at: handler, deadline: deadline)
-      try await whileHeld(held!.0)
-      // 2. Let go, and log what the held CPU does.
-      for address in names.keys { try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline) }
-      try await rsp.resume()
-      while true {
-        let stop = try await rsp.waitForStop(deadline: deadline)
-        let at = ContinuousClock.now
-        let state = try await cpuState(thread: stop.thread, deadline: deadline)
-        guard let name = names[state.pc] else { try await rsp.resume(); continue }
-        if state.cpu == cpu {
-          log.append(WatchHit(name: name, cpu: cpu, at: at))
-          if name == until { break }
+        await progress.held()
+        try await halt.disarm(handler, deadline: deadline)
+        try await whileHeld(held!.stop)
+        // 2. Let go, and log what the held CPU does.
+        for address in names.keys { try await halt.arm(address, deadline: deadline) }
+        try await halt.run()
+        while true {
+          let stop = try await halt.nextStop(deadline: deadline)
+          let at = ContinuousClock.now
+          let state = try await halt.cpuState(thread: stop.thread, deadline: deadline)
+          guard let name = names[state.pc] else { try await halt.run(); continue }
+          if state.cpu == cpu {
+            await progress.log(WatchHit(name: name, cpu: cpu, at: at))
+            if name == until { break }
+          }
+          try await halt.stepOver(state.pc, deadline: deadline)
+          try await halt.run()
         }
-        try await stepOver(state.pc, deadline: deadline)
-        try await rsp.resume()
+        return AfterEL3(stop: held!.stop, call: held!.call, log: await progress.hits)
       }
-      for address in names.keys { try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline) }
-      try await rsp.resume()
     } catch {
       prompting.cancel()
-      _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
-      try? await rsp.removeBreakpoint(.hardware, at: handler)
-      for address in names.keys { try? await rsp.removeBreakpoint(.hardware, at: address) }
-      try? await rsp.resume()
       if error is DeadlineExceeded {
-        throw DeadlineExceeded(held == nil
-          ? "CPU \(cpu) took no yielding call into OP-TEE through EL3 in time"
-          : "CPU \(cpu) never executed \(until) after it left EL3 (it executed: \(log.map(\.name).joined(separator: ", ")))",
+        let hits = await progress.hits
+        throw DeadlineExceeded(await progress.wasHeld
+          ? "CPU \(cpu) never executed \(until) after it left EL3 (it executed: \(hits.map(\.name).joined(separator: ", ")))"
+          : "CPU \(cpu) took no yielding call into OP-TEE through EL3 in time",
           after: .zero)
       }
       throw error
     }
     let prompted = try await withDeadline(deadline, "the prompt of a call into OP-TEE") { try await prompting.value }
-    return (AfterEL3(stop: held!.0, call: held!.1, log: log), prompted)
+    return (seen, prompted)
+  }
+
+  /// How far a hold in EL3 got, for the message when it runs out of time.
+  private actor Progress {
+    var wasHeld = false
+    var hits: [WatchHit] = []
+    func held() { wasHeld = true }
+    func log(_ hit: WatchHit) { hits.append(hit) }
   }
 
   /// Waits, with the machine stopped, until the GIC distributor shows interrupt `intid` (an SPI) pending, read
@@ -96,26 +100,13 @@ extension SecureWorldProbe {
       try await Task.sleep(for: .milliseconds(5))  // the device model runs on QEMU's main loop meanwhile
     }
   }
-
-  /// Steps the selected CPU past a breakpoint at `address` and arms it again.
-  private func stepOver(_ address: UInt64, deadline: Deadline) async throws {
-    try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline)
-    _ = try await rsp.step(deadline: deadline)
-    try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
-  }
 }
 
 extension SecureWorldProbe {
   /// Stops the machine for a moment and says where CPU `cpu` (0 for the first) is: its exception level and world.
   public func whereIs(cpu: Int, deadline: Deadline = .after(.seconds(5))) async throws -> CPUStop {
-    _ = try await rsp.interrupt(deadline: deadline)
-    do {
-      let state = try await cpuState(thread: String(cpu + 1, radix: 16), deadline: deadline)
-      try await rsp.resume()
-      return state
-    } catch {
-      try? await rsp.resume()
-      throw error
+    try await rsp.halted(deadline: deadline) { halt in
+      try await halt.cpuState(thread: String(cpu + 1, radix: 16), deadline: deadline)
     }
   }
 }

@@ -23,15 +23,7 @@ extension SecureWorldProbe {
   /// - Throws: `HarnessError` when the timer is armed on a CPU other than the one the console's interrupt
   ///   reaches, or the instruction is not found; `DeadlineExceeded` when OP-TEE is not entered in time.
   public func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
-    _ = try await rsp.interrupt(deadline: deadline)
-    let armed: [ArmedTimer]
-    do {
-      armed = try await armedTimers(deadline: deadline)
-      try await rsp.resume()
-    } catch {
-      try? await rsp.resume()
-      throw error
-    }
+    let armed = try await rsp.halted(deadline: deadline) { halt in try await armedTimers(halt, deadline: deadline) }
     var done: [Int] = []
     // A byte at the secure console makes OP-TEE take the console's interrupt on the CPU it is routed to. The
     // stop is in the console's own handler, before it reads the byte: the stop is then surely the byte's (not
@@ -54,10 +46,10 @@ extension SecureWorldProbe {
 
   /// The CPUs whose secure timer OP-TEE left enabled (`CNTPS_CTL_EL1.ENABLE`), with their compare values,
   /// read through the stub from a stopped machine (the registers read from any world).
-  func armedTimers(deadline: Deadline) async throws -> [ArmedTimer] {
+  func armedTimers(_ halt: Halt, deadline: Deadline) async throws -> [ArmedTimer] {
     var armed: [ArmedTimer] = []
     for thread in try await rsp.threads(deadline: deadline) {
-      try await rsp.selectThread(thread, deadline: deadline)
+      try await halt.select(thread, deadline: deadline)
       if try await rsp.readRegister("CNTPS_CTL_EL1", deadline: deadline) & 1 == 1 {
         armed.append(ArmedTimer(cpu: CPUStop.cpu(ofThread: thread), thread: thread,
           cval: try await rsp.readRegister("CNTPS_CVAL_EL1", deadline: deadline)))

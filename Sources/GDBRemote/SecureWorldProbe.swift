@@ -69,46 +69,21 @@ public struct SecureWorldProbe: Sendable {
   {
     let address = try self.address(of: symbol)
     let started = ContinuousClock.now
-    _ = try await rsp.interrupt(deadline: deadline)
-    try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
-    try await rsp.resume()
-    let stop: StopReply
-    do {
-      if usePoke ?? !periodicEntry { try await poke() }
-      stop = try await rsp.waitForStop(deadline: deadline)
-    } catch {
-      _ = try? await rsp.interrupt(deadline: .after(.seconds(5)))
-      try? await rsp.removeBreakpoint(.hardware, at: address)
-      try? await rsp.resume()
-      if error is DeadlineExceeded {
+    return try await rsp.breaking(at: [address], deadline: deadline) { halt in
+      let stop: StopReply
+      do {
+        if usePoke ?? !periodicEntry { try await poke() }
+        stop = try await halt.nextStop(deadline: deadline)
+      } catch is DeadlineExceeded {
         throw DeadlineExceeded("no CPU executed \(symbol) (\(tee.file)) in time", after: .now - started)
       }
-      throw error
-    }
-    do {
-      try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline)
-      let cpu = try await cpuState(thread: stop.thread, deadline: deadline)
+      try await halt.disarm(address, deadline: deadline)
+      let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
       if requireSecure && !cpu.secure {
         throw HarnessError("stopped at \(symbol) but \(cpu.description): secure memory cannot be read from there")
       }
-      let result = try await body(cpu)
-      try await rsp.resume()
-      return result
-    } catch {
-      try? await rsp.resume()
-      throw error
+      return try await body(cpu)
     }
-  }
-
-  /// The state of the stopped CPU `thread` (selects it for later reads).
-  public func cpuState(thread: String?, deadline: Deadline) async throws -> CPUStop {
-    let id = thread ?? "1"
-    try await rsp.selectThread(id, deadline: deadline)
-    let cpsr = try await rsp.readRegister("cpsr", deadline: deadline)
-    let pc = try await rsp.readRegister("pc", deadline: deadline)
-    let el = Int((cpsr >> 2) & 3)
-    let scr = try await rsp.readRegister("SCR_EL3", deadline: deadline)
-    return CPUStop(thread: id, pc: pc, exceptionLevel: el, secure: el == 3 || scr & 1 == 0)
   }
 
   /// OP-TEE's thread table, read from a CPU stopped in the secure world. `poke` makes a CPU enter it at once

@@ -48,58 +48,53 @@ public actor SecureWorldWatch {
 
   func finish() { finishing = true }
 
-  /// The loop: runs until `finish()`, then leaves the machine running with no breakpoint of its own.
+  /// The loop: runs until `finish()`, then leaves the machine running with no breakpoint of its own (also when
+  /// it fails: the halt removes what it armed).
   func run() async throws {
-    let rsp = probe.rsp
     defer { answerTableRequests(.failure(HarnessError("the watch ended"))) }
-    _ = try await rsp.interrupt(deadline: .after(.seconds(5)))
-    for address in points.keys { try await rsp.insertBreakpoint(.hardware, at: address) }
-    try await rsp.resume()
+    try await probe.rsp.breaking(at: Array(points.keys), deadline: .after(.seconds(5))) { halt in try await self.loop(halt) }
+  }
+
+  private func loop(_ halt: Halt) async throws {
     while true {
       do {
-        try await handle(try await rsp.waitForStop(deadline: .after(.milliseconds(100))))
+        try await handle(try await halt.nextStop(deadline: .after(.milliseconds(100))), halt)
         continue
       } catch is DeadlineExceeded {}
       // Nothing stopped for a while: time to end, or to arm the entry for a table request.
       guard finishing || (!tableRequests.isEmpty && !entryArmed) else { continue }
       // Stop the machine to change breakpoints (a hit may come first: it is handled all the same).
-      if try await handle(try await rsp.interrupt(deadline: .after(.seconds(5)))) { continue }
-      if finishing { break }
-      try await rsp.insertBreakpoint(.hardware, at: entry)
+      if let stop = try await halt.stop(deadline: .after(.seconds(5))), try await handle(stop, halt) { continue }
+      if finishing { return }
+      try await halt.arm(entry, deadline: .after(.seconds(5)))
       entryArmed = true
       if !probe.periodicEntry { try? await probe.poke() }
-      try await rsp.resume()
+      try await halt.run()
     }
-    for address in points.keys { try await rsp.removeBreakpoint(.hardware, at: address) }
-    if entryArmed { try await rsp.removeBreakpoint(.hardware, at: entry) }
-    try await rsp.resume()
   }
 
   /// Deals with one stop; returns true when it resumed the machine (a counted hit or a table read).
   @discardableResult
-  private func handle(_ stop: StopReply) async throws -> Bool {
-    let rsp = probe.rsp
+  private func handle(_ stop: StopReply, _ halt: Halt) async throws -> Bool {
+    let deadline = Deadline.after(.seconds(5))
     let at = ContinuousClock.now
-    let cpu = try await probe.cpuState(thread: stop.thread, deadline: .after(.seconds(5)))
+    let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
     if let name = points[cpu.pc] {
       log.append(WatchHit(name: name, cpu: cpu.cpu, at: at))
-      // Step the CPU past the breakpoint, then arm it again.
-      try await rsp.removeBreakpoint(.hardware, at: cpu.pc)
-      _ = try await rsp.step()
-      try await rsp.insertBreakpoint(.hardware, at: cpu.pc)
+      try await halt.stepOver(cpu.pc, deadline: deadline)
     } else if cpu.pc == entry && entryArmed {
-      try await rsp.removeBreakpoint(.hardware, at: entry)
+      try await halt.disarm(entry, deadline: deadline)
       entryArmed = false
       do {
         guard cpu.secure else { throw HarnessError("stopped at interrupt_main_handler but \(cpu.description)") }
-        answerTableRequests(.success(try await probe.readThreadTable(deadline: .after(.seconds(5)))))
+        answerTableRequests(.success(try await probe.readThreadTable(deadline: deadline)))
       } catch {
         answerTableRequests(.failure(error))
       }
     } else {
       return false
     }
-    try await rsp.resume()
+    try await halt.run()
     return true
   }
 
