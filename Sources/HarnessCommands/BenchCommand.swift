@@ -27,7 +27,7 @@ struct BenchCommand: AsyncParsableCommand {
   var tree: String?
 
   func run() async throws {
-    try HostSetup().requireInstalled()
+    try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value).requireInstalled()
     let runFolder = try RunFolder.make(nil)
     var figures = Figures()
     if let tree {

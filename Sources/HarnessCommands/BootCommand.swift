@@ -22,7 +22,7 @@ struct BootCommand: AsyncParsableCommand {
   var gdbWait = false
 
   func run() async throws {
-    try HostSetup().requireInstalled()
+    try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value).requireInstalled()
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.error("images: \($0)") }
     let runDirectory = try RunFolder.make(out)
     var made = try MachineConfiguration.make(images: images, spec: manifest.machine, runDirectory: runDirectory)

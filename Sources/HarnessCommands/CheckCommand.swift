@@ -45,11 +45,12 @@ struct CheckCommand: AsyncParsableCommand {
       return suite
     }
     let runDirectory = try RunFolder.make(reports.out)
+    let host = try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value)
     if getuid() == 0 {
-      let installed = try await HostSetup().ensure { Output.line($0) }
+      let installed = try await host.ensure { Output.line($0) }
       if !installed.isEmpty { Output.line("setup: installed \(installed.joined(separator: " "))") }
     } else {
-      try HostSetup().requireInstalled()
+      try host.requireInstalled()
     }
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line("images: \($0)") }
     try manifest.writeEffective(into: runDirectory)

@@ -14,7 +14,7 @@ struct ImagesCommand: AsyncParsableCommand {
     @OptionGroup var stack: StackOptions
 
     func run() async throws {
-      try HostSetup().requireInstalled()
+      try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value).requireInstalled()
       let started = ContinuousClock.now
       let (images, _, outcomes) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line($0) }
       let built = outcomes.compactMap(\.builtSeconds).reduce(0, +)
@@ -54,6 +54,13 @@ struct ImagesCommand: AsyncParsableCommand {
 }
 
 extension HostSetup {
+  /// What the host needs for `manifest` (by name or path) with `overrides`: building QEMU adds its tools.
+  /// - Throws: `HarnessError` for a manifest that does not load.
+  static func forStack(_ manifest: String, overrides: ManifestOverrides) throws -> HostSetup {
+    let layout = try ProjectLayout.find()
+    return HostSetup(building: [try ManifestLoader.load(layout.manifest(manifest), overrides: try overrides.tree())])
+  }
+
   /// Fails with the install command when host tools are missing (commands other than `setup` and `check` do not
   /// install anything).
   func requireInstalled() throws {

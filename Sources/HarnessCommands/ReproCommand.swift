@@ -44,7 +44,7 @@ struct ReproCommand: AsyncParsableCommand {
     if self.manifest == nil, manifest.contains("/") || manifest.hasSuffix(".yaml"), !manifest.hasPrefix("/") {
       manifest = url.deletingLastPathComponent().appendingPathComponent(manifest).path  // relative to the script
     }
-    try HostSetup().requireInstalled()
+    try HostSetup.forStack(manifest, overrides: overrides.value).requireInstalled()
     let runDirectory = try RunFolder.make(reports.out)
     let (images, loaded, _) = try await Stack.prepare(manifest: manifest, overrides: overrides.value, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
     try loaded.writeEffective(into: runDirectory)

@@ -76,7 +76,7 @@ public struct ImageBuilder: Sendable {
 
   func localTree(_ spec: ComponentSpec) async throws -> TreeBuild? {
     guard let root = spec.tree else { return nil }
-    let tree = LocalTree(root: root)
+    let tree = LocalTree(root: root, ignoredButNeeded: spec.name.treeFetchedFolders)
     let workspace = store.root.appendingPathComponent("trees/\(spec.name.rawValue)-\(SHA256.hex(root.path).prefix(16))", isDirectory: true)
     let entries = try await tree.entries()
     guard !entries.isEmpty else {

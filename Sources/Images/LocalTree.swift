@@ -12,6 +12,9 @@ import HarnessSupport
 /// edited, in a build folder of its own for each set of options.
 struct LocalTree: Sendable {
   var root: URL
+  /// Folders whose files git ignores but the build needs, as part of the tree (QEMU's `subprojects/`, which
+  /// meson downloads into a checkout once and cannot fetch here).
+  var ignoredButNeeded: [String] = []
 
   /// One file of the tree: a regular file (with its mode) or a symbolic link.
   struct Entry: Sendable, Equatable {
@@ -32,7 +35,10 @@ struct LocalTree: Sendable {
   func entries() async throws -> [Entry] {
     let paths: [String]
     if try await isGitCheckout() {
-      let listed = try await git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+      var listed = try await git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+      if !ignoredButNeeded.isEmpty {
+        listed += try await git(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--"] + ignoredButNeeded)
+      }
       paths = Array(Set(listed.split(separator: "\0").map(String.init)))
     } else {
       paths = Self.walk(root)
@@ -40,13 +46,22 @@ struct LocalTree: Sendable {
     return paths.sorted().compactMap { Self.stat(root.appendingPathComponent($0).path, as: $0) }
   }
 
-  /// The key of the tree's content: `git-tree <id>` for a clean checkout, else `content <sha256>` over every
-  /// file's path, mode and digest (digests of unchanged files are reused from `cache`).
+  /// The key of the tree's content: `git-tree <id>` for a clean checkout (with the content of the ignored files
+  /// it needs), else `content <sha256>` over every file's path, mode and digest (digests of unchanged files are
+  /// reused from `cache`).
   func digest(_ entries: [Entry], cache: URL) async throws -> String {
     if try await isGitCheckout(), try await git(["status", "--porcelain", "--untracked-files=normal", "--", "."]).isEmpty {
       let id = try await git(["rev-parse", "HEAD:./"]).trimmingCharacters(in: .whitespacesAndNewlines)
-      if !id.isEmpty { return "git-tree \(id)" }
+      if !id.isEmpty {
+        let needed = entries.filter { entry in ignoredButNeeded.contains { entry.path.hasPrefix($0 + "/") } }
+        return needed.isEmpty ? "git-tree \(id)" : "git-tree \(id) with \(try await contentDigest(needed, cache: cache))"
+      }
     }
+    return "content \(try await contentDigest(entries, cache: cache))"
+  }
+
+  /// The sha256 over `entries`' paths, modes and contents.
+  private func contentDigest(_ entries: [Entry], cache: URL) async throws -> String {
     var known = (try? JSONDecoder().decode([String: DigestRecord].self, from: Data(contentsOf: cache))) ?? [:]
     let stale = entries.filter { $0.link == nil && known[$0.path] != DigestRecord($0, sha256: known[$0.path]?.sha256 ?? "") }
     let digests = try await FileDigest.sha256(of: stale.map { root.appendingPathComponent($0.path) })
@@ -57,7 +72,7 @@ struct LocalTree: Sendable {
     }
     let kept = Dictionary(uniqueKeysWithValues: entries.compactMap { e in known[e.path].map { (e.path, $0) } })
     try? JSONEncoder().encode(kept).write(to: cache, options: .atomic)
-    return "content \(SHA256.hex(lines.joined(separator: "\n")))"
+    return SHA256.hex(lines.joined(separator: "\n"))
   }
 
   /// What the digest cache remembers of a file: its size and time, and the digest they stood for.

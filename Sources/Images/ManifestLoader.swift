@@ -16,8 +16,9 @@ public enum ManifestLoader {
 
   /// `top` laid over `base`, where a component that `top` gives another origin forgets its old one: a `path` or
   /// `prebuilt` replaces `source`, `packages`, `suite` and `follow` (prebuilt files also drop `options` and
-  /// `patches`, which they cannot take, and a tree drops the options of binary packages), a `source` replaces `path`, `prebuilt` and `packages`, and `packages`
-  /// replace `path`, `prebuilt` and a `source` with its options and patches.
+  /// `patches`, which they cannot take; a tree drops the options of binary packages, and a kernel tree keeps the
+  /// packages, whose config `DEFCONFIG=debian` builds it with), a `source` replaces `path`, `prebuilt` and
+  /// `packages`, and `packages` replace `path`, `prebuilt` and a `source` with its options and patches.
   static func layered(_ base: ManifestTree, _ top: ManifestTree) -> ManifestTree {
     guard case .mapping(var entries, let location) = base, let topComponents = top["components"],
       case .mapping(let overridden, _) = topComponents,
@@ -32,7 +33,8 @@ public enum ManifestLoader {
       else if keys.contains("path") {
         // A tree is built like the source it replaces, with its options; options for Debian's binary packages
         // (a kernel's MODULES) are not a tree's.
-        dropped = ["source", "packages", "suite", "follow", "prebuilt"]
+        // A kernel tree keeps Debian's kernel packages, as the config `DEFCONFIG=debian` starts from.
+        dropped = ["source", "prebuilt"] + (entry.key == "kernel" ? [] : ["packages", "suite", "follow"])
           + (component["source"] == nil && component["packages"] != nil ? ["options"] : [])
       }
       else if keys.contains("source") { dropped = ["path", "prebuilt", "packages"] }
@@ -104,6 +106,8 @@ public enum ManifestLoader {
     for required in [ComponentName.optee, .tfa, .uboot, .kernel, .initramfs] where components[required] == nil {
       throw HarnessError("\(file.path): the stack has no '\(required.rawValue)' component", fix: "add it (see manifests/default.yaml)")
     }
+    // A QEMU tree is there to run the machine on.
+    if components[.qemu]?.tree != nil { machine.qemu = .built }
     if machine.qemu == .built && components[.qemu] == nil {
       throw HarnessError("\(file.path): `machine.qemu: built` needs a 'qemu' component", fix: "add one (see manifests/qemu-10.yaml)")
     }
@@ -136,8 +140,10 @@ public enum ManifestLoader {
       in: "component '\(name.rawValue)'")
     let local = try tree["path"].map { try decodeTree(name, $0) }
     let prebuilt = try tree["prebuilt"].map { try decodePrebuilt(name, $0) } ?? [:]
+    // A kernel tree may keep Debian's kernel packages: their config is where `DEFCONFIG=debian` starts.
+    let keepsPackages = name == .kernel && local != nil && prebuilt.isEmpty
     if local != nil || !prebuilt.isEmpty {
-      for key in ["source", "packages", "suite", "follow"] + (prebuilt.isEmpty ? [] : ["options", "patches", "path"]) {
+      for key in (keepsPackages ? ["source"] : ["source", "packages", "suite", "follow"]) + (prebuilt.isEmpty ? [] : ["options", "patches", "path"]) {
         if let value = tree[key] {
           throw HarnessError("\(value.location): component '\(name.rawValue)' gives both `\(local != nil && prebuilt.isEmpty ? "path" : "prebuilt")` and `\(key)`",
             fix: "keep one origin: a local tree (`path`), prebuilt files (`prebuilt`) or Debian's (`source`/`packages`)")
@@ -146,7 +152,11 @@ public enum ManifestLoader {
     }
     var source: PackageRef?
     var packages: [PackageRef] = []
-    if local == nil && prebuilt.isEmpty {
+    if keepsPackages, let listed = tree["packages"] {
+      let suite = try tree["suite"].map { try $0.scalar("suite") } ?? ""
+      guard !suite.isEmpty else { throw HarnessError("\(listed.location): the kernel's `packages` name no `suite`", fix: "add e.g. `suite: trixie`") }
+      packages = try listed.list("packages").map { PackageRef($0, suite: suite) }
+    } else if local == nil && prebuilt.isEmpty {
       guard let suiteTree = tree["suite"] else {
         throw HarnessError("\(tree.location): component '\(name.rawValue)' names no `suite`", fix: "add e.g. `suite: sid`")
       }
@@ -187,6 +197,10 @@ public enum ManifestLoader {
         throw HarnessError("\(patchesTree.location): patches apply only to a component built from `source` or `path`", fix: "remove them")
       }
     }
+    if keepsPackages, packages.isEmpty, let option = options.last(where: { $0.name == "DEFCONFIG" }), option.value == "debian" {
+      throw HarnessError("\(option.location.map { "\($0): " } ?? "")DEFCONFIG=debian starts from the config of Debian's kernel packages, and the kernel names none",
+        fix: "extend a manifest whose kernel has `packages` (default.yaml), or add `packages: [linux-image-6.12-arm64]` and `suite: trixie`")
+    }
     let follow = try tree["follow"].map { try $0.list("follow") } ?? []
     var spec = ComponentSpec(name: name, source: source, packages: packages, follow: follow, options: options, patches: patches)
     spec.tree = local
@@ -207,7 +221,7 @@ public enum ManifestLoader {
   static func decodeTree(_ name: ComponentName, _ tree: ManifestTree) throws -> URL {
     guard let markers = name.treeMarkers else {
       throw HarnessError("\(tree.location): component '\(name.rawValue)' cannot be built from a local tree",
-        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: " and ")) so far; give `prebuilt` files instead (for QEMU, `machine.qemu: /path/to/qemu-system-aarch64`)")
+        fix: "local trees are for \(ComponentName.allCases.filter { $0.treeMarkers != nil }.map(\.rawValue).joined(separator: ", ")); give `prebuilt` files instead")
     }
     let url = resolve(try tree.scalar("path"), at: tree.location)
     var isDirectory: ObjCBool = false

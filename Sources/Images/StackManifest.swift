@@ -38,15 +38,18 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   var compiles: Bool { self == .payloads }
 
   /// Whether the component can be built from a local source tree (`path:`), and what such a tree holds.
-  /// (A QEMU tree is not built yet: give `machine.qemu: /path/to/binary`.)
   public var treeMarkers: [String]? {
     switch self {
     case .optee: ["core/arch/arm", "mk/config.mk", "ta"]
     case .tfa: ["bl31", "plat/qemu", "Makefile"]
     case .kernel: ["Kbuild", "arch/arm64", "drivers/tee"]
+    case .qemu: ["configure", "meson.build", "target/arm", "hw/arm/virt.c"]
     default: nil
     }
   }
+
+  /// Folders of a tree that git ignores but its build needs (what a checkout downloaded once).
+  public var treeFetchedFolders: [String] { self == .qemu ? ["subprojects"] : [] }
 
   /// What the component is called in messages.
   public var title: String {
@@ -98,7 +101,9 @@ public struct ComponentSpec: Sendable, Equatable {
 
   /// Every package the component downloads, as locked entries.
   public var lockKeys: [LockKey] {
-    (source.map { [LockKey(kind: .source, package: $0, follow: [])] } ?? [])
+    // A kernel tree's packages only give their config, and only to `DEFCONFIG=debian`.
+    if tree != nil && (name != .kernel || option("DEFCONFIG") != "debian") { return [] }
+    return (source.map { [LockKey(kind: .source, package: $0, follow: [])] } ?? [])
       + packages.map { LockKey(kind: .binary, package: $0, follow: follow) }
   }
 

@@ -64,4 +64,25 @@ import Testing
     let nested = LocalTree(root: root.appendingPathComponent("out/tree"))
     #expect(try await nested.entries().map(\.path) == ["c.c"])
   }
+
+  @Test func theIgnoredFoldersABuildNeedsArePartOfTheTreeAndOfItsKey() async throws {
+    let root = try Self.tree([
+      "meson.build": "project('q')\n", ".gitignore": "/build/\n", "subprojects/.gitignore": "/dtc/\n",
+      "subprojects/dtc.wrap": "[wrap-git]\n", "subprojects/dtc/libfdt/fdt.c": "int fdt;\n", "build/junk.o": "x",
+    ])
+    try await Self.git(root, "init", "-q")
+    try await Self.git(root, "add", "-A")
+    try await Self.git(root, "commit", "-q", "-m", "x")
+    let plain = try await LocalTree(root: root).entries().map(\.path)
+    #expect(!plain.contains("subprojects/dtc/libfdt/fdt.c"))
+    let tree = LocalTree(root: root, ignoredButNeeded: ["subprojects"])
+    let entries = try await tree.entries()
+    #expect(entries.map(\.path) == [".gitignore", "meson.build", "subprojects/.gitignore", "subprojects/dtc.wrap", "subprojects/dtc/libfdt/fdt.c"])
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("d-\(UUID().uuidString).json")
+    let before = try await tree.digest(entries, cache: cache)
+    #expect(before.hasPrefix("git-tree ") && before.contains(" with "), "\(before)")
+    try Data("int fdt = 2;\n".utf8).write(to: root.appendingPathComponent("subprojects/dtc/libfdt/fdt.c"))
+    let after = try await tree.digest(try await tree.entries(), cache: cache)
+    #expect(after != before && after.hasPrefix("git-tree "), "an edit of a downloaded subproject changes the key; git still calls the tree clean")
+  }
 }

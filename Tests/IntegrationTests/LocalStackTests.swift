@@ -127,6 +127,46 @@ extension Integration {
     let fip = try await harness(["images", "build", "--with", "tfa=\(tfa.path)"], in: out)
     #expect(fip.status == 2 && fip.output.contains("fip.bin") && fip.output.contains("truncated FIP"), "\(fip.output)")
   }
+
+  @Test func aQEMUTreeRunsTheMachineAndAnEditRebuildsOnlyQEMU() async throws {
+    _ = try await SharedStack.shared.get()
+    let tree = try await TestTrees.qemu()
+    try TestTrees.editQEMU(tree, line: nil)
+    let with = "qemu=\(tree.path)"
+    let files = try await TestTrees.contents(tree)
+
+    let first = SharedStack.runFolder("qemu-tree")
+    let run = try await harness(["check", "--with", with, "--suite", "boot", "--out", first.path], in: first)
+    #expect(run.status == 0, "\(run.output.lastLines(40))")
+    let results = try outcomes(first)
+    #expect(!results.isEmpty && results.values.allSatisfy { $0.outcome == "passed" }, "\(results)")
+    let properties = try suiteProperties(first)
+    #expect(properties["image.qemu.origin"] == "tree \(tree.path)", "\(properties)")
+    let argv = properties["qemu.argv"] ?? ""
+    #expect(argv.hasPrefix(CacheLocation.resolve().path) && argv.contains("/qemu/"), "the machine ran the tree's QEMU: \(argv)")
+    #expect(try await TestTrees.contents(tree) == files, "the build wrote into the user's tree")
+
+    // A one-line edit in the virt board: only QEMU is rebuilt, and the machine that boots says the new line.
+    let nonce = UUID().uuidString.prefix(8)
+    try TestTrees.editQEMU(tree, line: "teeharness edit \(nonce)")
+    defer { try? TestTrees.editQEMU(tree, line: nil) }
+    let (_, _, built) = try await Stack.prepare(manifest: "default", overrides: ManifestOverrides(with: [with]),
+      cache: CacheLocation.resolve()) { print("images: \($0)") }
+    let rebuilt = Set(built.filter { $0.builtSeconds != nil }.map(\.component))
+    #expect(rebuilt == [.qemu], "rebuilt: \(rebuilt)")
+    print("QEMU tree: one-line edit rebuilt in \((built.first { $0.component == .qemu }?.builtSeconds ?? 0).formatted(decimals: 1)) s")
+    let second = SharedStack.runFolder("qemu-tree-edit")
+    let boot = try await harness(["check", "--with", with, "--suite", "boot", "--out", second.path], in: second)
+    #expect(boot.status == 0, "\(boot.output.lastLines(40))")
+    let stderr = try String(contentsOf: second.appendingPathComponent("boot/machine-1/qemu.stderr"), encoding: .utf8)
+    #expect(stderr.contains("teeharness edit \(nonce)"), "\(stderr)")
+  }
+
+  /// The properties of a run's first suite in its JSON report.
+  func suiteProperties(_ runFolder: URL) throws -> [String: String] {
+    let report = try JSONSerialization.jsonObject(with: Data(contentsOf: runFolder.appendingPathComponent("report.json"))) as? [String: Any]
+    return ((report?["suites"] as? [[String: Any]])?.first?["properties"] as? [String: String]) ?? [:]
+  }
 }
 }
 
@@ -136,14 +176,27 @@ enum TestTrees {
   static let marker = "teeharness-test-edit"
 
   static func optee() async throws -> URL {
+    let tree = try await unpacked(.optee, of: "default", as: "optee-os", marker: "core/arch/arm")
+    try edit(tree, line: nil)  // a run that stopped half-way may have left its edit
+    return tree
+  }
+
+  /// Debian's QEMU source of `qemu-10.yaml`, unpacked as a user's QEMU tree.
+  static func qemu() async throws -> URL {
+    try await unpacked(.qemu, of: "qemu-10", as: "qemu", marker: "hw/arm/virt.c")
+  }
+
+  /// The Debian source of `component` in `manifest`, unpacked once into the cache's test-trees (named
+  /// `name-version`); `marker` is a file that shows the unpacking finished.
+  static func unpacked(_ component: ComponentName, of manifest: String, as name: String, marker: String) async throws -> URL {
     let cache = CacheLocation.resolve()
     let layout = try ProjectLayout.find()
     let lock = try LockFile.load(layout.lockFile)
-    let source = try #require(try ManifestLoader.load(layout.manifest("default")).components[.optee]?.lockKeys.first)
+    let source = try #require(try ManifestLoader.load(layout.manifest(manifest)).components[component]?.lockKeys.first)
     let files = try lock.files(for: source)
     let dsc = try #require(files.first { $0.name.hasSuffix(".dsc") })
-    let tree = cache.appendingPathComponent("test-trees/optee-os-\(dsc.version)", isDirectory: true)
-    if !FileManager.default.fileExists(atPath: tree.appendingPathComponent("core/arch/arm").path) {
+    let tree = cache.appendingPathComponent("test-trees/\(name)-\(dsc.version)", isDirectory: true)
+    if !FileManager.default.fileExists(atPath: tree.appendingPathComponent(marker).path) {
       let downloads = DownloadCache(archive: try DebianArchive.host(cache: cache), directory: cache.appendingPathComponent("downloads"))
       let staging = cache.appendingPathComponent("test-trees/staging-\(UUID().uuidString)", isDirectory: true)
       try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
@@ -157,7 +210,6 @@ enum TestTrees {
       try? FileManager.default.removeItem(at: tree)
       try FileManager.default.moveItem(at: staging.appendingPathComponent("tree"), to: tree)
     }
-    try edit(tree, line: nil)  // a run that stopped half-way may have left its edit
     return tree
   }
 
@@ -171,6 +223,21 @@ enum TestTrees {
       let index = lines.firstIndex { (text: String) in text.contains(banner) }
       let at = try #require(index)
       lines.insert("\tIMSG(\"\(line)\"); /* \(marker) */", at: at + 1)
+    }
+    let updated = lines.joined(separator: "\n")
+    if updated != text { try Data(updated.utf8).write(to: file) }
+  }
+
+  /// Adds a warning with `line` at the start of the virt board's init (QEMU prints it on stderr), or (nil)
+  /// removes what was added.
+  static func editQEMU(_ tree: URL, line: String?) throws {
+    let file = tree.appendingPathComponent("hw/arm/virt.c")
+    let text = try String(contentsOf: file, encoding: .utf8)
+    var lines = text.components(separatedBy: "\n").filter { !$0.contains(marker) }
+    if let line {
+      let at = try #require(lines.firstIndex { (text: String) in text.hasPrefix("static void machvirt_init(MachineState *machine)") })
+      let body = try #require(lines[at...].firstIndex { (text: String) in text == "{" })
+      lines.insert("    warn_report(\"\(line)\"); /* \(marker) */", at: body + 1)
     }
     let updated = lines.joined(separator: "\n")
     if updated != text { try Data(updated.utf8).write(to: file) }

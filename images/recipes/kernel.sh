@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Linux from Debian's arm64 kernel packages, or from a local tree (below): the plain Image, its config, and the
 # OP-TEE driver modules (decompressed, for busybox insmod) in the order they must be loaded. Options:
-# MODULES="a b c"; for a tree also DEFCONFIG and CONFIG_* values.
+# MODULES="a b c"; for a tree also DEFCONFIG (a defconfig target, or `debian`) and CONFIG_* values.
 set -euo pipefail
 modules="tee optee"
 for arg in "$@"; do case "$arg" in MODULES=*) modules=${arg#MODULES=} ;; esac; done
 
 if [ -f "$SRC/Kbuild" ]; then
-  # A local tree (SRC, a mirror of it), built in BUILD (kept between runs): DEFCONFIG (default: defconfig), then
-  # every CONFIG_*=y|m|n|value option, then the Image and the modules named by MODULES (none: drivers built in).
+  # A local tree (SRC, a mirror of it), built in BUILD (kept between runs): DEFCONFIG (default: defconfig; `debian`:
+  # the config of Debian's kernel packages in ROOT, with the OP-TEE driver built in and no debug information or
+  # BTF, which need tools the build has not), then every CONFIG_*=y|m|n|value option, then the Image and the
+  # modules named by MODULES (none: drivers built in).
   defconfig=defconfig
   modules=""
   configs=()
@@ -20,20 +22,33 @@ if [ -f "$SRC/Kbuild" ]; then
     esac
   done
   kmake() { make -C "$SRC" O="$BUILD" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- -j"$JOBS" "$@"; }
-  kmake "$defconfig"
+  if [ "$defconfig" = debian ]; then
+    debian_config=$(find "$ROOT/boot" -maxdepth 1 -name 'config-*' 2>/dev/null | head -n 1 || true)
+    [ -n "$debian_config" ] || { echo "DEFCONFIG=debian: Debian's kernel packages hold no /boot/config-*" >&2; exit 1; }
+    mkdir -p "$BUILD"
+    cp "$debian_config" "$BUILD/.config"
+    echo "config: $(basename "$debian_config") from Debian's packages"
+    configs=(CONFIG_TEE=y CONFIG_OPTEE=y CONFIG_DEBUG_INFO_BTF=n CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=n CONFIG_DEBUG_INFO_DWARF4=n CONFIG_DEBUG_INFO_DWARF5=n CONFIG_DEBUG_INFO_NONE=y CONFIG_MODULE_SIG=n
+      CONFIG_SYSTEM_TRUSTED_KEYS= CONFIG_SYSTEM_REVOCATION_KEYS= "${configs[@]}")
+  else
+    kmake "$defconfig"
+  fi
   for assignment in "${configs[@]}"; do
     name=${assignment%%=*}; value=${assignment#*=}
     case "$value" in
       y) "$SRC/scripts/config" --file "$BUILD/.config" --enable "${name#CONFIG_}" ;;
       m) "$SRC/scripts/config" --file "$BUILD/.config" --module "${name#CONFIG_}" ;;
       n) "$SRC/scripts/config" --file "$BUILD/.config" --disable "${name#CONFIG_}" ;;
+      '') "$SRC/scripts/config" --file "$BUILD/.config" --set-str "${name#CONFIG_}" "" ;;
       *) "$SRC/scripts/config" --file "$BUILD/.config" --set-val "${name#CONFIG_}" "$value" ;;
     esac
   done
   kmake olddefconfig
   for assignment in "${configs[@]}"; do
     name=${assignment%%=*}; value=${assignment#*=}
-    if [ "$value" = n ]; then
+    if [ -z "$value" ]; then
+      ! grep -q "^$name=\"..*\"" "$BUILD/.config" || { echo "option $name= did not take effect" >&2; exit 1; }
+    elif [ "$value" = n ]; then
       ! grep -q "^$name=" "$BUILD/.config" || { echo "option $name=n did not take effect (something selects it)" >&2; exit 1; }
     elif ! grep -qx "$name=$value\|$name=\"$value\"" "$BUILD/.config"; then
       echo "option $assignment did not take effect: the config says $(grep "^$name=\|^# $name " "$BUILD/.config" || echo nothing) (a dependency is missing?)" >&2
