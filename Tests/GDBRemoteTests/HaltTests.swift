@@ -1,0 +1,125 @@
+import Foundation
+import HarnessSupport
+import Testing
+
+@testable import GDBRemote
+import TestSupport
+
+/// The probe's stops, on a simulated machine: whatever happens inside, the stub is left with no breakpoint
+/// armed and the machine running.
+@Suite struct HaltTests {
+  static let handler: UInt64 = 0xe10_0400  // interrupt_main_handler
+  static let other: UInt64 = 0xe10_0800
+
+  /// A probe of `target` with OP-TEE's interrupt handler and one other function.
+  static func probe(_ target: SimulatedTarget, periodic: Bool = true) async throws -> (SecureWorldProbe, FakeStub) {
+    let stub = try await target.stub()
+    let layout = try OpteeLayout(parsing: "thread_ctx_size=16\nthread_ctx_state_offset=0\nthread_ctx_state_size=4\nthreads_size=32\nthread_count_size=4\nthread_states=FREE,ACTIVE,SUSPENDED\n")
+    let tee = ELFSymbols(file: "tee.elf", functions: [
+      "interrupt_main_handler": handler, "other_function": other, "threads": 0xe20_0000, "thread_count": 0xe20_1000,
+    ])
+    let probe = SecureWorldProbe(rsp: stub.client, tee: tee, layout: layout, periodicEntry: periodic, poke: {})
+    return (probe, stub)
+  }
+
+  static func expectClean(_ target: SimulatedTarget, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) async {
+    let clean = await target.settlesClean()
+    #expect(clean, "armed: \(target.armedBreakpoints), running: \(target.isRunning); \(comment.map { "\($0)" } ?? "")",
+      sourceLocation: sourceLocation)
+  }
+
+  @Test func aBreakpointHitInTheSecureWorldRunsTheBodyThere() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 1, pc: 0x4000_1000, nonSecure: true), .init(cpu: 1, pc: Self.handler, el: 1)])
+    let (probe, _) = try await Self.probe(target)
+    let stop = try await probe.whenStopped { cpu in cpu }
+    #expect(stop.cpu == 1 && stop.exceptionLevel == 1 && stop.secure && stop.pc == Self.handler)
+    #expect(target.inserted == [Self.handler])
+    await Self.expectClean(target)
+  }
+
+  @Test func aStopInTheNormalWorldIsRefusedAndLeavesNothingArmed() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.handler, el: 1, nonSecure: true)])
+    let (probe, _) = try await Self.probe(target)
+    let error = await #expect(throws: HarnessError.self) { try await probe.whenStopped { _ in 1 } }
+    #expect("\(error!)".contains("secure memory cannot be read from there") && "\(error!)".contains("EL1 non-secure"))
+    await Self.expectClean(target)
+  }
+
+  @Test func aBodyThatThrowsOrACPUThatNeverComesLeavesTheStubClean() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.handler)])
+    let (probe, _) = try await Self.probe(target)
+    struct Boom: Error {}
+    await #expect(throws: Boom.self) { try await probe.whenStopped { _ in throw Boom() } }
+    await Self.expectClean(target, "a throw inside the body")
+
+    // Nothing scripted: no CPU reaches the handler before the deadline.
+    let late = await #expect(throws: DeadlineExceeded.self) {
+      try await probe.whenStopped(deadline: Deadline.after(.milliseconds(300))) { _ in 1 }
+    }
+    #expect(late?.what.contains("no CPU executed interrupt_main_handler (tee.elf) in time") == true)
+    await Self.expectClean(target, "a passed deadline")
+  }
+
+  @Test func aCancelledWaitLeavesTheStubCleanAtOnce() async throws {
+    let target = SimulatedTarget()
+    let (probe, _) = try await Self.probe(target)
+    let started = ContinuousClock.now
+    let waiting = Task { try await probe.whenStopped(deadline: Deadline.after(.seconds(30))) { _ in 1 } }
+    try await Task.sleep(for: .milliseconds(200))
+    waiting.cancel()
+    let outcome = await waiting.result
+    #expect(throws: (any Error).self) { try outcome.get() }
+    #expect(ContinuousClock.now - started < .seconds(10), "cancelled, not waited out")
+    await Self.expectClean(target, "a cancellation")
+  }
+
+  @Test func aWatchCountsHitsAndAnErrorMidWatchLeavesNoBreakpointArmed() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other), .init(cpu: 1, pc: Self.other), .init(cpu: 0, pc: 0x4000_0000)])
+    let (probe, _) = try await Self.probe(target)
+    let (log, _) = try await probe.watching(["other_function"]) { _ in try await Task.sleep(for: .milliseconds(400)) }
+    #expect(log.map(\.cpu) == [0, 1] && log.allSatisfy { $0.name == "other_function" })
+    await Self.expectClean(target, "a watch that ends")
+
+    // The stub fails while the watch reads the CPU that stopped: the watch fails, and leaves nothing armed.
+    target.reach(.init(cpu: 1, pc: Self.other))
+    target.fail("p21")
+    await #expect(throws: RSPError.self) {
+      try await probe.watching(["other_function"]) { _ in try await Task.sleep(for: .seconds(2)) }
+    }
+    await Self.expectClean(target, "a stub error mid-watch")
+  }
+
+  @Test func theThreadTableIsReadAtTheNextSecureInterruptDuringAWatch() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other)])
+    target.store([2, 0, 0, 0], at: 0xe20_1000)  // thread_count
+    target.store([1] + [UInt8](repeating: 0, count: 31), at: 0xe20_0000)  // thread 0 ACTIVE, thread 1 FREE
+    let (probe, _) = try await Self.probe(target)
+    let (log, table) = try await probe.watching(["other_function"]) { watch in
+      // The next secure interrupt comes once the watch has armed OP-TEE's entry for the request.
+      let interrupt = Task {
+        while !target.armedBreakpoints.contains(Self.handler) { try await Task.sleep(for: .milliseconds(5)) }
+        target.reach(.init(cpu: 1, pc: Self.handler))
+      }
+      defer { interrupt.cancel() }
+      return try await withDeadline(.after(.seconds(5)), "the thread table") { try await watch.threadTable() }
+    }
+    #expect(log.count == 1)
+    #expect(table.map(\.description) == ["thread 0 ACTIVE", "thread 1 FREE"])
+    await Self.expectClean(target)
+  }
+
+  @Test func haltedLooksAtAStoppedMachineAndLetsItGo() async throws {
+    let target = SimulatedTarget()
+    let (probe, _) = try await Self.probe(target)
+    let where1 = try await probe.whereIs(cpu: 1)
+    #expect(where1.cpu == 1 && !where1.secure)
+    struct Boom: Error {}
+    await #expect(throws: Boom.self) {
+      try await probe.rsp.halted(deadline: .after(.seconds(5))) { halt in
+        try await halt.arm(Self.other, deadline: .after(.seconds(5)))
+        throw Boom()
+      }
+    }
+    await Self.expectClean(target, "a breakpoint armed inside a halt that throws")
+  }
+}
