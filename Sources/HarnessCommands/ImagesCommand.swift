@@ -7,7 +7,7 @@ struct ImagesCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "images",
     abstract: "Build, lock and locate stack images.",
-    subcommands: [Build.self, Lock.self, Path.self])
+    subcommands: [Build.self, Lock.self, Path.self, Trees.self])
 
   struct Build: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Download, verify, build and cache a stack.")
@@ -49,6 +49,48 @@ struct ImagesCommand: AsyncParsableCommand {
       let data = try JSONSerialization.data(withJSONObject: images.jsonObject,
         options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
       Output.line(String(decoding: data, as: UTF8.self))
+    }
+  }
+}
+
+extension ImagesCommand {
+  struct Trees: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "List what the cache keeps for local trees (mirror and build folders), and remove what is no longer needed.")
+    @Option(name: .long, help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
+    var cacheDir: String?
+    @Flag(name: .long, help: "Remove the workspaces of trees that no longer exist.")
+    var removeGone = false
+    @Option(name: .long, help: "Remove the workspaces not built for this many days.")
+    var unusedDays: Int?
+
+    func validate() throws {
+      if let unusedDays, unusedDays < 0 { throw ValidationError("--unused-days takes a count of 0 or more") }
+    }
+
+    func run() async throws {
+      let workspaces = await TreeWorkspace.all(cache: CacheLocation.resolve(cacheDir))
+      let cutoff = unusedDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
+      var freed: Int64 = 0
+      for w in workspaces {
+        let stale = (removeGone && w.treeIsGone) || (cutoff.map { w.lastUsed < $0 } ?? false)
+        let days = max(0, Int(Date().timeIntervalSince(w.lastUsed) / 86_400))
+        let line = "\(w.tree?.path ?? "(tree unknown)")  \(Self.size(w.bytes))  built \(days == 0 ? "today" : "\(days) d ago")"
+          + (w.treeIsGone ? "  (tree gone)" : "") + "  \(w.folder.lastPathComponent)"
+        if stale {
+          try w.remove()
+          freed += w.bytes
+          Output.line("removed \(line)")
+        } else {
+          Output.line(line)
+        }
+      }
+      if workspaces.isEmpty { Output.line("no local tree workspaces in the cache") }
+      if freed > 0 { Output.line("freed \(Self.size(freed))") }
+    }
+
+    static func size(_ bytes: Int64) -> String {
+      bytes >= 1 << 30 ? "\((Double(bytes) / Double(1 << 30)).formatted(decimals: 1)) GiB" : "\(bytes >> 20) MiB"
     }
   }
 }

@@ -83,6 +83,7 @@ public struct ImageBuilder: Sendable {
       throw HarnessError("the \(spec.name.title) tree \(root.path) has no files", fix: "point `path` at a checkout")
     }
     try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+    try TreeWorkspace.markUsed(workspace, tree: root)
     let digest = try await tree.digest(entries, cache: workspace.appendingPathComponent("digests.json"))
     return TreeBuild(tree: tree, entries: entries, digest: digest, workspace: workspace, options: spec.options)
   }

@@ -59,8 +59,16 @@ import Testing
     try Data(base.utf8).write(to: dir.appendingPathComponent("debian-kernel.yaml"))
     let m = try load(dir, "extends: debian-kernel.yaml\ncomponents:\n  kernel: {path: linux, options: {CONFIG_OPTEE: y}}\n")
     let kernel = try #require(m.components[.kernel])
-    #expect(kernel.tree?.lastPathComponent == "linux" && kernel.packages.isEmpty)
+    #expect(kernel.tree?.lastPathComponent == "linux")
     #expect(kernel.options.map(\.assignment) == ["CONFIG_OPTEE=y"], "MODULES was an option of the Debian packages")
+    // The packages stay, as the config DEFCONFIG=debian starts from; only then are they downloaded.
+    #expect(kernel.packages.map(\.name) == ["linux-image-arm64"] && kernel.lockKeys.isEmpty)
+    let debian = try load(dir, "extends: debian-kernel.yaml\ncomponents:\n  kernel: {path: linux, options: {DEFCONFIG: debian}}\n")
+    #expect(debian.components[.kernel]?.lockKeys.map(\.package.name) == ["linux-image-arm64"])
+    let alone = ManifestLoaderTests.minimal.replacingOccurrences(of: "kernel: {packages: [linux-image-arm64], follow: [linux-image-], suite: trixie}",
+      with: "kernel: {path: linux, options: {DEFCONFIG: debian}}")
+    #expect(error { _ = try load(dir, alone) }
+      .contains("DEFCONFIG=debian starts from the config of Debian's kernel packages, and the kernel names none"))
   }
 
   @Test func prebuiltFilesAreFoundByOPTEEBuildsNamesAndDropTheBuildOptions() throws {

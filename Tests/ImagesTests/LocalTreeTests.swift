@@ -86,3 +86,24 @@ import Testing
     #expect(after != before && after.hasPrefix("git-tree "), "an edit of a downloaded subproject changes the key; git still calls the tree clean")
   }
 }
+
+@Suite struct TreeWorkspaceTests {
+  @Test func workspacesNameTheirTreeAndThoseOfGoneTreesAreFound() async throws {
+    let cache = try LocalTreeTests.tree([:])
+    let kept = try LocalTreeTests.tree(["Makefile": "all:\n"])
+    let gone = cache.appendingPathComponent("deleted-tree")
+    for (name, tree) in [("optee-1", kept), ("tfa-2", gone)] {
+      let folder = cache.appendingPathComponent("trees/\(name)/src")
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      try Data(repeating: 1, count: 4096).write(to: folder.appendingPathComponent("a.o"))
+      try TreeWorkspace.markUsed(folder.deletingLastPathComponent(), tree: tree)
+    }
+    let all = await TreeWorkspace.all(cache: cache)
+    #expect(Set(all.map { $0.folder.lastPathComponent }) == ["optee-1", "tfa-2"])
+    let stale = try #require(all.first { $0.treeIsGone })
+    #expect(stale.tree?.path == gone.path && stale.bytes >= 4096)
+    try stale.remove()
+    #expect(await TreeWorkspace.all(cache: cache).map(\.tree?.path) == [kept.path])
+    #expect(FileManager.default.fileExists(atPath: kept.appendingPathComponent("Makefile").path), "the user's tree is untouched")
+  }
+}
