@@ -16,11 +16,12 @@ let package = Package(
     .target(
       name: "HarnessCommands",
       dependencies: [
-        "HarnessSuites", "Repro", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
+        "HarnessSuites", "Guest", "Repro", "Suites", "Reporting", "Machine", "Images", "HarnessSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .target(name: "Repro", dependencies: ["HarnessSuites", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
-    .target(name: "HarnessSuites", dependencies: ["Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
+    .target(name: "Repro", dependencies: ["Guest", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
+    .target(name: "HarnessSuites", dependencies: ["Guest", "Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
+    .target(name: "Guest", dependencies: ["Suites", "Machine", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Suites", dependencies: ["Reporting", "Machine", "Console", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
     .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),
@@ -35,12 +36,12 @@ let package = Package(
     .testTarget(name: "ConsoleTests", dependencies: ["Console", "TestSupport", "HarnessSupport"]),
     .testTarget(name: "QMPTests", dependencies: ["QMP", "HarnessSupport"]),
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "TestSupport", "HarnessSupport"]),
-    .testTarget(name: "HarnessSuitesTests", dependencies: ["HarnessSuites", "Suites"]),
+    .testTarget(name: "GuestTests", dependencies: ["Guest", "Suites", "Console", "GDBRemote"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
     .testTarget(name: "MachineTests", dependencies: ["Machine", "Console", "HarnessSupport"]),
     .testTarget(name: "ReproTests", dependencies: ["Repro", "HarnessSupport"]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["HarnessSuites", "Repro", "Suites", "Machine", "Images", "HarnessSupport"]),
+      dependencies: ["HarnessSuites", "Guest", "Repro", "Suites", "Machine", "Images", "HarnessSupport"]),
   ]
 )

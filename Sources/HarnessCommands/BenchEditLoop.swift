@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -76,7 +77,7 @@ enum BenchEditLoop {
       let (images, manifest, outcomes) = try await Stack.prepare(manifest: stack.manifest, overrides: overrides, cache: stack.cache)
       for o in outcomes where o.builtSeconds != nil && fromTree.contains(o.component) { stored[o.component, default: []].insert(o.key) }
       var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest),
-        runDirectory: runFolder.appendingPathComponent("edit-\(round)"), reporter: TerminalReporter())
+        runDirectory: runFolder.appendingPathComponent("edit-\(round)"), reporter: TerminalReporter(), checks: .optee)
       let first = bootSuite.tests[0].name
       runner.select = { _, test in test.name == first }
       let result = await runner.run([bootSuite])

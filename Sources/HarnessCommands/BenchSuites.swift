@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -30,7 +31,7 @@ enum BenchSuites {
     let facts = try StackFacts(images: images, manifest: manifest)
     for mode in modes {
       let folder = runFolder.appendingPathComponent("suites-\(round)-\(mode.fresh.rawValue)\(mode.snapshots ? "" : "-booted")")
-      var runner = SuiteRunner(facts: facts, runDirectory: folder, reporter: TerminalReporter())
+      var runner = SuiteRunner(facts: facts, runDirectory: folder, reporter: TerminalReporter(), checks: .optee)
       runner.snapshots = mode.snapshots ? SnapshotStore(cache: cache) : nil
       runner.fresh = mode.fresh
       Output.line("default suites, \(mode.name):")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -55,7 +56,7 @@ struct CheckCommand: AsyncParsableCommand {
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line("images: \($0)") }
     try manifest.writeEffective(into: runDirectory)
     let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory)
-    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
+    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter(), checks: .optee)
     let shard = self.shard.flatMap(Shard.init)
     let test = self.test
     runner.select = { suite, t in

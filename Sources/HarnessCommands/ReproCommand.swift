@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -49,7 +50,7 @@ struct ReproCommand: AsyncParsableCommand {
     let (images, loaded, _) = try await Stack.prepare(manifest: manifest, overrides: overrides.value, cache: CacheLocation.resolve(cacheDir)) { Output.line("images: \($0)") }
     try loaded.writeEffective(into: runDirectory)
     let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: loaded), runDirectory: runDirectory)
-    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter())
+    var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter(), checks: .optee)
     runner.repeats = `repeat`
     machines.apply(to: &runner, cache: CacheLocation.resolve(cacheDir))
     try await reports.run([script.suite], with: runner)

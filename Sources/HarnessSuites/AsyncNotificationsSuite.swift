@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSupport
 import Suites
@@ -18,12 +19,10 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
     })
   {
     Test("discovery: the device tree, the driver and /proc/interrupts agree on the notification interrupt") { t in
-      let intid = t.facts.optee.integer("CFG_CORE_ASYNC_NOTIF_GIC_INTID") ?? 219
-      let cells = try await t.run("hexdump -ve '1/1 \"%02x\"' /sys/firmware/devicetree/base/firmware/optee/interrupts").output
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-      let dt = NotificationInterrupt(deviceTreeCells: cells)
+      let intid = t.optee.notificationIntid
+      let (cells, dt) = try await t.interrupts.notificationInDeviceTree()
       let driver = try await t.run("dmesg | grep -E 'optee: .*[Nn]otification'").lines
-      let listed = try await t.interruptLine(matching: "optee_notification")
+      let listed = try await t.interrupts.line(matching: Interrupts.notificationName)
       let secureSaid = await t.secure.linesSinceBoot().contains { $0.text.contains("Asynchronous notifications are enabled") }
       t.note("device tree /firmware/optee interrupts = \(cells) → \(dt.map { "INTID \($0.intid), \($0.edge ? "edge" : "level")" } ?? "unreadable")")
       t.note("driver: \(driver.joined(separator: " | ")); /proc/interrupts: \(listed.name)")
@@ -34,15 +33,15 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
     }
 
     Test("a byte typed at the secure console: top half, one more notification, bottom half, in order", timeout: .seconds(120)) { t in
-      let probe = try t.secureWorldProbe()
+      let probe = try t.optee.probe()
       let text = "notify0123"
       // Linux's count is read inside the watch, so both count over (nearly) the same window.
       let (log, (typed, before, after)) = try await probe.watching(["console_itr_cb", "yielding_console_notif", "test_wd_callback", "notif_send_async"]) { _ in
-        let before = try await t.interruptLine(matching: "optee_notification").counts.reduce(0, +)
-        let typed = try await t.typeSecureOneByOne(text)
-        return (typed, before, try await t.interruptLine(matching: "optee_notification").counts.reduce(0, +))
+        let before = try await t.interrupts.notifications()
+        let typed = try await t.secureConsole.typeOneByOne(text)
+        return (typed, before, try await t.interrupts.notifications())
       }
-      let onConsole = t.secureClock()
+      let onConsole = t.secureConsole.clock()
       let chains = NotificationChain.chains(typed: typed,
         topHalves: log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) },
         bottomHalves: log.filter { $0.name == "yielding_console_notif" }.map { onConsole($0.at) })
@@ -72,11 +71,11 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
     }
 
     Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in
-      try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
-      let probe = try t.secureWorldProbe()
-      let before = try await t.interruptLine(matching: "optee_notification").counts.reduce(0, +)
+      try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
+      let probe = try t.optee.probe()
+      let before = try await t.interrupts.notifications()
       let (log, _) = try await probe.watching(["test_wd_callback", "wd_ndrv_yielding_cb"]) { _ in try await t.run("sleep 5") }
-      let after = try await t.interruptLine(matching: "optee_notification").counts.reduce(0, +)
+      let after = try await t.interrupts.notifications()
       let calls = log.count { $0.name == "test_wd_callback" }, bottoms = log.count { $0.name == "wd_ndrv_yielding_cb" }
       let timeouts = await t.secure.lines().compactMap { WatchdogLine(parsing: $0.text) }.filter { $0.timeouts > 0 }
       t.note("in 5 s: watchdog callouts \(calls), its bottom halves \(bottoms), notifications +\(after - before); timeout lines ever: \(timeouts.count)")
@@ -87,17 +86,17 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
     }
 
     Test("every thread busy: the top half runs at once, the bottom half waits for a free thread", timeout: .seconds(120)) { t in
-      let probe = try t.secureWorldProbe()
-      let n = try t.opteeThreads(), ms = 4000
+      let probe = try t.optee.probe()
+      let n = try t.optee.threads(), ms = 4000
       let text = "busy!"
-      let calls = try await t.startCalls(n, "wait", ms: ms, tag: "notif-busy")
-      try await t.waitUntilInvoking(calls, count: n)
+      let calls = try await t.client.start(n, "wait", ms: ms, tag: "notif-busy")
+      try await t.client.waitUntilInvoking(calls, count: n)
       let invoking = ContinuousClock.now
       let (log, (typed, table)) = try await probe.watching(["console_itr_cb", "yielding_console_notif"]) { watch in
         let table = try await watch.threadTable()
-        return (try await t.typeSecureBurst(text, within: .seconds(Double(ms) / 1000 + 10)), table)
+        return (try await t.secureConsole.typeBurst(text, within: .seconds(Double(ms) / 1000 + 10)), table)
       }
-      let timeline = try await t.finish(calls)
+      let timeline = try await t.client.finish(calls)
       let top = log.first { $0.name == "console_itr_cb" }?.at
       let bottom = log.first { $0.name == "yielding_console_notif" && $0.at > (top ?? invoking) }?.at
       func since(_ a: ContinuousClock.Instant?) -> String { a.map { ($0 - invoking).seconds.formatted(decimals: 3) } ?? "never" }
@@ -111,77 +110,5 @@ public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCons
       try t.require(bottomAfter >= Double(ms) / 1000 - 1 && bottomAfter <= Double(ms) / 1000 + 5,
         "the bottom half should wait for a free thread (the waits end \(ms / 1000) s after they started) and then run: it ran at \(since(bottom)) s")
     }
-  }
-}
-
-/// The notification interrupt as the device tree's `interrupts` property gives it (three cells: SPI, number,
-/// flags; `00000000 000000bb 00000001` is SPI 187, edge → INTID 219).
-public struct NotificationInterrupt: Sendable, Equatable {
-  public var intid: Int
-  public var edge: Bool
-
-  public init?(deviceTreeCells hex: String) {
-    let cells = stride(from: 0, to: hex.count - 7, by: 8).compactMap { i -> Int? in
-      let start = hex.index(hex.startIndex, offsetBy: i)
-      return Int(hex[start..<hex.index(start, offsetBy: 8)], radix: 16)
-    }
-    guard cells.count == 3 else { return nil }
-    intid = cells[1] + (cells[0] == 0 ? 32 : 16)
-    edge = cells[2] & 0x3 != 0
-  }
-}
-
-/// The line OP-TEE's test watchdog prints from its callout, which runs on the secure physical timer every
-/// period: `D/TC:? 0 test_wd_callback:48 WD call_count 7, timeout_count 0`.
-public struct WatchdogLine: Sendable, Equatable {
-  public var calls: Int
-  public var timeouts: Int
-  public var text: String
-
-  public init?(parsing line: String) {
-    guard let range = line.range(of: #"WD call_count \d+, timeout_count \d+"#, options: .regularExpression) else { return nil }
-    let numbers = line[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-    guard numbers.count == 2 else { return nil }
-    (calls, timeouts, text) = (numbers[0], numbers[1], String(line[range]))
-  }
-}
-
-/// One typed byte's way through the notification chain: written → top half (secure interrupt) → bottom half
-/// (yielding call) → its `got` line on the secure console.
-public struct NotificationChain: Sendable, CustomStringConvertible {
-  public var byte: UInt8
-  public var toTopHalf: Double?
-  public var toBottomHalf: Double?
-  public var toPrinted: Double?
-  public var isComplete: Bool { toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true }
-  public var description: String {
-    "0x\(String(byte, radix: 16)): top half \(toTopHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), bottom half \(toBottomHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), printed \(toPrinted.map { "+\($0.formatted(decimals: 3)) s" } ?? "never")"
-  }
-
-  /// Pairs each typed byte with the first top half at or after its writing, the first bottom half after that,
-  /// and its `got` line (all times on the secure console's clock).
-  public static func chains(typed: TypedBytes, topHalves: [Double], bottomHalves: [Double]) -> [NotificationChain] {
-    zip(typed.bytes, typed.typedAt).map { byte, at in
-      let top = topHalves.first { $0 >= at }
-      let bottom = top.flatMap { top in bottomHalves.first { $0 >= top } }
-      let printed = typed.input.firstRead(of: byte, after: at)?.time
-      return NotificationChain(byte: byte, toTopHalf: top.map { $0 - at },
-        toBottomHalf: bottom.flatMap { b in top.map { b - $0 } }, toPrinted: printed.flatMap { p in bottom.map { p - $0 } })
-    }
-  }
-
-  init(byte: UInt8, toTopHalf: Double? = nil, toBottomHalf: Double? = nil, toPrinted: Double? = nil) {
-    self.byte = byte
-    self.toTopHalf = toTopHalf
-    self.toBottomHalf = toBottomHalf
-    self.toPrinted = toPrinted
-  }
-}
-
-extension TestContext {
-  /// Converts host instants (a watch's hits) to the secure console's clock (its lines' times).
-  public func secureClock() -> @Sendable (ContinuousClock.Instant) -> Double {
-    let (instant, seconds) = (ContinuousClock.now, secure.now())
-    return { seconds + ($0 - instant).seconds }
   }
 }

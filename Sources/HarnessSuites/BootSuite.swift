@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import Console
 import Machine
 import Suites
@@ -73,11 +74,9 @@ public let bootSuite = Suite("boot", "every milestone in order and on time; OP-T
     let method = try await t.run("tr '\\0' '\\n' < \(node)/method")
     try t.require(method.lines.first == "smc", "method is '\(method.output)', not smc")
     if t.facts.asyncNotifications == true {
-      let interrupts = try await t.run("hexdump -v -e '3/4 \"%08x \"' \(node)/interrupts")
-      t.note("\(node)/interrupts = \(interrupts.output)")
-      let cells = interrupts.output.split(separator: " ").compactMap { UInt32($0, radix: 16)?.byteSwapped }
-      try t.require(cells.count == 3, "interrupts should be three cells", details: interrupts.output)
-      let intid = Int(cells[1]) + (cells[0] == 0 ? 32 : 16)
+      let (cells, interrupt) = try await t.interrupts.notificationInDeviceTree()
+      t.note("\(node)/interrupts = \(cells)")
+      let intid = try t.requireValue(interrupt?.intid, "interrupts should be three cells", details: cells)
       let built = t.facts.optee.integer("CFG_CORE_ASYNC_NOTIF_GIC_INTID")
       try t.require(built == nil || intid == built, "the node names INTID \(intid), OP-TEE was built with \(built ?? 0)")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSupport
 import Machine
@@ -7,28 +8,28 @@ import Suites
 /// The GDB stub tells the truth about the machine: which world a CPU is in and how many OP-TEE threads are busy.
 public let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's thread table, counted hits") {
   Test("an OP-TEE breakpoint is hit in secure EL1 when xtest reaches it", timeout: .seconds(120)) { t in
-    let probe = try t.secureWorldProbe()
-    _ = try await t.run("xtest 1001 > /tmp/xtest-1001.log 2>&1 &")
+    let probe = try t.optee.probe()
+    try await t.xtest.start("1001")
     let stop = try await probe.whenStopped(at: "tee_ta_open_session", deadline: .after(.seconds(60))) { $0 }
     t.note("tee_ta_open_session hit: \(stop.description)")
     try t.require(stop.secure && stop.exceptionLevel == 1, "the CPU should be in secure EL1, not \(stop.description)")
     let symbol = try probe.tee.symbol("tee_ta_open_session")
     try t.require(stop.pc == symbol.address, "stopped at pc 0x\(String(stop.pc, radix: 16)), not at the symbol")
-    let done = try await t.run(waitForXTest("/tmp/xtest-1001.log"), timeout: .seconds(90))
-    try t.require(done.status == 0, "xtest 1001 did not pass after the stop", details: done.output)
+    let done = try await t.xtest.finish("1001", timeout: .seconds(90))
+    try t.require(done.passed, "xtest 1001 did not pass after the stop", details: done.output)
   }
 
   Test("the thread table is all FREE while idle") { t in
-    let table = try await t.secureWorldProbe().threadTable()
+    let table = try await t.optee.threadTable()
     t.note("thread table: \(table.map(\.description).joined(separator: ", "))")
     try t.require(table.count == t.facts.opteeThreads, "OP-TEE has \(table.count) threads, the build says \(t.facts.opteeThreads ?? -1)")
     try t.require(table.allSatisfy { $0.isFree }, "busy while idle: \(table.filter { !$0.isFree })")
   }
 
   Test("a long call holds one thread while it waits", timeout: .seconds(120)) { t in
-    let probe = try t.secureWorldProbe()
+    let probe = try t.optee.probe()
     // regression_1009 suspends its thread in TEE_Wait (an RPC to the normal world) for a while.
-    _ = try await t.run("xtest -t regression 1009 > /tmp/xtest-1009.log 2>&1 &")
+    try await t.xtest.start("1009")
     var busiest: [OpteeThread] = []
     let deadline = Deadline.after(.seconds(30))
     while busiest.isEmpty && !deadline.hasPassed {
@@ -36,34 +37,15 @@ public let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's th
     }
     t.note("during xtest 1009: \(busiest.map(\.description).joined(separator: ", "))")
     try t.require(!busiest.isEmpty, "no OP-TEE thread was ever seen busy during xtest 1009")
-    let done = try await t.run(waitForXTest("/tmp/xtest-1009.log"), timeout: .seconds(90))
-    try t.require(done.status == 0, "xtest 1009 did not pass", details: done.output)
+    let done = try await t.xtest.finish("1009", timeout: .seconds(90))
+    try t.require(done.passed, "xtest 1009 did not pass", details: done.output)
   }
 
   Test("the test watchdog's callout runs about once a second") { t in
-    let probe = try t.secureWorldProbe()
-    try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
+    let probe = try t.optee.probe()
+    try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
     let hits = try await probe.countHits(of: "test_wd_callback", over: .seconds(4))
     t.note("test_wd_callback ran \(hits) times in 4 s")
     try t.require((3...5).contains(hits), "the 1 s watchdog callout should run about 4 times in 4 s, ran \(hits)")
-  }
-}
-
-/// A guest command that waits (bounded by the shell timeout) until the backgrounded xtest writing `log` is
-/// done, prints its verdict lines and exits with 0 only if it passed.
-func waitForXTest(_ log: String) -> String {
-  "while ! grep -q 'TEE test application done' \(log); do sleep 0.2; done; grep -E 'test cases? of which' \(log); "
-    + "grep -q 'test cases\\? of which 0 failed' \(log)"
-}
-
-extension TestContext {
-  /// The machine's secure-world probe; a skip when the stack came without OP-TEE's symbols, else a failure saying
-  /// why there is none.
-  public func secureWorldProbe() throws -> SecureWorldProbe {
-    guard let probe = machine.secureWorld else {
-      if let missing = machine.secureWorldMissingSymbols { try skip(missing) }
-      throw TestFailure(message: "no secure-world probe: \(machine.secureWorldError ?? "unknown reason")")
-    }
-    return probe
   }
 }

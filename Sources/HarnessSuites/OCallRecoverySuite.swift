@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSupport
 import Suites
 
@@ -13,21 +14,21 @@ public let ocallRecoverySuite = makeOCallRecoverySuite()
 public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 20) -> Suite {
   Suite("ocall-recovery", "OCALLs to a tee-supplicant plugin: the client, the supplicant or the plugin dies mid-call") {
     Test("round trip: bytes sent to the plugin come back intact", timeout: .seconds(90)) { t in
-      try await t.armHungPlugin()
-      let cold = try await t.teeResources()
+      try await t.plugin.armHung()
+      let cold = try await t.optee.resources()
       let before = try await t.quietState()
       t.note("the first OCALL since boot: \(before.resources.leaks(since: cold).joined(separator: "; ").nonEmpty ?? "nothing") kept by OP-TEE")
       let from = t.normal.now()
-      try await t.clearPluginLog()
+      try await t.plugin.clearLog()
       for memory in SharedMemoryKind.allCases where memory != .none {
-        let call = try await t.ocall(.echo, memory: memory, bytes: 4096, tag: "echo-\(memory)")
+        let call = try await t.plugin.call(.echo, memory: memory, bytes: 4096, tag: "echo-\(memory)")
         t.note("echo of 4096 bytes in \(memory) shared memory: \(call.result) in \(call.seconds.formatted(decimals: 3)) s")
         t.check(call.succeeded && call.intact, "the echo in \(memory) shared memory came back \(call.intact ? "intact" : "changed") with \(call.result) (plugin \(call.plugin), \(call.returned) of \(call.bytes) bytes)")
-        t.check(try await t.pluginLog().served(sum: call.sum), "the plugin never saw the bytes sent in \(memory) shared memory (checksum \(call.sum))")
+        t.check(try await t.plugin.log().served(sum: call.sum), "the plugin never saw the bytes sent in \(memory) shared memory (checksum \(call.sum))")
       }
-      let bare = try await t.ocall(.echo, memory: .none, tag: "echo-none")
+      let bare = try await t.plugin.call(.echo, memory: .none, tag: "echo-none")
       t.check(bare.succeeded, "an OCALL without a client buffer failed: \(bare.result) (plugin \(bare.plugin))")
-      let slow = try await t.ocall(.sleep, ms: 300, memory: .temporary, bytes: 64, tag: "sleep")
+      let slow = try await t.plugin.call(.sleep, ms: 300, memory: .temporary, bytes: 64, tag: "sleep")
       t.check(slow.succeeded && slow.intact && slow.taMilliseconds >= 300,
         "a 300 ms OCALL returned \(slow.result) after \(slow.taMilliseconds) ms in the TA")
       try await t.requireRecovered(from: before, after: "the round trips", at: .now, consoleFrom: from, supplicant: .keeps, client: nil)
@@ -49,13 +50,13 @@ public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 2
     }
 
     Test("a hung plugin: the client's call is cancelled, then killed, and the thread comes back", timeout: .seconds(120)) { t in
-      try await t.armHungPlugin()
+      try await t.plugin.armHung()
       let before = try await t.quietState()
       let from = t.normal.now()
-      try await t.clearPluginLog()
-      let call = try await t.startOCall(.hang, memory: .registered, cancelAfter: 500, tag: "hung")
-      try await t.waitPluginServing()
-      try await t.waitFor(call, event: "cancelling")
+      try await t.plugin.clearLog()
+      let call = try await t.plugin.start(.hang, memory: .registered, cancelAfter: 500, tag: "hung")
+      try await t.plugin.waitServing()
+      try await t.client.waitFor(call, event: "cancelling")
       // TEEC_RequestCancellation reaches OP-TEE, but an OCALL waits in an RPC, which is not a cancellation point.
       let cancelled = try await t.waitGone(call.pid, within: .seconds(2))
       t.note(cancelled == nil ? "the cancellation request left the call waiting in the plugin" : "the cancellation ended the call")
@@ -74,7 +75,7 @@ public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 2
     }
 
     Test("every kill repeated \(repeats) times: nothing grows", timeout: .seconds(Double(60 + 25 * repeats * 3))) { t in
-      try await t.armHungPlugin()
+      try await t.plugin.armHung()
       let before = try await t.quietState()
       var times: [Victim: [Double]] = [:]
       var heap: [Int] = []
@@ -82,7 +83,7 @@ public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 2
         for round in 1...repeats {
           let recovery = try await killDuringOCall(t, victim: victim, tag: "\(victim)-\(round)", quick: before)
           times[victim, default: []].append(recovery.threadsFree)
-          heap.append(try await t.teeResources().allocated["Heap"] ?? 0)
+          heap.append(try await t.optee.resources().allocated["Heap"] ?? 0)
         }
       }
       for victim in Victim.allCases {
@@ -94,16 +95,16 @@ public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 2
     }
 
     Test("a client crash while the only thread waits in an OCALL does not deadlock the shared-memory release", timeout: .seconds(120)) { t in
-      let n = try t.opteeThreads()
+      let n = try t.optee.threads()
       if n != 1 { t.note("this stack has \(n) OP-TEE threads; the deadlock needs 1 (manifests/threads-1.yaml)") }
-      try await t.armHungPlugin()
+      try await t.plugin.armHung()
       let before = try await t.quietState()
       let from = t.normal.now()
-      try await t.clearPluginLog()
+      try await t.plugin.clearLog()
       // The client's registered buffer is in use by the suspended call; its release (at exit) needs a thread.
-      let call = try await t.startOCall(.sleep, ms: 3000, memory: .registered, bytes: 4096, tag: "one-thread")
-      try await t.waitPluginServing()
-      let table = try await t.secureWorldProbe().threadTable()
+      let call = try await t.plugin.start(.sleep, ms: 3000, memory: .registered, bytes: 4096, tag: "one-thread")
+      try await t.plugin.waitServing()
+      let table = try await t.optee.probe().threadTable()
       t.note("during the OCALL: \(table.map(\.description).joined(separator: ", "))")
       let killed = ContinuousClock.now
       _ = try await t.run("kill -SEGV \(call.pid)")
@@ -131,30 +132,30 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
 {
   let quick = baseline != nil
   var before: QuietState
-  if let baseline, let supplicant = try await t.servingSupplicant() {
+  if let baseline, let supplicant = try await t.supplicant.serving() {
     before = baseline
     before.supplicant = supplicant
   } else {
     before = try await t.quietState()
   }
   let from = t.normal.now()
-  try await t.clearPluginLog()
+  try await t.plugin.clearLog()
   let command: PluginCommand = victim == .plugin ? .crash : .sleep
-  let call = try await t.startOCall(command, ms: quick ? 1500 : 3000, memory: .registered, bytes: 512, tag: tag)
+  let call = try await t.plugin.start(command, ms: quick ? 1500 : 3000, memory: .registered, bytes: 512, tag: tag)
   let killed: ContinuousClock.Instant
   switch victim {
   case .client, .supplicant:
-    guard try await t.killWhileServing(victim == .client ? call.pid : before.supplicant) else {
+    guard try await t.plugin.killWhileServing(victim == .client ? call.pid : before.supplicant) else {
       // The plugin answered before the kill (a slow console on a loaded host): this round never reached its
       // scenario. Let the call end, then play it again.
-      _ = try await t.outcome(of: call)
+      _ = try await t.plugin.outcome(of: call)
       try t.require(attempt < 3, "the plugin answered before \(victim) could be killed \(attempt) times in a row")
       t.note("\(tag): the plugin answered before \(victim) was killed; the round is played again")
       return try await killDuringOCall(t, victim: victim, tag: tag, quick: baseline, attempt: attempt + 1)
     }
     killed = .now
   case .plugin:
-    try await t.waitPluginServing()  // the plugin's null dereference kills tee-supplicant by itself
+    try await t.plugin.waitServing()  // the plugin's null dereference kills tee-supplicant by itself
     killed = .now
   }
   if victim == .client {
@@ -162,7 +163,7 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
     try t.require(gone != nil, "the killed client did not go away within 10 s", details: try await t.hangReport(client: call.pid))
     if !quick { t.note("kill → client gone after \(gone!.formatted(decimals: 2)) s") }
   } else if let ended = try await waitCallEnds(t, client: call.pid, consoleFrom: from, quick: quick) {
-    let outcome = try await t.outcome(of: call)
+    let outcome = try await t.plugin.outcome(of: call)
     if !quick {
       t.note("\(victim) died: the client's call ended after \(ended.formatted(decimals: 2)) s with \(outcome.result) (origin \(outcome.origin)); tee_invoke_supp_plugin returned \(outcome.plugin) in the TA")
     }
@@ -173,8 +174,8 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
     // only way there is — killing the client — and require everything to recover from there.
     let hang = try await t.hangReport(client: call.pid)
     let blocked = try await t.sleepingIn(call.pid).contains("optee_supp_thrd_req")
-    let noSupplicant = try await t.servingSupplicant() == nil
-    let refused = await t.normalLines(since: from).contains { $0.contains(TestContext.supplicantRefused) }
+    let noSupplicant = try await t.supplicant.serving() == nil
+    let refused = await t.normalLines(since: from).contains { $0.contains(Supplicant.refusedLine) }
     try t.require(blocked && noSupplicant && refused, "\((ContinuousClock.now - killed).seconds.formatted(decimals: 1)) s after \(victim) died mid-OCALL the client's call has not ended", details: hang)
     let what = "when tee-supplicant dies while it serves an OCALL, the Linux driver never fails the pending request: the "
       + "client waits in optee_supp_thrd_req, the OP-TEE thread stays SUSPENDED, and no new tee-supplicant can open "
@@ -197,7 +198,7 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
     supplicant: victim == .client ? .keeps : .killed, client: victim == .client ? call.pid : nil, leaksChecked: !quick)
   if victim != .client {
     // init's supervisor reports how the supplicant ended before it starts the next one.
-    let exits = await t.normalLines(since: from).filter { $0.contains("tee-supplicant exited with status") }
+    let exits = await t.normalLines(since: from).filter { $0.contains(Supplicant.exitLine) }
     let expected = victim == .plugin ? "status 139" : "status 137"
     t.check(exits.contains { $0.contains(expected) }, "tee-supplicant did not end with \(expected) (\(victim == .plugin ? "SIGSEGV" : "SIGKILL")): \(exits)")
   }
@@ -212,7 +213,7 @@ func waitCallEnds(_ t: TestContext, client pid: Int, consoleFrom: Double, quick:
   let bound = Deadline.after(.seconds(10))
   while !bound.hasPassed {
     if try await t.waitGone(pid, within: .seconds(1)) != nil { return (ContinuousClock.now - started).seconds }
-    if quick, await t.normalLines(since: consoleFrom).contains(where: { $0.contains(TestContext.supplicantRefused) }) {
+    if quick, await t.normalLines(since: consoleFrom).contains(where: { $0.contains(Supplicant.refusedLine) }) {
       return nil
     }
   }

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSupport
 import Suites
@@ -8,27 +9,18 @@ import Suites
 /// 1 s test watchdog, timer ticks) would pick up the work of a broken interrupt path later and hide it.
 public let secureInterruptsSuite = makeSecureInterruptsSuite()
 
-/// Bounds of the secure console cases: a byte whose interrupt works is read within milliseconds; one picked up
-/// by the watchdog's once-a-second bottom half waits 0.5 s on average.
-public struct SecureConsoleBounds: Sendable {
-  public var medianSeconds = 0.15
-  public var maxSeconds = 0.5
-  public var burstSeconds = 0.5
-  public init() {}
-}
-
 public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   let table = RoutingLog()
   return Suite("secure-interrupts", "GICv3 routing: Secure and Non-secure Group 1 (and Group 0) × normal world, secure world, EL3") {
     Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150)) { t in
-      let probe = try t.secureWorldProbe()
-      let single = try await t.typeSecureOneByOne("ABCDEFGHIJKLMNOPQRST")
+      let probe = try t.optee.probe()
+      let single = try await t.secureConsole.typeOneByOne("ABCDEFGHIJKLMNOPQRST")
       t.note("20 bytes typed one at a time: typed → read by OP-TEE \(single.latencySummary)")
-      let burst = try await t.typeSecureBurst("abcdefghijklmnopqrst")
+      let burst = try await t.secureConsole.typeBurst("abcdefghijklmnopqrst")
       let burstEnd = burst.latencies.compactMap { $0 }.max()
       t.note("a burst of 20 bytes: all read \(burstEnd.map { $0.formatted(decimals: 3) } ?? "never") s after the write")
       let (log, routed) = try await probe.watching(InterruptPath.entrySymbols + ["console_itr_cb"]) { _ in
-        try await t.typeSecureOneByOne("01234")
+        try await t.secureConsole.typeOneByOne("01234")
       }
       let paths = InterruptPath.paths(of: "console_itr_cb", in: log)
       let viaEL3 = paths.count { $0 == .fromNormalWorldThroughEL3 }
@@ -53,9 +45,9 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.secureInSecure.title): a byte typed while every OP-TEE thread spins in a TA", timeout: .seconds(150)) { t in
-      let probe = try t.secureWorldProbe()
-      let n = try t.opteeThreads(), spinMs = 1500, text = "klmn"
-      let onConsole = t.secureClock()
+      let probe = try t.optee.probe()
+      let n = try t.optee.threads(), spinMs = 1500, text = "klmn"
+      let onConsole = t.secureConsole.clock()
       let from = t.secure.now()
       // Every thread spins, all of them on CPU 0, where the secure UART's interrupt goes: left to the scheduler, the
       // spins may share CPU 1 while CPU 0 idles in the normal world. Taking turns at Linux's ticks, they keep CPU 0
@@ -63,16 +55,15 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
       let (log, (typedAt, spins)) = try await probe.watching(InterruptPath.entrySymbols + ["console_itr_cb"]) { _ in
         var typedAt: [Double] = [], spins: [CallTimeline] = []
         for (round, byte) in text.utf8.enumerated() {
-          let calls = try await t.startCalls(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: 0)
-          try await t.waitUntilInvoking(calls, count: n)
-          typedAt.append(t.secure.now())
-          try await t.secure.send(bytes: [byte])
-          spins.append(try await t.finish(calls, timeout: .seconds(30)))
-          _ = try? await t.expectSecure(.regex("read_console:\\d+ got 0x\(String(byte, radix: 16))\\b"), timeout: .seconds(5))
+          let calls = try await t.client.start(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: 0)
+          try await t.client.waitUntilInvoking(calls, count: n)
+          typedAt.append(try await t.secureConsole.type(byte))
+          spins.append(try await t.client.finish(calls, timeout: .seconds(30)))
+          await t.secureConsole.awaitRead(of: byte, timeout: .seconds(5))
         }
         return (typedAt, spins)
       }
-      let input = SecureConsoleInput(lines: await t.secure.slice(from: from))
+      let input = await t.secureConsole.input(since: from)
       let paths = InterruptPath.paths(of: "console_itr_cb", in: log)
       let direct = paths.count { $0 == .inSecureWorld }
       let tops = log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) }
@@ -94,23 +85,23 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
-      let probe = try t.secureWorldProbe()
+      let probe = try t.optee.probe()
       let spinMs = 6000
-      let spin = try await t.startCalls(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
-      try await t.waitUntilInvoking(spin, count: 1)
+      let spin = try await t.client.start(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
+      try await t.client.waitUntilInvoking(spin, count: 1)
       // OP-TEE's exits for foreign interrupts on CPU 0 are counted for a second of the spin first, while it surely
       // lasts (every hit stops the machine, so the ticks are not counted then).
       let (log, _) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
         try await t.run("sleep 1")
       }
       // Then where CPU 0 is, looked at 10 times, while Linux's timer is counted over the same window.
-      let before = try await t.interruptCounts("arch_timer")
+      let before = try await t.interrupts.counts(of: "arch_timer")
       let started = ContinuousClock.now
       var samples: [CPUStop] = []
       for _ in 0..<10 { samples.append(try await probe.whereIs(cpu: 0)); _ = try await t.run("sleep 0.1") }
-      let after = try await t.interruptCounts("arch_timer")
+      let after = try await t.interrupts.counts(of: "arch_timer")
       let window = (ContinuousClock.now - started).seconds
-      let timeline = try await t.finish(spin, timeout: .seconds(90))
+      let timeline = try await t.client.finish(spin, timeout: .seconds(90))
       let ticks = (after.first ?? 0) - (before.first ?? 0)
       let rate = Double(ticks) / window
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
@@ -134,9 +125,9 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.nonSecureInNormal.title): the normal console's interrupts", timeout: .seconds(60)) { t in
-      let before = try await t.interruptLine(matching: "pl011")
+      let before = try await t.interrupts.line(matching: "pl011")
       let echoed = try await t.run("echo typed")
-      let after = try await t.interruptLine(matching: "pl011")
+      let after = try await t.interrupts.line(matching: "pl011")
       let rise = zip(after.counts, before.counts).map { $0 - $1 }
       t.note("the normal UART (\(after.name)) interrupt rose by \(rise.map(String.init).joined(separator: ", ")) per CPU for one command")
       let ok = echoed.lines == ["typed"] && rise.reduce(0, +) > 0
@@ -146,18 +137,18 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.secureInEL3.title): a byte arrives while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
-      let probe = try t.secureWorldProbe()
+      let probe = try t.optee.probe()
       let from = t.secure.now()
       let byte: UInt8 = 0x2a
       let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols, until: "console_itr_cb",
-        deadline: .after(.seconds(30)), prompt: { try await t.startCalls(1, "return", tag: "el3-secure", cpu: 0) }) { _ in
+        deadline: .after(.seconds(30)), prompt: { try await t.client.start(1, "return", tag: "el3-secure", cpu: 0) }) { _ in
         try await t.secure.send(bytes: [byte])
-        try await probe.waitPending(intid: 40, deadline: .after(.seconds(3)))
+        try await probe.waitPending(intid: Interrupts.secureUARTIntid, deadline: .after(.seconds(3)))
       }
       let read = try await t.poll(within: .seconds(5)) {
-        SecureConsoleInput(lines: await t.secure.slice(from: from)).firstRead(of: byte, after: from) != nil
+        await t.secureConsole.input(since: from).firstRead(of: byte, after: from) != nil
       }
-      let prompted = try await t.finish(prompt, timeout: .seconds(20))
+      let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
       let paths = InterruptPath.paths(of: "console_itr_cb", in: seen.log)
       t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
       let ok = paths == [.inSecureWorld] && read
@@ -169,19 +160,20 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.nonSecureInEL3.title): a normal-console interrupt while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
-      let probe = try t.secureWorldProbe()
+      let probe = try t.optee.probe()
       // The normal UART's interrupt goes to CPU 0, so it meets the held CPU.
-      let before = try await t.interruptLine(matching: "pl011")
+      let before = try await t.interrupts.line(matching: "pl011")
+      let uart = try t.requireValue(before.hardwareNumber, "/proc/interrupts gives no GIC number for the normal UART: \(before.name)")
       _ = try await t.run("echo 1 > /proc/irq/\(before.irq)/smp_affinity")
       // XON (Ctrl-Q): the tty's flow control takes it, so the shell never sees a byte.
       let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, symbols: InterruptPath.entrySymbols + [InterruptPath.foreignFIQ],
         until: InterruptPath.foreignExit, deadline: .after(.seconds(30)),
-        prompt: { try await t.startCalls(1, "return", tag: "el3-normal", cpu: 0) }) { _ in
+        prompt: { try await t.client.start(1, "return", tag: "el3-normal", cpu: 0) }) { _ in
         try await t.normal.send(bytes: [0x11])
-        try await probe.waitPending(intid: 33, deadline: .after(.seconds(3)))
+        try await probe.waitPending(intid: uart, deadline: .after(.seconds(3)))
       }
-      let prompted = try await t.finish(prompt, timeout: .seconds(20))
-      let after = try await t.interruptLine(matching: "pl011")
+      let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
+      let after = try await t.interrupts.line(matching: "pl011")
       let rise = zip(after.counts, before.counts).map { $0 - $1 }
       t.note("CPU 0 held at opteed_smc_handler (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
       let names = seen.log.map(\.name)
@@ -194,7 +186,7 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("\(RoutingCase.group0InEL3.title.replacingOccurrences(of: "case 7", with: "cases 7–9")) and the others") { t in
-      let probe = try t.secureWorldProbe()
+      let probe = try t.optee.probe()
       let sdei = probe.firmware?.byName.keys.contains { $0.hasPrefix("sdei_") } ?? false
       let reason = sdei
         ? "this TF-A has SDEI, whose Group 0 interrupt the suite does not drive yet"
@@ -207,8 +199,8 @@ public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsol
     }
 
     Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
-      try t.requireOptee("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
-      let probe = try t.secureWorldProbe()
+      try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
+      let probe = try t.optee.probe()
       let (log, _) = try await probe.watching(["test_wd_callback"] + InterruptPath.entrySymbols) { _ in try await t.run("sleep 6") }
       let fired = log.filter { $0.name == "test_wd_callback" }.map(\.at)
       let periods = zip(fired.dropFirst(), fired).map { ($0 - $1).seconds }

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSupport
 import Suites
@@ -13,16 +14,16 @@ public let threadExhaustionSuite = makeThreadExhaustionSuite()
 public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
   Suite("thread-exhaustion", "more concurrent calls than OP-TEE threads: waves, ETHREAD_LIMIT, killed callers") {
     Test("4 × CFG_NUM_THREADS waits of 500 ms are served in waves", timeout: .seconds(120)) { t in
-      let n = try t.opteeThreads(), k = 4 * n, ms = 500
-      let probe = try t.secureWorldProbe()
+      let n = try t.optee.threads(), k = 4 * n, ms = 500
+      let probe = try t.optee.probe()
       guard let ethreadLimit = probe.layout.ethreadLimitReturn else {
         throw TestFailure(message: "the OP-TEE layout has no ETHREAD_LIMIT return address (rebuild the images)")
       }
       let (limitReturns, (timeline, table)) = try await probe.watching(ethreadLimit) { watch in
-        let calls = try await t.startCalls(k, "wait", ms: ms, tag: "flood")
-        try await t.waitUntilInvoking(calls, count: k)
+        let calls = try await t.client.start(k, "wait", ms: ms, tag: "flood")
+        try await t.client.waitUntilInvoking(calls, count: k)
         let table = try await watch.threadTable()
-        return (try await t.finish(calls), table)
+        return (try await t.client.finish(calls), table)
       }
       let busy = table.filter { !$0.isFree }
       t.note("\(k) calls on \(n) threads: ends at \(timeline.endsDescription) s; wall \(timeline.wallSeconds.formatted(decimals: 2)) s (lower bound \(timeline.lowerBound(threads: n).formatted(decimals: 2)) s)")
@@ -43,19 +44,19 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         t.check(limitReturns > 0, "OP-TEE does not advertise its thread count, yet ETHREAD_LIMIT was never answered: who queued?")
       }
       if parkForever {
-        let parked = try await t.startCalls(1, "wait", ms: Int(UInt32.max), tag: "parked")
-        try await t.waitUntilInvoking(parked, count: 1)
+        let parked = try await t.client.start(1, "wait", ms: Int(UInt32.max), tag: "parked")
+        try await t.client.waitUntilInvoking(parked, count: 1)
       }
     }
 
     Test("every thread spinning: the normal world stays alive", timeout: .seconds(120)) { t in
-      let n = try t.opteeThreads(), ms = 3000
-      let ticksBefore = try await t.interruptCounts("arch_timer")
-      let calls = try await t.startCalls(n, "spin", ms: ms, tag: "spin")
-      try await t.waitUntilInvoking(calls, count: n)
+      let n = try t.optee.threads(), ms = 3000
+      let ticksBefore = try await t.interrupts.counts(of: "arch_timer")
+      let calls = try await t.client.start(n, "spin", ms: ms, tag: "spin")
+      try await t.client.waitUntilInvoking(calls, count: n)
       let answer = try await t.run("echo alive", timeout: .seconds(10))
-      let timeline = try await t.finish(calls)
-      let ticksAfter = try await t.interruptCounts("arch_timer")
+      let timeline = try await t.client.finish(calls)
+      let ticksAfter = try await t.interrupts.counts(of: "arch_timer")
       let rise = zip(ticksAfter, ticksBefore).map { $0 - $1 }
       t.note("while \(n) calls spun \(ms) ms: the shell answered in \(answer.seconds.formatted(decimals: 3)) s; timer interrupts per CPU +\(rise.map(String.init).joined(separator: ", +"))")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "spinning calls failed: \(timeline.failures.map(\.result))",
@@ -71,33 +72,33 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
     }
 
     Test("a caller killed while it waits for a free thread", timeout: .seconds(120)) { t in
-      let n = try t.opteeThreads()
+      let n = try t.optee.threads()
       // The extra caller opens its session while threads are free, then calls once every thread is taken.
-      let queued = try await t.startCalls(1, "wait", ms: 100, tag: "queued", held: true)
-      try await t.waitFor(queued, event: "opened")
-      let holders = try await t.startCalls(n, "wait", ms: 3000, tag: "holders")
-      try await t.waitUntilInvoking(holders, count: n)
-      try await t.release(queued)
-      try await t.waitUntilInvoking(queued, count: 1)
-      let table = try await t.secureWorldProbe().threadTable()
+      let queued = try await t.client.start(1, "wait", ms: 100, tag: "queued", held: true)
+      try await t.client.waitFor(queued, event: "opened")
+      let holders = try await t.client.start(n, "wait", ms: 3000, tag: "holders")
+      try await t.client.waitUntilInvoking(holders, count: n)
+      try await t.client.release(queued)
+      try await t.client.waitUntilInvoking(queued, count: 1)
+      let table = try await t.optee.probe().threadTable()
       let waitingIn = try await t.sleepingIn(queued.pid)
       t.note("the extra caller waits (threads: \(table.map(\.description).joined(separator: ", "))) in \(waitingIn.joined(separator: ", "))")
       try t.require(table.allSatisfy { !$0.isFree }, "a thread was free: the extra caller was not made to wait")
       _ = try await t.run("kill -9 \(queued.pid)")
       let gone = try await t.waitGone(queued.pid, within: .seconds(15))
       t.note("the killed caller was gone after \(gone.map { $0.formatted(decimals: 2) } ?? "never") s")
-      let held = try await t.finish(holders)
+      let held = try await t.client.finish(holders)
       try t.require(gone != nil, "the killed caller never went away")
       try t.require(held.isComplete && held.failures.isEmpty, "the other callers failed: \(held.failures.map(\.result))")
-      let next = try await t.finish(try await t.startCalls(2 * n, "wait", ms: 100, tag: "after-queued-kill"))
+      let next = try await t.client.finish(try await t.client.start(2 * n, "wait", ms: 100, tag: "after-queued-kill"))
       try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
     }
 
     Test("a caller killed while its call waits in the secure world", timeout: .seconds(120)) { t in
-      let n = try t.opteeThreads(), ms = 4000
-      let probe = try t.secureWorldProbe()
-      let victim = try await t.startCalls(1, "wait", ms: ms, tag: "victim")
-      try await t.waitUntilInvoking(victim, count: 1)
+      let n = try t.optee.threads(), ms = 4000
+      let probe = try t.optee.probe()
+      let victim = try await t.client.start(1, "wait", ms: ms, tag: "victim")
+      try await t.client.waitUntilInvoking(victim, count: 1)
       let during = try await probe.threadTable()
       t.note("before the kill: \(during.map(\.description).joined(separator: ", "))")
       try t.require(during.contains { !$0.isFree }, "the victim's call never held a thread")
@@ -110,39 +111,37 @@ public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       t.note("kill → caller gone \(gone.map { $0.formatted(decimals: 2) } ?? "never") s, every thread FREE \(recovery.formatted(decimals: 2)) s (table read at secure interrupts, ~1 s apart; the wait was \(ms) ms)")
       try t.require(!table.contains { !$0.isFree }, "\(ms / 1000 + 5) s after the kill: \(table.filter { !$0.isFree })")
       try t.require(gone != nil, "the killed caller never went away")
-      let next = try await t.finish(try await t.startCalls(2 * n, "wait", ms: 100, tag: "after-victim"))
+      let next = try await t.client.finish(try await t.client.start(2 * n, "wait", ms: 100, tag: "after-victim"))
       try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
     }
 
     Test("sessions held open hold no thread and end with their process") { t in
-      let n = try t.opteeThreads(), sessions = 4 * n
-      let holder = try await t.holdSessions(sessions, tag: "sessions")
+      let n = try t.optee.threads(), sessions = 4 * n
+      let holder = try await t.client.holdSessions(sessions, tag: "sessions")
       let said = try await t.run("cat \(holder.log)").output
       try t.require(said.contains("\"sessions\":\(sessions),"), "the client could not open \(sessions) sessions", details: said)
-      let table = try await t.secureWorldProbe().threadTable()
+      let table = try await t.optee.probe().threadTable()
       t.note("\(sessions) sessions open: \(table.map(\.description).joined(separator: ", "))")
       try t.require(table.allSatisfy(\.isFree), "open sessions hold threads: \(table.filter { !$0.isFree })")
-      let beside = try await t.finish(try await t.startCalls(2 * n, "return", tag: "beside-sessions"))
+      let beside = try await t.client.finish(try await t.client.start(2 * n, "return", tag: "beside-sessions"))
       try t.require(beside.isComplete && beside.failures.isEmpty, "calls beside the held sessions failed: \(beside.failures.map(\.result))")
       _ = try await t.run("kill -9 \(holder.pid)")
       try t.require(try await t.waitGone(holder.pid, within: .seconds(10)) != nil, "the killed holder never went away")
     }
 
     Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
-      let n = try t.opteeThreads()
+      let n = try t.optee.threads()
       for id in ["1009", "1013"] {
-        let log = "/tmp/xtest-\(id).log"
-        let result = try await t.run("xtest -t regression \(id) > \(log) 2>&1; status=$?; "
-          + "grep -E -B4 '(FAILED|[^0] failed)' \(log) | tail -n 40; echo '--- failed subtests:'; "
-          + "grep -oE 'regression_[0-9]+[.][0-9]+ FAILED' \(log) | sort -u; exit $status", timeout: .seconds(180))
-        let failed = Set(result.lines.drop { $0 != "--- failed subtests:" }.dropFirst().map { $0.replacingOccurrences(of: " FAILED", with: "") })
-        t.note("xtest \(id): \(result.lines.last { $0.contains("test case") && $0.contains("of which") } ?? "passed") in \(result.seconds.formatted(decimals: 1)) s")
-        if result.status != 0, let known = knownXTestFailure(id: id, failed: failed, threads: n) {
+        let result = try await t.xtest.run(id, timeout: .seconds(180))
+        let failed = Set(result.report.failedSubtestNames)
+        let summary = result.report.testCases.map { "\($0) test case\($0 == 1 ? "" : "s") of which \(result.report.failedTestCases ?? 0) failed" }
+        t.note("xtest \(id): \(summary ?? "passed") in \(result.seconds.formatted(decimals: 1)) s")
+        if !result.passed, let known = knownXTestFailure(id: id, failed: failed, threads: n) {
           t.note(known)
           for subtest in failed.sorted() { t.report(case: subtest, .skipped, message: "known failure: \(known)") }
           continue
         }
-        try t.require(result.status == 0, "xtest \(id) failed: \(failed.sorted().joined(separator: ", "))", details: result.output)
+        try t.require(result.passed, "xtest \(id) failed: \(failed.sorted().joined(separator: ", "))", details: result.output)
       }
     }
   }

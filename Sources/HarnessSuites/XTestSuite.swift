@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSupport
 import Suites
 
@@ -14,17 +15,17 @@ public let xtestSuite = Suite("xtest", "xtest smoke: 1001, 1004, 1007 (TA panic 
   }
 }
 
-/// Runs `xtest <id>`, reports each case it ran, and fails unless every case passed and at least one ran.
+/// Runs xtest case `id`, reports each case it ran, and fails unless every case passed and at least one ran.
 func runXTest(_ id: String, in t: TestContext, timeout: Duration) async throws {
-  let result = try await t.run("xtest \(id)", timeout: timeout)
-  let report = XTestReport(parsing: result.output)
+  let run = try await t.xtest.run(id, timeout: timeout)
+  let report = run.report
   for c in report.cases {
     t.report(case: c.name, c.passed ? .passed : .failed, message: c.passed ? nil : "xtest reports \(c.name) FAILED")
   }
-  t.note("xtest \(id): \(report.cases.count) cases, \(report.subtests ?? 0) subtests, \(report.failedSubtests ?? 0) failed; exit status \(result.status)")
-  try t.require(!report.cases.isEmpty, "xtest \(id) ran no case", details: result.output)
+  t.note("xtest \(id): \(report.cases.count) cases, \(report.subtests ?? 0) subtests, \(report.failedSubtests ?? 0) failed; exit status \(run.status)")
+  try t.require(!report.cases.isEmpty, "xtest \(id) ran no case", details: run.output)
   let failed = report.cases.filter { !$0.passed }.map(\.name)
-  try t.require(failed.isEmpty, "xtest cases failed: \(failed.joined(separator: ", "))", details: result.output.lastLines(40))
-  try t.require(result.status == 0, "xtest \(id) exited with status \(result.status)", details: result.output.lastLines(40))
+  try t.require(failed.isEmpty, "xtest cases failed: \(failed.joined(separator: ", "))", details: run.output.lastLines(40))
+  try t.require(run.passed, "xtest \(id) exited with status \(run.status)", details: run.output.lastLines(40))
   try t.require(report.failedSubtests == 0, "xtest \(id) reports \(report.failedSubtests ?? -1) failed subtests")
 }

@@ -1,7 +1,7 @@
 import Console
 import Foundation
+import Guest
 import GDBRemote
-import HarnessSuites
 import HarnessSupport
 import Suites
 
@@ -51,7 +51,7 @@ struct ReproPlayer {
         if let save { saved[save] = result.output.trimmingCharacters(in: .whitespacesAndNewlines) }
 
       case .secure(let text, let read, let timeout):
-        let typed = try await t.typeSecureBurst(fill(text), within: timeout)
+        let typed = try await t.secureConsole.typeBurst(fill(text), within: timeout)
         if read, !typed.problems.isEmpty {
           throw TestFailure(message: "OP-TEE did not read what was typed at the secure console within \(timeout.seconds.formatted(decimals: 1)) s: \(typed.problems.joined(separator: "; "))")
         }
@@ -63,7 +63,7 @@ struct ReproPlayer {
         }
 
       case .gdb(let symbol, let read, let size, let expect, let save, let timeout):
-        let probe = try t.secureWorldProbe()
+        let probe = try t.optee.probe()
         let symbol = fill(symbol)
         let target = try read.map { try address(fill($0), probe: probe) }
         let (stop, value) = try await probe.whenStopped(at: symbol, requireSecure: target != nil, poke: false,
@@ -79,7 +79,7 @@ struct ReproPlayer {
         if let save { saved[save] = text }
 
       case .threads(let expected, let timeout):
-        let table = try await t.secureWorldProbe().threadTable(deadline: .after(timeout))
+        let table = try await t.optee.probe().threadTable(deadline: .after(timeout))
         let text = table.map(\.description).joined(separator: ", ")
         t.note("\(place): \(text)")
         let holds = expected == "free" ? table.allSatisfy(\.isFree) : text.range(of: fill(expected), options: .regularExpression) != nil

@@ -26,15 +26,18 @@ public struct SuiteRunner: Sendable {
   /// Arm the secure timer again after each restore, and prove it runs (off only to show what a restored machine
   /// without it does).
   public var rearmSecureTimer = true
+  /// What the stack must show around every test (an invariant after each, a proof for a restored machine).
+  public var checks: StackChecks
 
   /// Saved machines, when this stack can use them: a restored machine's secure timer is armed again from inside
   /// OP-TEE, which needs its symbols.
   var usableSnapshots: SnapshotStore? { facts.images.teeElf == nil ? nil : snapshots }
 
-  public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter) {
+  public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter, checks: StackChecks) {
     self.facts = facts
     self.runDirectory = runDirectory
     self.reporter = reporter
+    self.checks = checks
   }
 
   public func run(_ suites: [Suite]) async -> RunResult {
@@ -148,7 +151,7 @@ public struct SuiteRunner: Sendable {
   /// one reaches every milestone (and is saved when no saved machine exists yet). Returns, for a restored
   /// machine, the proof its secure timer must give after each test (nil when there is nothing to prove).
   func ready(_ machine: Machine, restoring: Bool, qemuVersion: String, properties: inout [String: String]) async throws
-    -> SecureTimerProof?
+    -> RestoredProof?
   {
     if restoring {
       let times: RestoreTimes
@@ -159,11 +162,12 @@ public struct SuiteRunner: Sendable {
       }
       properties["restore.ready"] = String(format: "%.2f s", times.ready)
       guard rearmSecureTimer else { return nil }
-      if let impossible = SecureTimerProof.impossible(facts) {
-        properties["restore.secure-timer"] = "armed again, not proven: \(impossible)"
+      switch try await checks.restored(machine, facts) {
+      case .success(let proof): return proof
+      case .failure(let impossible):
+        properties["restore.secure-timer"] = "armed again, not proven: \(impossible.reason)"
         return nil
       }
-      return try await SecureTimerProof.start(on: machine)
     }
     try await machine.awaitReady(deadline: .after(bootTimeout))
     if properties["boot.shell ready"] == nil {
@@ -181,7 +185,7 @@ public struct SuiteRunner: Sendable {
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
   /// `run` numbers the runs of a repeated test (their console slices get files of their own).
   func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil,
-    timerProof: SecureTimerProof? = nil, lastOnMachine: Bool = false) async -> ([TestResult], Bool)
+    timerProof: RestoredProof? = nil, lastOnMachine: Bool = false) async -> ([TestResult], Bool)
   {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
@@ -253,23 +257,10 @@ public struct SuiteRunner: Sendable {
     return ([result] + collected.cases, spoiled)
   }
 
-  enum InvariantResult { case held(String), broken(String, String?), unavailable(String) }
-
-  /// After every test, with the guest idle, every OP-TEE thread must be FREE: a thread left SUSPENDED or
-  /// ACTIVE is a call that never came back. Read from the secure world through the GDB stub; `poke` enters it
-  /// at once (a byte at the secure console) rather than at the next timer tick, for a machine no later test uses.
-  func threadInvariant(_ test: Test, on machine: Machine, poke: Bool = false) async -> InvariantResult {
+  /// The stack's invariant after `test` (unless the test is exempt from it).
+  func threadInvariant(_ test: Test, on machine: Machine, poke: Bool = false) async -> StackChecks.Invariant {
     if let reason = test.leavesThreadsBusy { return .unavailable("exempt: \(reason)") }
-    guard let probe = machine.secureWorld else { return .unavailable(machine.secureWorldError ?? "no probe") }
-    do {
-      let table = try await probe.threadTable(poke: poke ? true : nil, deadline: .after(.seconds(10)))
-      let busy = table.filter { !$0.isFree }
-      if busy.isEmpty { return .held("OP-TEE threads after the test: \(table.count), all FREE") }
-      return .broken("OP-TEE threads left allocated after the test: \(busy.map(\.description).joined(separator: ", "))",
-        "thread table: \(table.map(\.description).joined(separator: ", "))\n\(await machine.context())")
-    } catch {
-      return .broken("the OP-TEE thread table could not be read after the test: \(error)", await machine.context())
-    }
+    return await checks.afterTest(machine, poke)
   }
 
   /// A machine is spoiled when QEMU is gone, a bad pattern fired, or the shell no longer answers.

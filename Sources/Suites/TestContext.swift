@@ -69,6 +69,12 @@ public final class TestContext: @unchecked Sendable {
     guard condition else { throw TestFailure(message: message(), details: details) }
   }
 
+  /// The value, or the end of the test as a failure when there is none.
+  public func requireValue<T>(_ value: T?, _ message: @autoclosure () -> String, details: String? = nil) throws -> T {
+    guard let value else { throw TestFailure(message: message(), details: details) }
+    return value
+  }
+
   /// Records a failure unless `condition` holds, and goes on.
   public func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     guard !condition else { return }

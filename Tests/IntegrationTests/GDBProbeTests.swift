@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSupport
 import Machine
@@ -30,7 +31,7 @@ extension Integration {
   @Suite struct GDBSuiteTests {
     @Test func theGDBSuitePassesAndTheInvariantRanAfterEveryTest() async throws {
       let runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("gdb"),
-        reporter: TerminalReporter())
+        reporter: TerminalReporter(), checks: .optee)
       let result = await runner.run([gdbSuite])
       for test in result.allTests where test.outcome != .passed {
         Issue.record("\(test.name): \(test.outcome) \(test.message ?? "")")

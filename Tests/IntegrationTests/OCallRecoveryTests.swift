@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -13,7 +14,7 @@ extension Integration {
   @Test func theOneThreadScenarioPassesOnTheOneThreadStack() async throws {
     let (images, manifest, _) = try await Stack.prepare(manifest: "threads-1", cache: CacheLocation.resolve()) { print("images: \($0)") }
     let facts = try StackFacts(images: images, manifest: manifest)
-    var runner = SuiteRunner(facts: facts, runDirectory: SharedStack.runFolder("ocall-threads-1"), reporter: TerminalReporter())
+    var runner = SuiteRunner(facts: facts, runDirectory: SharedStack.runFolder("ocall-threads-1"), reporter: TerminalReporter(), checks: .optee)
     runner.select = { _, test in test.name.hasPrefix("round trip") || test.name.hasPrefix("a client crash while the only thread") }
     let result = await runner.run([ocallRecoverySuite])
     for test in result.allTests where test.outcome == .failed || test.outcome == .error {
@@ -34,7 +35,7 @@ extension Integration {
     let suite = makeOCallRecoverySuite(killHungClient: false)
     let hung = try #require(suite.tests.first { $0.name.hasPrefix("a hung plugin") })
     let runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("ocall-hang"),
-      reporter: TerminalReporter())
+      reporter: TerminalReporter(), checks: .optee)
     let result = await runner.run([Suite("ocall-recovery") { hung }])
     let test = try #require(result.allTests.first)
     #expect(test.outcome == .failed, "a hung OCALL passed: \(test.message ?? "")")

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSuites
 import Reporting
 import Repro
@@ -10,7 +11,7 @@ extension Integration {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
 
     func runner(_ label: String) async throws -> SuiteRunner {
-      SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter())
+      SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter(), checks: .optee)
     }
 
     @Test func theShippedReproScriptsPassAndABrokenOneSaysWhichStepFailedAndWhy() async throws {

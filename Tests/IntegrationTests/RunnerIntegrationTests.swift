@@ -1,6 +1,7 @@
 import Console
 import GDBRemote
 import Foundation
+import Guest
 import HarnessSuites
 import HarnessSupport
 import Machine
@@ -11,7 +12,7 @@ import Testing
 extension Integration {
 @Suite struct RunnerTests {
   func runner(_ label: String) async throws -> SuiteRunner {
-    SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter())
+    SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter(), checks: .optee)
   }
 
   @Test func theBootAndXTestSuitesPassOnTheDefaultStack() async throws {
@@ -100,7 +101,7 @@ extension Integration {
         Test("leaves a waiting call behind") { t in
           // regression_1009 suspends its thread in TEE_Wait; the test ends once a call is in the secure world.
           _ = try await t.run("xtest -t regression 1009 > /dev/null 2>&1 &")
-          let probe = try t.secureWorldProbe()
+          let probe = try t.optee.probe()
           let inFlight = Deadline.after(.seconds(30))
           while try await probe.threadTable().allSatisfy({ $0.isFree }) {
             try t.require(!inFlight.hasPassed, "xtest 1009 never reached the secure world")
@@ -111,7 +112,7 @@ extension Integration {
         }
       }
       let runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("leak"),
-        reporter: TerminalReporter())
+        reporter: TerminalReporter(), checks: .optee)
       let result = await runner.run([suite])
       let leak = result.allTests.first { $0.name == "leaves a waiting call behind" }
       #expect(leak?.outcome == .failed)

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSupport
 import HarnessSuites
 import Images
@@ -12,7 +13,7 @@ extension Integration {
   /// notification chain, on one booted default stack.
   @Test func secureConsoleBytesAndTheNotificationChainAreProvenOnTheDefaultStack() async throws {
     var runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder("secure-interrupts"),
-      reporter: TerminalReporter())
+      reporter: TerminalReporter(), checks: .optee)
     runner.select = { suite, test in
       suite.name == "async-notifications" || ["case 6", "case 5", "case 2", "cases 7", "secure timer", "the routing table"]
         .contains { test.name.hasPrefix($0) }
@@ -37,7 +38,7 @@ extension Integration {
   @Test func aSecureUARTWhoseInterruptIsNeverEnabledFailsBothSuites() async throws {
     let (images, manifest, _) = try await Stack.prepare(manifest: "secure-uart-irq-off", cache: CacheLocation.resolve()) { print("images: \($0)") }
     var runner = SuiteRunner(facts: try StackFacts(images: images, manifest: manifest),
-      runDirectory: SharedStack.runFolder("secure-uart-irq-off"), reporter: TerminalReporter())
+      runDirectory: SharedStack.runFolder("secure-uart-irq-off"), reporter: TerminalReporter(), checks: .optee)
     runner.select = { _, test in test.name.hasPrefix("case 6") || test.name.hasPrefix("a byte typed at the secure console") }
     let result = await runner.run([secureInterruptsSuite, asyncNotificationsSuite])
     let bytes = result.allTests.first { $0.name.hasPrefix("case 6") }

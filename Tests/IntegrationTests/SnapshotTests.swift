@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import GDBRemote
 import HarnessSuites
 import Machine
@@ -17,7 +18,7 @@ extension Integration {
 
     func runner(_ label: String, store: URL) async throws -> SuiteRunner {
       var runner = SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label),
-        reporter: TerminalReporter())
+        reporter: TerminalReporter(), checks: .optee)
       runner.snapshots = SnapshotStore(directory: store)
       return runner
     }
@@ -30,7 +31,7 @@ extension Integration {
         Test("the booted machine, saved before this test") { t in
           try t.require(await !t.machine.restored, "the first machine should be booted (the store was empty)")
           let supplicant = try await t.run("pidof tee-supplicant").output
-          await seen.record(supplicant, try await t.secureWorldProbe().threadTable())
+          await seen.record(supplicant, try await t.optee.probe().threadTable())
         }
         Test("a restored machine: same thread table, same tee-supplicant, the secure console and notifications work") { t in
           try t.require(await t.machine.restored, "this machine should be restored")
@@ -43,25 +44,25 @@ extension Integration {
           let booted = await seen.booted
           let supplicant = try await t.run("pidof tee-supplicant").output
           try t.require(supplicant == booted?.supplicant, "tee-supplicant is \(supplicant), the booted machine had \(booted?.supplicant ?? "-")")
-          let threads = try await t.secureWorldProbe().threadTable()
+          let threads = try await t.optee.probe().threadTable()
           try t.require(threads == booted?.threads, "thread table \(threads), the booted machine had \(booted?.threads ?? [])")
-          let typed = try await t.typeSecureOneByOne("xyz")
+          let typed = try await t.secureConsole.typeOneByOne("xyz")
           try t.require(typed.problems.isEmpty && typed.latencies.allSatisfy { ($0 ?? 9) < 0.5 }, "bytes typed after the restore: \(typed.problems), \(typed.latencies)")
-          let before = try await t.interruptLine(matching: "optee_notification").total
+          let before = try await t.interrupts.notifications()
           _ = try await t.run("sleep 2.2")
-          let after = try await t.interruptLine(matching: "optee_notification").total
+          let after = try await t.interrupts.notifications()
           try t.require(after > before, "no notification in 2.2 s: optee_notification \(before) → \(after)")
         }
         Test("leaves a thread busy and kills tee-supplicant", leavesThreadsBusy: "on purpose: the next test must not see it") { t in
-          try await t.waitUntilInvoking(try await t.startCalls(1, "wait", ms: 60_000, tag: "left-behind"), count: 1)
+          try await t.client.waitUntilInvoking(try await t.client.start(1, "wait", ms: 60_000, tag: "left-behind"), count: 1)
           _ = try await t.run("kill -9 $(pidof tee-supplicant)")
-          let threads = try await t.secureWorldProbe().threadTable()
+          let threads = try await t.optee.probe().threadTable()
           try t.require(threads.contains { !$0.isFree }, "the waiting call holds no thread: \(threads)")
         }
         Test("the next test: every thread FREE and the same tee-supplicant") { t in
           let supplicant = try await t.run("pidof tee-supplicant").output
           try t.require(supplicant == (await seen.booted?.supplicant), "tee-supplicant is '\(supplicant)'")
-          let threads = try await t.secureWorldProbe().threadTable()
+          let threads = try await t.optee.probe().threadTable()
           try t.require(threads.allSatisfy(\.isFree), "threads left by the test before: \(threads)")
         }
       }

@@ -1,4 +1,5 @@
 import Foundation
+import Guest
 import HarnessSuites
 import Reporting
 import Suites
@@ -7,7 +8,7 @@ import Testing
 extension Integration {
 @Suite struct ThreadExhaustionTests {
   func runner(_ label: String) async throws -> SuiteRunner {
-    SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter())
+    SuiteRunner(facts: try await SharedStack.shared.facts(), runDirectory: SharedStack.runFolder(label), reporter: TerminalReporter(), checks: .optee)
   }
 
   @Test func theSuitePassesOnTheDefaultStackWithTheDriverQueueing() async throws {

@@ -1,4 +1,3 @@
-import Console
 import Foundation
 import HarnessSupport
 
@@ -10,6 +9,8 @@ public struct InterruptLine: Sendable, Equatable {
   public var name: String
 
   public var total: Int { counts.reduce(0, +) }
+  /// The interrupt's number at its controller (the GIC's INTID: `GICv3  33 Level uart-pl011` → 33), when given.
+  public var hardwareNumber: Int? { name.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
 
   /// Parses `line` of /proc/interrupts, whose first line `header` names one `CPUn` column per CPU.
   /// Nil when the line is not an interrupt line (no `irq:`, fewer counts than CPUs).
@@ -23,19 +24,5 @@ public struct InterruptLine: Sendable, Equatable {
     self.irq = irq
     self.counts = counts
     self.name = fields.dropFirst(cpus).joined(separator: " ")
-  }
-}
-
-extension ShellSession {
-  /// The first /proc/interrupts line that matches `expression` (an ERE, e.g. `pl011` or ` arch_timer$`),
-  /// nil when none does.
-  public func interruptLine(matching expression: String, timeout: Duration = .seconds(10),
-    deadline: Deadline = .distantFuture) async throws -> InterruptLine?
-  {
-    let quoted = expression.replacingOccurrences(of: "'", with: "'\\''")
-    let lines = try await run("head -1 /proc/interrupts; grep -m1 -E '\(quoted)' /proc/interrupts", timeout: timeout,
-      deadline: deadline).lines
-    guard lines.count >= 2 else { return nil }
-    return InterruptLine(header: lines[0], line: lines[1])
   }
 }

@@ -1,4 +1,4 @@
-import Suites
+import Guest
 import Testing
 
 @Suite struct InterruptLineTests {
@@ -11,6 +11,9 @@ import Testing
     #expect(line.counts == [17, 4])
     #expect(line.total == 21)
     #expect(line.name == "GICv3 77 Edge optee_notification")
+    #expect(line.hardwareNumber == 77, "the GIC's INTID, where the suites arm a pending check")
+    let ipi = try #require(InterruptLine(header: header, line: "IPI0:       120        98       Rescheduling interrupts"))
+    #expect(ipi.hardwareNumber == nil)
   }
 
   @Test func theNumberOfCPUsComesFromTheHeader() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import HarnessSupport
 import Machine
+import Suites
 
 /// Proof that a restored machine's secure timer runs: the test watchdog, a callout on that timer, raises a
 /// notification every period, so Linux's `optee_notification` count rises after the machine became ready.
@@ -29,7 +30,7 @@ struct SecureTimerProof: Sendable {
   }
 
   static func notifications(_ machine: Machine) async throws -> Int {
-    guard let line = try await machine.shell.interruptLine(matching: "optee_notification") else {
+    guard let line = try await machine.shell.interruptLine(matching: Interrupts.notificationName) else {
       throw HarnessError("/proc/interrupts lists no optee_notification interrupt")
     }
     return line.total
@@ -48,4 +49,29 @@ struct SecureTimerProof: Sendable {
     }
     return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - since).formatted(decimals: 1)) s after it was ready (optee_notification stayed at \(now))"
   }
+}
+
+extension StackChecks {
+  /// OP-TEE's: after every test every OP-TEE thread is FREE (read from the secure world through the GDB stub); a
+  /// restored machine proves its secure timer runs (the test watchdog's notifications keep coming).
+  public static let optee = StackChecks(
+    afterTest: { machine, poke in
+      // A thread left SUSPENDED or ACTIVE is a call that never came back. `poke` enters the secure world at once
+      // (a byte at the secure console) rather than at the next timer tick.
+      guard let probe = machine.secureWorld else { return .unavailable(machine.secureWorldError ?? "no probe") }
+      do {
+        let table = try await probe.threadTable(poke: poke ? true : nil, deadline: .after(.seconds(10)))
+        let busy = table.filter { !$0.isFree }
+        if busy.isEmpty { return .held("OP-TEE threads after the test: \(table.count), all FREE") }
+        return .broken("OP-TEE threads left allocated after the test: \(busy.map(\.description).joined(separator: ", "))",
+          "thread table: \(table.map(\.description).joined(separator: ", "))\n\(await machine.context())")
+      } catch {
+        return .broken("the OP-TEE thread table could not be read after the test: \(error)", await machine.context())
+      }
+    },
+    restored: { machine, facts in
+      if let impossible = SecureTimerProof.impossible(facts) { return .failure(ProofImpossible(reason: impossible)) }
+      let proof = try await SecureTimerProof.start(on: machine)
+      return .success(RestoredProof { await proof.check($0) })
+    })
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import HarnessSuites
+@testable import Guest
 
 @Suite struct CallTimelineTests {
   /// K calls of `ms` served by `threads` threads in waves, as the client prints them (TA measures its part).

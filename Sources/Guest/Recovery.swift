@@ -27,12 +27,12 @@ extension TestContext {
   /// Reads the state to come back to; requires a serving tee-supplicant. One OCALL is made first: the first
   /// since boot sets up what every later one reuses, and no scenario's baseline may depend on which ran before.
   public func quietState() async throws -> QuietState {
-    guard let supplicant = try await servingSupplicant() else {
+    guard let supplicant = try await supplicant.serving() else {
       throw TestFailure(message: "no tee-supplicant serves before the scenario", details: try await hangReport(client: nil))
     }
-    let warm = try await ocall(.echo, memory: .registered, bytes: 16, tag: "warm")
+    let warm = try await plugin.call(.echo, memory: .registered, bytes: 16, tag: "warm")
     try require(warm.succeeded, "the OCALL before the scenario failed: \(warm.result) (plugin \(warm.plugin))")
-    return QuietState(resources: try await teeResources(), supplicant: supplicant, kernelProblems: try await kernelProblems().count)
+    return QuietState(resources: try await optee.resources(), supplicant: supplicant, kernelProblems: try await kernelProblems().count)
   }
 
   /// After `event` (a kill, at `at`): every OP-TEE thread must be FREE within `bound`; the plugin must have
@@ -46,32 +46,31 @@ extension TestContext {
     consoleFrom: Double, supplicant fate: SupplicantFate, client: Int?, releasePlugin: Bool = false,
     bound: Duration = .seconds(10), leaksChecked: Bool = true) async throws -> Recovery
   {
-    let table = try await secureWorldProbe().threadTableOnceFree(deadline: .after(bound))
+    let table = try await optee.probe().threadTableOnceFree(deadline: .after(bound))
     let threadsFree = (ContinuousClock.now - at).seconds
     try require(table.allSatisfy(\.isFree),
       "\(bound.seconds.formatted(decimals: 0)) s after \(event) the OCALL's thread never came back: \(table.filter { !$0.isFree }.map(\.description).joined(separator: ", "))",
       details: try await hangReport(client: client))
 
-    if releasePlugin { try await releaseHungPlugin() }
+    if releasePlugin { try await plugin.releaseHung() }
     var newSupplicant: Double?
     if fate == .killed {
-      let restarted = try await waitNewSupplicant(replacing: before.supplicant, within: .seconds(20))
+      let restarted = try await supplicant.waitNew(replacing: before.supplicant, within: .seconds(20))
       newSupplicant = restarted.map { _ in (ContinuousClock.now - at).seconds }
       try require(restarted != nil, "no tee-supplicant serves again 20 s after \(event)",
         details: await normalLines(since: consoleFrom).suffix(30).joined(separator: "\n"))
     } else {
-      let answered = try await waitUntil("[ $(grep -c '^served' \(Self.pluginLog)) -ge $(grep -c '^serving' \(Self.pluginLog)) ]",
-        within: .seconds(15))
+      let answered = try await plugin.answeredAll(within: .seconds(15))
       // A supplicant that aborted on EBADF (optee_client#423) before its plugin answered took the plugin with it:
       // requireSameSupplicant tells that known failure from an unexplained death.
-      let sameSupplicant = try await servingSupplicant() == before.supplicant
-      check(answered != nil || !sameSupplicant, "the plugin never answered what it was serving after \(event)")
+      let sameSupplicant = try await supplicant.serving() == before.supplicant
+      check(answered || !sameSupplicant, "the plugin never answered what it was serving after \(event)")
       try await requireSameSupplicant(before.supplicant, after: event, consoleFrom: consoleFrom, clientKilled: client != nil)
     }
 
     if leaksChecked { try await requireNothingLeft(since: before, after: event) }
 
-    let next = try await ocall(.echo, memory: .registered, bytes: 64, tag: "next")
+    let next = try await plugin.call(.echo, memory: .registered, bytes: 64, tag: "next")
     let nextOCall = (ContinuousClock.now - at).seconds
     check(next.succeeded && next.intact, "the next OCALL after \(event) failed: result \(next.result), plugin \(next.plugin)")
     return Recovery(threadsFree: threadsFree, newSupplicant: newSupplicant, nextOCall: nextOCall)
@@ -82,7 +81,7 @@ extension TestContext {
   public func requireNothingLeft(since before: QuietState, after event: String) async throws {
     var leaks: [String] = []
     _ = try await poll(within: .seconds(10)) {
-      leaks = try await teeResources().leaks(since: before.resources)
+      leaks = try await optee.resources().leaks(since: before.resources)
       return leaks.isEmpty
     }
     check(leaks.isEmpty, "left after \(event): \(leaks.joined(separator: "; "))")
@@ -109,9 +108,9 @@ extension TestContext {
       return lines.contains(where: refusal)
     }
     if let refused = lines.first(where: refusal) {
-      let serving = try await servingSupplicant()
+      let serving = try await supplicant.serving()
       if serving == old { _ = try await run("kill -9 \(old)") }
-      let restarted = try await waitNewSupplicant(replacing: old, within: .seconds(20))
+      let restarted = try await supplicant.waitNew(replacing: old, within: .seconds(20))
       try require(restarted != nil, "no tee-supplicant serves again after the aborting pid \(old) ended",
         details: await normalLines(since: consoleFrom).suffix(30).joined(separator: "\n"))
       note("tee-supplicant (pid \(old)) logged \"\(refused.drop { $0 != "E" })\" after \(event)\(serving == old ? "; restarted by the harness while idle" : "; it had exited"): pid \(restarted!.pid) serves now")
@@ -121,20 +120,15 @@ extension TestContext {
           + "swallows the next request and exits (OP-TEE/optee_client#423)")
       return
     }
-    let serving = try await servingSupplicant()
+    let serving = try await supplicant.serving()
     guard serving != old else { return }
-    let exits = lines.filter { $0.contains("tee-supplicant exited with status") }
+    let exits = lines.filter { $0.contains(Supplicant.exitLine) }
     check(false, "tee-supplicant (pid \(old)) died after \(event) though nobody killed it (\(exits.joined(separator: "; "))); serving now: \(serving.map(String.init) ?? "none")")
   }
-
-  /// Lets the plugin's `hang` answer, so no supplicant thread stays blocked after a scenario.
-  public func releaseHungPlugin() async throws { _ = try await run("touch \(Self.pluginRelease)") }
-  /// Makes the plugin's `hang` wait again.
-  public func armHungPlugin() async throws { _ = try await run("rm -f \(Self.pluginRelease)") }
 }
 
 extension Recovery {
-  var description: String {
+  public var description: String {
     "thread FREE after \(threadsFree.formatted(decimals: 2)) s"
       + (newSupplicant.map { ", new tee-supplicant after \($0.formatted(decimals: 2)) s" } ?? "")
       + ", next OCALL answered after \(nextOCall.formatted(decimals: 2)) s"

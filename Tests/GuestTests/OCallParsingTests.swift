@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import HarnessSuites
+@testable import Guest
 
 @Suite struct OCallParsingTests {
   /// `xtest --stats --ta` with one instance holding two sessions and one that panicked (as xtest 4.10 prints it).

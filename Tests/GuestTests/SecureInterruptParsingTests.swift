@@ -1,6 +1,6 @@
 import Console
 import GDBRemote
-import HarnessSuites
+import Guest
 import Testing
 
 @Suite struct SecureInterruptParsingTests {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HarnessSuites
+@testable import Guest
 
 @Suite struct XTestReportTests {
   static let output = """
@@ -35,5 +35,24 @@ import Testing
   @Test func outputWithoutCasesParsesToNothing() {
     let report = XTestReport(parsing: "xtest: not found\n")
     #expect(report.cases.isEmpty && report.subtests == nil)
+  }
+
+  @Test func failedSubtestsAreNamedOnceEach() {
+    let text = """
+      * regression_1009 TEE Wait
+      o regression_1009.1 TEE Wait 0.1s
+        regression_1009.1 OK
+      o regression_1009.3 Cancel TEE Wait
+      regression_1009.3 FAILED
+        regression_1009 FAILED
+      --- failure context:
+      regression_1009.3 FAILED
+      3 subtests of which 1 failed
+      1 test case of which 1 failed
+      """
+    let report = XTestReport(parsing: text)
+    #expect(report.failedSubtestNames == ["regression_1009.3"])
+    #expect(report.cases.map(\.name) == ["regression_1009"] && report.cases.first?.passed == false)
+    #expect(report.failedSubtests == 1 && report.testCases == 1 && report.failedTestCases == 1)
   }
 }

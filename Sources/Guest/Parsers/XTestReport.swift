@@ -11,6 +11,8 @@ public struct XTestReport: Sendable, Equatable {
   public var failedSubtests: Int?
   public var testCases: Int?
   public var failedTestCases: Int?
+  /// The subtests xtest reports FAILED (`regression_1009.3`), sorted.
+  public var failedSubtestNames: [String] = []
 
   /// Parses xtest's output: `* regression_1001 Title`, `  regression_1001 OK|FAILED`, and the totals
   /// `N subtests of which M failed` / `N test cases of which M failed`.
@@ -30,6 +32,11 @@ public struct XTestReport: Sendable, Equatable {
           cases[i].passed = cases[i].passed && verdict.passed
         } else {
           cases.append(verdict)
+        }
+      } else if words.count == 2, Self.isCaseName(words[0]), words[0].contains("."), words[1] == "FAILED" {
+        if !failedSubtestNames.contains(words[0]) {
+          failedSubtestNames.append(words[0])
+          failedSubtestNames.sort()
         }
       } else if let totals = Self.totals(line) {
         if totals.kind.hasPrefix("subtest") {

@@ -14,6 +14,9 @@ public struct SecureConsoleInput: Sendable, Equatable {
 
   public var reads: [Read]
 
+  /// The line OP-TEE's console driver prints when it read `byte`.
+  public static func read(of byte: UInt8) -> Pattern { .regex("read_console:\\d+ got 0x\(String(byte, radix: 16))\\b") }
+
   public init(lines: [Transcript.Line]) {
     reads = lines.compactMap { line in
       guard let got = line.text.range(of: #"read_console:\d+ got 0x[0-9a-fA-F]+"#, options: .regularExpression) else { return nil }

@@ -1,0 +1,73 @@
+import Foundation
+import HarnessSupport
+import Suites
+
+/// A run of the payload client (`teeharness-client`, images/payloads) in the guest's background: its process
+/// and the file its JSON lines go to.
+public struct GuestCalls: Sendable {
+  public var log: String
+  public var pid: Int
+  public var tag: String
+}
+
+/// The payload client: parallel calls into the payload TA, sessions held open, and what they reported.
+public struct PayloadClient: Sendable {
+  let t: TestContext
+
+  /// Starts `count` parallel calls of the payload TA's `command` (`return`, `wait`, `spin`, `panic`) lasting
+  /// `ms` each, in the background; returns at once. With `held`, the sessions open but the calls wait for
+  /// `release(_:)`. With `cpu`, the client runs on that CPU only (so its calls enter the secure world there).
+  public func start(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false, cpu: Int? = nil)
+    async throws -> GuestCalls
+  {
+    let go = held ? " -g /tmp/go-\(tag)" : ""
+    _ = try await t.run("rm -f /tmp/go-\(tag)")
+    return try await launch("calls -n \(count) -c \(command) -m \(ms)\(go)", log: "/tmp/calls-\(tag).json", tag: tag, cpu: cpu)
+  }
+
+  /// Starts `teeharness-client ARGUMENTS` in the background (on CPU `cpu` only, when given), its output going
+  /// to `log`.
+  func launch(_ arguments: String, log: String, tag: String, cpu: Int? = nil) async throws -> GuestCalls {
+    let pin = cpu.map { "taskset \(1 << $0) " } ?? ""
+    let started = try await t.run("\(pin)teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
+    guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      throw TestFailure(message: "the payload client did not start", details: started.output)
+    }
+    return GuestCalls(log: log, pid: pid, tag: tag)
+  }
+
+  /// Opens `sessions` sessions on the payload TA in a background process that holds them until killed.
+  public func holdSessions(_ sessions: Int, tag: String) async throws -> GuestCalls {
+    let calls = try await launch("hold -n \(sessions)", log: "/tmp/hold-\(tag).json", tag: tag)
+    try await waitFor(calls, event: "holding")
+    return calls
+  }
+
+  /// Lets held calls go.
+  public func release(_ calls: GuestCalls) async throws { _ = try await t.run("touch /tmp/go-\(calls.tag)") }
+
+  /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
+  public func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30)) async throws {
+    try await waitFor(calls, event: "invoking", count: count, timeout: timeout)
+  }
+
+  /// Waits until `calls` printed `count` lines of `event` (`opened`, `invoking`, `call`) while it runs.
+  public func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
+    let lines = "$(grep -c '\"event\":\"\(event)\"' \(calls.log))"
+    let waited = try await t.run(
+      "while [ \"\(lines)\" -lt \(count) ]; do kill -0 \(calls.pid) 2>/dev/null || break; sleep 0.02; done; [ \"\(lines)\" -ge \(count) ]",
+      timeout: timeout)
+    guard waited.status == 0 else {
+      let log = try? await t.run("cat \(calls.log)")
+      throw TestFailure(message: "the payload client never reported \(count) × \(event)", details: log?.output)
+    }
+  }
+
+  /// Waits for `calls` to end (its summary, or the process gone) and returns what it reported.
+  public func finish(_ calls: GuestCalls, timeout: Duration = .seconds(60)) async throws -> CallTimeline {
+    _ = try await t.run("while kill -0 \(calls.pid) 2>/dev/null && ! grep -q '\"event\":\"summary\"' \(calls.log); do sleep 0.05; done",
+      timeout: timeout)
+    let text = try await t.run("cat \(calls.log)")
+    return CallTimeline(parsing: text.output)
+  }
+}
