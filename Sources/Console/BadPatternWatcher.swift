@@ -1,26 +1,26 @@
 /// Lines that mean the stack is broken, on either console, whatever test is running: a kernel panic, an OP-TEE
 /// panic, an RCU stall. Pure: complete lines in, alarms out. A test that provokes one may allow it by name.
-public struct BadPatternWatcher: Sendable {
-  public struct Rule: Sendable, Equatable {
-    public var name: String
-    public var expression: String
+package struct BadPatternWatcher: Sendable {
+  package struct Rule: Sendable, Equatable {
+    package var name: String
+    package var expression: String
     let pattern: Pattern
-    public init(_ name: String, _ expression: String) {
+    package init(_ name: String, _ expression: String) {
       self.name = name
       self.expression = expression
       self.pattern = .regex(expression)
     }
-    public static func == (a: Rule, b: Rule) -> Bool { a.name == b.name && a.expression == b.expression }
+    package static func == (a: Rule, b: Rule) -> Bool { a.name == b.name && a.expression == b.expression }
   }
 
   /// A rule that fired.
-  public struct Alarm: Sendable, Equatable, CustomStringConvertible {
-    public var rule: String
-    public var line: String
-    public var description: String { "\(rule): \(line)" }
+  package struct Alarm: Sendable, Equatable, CustomStringConvertible {
+    package var rule: String
+    package var line: String
+    package var description: String { "\(rule): \(line)" }
   }
 
-  public static let normalWorld: [Rule] = [
+  package static let normalWorld: [Rule] = [
     Rule("kernel panic", #"Kernel panic"#),
     Rule("kernel oops", #"Internal error: Oops|\bOops\b"#),
     Rule("kernel BUG", #"\bBUG:"#),
@@ -30,7 +30,7 @@ public struct BadPatternWatcher: Sendable {
     Rule("TF-A error", #"^ERROR:\s"#),
     Rule("TF-A panic", #"^PANIC|Unhandled Exception in EL3"#),
   ]
-  public static let secureWorld: [Rule] = [
+  package static let secureWorld: [Rule] = [
     Rule("OP-TEE panic", #"Panic at|Panic '"#),
     Rule("OP-TEE assertion", #"assertion .* failed"#),
     Rule("TF-A error", #"^ERROR:\s"#),
@@ -38,17 +38,17 @@ public struct BadPatternWatcher: Sendable {
   ]
 
   /// Lines that look bad but are known harmless on this stack (U-Boot's fdt reservation message).
-  public static let harmless: [Pattern] = [.literal("ERROR: reserving fdt memory region failed")]
+  package static let harmless: [Pattern] = [.literal("ERROR: reserving fdt memory region failed")]
 
-  public var rules: [Rule]
+  package var rules: [Rule]
   /// Rule names a test has allowed for now.
-  public var allowed: Set<String> = []
+  package var allowed: Set<String> = []
   private var line = ""
 
-  public init(rules: [Rule]) { self.rules = rules }
+  package init(rules: [Rule]) { self.rules = rules }
 
   /// Feeds decoded console text; returns an alarm for each complete line a rule (not allowed) matches.
-  public mutating func feed(_ text: String) -> [Alarm] {
+  package mutating func feed(_ text: String) -> [Alarm] {
     var alarms: [Alarm] = []
     for character in text {
       if character == "\n" {

@@ -2,46 +2,46 @@ import Foundation
 import HarnessSupport
 
 /// A console wait that ran out of time.
-public struct ExpectTimeout: Error, CustomStringConvertible, Sendable {
-  public var console: String
-  public var pattern: String
-  public var timeout: Duration
+package struct ExpectTimeout: Error, CustomStringConvertible, Sendable {
+  package var console: String
+  package var pattern: String
+  package var timeout: Duration
   /// The last lines of every console of the machine.
-  public var context: String
-  public var description: String {
+  package var context: String
+  package var description: String {
     "no \(pattern) on the \(console) console within \(timeout.seconds.formatted(decimals: 1)) s\n\(context)"
   }
 }
 
 /// A bad pattern (panic, oops, stall) seen on a console while a test ran.
-public struct BadPatternSeen: Error, CustomStringConvertible, Sendable {
-  public var console: String
-  public var alarm: BadPatternWatcher.Alarm
-  public var context: String
-  public init(console: String, alarm: BadPatternWatcher.Alarm, context: String) {
+package struct BadPatternSeen: Error, CustomStringConvertible, Sendable {
+  package var console: String
+  package var alarm: BadPatternWatcher.Alarm
+  package var context: String
+  package init(console: String, alarm: BadPatternWatcher.Alarm, context: String) {
     self.console = console
     self.alarm = alarm
     self.context = context
   }
-  public var description: String {
+  package var description: String {
     "\(alarm.rule) on the \(console) console: \(alarm.line)\n\(context)"
   }
 }
 
 /// The console connection closed (QEMU exited).
-public struct ConsoleClosed: Error, CustomStringConvertible, Sendable {
-  public var console: String
-  public var pattern: String?
-  public var context: String
-  public var description: String {
+package struct ConsoleClosed: Error, CustomStringConvertible, Sendable {
+  package var console: String
+  package var pattern: String?
+  package var context: String
+  package var description: String {
     "the \(console) console closed (QEMU exited)\(pattern.map { " while waiting for \($0)" } ?? "")\n\(context)"
   }
 }
 
 /// One serial console of the machine: reads everything QEMU writes (never letting it block), keeps the
 /// transcript, watches for bad patterns, and serves one `expect` at a time.
-public actor ConsoleSession {
-  public nonisolated let name: String
+package actor ConsoleSession {
+  package nonisolated let name: String
   private let connection: SocketConnection
   private let origin: ContinuousClock.Instant
   private var buffer = ExpectBuffer()
@@ -64,7 +64,7 @@ public actor ConsoleSession {
   /// - Parameters:
   ///   - origin: the machine's launch; transcript times count from it.
   ///   - transcriptFile: where the transcript is written as it arrives.
-  public init(name: String, connection: SocketConnection, origin: ContinuousClock.Instant, transcriptFile: URL?,
+  package init(name: String, connection: SocketConnection, origin: ContinuousClock.Instant, transcriptFile: URL?,
     rules: [BadPatternWatcher.Rule])
   {
     self.name = name
@@ -76,7 +76,7 @@ public actor ConsoleSession {
 
   /// Starts reading. `onAlarm` is called for every bad-pattern line; `context` gives the tails of all consoles
   /// for error messages.
-  public func start(onAlarm: @escaping @Sendable (String, BadPatternWatcher.Alarm) -> Void,
+  package func start(onAlarm: @escaping @Sendable (String, BadPatternWatcher.Alarm) -> Void,
     context: @escaping @Sendable () async -> String)
   {
     alarmHandler = onAlarm
@@ -125,7 +125,7 @@ public actor ConsoleSession {
   /// - Throws: `ExpectTimeout` (with the tails of all consoles) when `timeout` or `deadline` passes first;
   ///   `BadPatternSeen` when the machine was aborted by a bad line; `ConsoleClosed` when QEMU exits;
   ///   `HarnessError` when another wait is already pending on this console.
-  public func expect(_ pattern: Pattern, timeout: Duration, deadline: Deadline = .distantFuture) async throws
+  package func expect(_ pattern: Pattern, timeout: Duration, deadline: Deadline = .distantFuture) async throws
     -> ExpectBuffer.Match
   {
     if let failure { throw failure }
@@ -165,7 +165,7 @@ public actor ConsoleSession {
   }
 
   /// Fails the pending wait and every later one with `error` (a bad pattern elsewhere, QEMU died).
-  public func abort(_ error: any Error) {
+  package func abort(_ error: any Error) {
     failure = error
     if let w = waiter {
       waiter = nil
@@ -174,59 +174,59 @@ public actor ConsoleSession {
   }
 
   /// Clears an abort so the machine can be used again (after a test that allowed its failure).
-  public func clearAbort() { failure = nil }
+  package func clearAbort() { failure = nil }
 
   /// Sends text to the guest as typed.
   /// - Throws: `HarnessError` when the console is closed.
-  public func send(_ text: String) throws {
+  package func send(_ text: String) throws {
     try connection.write(Array(text.utf8))
   }
 
-  public func send(bytes: [UInt8]) throws { try connection.write(bytes) }
+  package func send(bytes: [UInt8]) throws { try connection.write(bytes) }
 
   /// Copies every byte received from now on, as received, to `handler` (a person's terminal).
-  public func setMirror(_ handler: (@Sendable ([UInt8]) -> Void)?) { mirror = handler }
+  package func setMirror(_ handler: (@Sendable ([UInt8]) -> Void)?) { mirror = handler }
 
   /// Drops output received so far that no wait has consumed.
-  public func discardPending() { buffer.discard() }
+  package func discardPending() { buffer.discard() }
 
   /// Allows a bad-pattern rule (by name) until `disallow` — for a test that provokes it.
-  public func allow(_ rules: Set<String>) { watcher.allowed.formUnion(rules) }
-  public func disallow(_ rules: Set<String>) { watcher.allowed.subtract(rules) }
+  package func allow(_ rules: Set<String>) { watcher.allowed.formUnion(rules) }
+  package func disallow(_ rules: Set<String>) { watcher.allowed.subtract(rules) }
 
   /// The last `n` transcript lines.
-  public func tail(_ n: Int) -> String { transcript.tail(n) }
+  package func tail(_ n: Int) -> String { transcript.tail(n) }
 
   /// Seconds since launch, on the transcript's clock.
-  public nonisolated func now() -> Double { (ContinuousClock.now - origin).seconds }
+  package nonisolated func now() -> Double { (ContinuousClock.now - origin).seconds }
 
   /// The transcript lines since `time` (seconds since launch).
-  public func slice(from time: Double, to end: Double = .infinity) -> [Transcript.Line] { transcript.slice(from: time, to: end) }
+  package func slice(from time: Double, to end: Double = .infinity) -> [Transcript.Line] { transcript.slice(from: time, to: end) }
 
   /// When the last line containing `text` arrived (seconds since launch): the time of a milestone.
-  public func timeOfLine(containing text: String) -> Double? {
+  package func timeOfLine(containing text: String) -> Double? {
     transcript.slice(from: 0).last { $0.text.contains(text) }?.time
   }
 
   /// Whether QEMU closed this console (it exited).
-  public var hasClosed: Bool { isClosed }
+  package var hasClosed: Bool { isClosed }
 
   /// All lines so far (for milestone timing).
-  public func lines() -> [Transcript.Line] { transcript.lines }
+  package func lines() -> [Transcript.Line] { transcript.lines }
 
   /// What this console printed before the machine was saved, when it was restored from a saved machine; times
   /// are negative, counted back from the moment it was saved.
-  public private(set) var earlier: [Transcript.Line] = []
+  package private(set) var earlier: [Transcript.Line] = []
 
   /// Gives a restored machine's console what it printed before it was saved (its boot).
-  public func restore(earlier lines: [Transcript.Line]) { earlier = lines }
+  package func restore(earlier lines: [Transcript.Line]) { earlier = lines }
 
   /// Everything this console printed since the machine booted: before it was saved (for a restored machine),
   /// then since launch.
-  public func linesSinceBoot() -> [Transcript.Line] { earlier + transcript.lines }
+  package func linesSinceBoot() -> [Transcript.Line] { earlier + transcript.lines }
 
   /// Waits until the connection has closed (QEMU exited), at most until `deadline`.
-  public func waitClosed(deadline: Deadline) async {
+  package func waitClosed(deadline: Deadline) async {
     if isClosed { return }
     let timer = Task { [weak self] in
       try? await Task.sleep(until: deadline.instant, clock: .continuous)
@@ -248,7 +248,7 @@ public actor ConsoleSession {
   }
 
   /// Closes the connection and writes out the transcript's last partial line.
-  public func close() {
+  package func close() {
     connection.close()
     transcript.flush()
   }

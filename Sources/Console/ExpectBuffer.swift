@@ -2,31 +2,31 @@
 ///
 /// Bytes are decoded as UTF-8 across chunk boundaries (a character split between two reads is kept until it is
 /// whole); carriage returns are dropped so patterns see `\n` line ends whatever the tty does.
-public struct ExpectBuffer: Sendable {
+package struct ExpectBuffer: Sendable {
   /// Text received and not yet consumed by a match.
-  public private(set) var pending = ""
+  package private(set) var pending = ""
   private var partial: [UInt8] = []
   /// Text is dropped from the front beyond this size (an unread console cannot grow memory without bound).
-  public var limit = 16 << 20
+  package var limit = 16 << 20
   /// Where the next search for `searched.pattern` may start (UTF-8 offset into `pending`): text before it was
   /// already searched. Keeps a long command output from being searched again on every arrival.
   private var searched: (pattern: Pattern, resume: Int)?
 
-  public init() {}
+  package init() {}
 
   /// What a successful match consumed.
-  public struct Match: Sendable, Equatable {
+  package struct Match: Sendable, Equatable {
     /// The text before the match.
-    public var before: String
+    package var before: String
     /// The matched text.
-    public var text: String
+    package var text: String
     /// Capture groups; `groups[0] == text`.
-    public var groups: [String]
+    package var groups: [String]
   }
 
   /// Adds bytes read from the console; returns the text they completed (for transcripts and watchers).
   @discardableResult
-  public mutating func append(_ bytes: [UInt8]) -> String {
+  package mutating func append(_ bytes: [UInt8]) -> String {
     partial += bytes
     // Keep back an incomplete UTF-8 sequence at the end.
     var cut = partial.count
@@ -56,7 +56,7 @@ public struct ExpectBuffer: Sendable {
   ///
   /// A search that fails is resumed next time from the start of the line before the last unfinished one, so
   /// a pattern may span at most two lines (every harness pattern is one line, most ending in its newline).
-  public mutating func consume(_ pattern: Pattern) -> Match? {
+  package mutating func consume(_ pattern: Pattern) -> Match? {
     let utf8 = pending.utf8
     let resume = searched?.pattern == pattern ? searched!.resume : 0
     let start = utf8.index(utf8.startIndex, offsetBy: resume)
@@ -89,7 +89,7 @@ public struct ExpectBuffer: Sendable {
   }
 
   /// Drops all pending text (before sending a command whose answer must not match old output).
-  public mutating func discard() {
+  package mutating func discard() {
     pending = ""
     searched = nil
   }

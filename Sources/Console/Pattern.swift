@@ -1,16 +1,16 @@
 import Foundation
 
 /// What a console wait looks for: a literal string or a regular expression (compiled once).
-public struct Pattern: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
-  public enum Kind: Sendable, Equatable { case literal(String), regex(String) }
-  public let kind: Kind
+package struct Pattern: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
+  package enum Kind: Sendable, Equatable { case literal(String), regex(String) }
+  package let kind: Kind
   /// The compiled expression (nil for literals and for invalid expressions, which never match).
   private let compiled: CompiledRegex?
 
-  public init(stringLiteral value: String) { self.init(kind: .literal(value)) }
-  public static func literal(_ text: String) -> Pattern { Pattern(kind: .literal(text)) }
+  package init(stringLiteral value: String) { self.init(kind: .literal(value)) }
+  package static func literal(_ text: String) -> Pattern { Pattern(kind: .literal(text)) }
   /// A regular expression (ICU syntax, as `NSRegularExpression`; `^` and `$` match at line ends).
-  public static func regex(_ expression: String) -> Pattern { Pattern(kind: .regex(expression)) }
+  package static func regex(_ expression: String) -> Pattern { Pattern(kind: .regex(expression)) }
 
   init(kind: Kind) {
     self.kind = kind
@@ -23,9 +23,9 @@ public struct Pattern: Sendable, Equatable, CustomStringConvertible, Expressible
     }
   }
 
-  public static func == (a: Pattern, b: Pattern) -> Bool { a.kind == b.kind }
+  package static func == (a: Pattern, b: Pattern) -> Bool { a.kind == b.kind }
 
-  public var description: String {
+  package var description: String {
     switch kind {
     case .literal(let s): "\"\(s)\""
     case .regex(let r): "/\(r)/"
@@ -33,7 +33,7 @@ public struct Pattern: Sendable, Equatable, CustomStringConvertible, Expressible
   }
 
   /// The first match in `text`: its range and the capture groups (group 0 is the whole match).
-  public func firstMatch(in text: String) -> (range: Range<String.Index>, groups: [String])? {
+  package func firstMatch(in text: String) -> (range: Range<String.Index>, groups: [String])? {
     switch kind {
     case .literal(let literal):
       guard let range = text.range(of: literal) else { return nil }

@@ -13,31 +13,31 @@ import Foundation
 ///
 /// A command that leaves a job in the background must redirect that job's output, or the pipe stays open
 /// until the job ends.
-public struct ShellFraming: Sendable, Equatable {
-  public var token: String
-  public var command: String
+package struct ShellFraming: Sendable, Equatable {
+  package var token: String
+  package var command: String
 
   /// What starts every line a framed command printed.
-  public static let outputPrefix = "|"
+  package static let outputPrefix = "|"
 
-  public init(command: String, token: String) {
+  package init(command: String, token: String) {
     self.command = command
     self.token = token
   }
 
   /// The line to type (ending in a newline).
-  public var line: String {
+  package var line: String {
     let trimmed = command.trimmingCharacters(in: .whitespacesAndNewlines)
     let body = trimmed.hasSuffix("&") ? "\(trimmed) " : "\(trimmed); "
     return "set -o pipefail; echo 'TH-'\"B-\(token)\"; { \(body)} 2>&1 | sed 's/^/|/'; echo 'TH-'\"E-\(token)-$?\"\n"
   }
 
   /// Not anchored to a line start: output without a final newline puts the end marker on its last line.
-  public var begin: Pattern { .regex("TH-B-\(token)\\n") }
-  public var end: Pattern { .regex("TH-E-\(token)-(\\d+)\\n") }
+  package var begin: Pattern { .regex("TH-B-\(token)\\n") }
+  package var end: Pattern { .regex("TH-E-\(token)-(\\d+)\\n") }
 
   /// The command's output from the text between the markers: the `|`-prefixed lines, prefix removed.
-  public static func output(between text: String) -> String {
+  package static func output(between text: String) -> String {
     text.split(separator: "\n", omittingEmptySubsequences: false)
       .filter { $0.hasPrefix(outputPrefix) }
       .map { String($0.dropFirst()) }
@@ -45,7 +45,7 @@ public struct ShellFraming: Sendable, Equatable {
   }
 
   /// A fresh random token.
-  public static func randomToken() -> String {
+  package static func randomToken() -> String {
     String((0..<10).map { _ in "0123456789abcdef".randomElement()! })
   }
 }

@@ -1,24 +1,24 @@
 import HarnessSupport
 
 /// What a shell command left.
-public struct ShellResult: Sendable {
-  public var command: String
-  public var output: String
-  public var status: Int32
-  public var seconds: Double
-  public var lines: [String] { output.split(separator: "\n").map(String.init) }
+package struct ShellResult: Sendable {
+  package var command: String
+  package var output: String
+  package var status: Int32
+  package var seconds: Double
+  package var lines: [String] { output.split(separator: "\n").map(String.init) }
 }
 
 /// The normal-world shell on the first console: run a command, get its output and exit status.
-public actor ShellSession {
-  public nonisolated let console: ConsoleSession
+package actor ShellSession {
+  package nonisolated let console: ConsoleSession
 
-  public init(console: ConsoleSession) { self.console = console }
+  package init(console: ConsoleSession) { self.console = console }
 
   /// Runs `command` in the guest's shell and waits for it to finish.
   /// - Throws: `ExpectTimeout` naming the command when it does not finish within `timeout` (or `deadline`);
   ///   the console's errors when the machine fails meanwhile.
-  public func run(_ command: String, timeout: Duration = .seconds(60), deadline: Deadline = .distantFuture) async throws
+  package func run(_ command: String, timeout: Duration = .seconds(60), deadline: Deadline = .distantFuture) async throws
     -> ShellResult
   {
     let framing = ShellFraming(command: command, token: ShellFraming.randomToken())
@@ -37,5 +37,5 @@ public actor ShellSession {
   }
 
   /// Sends Ctrl-C to the foreground command (after a timeout, to get the shell back).
-  public func interrupt() async throws { try await console.send(bytes: [0x03]) }
+  package func interrupt() async throws { try await console.send(bytes: [0x03]) }
 }

@@ -2,25 +2,25 @@ import Foundation
 
 /// A console's output as timestamped lines, kept in memory for per-test slices and written to a file as it
 /// arrives (`[  12.345] line`, seconds since the machine was launched).
-public struct Transcript: Sendable {
-  public struct Line: Sendable, Equatable {
-    public var time: Double
-    public var text: String
-    public init(time: Double, text: String) {
+package struct Transcript: Sendable {
+  package struct Line: Sendable, Equatable {
+    package var time: Double
+    package var text: String
+    package init(time: Double, text: String) {
       self.time = time
       self.text = text
     }
   }
 
-  public private(set) var lines: [Line] = []
+  package private(set) var lines: [Line] = []
   private var partial = ""
   private var partialTime: Double?
   private let file: FileHandle?
 
   /// Lines beyond this many are dropped from memory (the file keeps everything).
-  public var memoryLimit = 200_000
+  package var memoryLimit = 200_000
 
-  public init(file: URL?) {
+  package init(file: URL?) {
     if let file {
       _ = FileManager.default.createFile(atPath: file.path, contents: nil)
       self.file = try? FileHandle(forWritingTo: file)
@@ -30,7 +30,7 @@ public struct Transcript: Sendable {
   }
 
   /// Adds decoded console text received at `time`.
-  public mutating func add(_ text: String, at time: Double) {
+  package mutating func add(_ text: String, at time: Double) {
     var out = ""
     for character in text {
       if partialTime == nil { partialTime = time }
@@ -49,7 +49,7 @@ public struct Transcript: Sendable {
   }
 
   /// Writes the unfinished last line too (at shutdown).
-  public mutating func flush() {
+  package mutating func flush() {
     if !partial.isEmpty, let t = partialTime {
       let line = Line(time: t, text: partial)
       lines.append(line)
@@ -61,20 +61,20 @@ public struct Transcript: Sendable {
   }
 
   /// The complete lines received at or after `time` (and the unfinished one).
-  public func slice(from time: Double, to end: Double = .infinity) -> [Line] {
+  package func slice(from time: Double, to end: Double = .infinity) -> [Line] {
     var result = lines.filter { $0.time >= time && $0.time <= end }
     if !partial.isEmpty, let t = partialTime, t >= time { result.append(Line(time: t, text: partial)) }
     return result
   }
 
   /// The last `n` lines, formatted.
-  public func tail(_ n: Int) -> String {
+  package func tail(_ n: Int) -> String {
     var all = lines.suffix(n).map(Self.format)
     if !partial.isEmpty, let t = partialTime { all.append(Self.format(Line(time: t, text: partial))) }
     return all.suffix(n).joined(separator: "\n")
   }
 
-  public static func format(_ line: Line) -> String {
+  package static func format(_ line: Line) -> String {
     String(format: "[%8.3f] ", line.time) + line.text
   }
 }

@@ -2,21 +2,21 @@ import Foundation
 import HarnessSupport
 
 /// The symbol table of an ELF64 little-endian file (tee.elf, bl31.elf): names to addresses and sizes.
-public struct ELFSymbols: Sendable {
-  public struct Symbol: Sendable, Equatable {
-    public var name: String
-    public var address: UInt64
-    public var size: UInt64
+package struct ELFSymbols: Sendable {
+  package struct Symbol: Sendable, Equatable {
+    package var name: String
+    package var address: UInt64
+    package var size: UInt64
     /// `STT_FUNC` (2) or `STT_OBJECT` (1) and so on.
-    public var type: UInt8
+    package var type: UInt8
   }
 
-  public let file: String
-  public private(set) var byName: [String: Symbol] = [:]
+  package let file: String
+  package private(set) var byName: [String: Symbol] = [:]
 
   /// Reads `.symtab` (or `.dynsym`) of `url`.
   /// - Throws: `HarnessError` when the file is not an ELF64 little-endian file or has no symbol table.
-  public init(contentsOf url: URL) throws {
+  package init(contentsOf url: URL) throws {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError("cannot read \(url.path)", fix: "build the images (`swift run teeharness images build`)")
     }
@@ -29,7 +29,7 @@ public struct ELFSymbols: Sendable {
     for (name, address) in functions { byName[name] = Symbol(name: name, address: address, size: 4, type: 2) }
   }
 
-  public init(data: [UInt8], file: String) throws {
+  package init(data: [UInt8], file: String) throws {
     self.file = file
     func fail(_ why: String) -> HarnessError { HarnessError("\(file) is not a usable ELF file: \(why)") }
     guard data.count >= 64, data[0] == 0x7F, data[1] == 0x45, data[2] == 0x4C, data[3] == 0x46 else { throw fail("no ELF magic") }
@@ -67,7 +67,7 @@ public struct ELFSymbols: Sendable {
 
   /// The symbol called `name`.
   /// - Throws: `HarnessError` listing near matches when there is none.
-  public func symbol(_ name: String) throws -> Symbol {
+  package func symbol(_ name: String) throws -> Symbol {
     if let symbol = byName[name] { return symbol }
     let lower = name.lowercased()
     let near = byName.keys.filter { $0.lowercased().contains(lower) || lower.contains($0.lowercased()) && $0.count > 3 }
@@ -76,7 +76,7 @@ public struct ELFSymbols: Sendable {
       fix: near.isEmpty ? "check the name against the build" : "near matches: \(near.joined(separator: ", "))")
   }
 
-  public func address(_ name: String) throws -> UInt64 { try symbol(name).address }
+  package func address(_ name: String) throws -> UInt64 { try symbol(name).address }
 }
 
 extension Array where Element == UInt8 {

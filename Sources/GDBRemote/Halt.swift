@@ -6,55 +6,55 @@ import HarnessSupport
 /// `RSPClient.breaking(at:deadline:_:)` (breakpoints armed, the machine running until a CPU reaches one). On
 /// every way out — a return, a throw, a cancellation, a passed deadline — the machine is stopped if it runs,
 /// every breakpoint still armed is removed, and the machine runs again: no closure leaves the stub dirty.
-public actor Halt {
-  public let rsp: RSPClient
+package actor Halt {
+  package let rsp: RSPClient
   /// The addresses with a hardware breakpoint armed through this halt.
-  public private(set) var armed: Set<UInt64> = []
+  package private(set) var armed: Set<UInt64> = []
   /// The CPU (stub thread) later reads apply to, once one was selected.
-  public private(set) var selected: String?
+  package private(set) var selected: String?
 
   init(rsp: RSPClient) { self.rsp = rsp }
 
   /// Whether the machine runs (false while it is stopped for the closure to look).
-  public var isRunning: Bool { get async { await rsp.state == .running } }
+  package var isRunning: Bool { get async { await rsp.state == .running } }
 
   /// Stops the machine if it runs; returns the stop (a breakpoint may have been hit first), or nil when it was
   /// already stopped.
   @discardableResult
-  public func stop(deadline: Deadline) async throws -> StopReply? {
+  package func stop(deadline: Deadline) async throws -> StopReply? {
     guard await rsp.state != .stopped else { return nil }
     return try await rsp.interrupt(deadline: deadline)
   }
 
   /// Lets the machine run; `nextStop` reports where it stops.
-  public func run() async throws { try await rsp.resume() }
+  package func run() async throws { try await rsp.resume() }
 
   /// Waits until a CPU stops (at an armed breakpoint, or stopped by `stop`).
   /// - Throws: `DeadlineExceeded` when none does in time (the machine still runs then).
-  public func nextStop(deadline: Deadline) async throws -> StopReply { try await rsp.waitForStop(deadline: deadline) }
+  package func nextStop(deadline: Deadline) async throws -> StopReply { try await rsp.waitForStop(deadline: deadline) }
 
   /// Arms a hardware breakpoint at `address` (the machine stopped).
-  public func arm(_ address: UInt64, deadline: Deadline) async throws {
+  package func arm(_ address: UInt64, deadline: Deadline) async throws {
     guard !armed.contains(address) else { return }
     try await rsp.insertBreakpoint(.hardware, at: address, deadline: deadline)
     armed.insert(address)
   }
 
   /// Removes the breakpoint at `address` (the machine stopped).
-  public func disarm(_ address: UInt64, deadline: Deadline) async throws {
+  package func disarm(_ address: UInt64, deadline: Deadline) async throws {
     guard armed.contains(address) else { return }
     try await rsp.removeBreakpoint(.hardware, at: address, deadline: deadline)
     armed.remove(address)
   }
 
   /// Selects the CPU (stub thread) that register and memory reads apply to.
-  public func select(_ thread: String, deadline: Deadline) async throws {
+  package func select(_ thread: String, deadline: Deadline) async throws {
     try await rsp.selectThread(thread, deadline: deadline)
     selected = thread
   }
 
   /// Steps the selected CPU, stopped at the armed breakpoint `address`, past it, and arms it again.
-  public func stepOver(_ address: UInt64, deadline: Deadline) async throws {
+  package func stepOver(_ address: UInt64, deadline: Deadline) async throws {
     let wasArmed = armed.contains(address)
     try await disarm(address, deadline: deadline)
     _ = try await rsp.step(deadline: deadline)
@@ -62,7 +62,7 @@ public actor Halt {
   }
 
   /// Where the stopped CPU `thread` is (it becomes the selected CPU).
-  public func cpuState(thread: String?, deadline: Deadline) async throws -> CPUStop {
+  package func cpuState(thread: String?, deadline: Deadline) async throws -> CPUStop {
     let id = thread ?? "1"
     try await select(id, deadline: deadline)
     let cpsr = try await rsp.readRegister("cpsr", deadline: deadline)
@@ -90,7 +90,7 @@ public actor Halt {
 extension RSPClient {
   /// Stops the machine, runs `body` with it stopped, and lets it run again — also when `body` throws or the
   /// task is cancelled — with every breakpoint `body` armed removed.
-  public func halted<T: Sendable>(deadline: Deadline, _ body: @Sendable (Halt) async throws -> T) async throws -> T {
+  package func halted<T: Sendable>(deadline: Deadline, _ body: @Sendable (Halt) async throws -> T) async throws -> T {
     let halt = Halt(rsp: self)
     try await halt.stop(deadline: deadline)
     return try await Self.scoped(halt, body)
@@ -99,7 +99,7 @@ extension RSPClient {
   /// Arms hardware breakpoints at `addresses` (stopping the machine to do it), lets the machine run and runs
   /// `body`, which takes the stops with `nextStop`; afterwards, whatever happened, the machine runs with none of
   /// the breakpoints armed.
-  public func breaking<T: Sendable>(at addresses: [UInt64], deadline: Deadline, _ body: @Sendable (Halt) async throws -> T)
+  package func breaking<T: Sendable>(at addresses: [UInt64], deadline: Deadline, _ body: @Sendable (Halt) async throws -> T)
     async throws -> T
   {
     let halt = Halt(rsp: self)

@@ -2,20 +2,20 @@ import Foundation
 import HarnessSupport
 
 /// How OP-TEE's thread table lies in memory, as the build's debug info says (`layout.txt` beside tee.elf).
-public struct OpteeLayout: Sendable, Equatable {
-  public var threadCtxSize: Int
-  public var stateOffset: Int
-  public var stateSize: Int
+package struct OpteeLayout: Sendable, Equatable {
+  package var threadCtxSize: Int
+  package var stateOffset: Int
+  package var stateSize: Int
   /// `threads` is a pointer to an array allocated at boot (CFG_DYN_CONFIG) rather than the array itself.
-  public var threadsIsPointer: Bool
-  public var threadCountSize: Int
+  package var threadsIsPointer: Bool
+  package var threadCountSize: Int
   /// `enum thread_state`'s names by value (`THREAD_STATE_FREE`, …).
-  public var stateNames: [String]
+  package var stateNames: [String]
   /// The instruction where a standard call that found no free thread returns `OPTEE_SMC_RETURN_ETHREAD_LIMIT`.
-  public var ethreadLimitReturn: UInt64?
+  package var ethreadLimitReturn: UInt64?
 
   /// - Throws: `HarnessError` when a value is missing.
-  public init(parsing text: String) throws {
+  package init(parsing text: String) throws {
     var values: [String: String] = [:]
     for line in text.split(separator: "\n") {
       let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
@@ -37,7 +37,7 @@ public struct OpteeLayout: Sendable, Equatable {
     ethreadLimitReturn = values["ethread_limit_return"].flatMap { UInt64($0.dropFirst(2), radix: 16) }
   }
 
-  public init(contentsOf url: URL) throws {
+  package init(contentsOf url: URL) throws {
     guard let text = try? String(contentsOf: url, encoding: .utf8) else {
       throw HarnessError("no OP-TEE thread layout at \(url.path)", fix: "rebuild the images (`swift run teeharness images build`)")
     }
@@ -45,7 +45,7 @@ public struct OpteeLayout: Sendable, Equatable {
   }
 
   /// The short name of state `value` (`FREE`), or the number when the enum does not have it.
-  public func stateName(_ value: UInt64) -> String {
+  package func stateName(_ value: UInt64) -> String {
     let index = Int(value)
     guard index >= 0, index < stateNames.count else { return "state \(value)" }
     return stateNames[index].replacingOccurrences(of: "THREAD_STATE_", with: "")

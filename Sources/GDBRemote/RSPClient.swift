@@ -2,10 +2,10 @@ import Foundation
 import HarnessSupport
 
 /// The stub answered a request with an error (`E01`) or said it does not support it (empty reply).
-public struct RSPError: Error, CustomStringConvertible, Sendable {
-  public var request: String
-  public var reply: String
-  public var description: String {
+package struct RSPError: Error, CustomStringConvertible, Sendable {
+  package var request: String
+  package var reply: String
+  package var description: String {
     reply.isEmpty ? "the GDB stub does not support `\(request)`" : "the GDB stub answered `\(request)` with \(reply)"
   }
 }
@@ -13,8 +13,8 @@ public struct RSPError: Error, CustomStringConvertible, Sendable {
 /// The machine's GDB stub connection: one request at a time while the target is stopped, `resume` and
 /// `waitForStop` around running, `interrupt` to stop it. Starts in acknowledgement mode and switches to
 /// no-ack mode when the stub offers it.
-public actor RSPClient {
-  public enum State: Sendable, Equatable { case connected, stopped, running, closed }
+package actor RSPClient {
+  package enum State: Sendable, Equatable { case connected, stopped, running, closed }
 
   private let connection: SocketConnection
   private var framer = RSPFramer()
@@ -22,17 +22,17 @@ public actor RSPClient {
   private var lastSent: [UInt8] = []
   private var packets: [[UInt8]] = []
   private var waiter: (id: UUID, continuation: CheckedContinuation<[UInt8], any Error>)?
-  public private(set) var state: State = .connected
+  package private(set) var state: State = .connected
   /// `qSupported` features the stub announced (`PacketSize` → `1000`, `qXfer:features:read` → `+`).
-  public private(set) var features: [String: String] = [:]
+  package private(set) var features: [String: String] = [:]
   /// Register numbers by name, from the stub's target description (`pc`, `cpsr`, `SCR_EL3`, …).
-  public private(set) var registers: [String: Int] = [:]
+  package private(set) var registers: [String: Int] = [:]
 
-  public init(connection: SocketConnection) { self.connection = connection }
+  package init(connection: SocketConnection) { self.connection = connection }
 
   /// Starts reading, negotiates features and no-ack mode, and reads the target description.
   /// - Throws: `DeadlineExceeded` when the stub does not answer in time.
-  public func connect(deadline: Deadline) async throws {
+  package func connect(deadline: Deadline) async throws {
     let chunks = connection.chunks
     Task { [weak self] in
       for await chunk in chunks { await self?.receive(chunk) }
@@ -55,7 +55,7 @@ public actor RSPClient {
   // MARK: running and stopping
 
   /// Stops the target (0x03) and returns why it stopped.
-  public func interrupt(deadline: Deadline) async throws -> StopReply {
+  package func interrupt(deadline: Deadline) async throws -> StopReply {
     guard state != .stopped else { throw HarnessError("the target is already stopped") }
     try connection.write([0x03])
     state = .running
@@ -63,7 +63,7 @@ public actor RSPClient {
   }
 
   /// Lets the target run (`c`); its next stop is reported by `waitForStop`.
-  public func resume() throws {
+  package func resume() throws {
     guard state != .closed else { throw HarnessError("the GDB stub connection is closed") }
     try send(Array("c".utf8))
     state = .running
@@ -71,7 +71,7 @@ public actor RSPClient {
 
   /// Waits for the running target to stop (a breakpoint, an interrupt).
   /// - Throws: `DeadlineExceeded` when it does not stop in time (it is still running then).
-  public func waitForStop(deadline: Deadline) async throws -> StopReply {
+  package func waitForStop(deadline: Deadline) async throws -> StopReply {
     while true {
       let packet = try await nextPacket(deadline: deadline, what: "a stop of the target")
       if let stop = StopReply(packet) {
@@ -82,7 +82,7 @@ public actor RSPClient {
   }
 
   /// Executes one instruction on the CPU that last stopped (`s`) and returns its stop.
-  public func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {
+  package func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {
     guard state == .stopped || state == .connected else { throw HarnessError("GDB step while the target runs: stop it first") }
     packets.removeAll()
     try send(Array("s".utf8))
@@ -95,7 +95,7 @@ public actor RSPClient {
   /// Sends `request` and returns the reply's payload.
   /// - Throws: `RSPError` for `Exx` replies and, when `emptyIsError`, empty ones (unsupported).
   @discardableResult
-  public func request(_ request: String, deadline: Deadline = .after(.seconds(5)), emptyIsError: Bool = true) async throws -> [UInt8] {
+  package func request(_ request: String, deadline: Deadline = .after(.seconds(5)), emptyIsError: Bool = true) async throws -> [UInt8] {
     guard state == .stopped || state == .connected else {
       throw HarnessError("GDB request `\(request)` while the target runs: stop it first")
     }
@@ -108,7 +108,7 @@ public actor RSPClient {
   }
 
   /// Reads `count` bytes at `address` as the stopped CPU selected by `selectThread` sees them.
-  public func readMemory(_ address: UInt64, count: Int, deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
+  package func readMemory(_ address: UInt64, count: Int, deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
     let reply = try await request("m\(String(address, radix: 16)),\(String(count, radix: 16))", deadline: deadline)
     guard let bytes = Self.hexBytes(reply), bytes.count == count else {
       throw RSPError(request: "m\(String(address, radix: 16))", reply: String(decoding: reply.prefix(16), as: UTF8.self))
@@ -117,26 +117,26 @@ public actor RSPClient {
   }
 
   /// Writes `bytes` at `address` (`M`).
-  public func writeMemory(_ address: UInt64, _ bytes: [UInt8], deadline: Deadline = .after(.seconds(5))) async throws {
+  package func writeMemory(_ address: UInt64, _ bytes: [UInt8], deadline: Deadline = .after(.seconds(5))) async throws {
     let hex = bytes.map { String(format: "%02x", $0) }.joined()
     try await request("M\(String(address, radix: 16)),\(String(bytes.count, radix: 16)):\(hex)", deadline: deadline)
   }
 
   /// Every general register of the selected thread in the stub's order (`g`), as raw target bytes.
-  public func readRegisters(deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
+  package func readRegisters(deadline: Deadline = .after(.seconds(5))) async throws -> [UInt8] {
     let reply = try await request("g", deadline: deadline)
     guard let bytes = Self.hexBytes(reply) else { throw RSPError(request: "g", reply: String(decoding: reply.prefix(16), as: UTF8.self)) }
     return bytes
   }
 
   /// A little-endian integer of `size` bytes at `address`.
-  public func readInteger(_ address: UInt64, size: Int, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
+  package func readInteger(_ address: UInt64, size: Int, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
     let bytes = try await readMemory(address, count: size, deadline: deadline)
     return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
   }
 
   /// Register `name` (from the target description) of the selected thread.
-  public func readRegister(_ name: String, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
+  package func readRegister(_ name: String, deadline: Deadline = .after(.seconds(5))) async throws -> UInt64 {
     guard let number = registers[name] else {
       throw HarnessError("the GDB stub has no register '\(name)'",
         fix: "known: \(registers.keys.filter { $0.hasPrefix(String(name.prefix(3))) }.sorted().prefix(8).joined(separator: ", "))")
@@ -147,19 +147,19 @@ public actor RSPClient {
   }
 
   /// Writes 64-bit register `name` (from the target description) of the selected thread (`P`).
-  public func writeRegister(_ name: String, _ value: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+  package func writeRegister(_ name: String, _ value: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
     guard let number = registers[name] else { throw HarnessError("the GDB stub has no register '\(name)'") }
     let hex = (0..<8).map { String(format: "%02x", (value >> (8 * UInt64($0))) & 0xff) }.joined()
     try await request("P\(String(number, radix: 16))=\(hex)", deadline: deadline)
   }
 
   /// Selects the thread (vCPU) later register and memory requests apply to.
-  public func selectThread(_ thread: String, deadline: Deadline = .after(.seconds(5))) async throws {
+  package func selectThread(_ thread: String, deadline: Deadline = .after(.seconds(5))) async throws {
     try await request("Hg\(thread)", deadline: deadline)
   }
 
   /// The stub's threads: one per vCPU.
-  public func threads(deadline: Deadline = .after(.seconds(5))) async throws -> [String] {
+  package func threads(deadline: Deadline = .after(.seconds(5))) async throws -> [String] {
     var all: [String] = []
     var reply = try await request("qfThreadInfo", deadline: deadline)
     while reply.first == UInt8(ascii: "m") {
@@ -169,17 +169,17 @@ public actor RSPClient {
     return all
   }
 
-  public enum BreakpointKind: Int, Sendable { case software = 0, hardware = 1 }
+  package enum BreakpointKind: Int, Sendable { case software = 0, hardware = 1 }
 
-  public func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+  package func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
     try await request("Z\(kind.rawValue),\(String(address, radix: 16)),4", deadline: deadline)
   }
 
-  public func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
+  package func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, deadline: Deadline = .after(.seconds(5))) async throws {
     try await request("z\(kind.rawValue),\(String(address, radix: 16)),4", deadline: deadline)
   }
 
-  public func close() {
+  package func close() {
     state = .closed
     connection.close()
   }

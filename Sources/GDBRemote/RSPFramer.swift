@@ -1,7 +1,7 @@
 import Foundation
 
 /// What arrives from a GDB remote-protocol stub.
-public enum RSPEvent: Sendable, Equatable {
+package enum RSPEvent: Sendable, Equatable {
   /// `+`: the last packet arrived intact.
   case ack
   /// `-`: the last packet arrived damaged; send it again.
@@ -19,13 +19,13 @@ public enum RSPEvent: Sendable, Equatable {
 /// Wire form: `$<payload>#<two hex digits>`, the checksum being the sum of the payload bytes as sent, modulo
 /// 256. In the payload `}` escapes the next byte (xor 0x20) and `*` repeats the previous byte (count − 29 more
 /// times).
-public struct RSPFramer: Sendable {
+package struct RSPFramer: Sendable {
   private var buffer: [UInt8] = []
 
-  public init() {}
+  package init() {}
 
   /// Adds bytes read from the stub; returns every event they complete.
-  public mutating func feed(_ bytes: [UInt8]) -> [RSPEvent] {
+  package mutating func feed(_ bytes: [UInt8]) -> [RSPEvent] {
     buffer += bytes
     var events: [RSPEvent] = []
     var index = 0
@@ -61,7 +61,7 @@ public struct RSPFramer: Sendable {
   }
 
   /// The wire bytes of a packet carrying `payload` (escaped, checksummed; never run-length encoded).
-  public static func encode(_ payload: [UInt8]) -> [UInt8] {
+  package static func encode(_ payload: [UInt8]) -> [UInt8] {
     var body: [UInt8] = []
     for byte in payload {
       if byte == UInt8(ascii: "$") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "*") {
@@ -74,7 +74,7 @@ public struct RSPFramer: Sendable {
     return [UInt8(ascii: "$")] + body + [UInt8(ascii: "#")] + Array(String(format: "%02x", sum).utf8)
   }
 
-  public static func encode(_ payload: String) -> [UInt8] { encode(Array(payload.utf8)) }
+  package static func encode(_ payload: String) -> [UInt8] { encode(Array(payload.utf8)) }
 
   /// Undoes escapes and run-length encoding.
   static func decode(_ raw: [UInt8]) -> [UInt8] {

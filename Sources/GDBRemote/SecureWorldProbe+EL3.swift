@@ -2,13 +2,13 @@ import Foundation
 import HarnessSupport
 
 /// What one CPU did after it was held in EL3 with an interrupt made pending meanwhile.
-public struct AfterEL3: Sendable {
+package struct AfterEL3: Sendable {
   /// The EL3 stop: TF-A taking a yielding call from the normal world, about to enter OP-TEE.
-  public var stop: CPUStop
+  package var stop: CPUStop
   /// The SMC function id of that call.
-  public var call: UInt64
+  package var call: UInt64
   /// What the held CPU executed of the watched symbols once let go, up to the one that ended the watch.
-  public var log: [WatchHit]
+  package var log: [WatchHit]
 }
 
 extension SecureWorldProbe {
@@ -22,7 +22,7 @@ extension SecureWorldProbe {
   /// make such a call (a stack without periodic calls makes none on its own); its result is returned with the log.
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
   ///   when the images lack a symbol.
-  public func afterHeldInEL3<Prompted: Sendable>(cpu: Int, symbols: [String], until: String, deadline: Deadline,
+  package func afterHeldInEL3<Prompted: Sendable>(cpu: Int, symbols: [String], until: String, deadline: Deadline,
     prompt: @escaping @Sendable () async throws -> Prompted,
     whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
@@ -93,7 +93,7 @@ extension SecureWorldProbe {
   /// Waits, with the machine stopped, until the GIC distributor shows interrupt `intid` (an SPI) pending, read
   /// through the selected CPU (stopped in EL3, where TF-A maps the GIC).
   /// - Throws: `DeadlineExceeded` when it never becomes pending.
-  public func waitPending(intid: Int, deadline: Deadline) async throws {
+  package func waitPending(intid: Int, deadline: Deadline) async throws {
     let register = Self.gicdISPENDR + UInt64(intid / 32 * 4)
     while try await rsp.readInteger(register, size: 4, deadline: deadline) & (1 << UInt64(intid % 32)) == 0 {
       if deadline.hasPassed { throw DeadlineExceeded("INTID \(intid) never became pending in the GIC", after: .zero) }
@@ -104,7 +104,7 @@ extension SecureWorldProbe {
 
 extension SecureWorldProbe {
   /// Stops the machine for a moment and says where CPU `cpu` (0 for the first) is: its exception level and world.
-  public func whereIs(cpu: Int, deadline: Deadline = .after(.seconds(5))) async throws -> CPUStop {
+  package func whereIs(cpu: Int, deadline: Deadline = .after(.seconds(5))) async throws -> CPUStop {
     try await rsp.halted(deadline: deadline) { halt in
       try await halt.cpuState(thread: String(cpu + 1, radix: 16), deadline: deadline)
     }

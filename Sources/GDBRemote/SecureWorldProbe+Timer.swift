@@ -2,11 +2,11 @@ import Foundation
 import HarnessSupport
 
 /// What re-arming the secure physical timer found and did.
-public struct SecureTimerRearm: Sendable, Equatable {
+package struct SecureTimerRearm: Sendable, Equatable {
   /// The CPUs whose secure timer was enabled (`CNTPS_CTL_EL1.ENABLE`), and so re-armed.
-  public var cpus: [Int]
+  package var cpus: [Int]
   /// The compare value written back on each, in counter ticks.
-  public var compareValues: [UInt64]
+  package var compareValues: [UInt64]
 }
 
 extension SecureWorldProbe {
@@ -22,7 +22,7 @@ extension SecureWorldProbe {
   /// interrupt enters it, then puts the CPU back exactly as it was.
   /// - Throws: `HarnessError` when the timer is armed on a CPU other than the one the console's interrupt
   ///   reaches, or the instruction is not found; `DeadlineExceeded` when OP-TEE is not entered in time.
-  public func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
+  package func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
     let armed = try await rsp.halted(deadline: deadline) { halt in try await armedTimers(halt, deadline: deadline) }
     var done: [Int] = []
     // A byte at the secure console makes OP-TEE take the console's interrupt on the CPU it is routed to. The

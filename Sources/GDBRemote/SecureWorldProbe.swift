@@ -2,45 +2,45 @@ import Foundation
 import HarnessSupport
 
 /// Where a CPU was when it stopped.
-public struct CPUStop: Sendable, Equatable {
-  public var thread: String
-  public var pc: UInt64
+package struct CPUStop: Sendable, Equatable {
+  package var thread: String
+  package var pc: UInt64
   /// 0…3, from PSTATE.M.
-  public var exceptionLevel: Int
+  package var exceptionLevel: Int
   /// In the secure state: at EL3, or with `SCR_EL3.NS` clear.
-  public var secure: Bool
+  package var secure: Bool
   /// The CPU's index (0 for the first): GDB threads are CPUs numbered from 1, in hex, maybe as `p1.02`.
-  public var cpu: Int { Self.cpu(ofThread: thread) }
-  public static func cpu(ofThread thread: String) -> Int {
+  package var cpu: Int { Self.cpu(ofThread: thread) }
+  package static func cpu(ofThread thread: String) -> Int {
     (Int(thread.split(separator: ".").last.map(String.init) ?? thread, radix: 16) ?? 1) - 1
   }
-  public var description: String { "CPU \(cpu) at EL\(exceptionLevel) \(secure ? "secure" : "non-secure"), pc 0x\(String(pc, radix: 16))" }
+  package var description: String { "CPU \(cpu) at EL\(exceptionLevel) \(secure ? "secure" : "non-secure"), pc 0x\(String(pc, radix: 16))" }
 }
 
 /// One OP-TEE thread context and its state.
-public struct OpteeThread: Sendable, Equatable, CustomStringConvertible {
-  public var index: Int
-  public var state: String
-  public var isFree: Bool { state == "FREE" }
-  public var description: String { "thread \(index) \(state)" }
+package struct OpteeThread: Sendable, Equatable, CustomStringConvertible {
+  package var index: Int
+  package var state: String
+  package var isFree: Bool { state == "FREE" }
+  package var description: String { "thread \(index) \(state)" }
 }
 
 /// Reads the secure world's truth through the GDB stub. Secure memory can only be read through a CPU that is
 /// stopped in the secure world, so every read happens at a breakpoint on an OP-TEE function: by default
 /// `interrupt_main_handler`, which every secure interrupt runs (the secure timer of OP-TEE's callouts enters it
 /// every second; when a stack has no callouts the probe makes it run by sending a byte to the secure console).
-public struct SecureWorldProbe: Sendable {
-  public let rsp: RSPClient
-  public let tee: ELFSymbols
+package struct SecureWorldProbe: Sendable {
+  package let rsp: RSPClient
+  package let tee: ELFSymbols
   /// TF-A's BL31 (EL3), when its symbols could be read.
-  public let firmware: ELFSymbols?
-  public let layout: OpteeLayout
+  package let firmware: ELFSymbols?
+  package let layout: OpteeLayout
   /// The secure world is entered periodically (OP-TEE callouts on the secure timer).
-  public let periodicEntry: Bool
+  package let periodicEntry: Bool
   /// Makes a CPU enter the secure world now (a byte to the secure console raises its UART interrupt).
-  public let poke: @Sendable () async throws -> Void
+  package let poke: @Sendable () async throws -> Void
 
-  public init(rsp: RSPClient, tee: ELFSymbols, firmware: ELFSymbols? = nil, layout: OpteeLayout, periodicEntry: Bool,
+  package init(rsp: RSPClient, tee: ELFSymbols, firmware: ELFSymbols? = nil, layout: OpteeLayout, periodicEntry: Bool,
     poke: @escaping @Sendable () async throws -> Void)
   {
     self.rsp = rsp
@@ -53,7 +53,7 @@ public struct SecureWorldProbe: Sendable {
 
   /// The address of `symbol` in OP-TEE (tee.elf), else in TF-A's BL31 (bl31.elf).
   /// - Throws: `HarnessError` when neither has it.
-  public func address(of symbol: String) throws -> UInt64 {
+  package func address(of symbol: String) throws -> UInt64 {
     if let found = tee.byName[symbol] { return found.address }
     if let found = firmware?.byName[symbol] { return found.address }
     return try tee.address(symbol)
@@ -63,7 +63,7 @@ public struct SecureWorldProbe: Sendable {
   /// machine run again (also when `body` throws).
   /// - Throws: `DeadlineExceeded` when no CPU gets there in time; `HarnessError` when the stop is not in the
   ///   secure world and `requireSecure` is set (never garbage read from the wrong world).
-  public func whenStopped<T: Sendable>(at symbol: String = "interrupt_main_handler", requireSecure: Bool = true,
+  package func whenStopped<T: Sendable>(at symbol: String = "interrupt_main_handler", requireSecure: Bool = true,
     poke usePoke: Bool? = nil, deadline: Deadline = .after(.seconds(5)),
     _ body: @Sendable (CPUStop) async throws -> T) async throws -> T
   {
@@ -88,13 +88,13 @@ public struct SecureWorldProbe: Sendable {
 
   /// OP-TEE's thread table, read from a CPU stopped in the secure world. `poke` makes a CPU enter it at once
   /// (a byte to the secure console) instead of at the next periodic entry; nil pokes only when there is none.
-  public func threadTable(poke: Bool? = nil, deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
+  package func threadTable(poke: Bool? = nil, deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
     try await whenStopped(poke: poke, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
   /// Reads the thread table (at each secure interrupt, ~1 s apart) until every thread is FREE or `deadline`
   /// passes; returns the last table read.
-  public func threadTableOnceFree(deadline: Deadline) async throws -> [OpteeThread] {
+  package func threadTableOnceFree(deadline: Deadline) async throws -> [OpteeThread] {
     var table = try await threadTable()
     while table.contains(where: { !$0.isFree }) && !deadline.hasPassed { table = try await threadTable() }
     return table
@@ -117,7 +117,7 @@ public struct SecureWorldProbe: Sendable {
   }
 
   /// How many times CPUs executed `symbol` within `window` (a breakpoint counted and stepped over each time).
-  public func countHits(of symbol: String, over window: Duration) async throws -> Int {
+  package func countHits(of symbol: String, over window: Duration) async throws -> Int {
     // The window is the measurement itself: the machine runs on while the watch counts.
     try await watching(try tee.address(symbol)) { _ in try await Task.sleep(for: window) }.hits
   }

@@ -2,13 +2,13 @@ import Foundation
 import HarnessSupport
 
 /// One time a CPU executed a watched address.
-public struct WatchHit: Sendable, Equatable {
+package struct WatchHit: Sendable, Equatable {
   /// The watched point's name (a symbol of tee.elf or bl31.elf).
-  public var name: String
+  package var name: String
   /// The CPU's index (0 for the first).
-  public var cpu: Int
-  public var at: ContinuousClock.Instant
-  public init(name: String, cpu: Int, at: ContinuousClock.Instant) {
+  package var cpu: Int
+  package var at: ContinuousClock.Instant
+  package init(name: String, cpu: Int, at: ContinuousClock.Instant) {
     self.name = name
     self.cpu = cpu
     self.at = at
@@ -18,7 +18,7 @@ public struct WatchHit: Sendable, Equatable {
 /// Logs every time CPUs execute watched secure-world addresses (TF-A's or OP-TEE's) while the machine runs on,
 /// and reads OP-TEE's thread table on request in the middle — both through the one stub connection, which only
 /// the watch's loop uses while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
-public actor SecureWorldWatch {
+package actor SecureWorldWatch {
   private let probe: SecureWorldProbe
   private let points: [UInt64: String]
   /// Where a table request is served: every secure interrupt runs it.
@@ -27,9 +27,9 @@ public actor SecureWorldWatch {
   private var tableRequests: [CheckedContinuation<[OpteeThread], any Error>] = []
   private var finishing = false
   /// Every hit so far, in order.
-  public private(set) var log: [WatchHit] = []
+  package private(set) var log: [WatchHit] = []
   /// Hits so far.
-  public var hits: Int { log.count }
+  package var hits: Int { log.count }
 
   init(probe: SecureWorldProbe, points: [UInt64: String]) throws {
     self.probe = probe
@@ -38,10 +38,10 @@ public actor SecureWorldWatch {
   }
 
   /// Hits of `name` so far.
-  public func hits(of name: String) -> Int { log.count { $0.name == name } }
+  package func hits(of name: String) -> Int { log.count { $0.name == name } }
 
   /// OP-TEE's thread table, read at the next secure interrupt (within about a second while counting goes on).
-  public func threadTable() async throws -> [OpteeThread] {
+  package func threadTable() async throws -> [OpteeThread] {
     guard !finishing else { throw HarnessError("the watch is over: read the thread table inside its body") }
     return try await withCheckedThrowingContinuation { tableRequests.append($0) }
   }
@@ -108,7 +108,7 @@ extension SecureWorldProbe {
   /// Runs `body` while counting how often CPUs execute `address` (a hardware breakpoint, stepped over and armed
   /// again at each hit); `body` may read the thread table meanwhile. Returns the hits and `body`'s result; the
   /// machine runs on afterwards.
-  public func watching<T: Sendable>(_ address: UInt64, _ body: @Sendable (SecureWorldWatch) async throws -> T)
+  package func watching<T: Sendable>(_ address: UInt64, _ body: @Sendable (SecureWorldWatch) async throws -> T)
     async throws -> (hits: Int, result: T)
   {
     let (log, result) = try await watching(points: [address: "0x\(String(address, radix: 16))"], body)
@@ -118,7 +118,7 @@ extension SecureWorldProbe {
   /// Runs `body` while logging every time a CPU executes one of `symbols` (of tee.elf or bl31.elf); returns the
   /// log, in order, and `body`'s result.
   /// - Throws: `HarnessError` for a symbol neither image has.
-  public func watching<T: Sendable>(_ symbols: [String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
+  package func watching<T: Sendable>(_ symbols: [String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
     async throws -> (log: [WatchHit], result: T)
   {
     var points: [UInt64: String] = [:]

@@ -1,18 +1,18 @@
 /// Why the target stopped, from a stop-reply packet (`S05`, `T05thread:2;hwbreak:;`, `W00`, `X09`).
-public struct StopReply: Sendable, Equatable {
-  public enum Kind: Sendable, Equatable { case signal, exited, terminated }
-  public var kind: Kind
+package struct StopReply: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable { case signal, exited, terminated }
+  package var kind: Kind
   /// The signal number (or the exit status for `W`).
-  public var code: UInt8
+  package var code: UInt8
   /// The thread (vCPU) that stopped, as the stub names it (`2`, `p1.2`).
-  public var thread: String?
+  package var thread: String?
   /// `swbreak`, `hwbreak`, `watch`, … when the stub says.
-  public var reason: String?
+  package var reason: String?
   /// Other `name:value` pairs (register values by number, etc.).
-  public var fields: [String: String]
+  package var fields: [String: String]
 
   /// Parses a stop reply; nil when the packet is not one.
-  public init?(_ payload: [UInt8]) {
+  package init?(_ payload: [UInt8]) {
     guard let first = payload.first else { return nil }
     let text = String(decoding: payload, as: UTF8.self)
     let number = text.dropFirst().prefix(2)

@@ -2,12 +2,12 @@
 /// functions sit in an address-only `.text` section and whose variables in an address-only `.data`, so gdb treats
 /// them as code and data at their true (run-time) addresses. Used for the kernel, whose symbols come from the
 /// guest's `/proc/kallsyms` (Debian ships no System.map, and KASLR moves them every boot).
-public enum SymbolFile {
-  public struct Symbol: Sendable, Equatable {
-    public var name: String
-    public var address: UInt64
-    public var isCode: Bool
-    public init(name: String, address: UInt64, isCode: Bool) {
+package enum SymbolFile {
+  package struct Symbol: Sendable, Equatable {
+    package var name: String
+    package var address: UInt64
+    package var isCode: Bool
+    package init(name: String, address: UInt64, isCode: Bool) {
       self.name = name
       self.address = address
       self.isCode = isCode
@@ -17,7 +17,7 @@ public enum SymbolFile {
   /// Symbols from `/proc/kallsyms` lines (`ffff800080010000 T _text`, module symbols with `\t[module]`):
   /// code (`t`/`T`) and data (`d`/`D`/`b`/`B`/`r`/`R`); other kinds, ARM mapping symbols (`$x`, `$d`), zero
   /// addresses and malformed lines are skipped.
-  public static func kallsyms(_ text: String) -> [Symbol] {
+  package static func kallsyms(_ text: String) -> [Symbol] {
     var symbols: [Symbol] = []
     for line in text.split(separator: "\n") {
       let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -34,7 +34,7 @@ public enum SymbolFile {
   }
 
   /// The ELF file's bytes.
-  public static func elf(_ symbols: [Symbol]) -> [UInt8] {
+  package static func elf(_ symbols: [Symbol]) -> [UInt8] {
     let code = symbols.filter(\.isCode), data = symbols.filter { !$0.isCode }
     // kallsyms gives no sizes: each section reaches a page past its last symbol.
     func span(_ s: [Symbol]) -> (start: UInt64, size: UInt64) {

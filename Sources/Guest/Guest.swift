@@ -4,17 +4,17 @@ import Suites
 /// `t.client.start(4, "wait", ...)`, `t.secureConsole.typeBurst("abc")`, `t.interrupts.line(matching: "pl011")`.
 extension TestContext {
   /// OP-TEE: its facts, its secure-world probe, its resources.
-  public var optee: OPTEE { OPTEE(t: self) }
+  package var optee: OPTEE { OPTEE(t: self) }
   /// The payload client's calls into the payload TA.
-  public var client: PayloadClient { PayloadClient(t: self) }
+  package var client: PayloadClient { PayloadClient(t: self) }
   /// OCALLs to the harness's tee-supplicant plugin, and the plugin's log.
-  public var plugin: Plugin { Plugin(t: self) }
+  package var plugin: Plugin { Plugin(t: self) }
   /// tee-supplicant: which process serves.
-  public var supplicant: Supplicant { Supplicant(t: self) }
+  package var supplicant: Supplicant { Supplicant(t: self) }
   /// The secure console as a typist sees it: bytes typed, and when OP-TEE read them.
-  public var secureConsole: SecureConsole { SecureConsole(t: self) }
+  package var secureConsole: SecureConsole { SecureConsole(t: self) }
   /// Linux's view of the interrupts (`/proc/interrupts`, the device tree).
-  public var interrupts: Interrupts { Interrupts(t: self) }
+  package var interrupts: Interrupts { Interrupts(t: self) }
   /// OP-TEE's own test program.
-  public var xtest: XTest { XTest(t: self) }
+  package var xtest: XTest { XTest(t: self) }
 }

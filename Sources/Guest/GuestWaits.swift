@@ -4,13 +4,13 @@ import Suites
 
 extension TestContext {
   /// Waits until guest process `pid` is gone; returns how long that took (seconds), nil if it outlived `within`.
-  public func waitGone(_ pid: Int, within: Duration) async throws -> Double? {
+  package func waitGone(_ pid: Int, within: Duration) async throws -> Double? {
     try await waitUntil("[ ! -d /proc/\(pid) ]", within: within)
   }
 
   /// Polls the guest shell condition `condition` until it holds; returns how long that took (seconds), nil if it
   /// still did not hold after `within` (the guest loop keeps its own deadline, so the shell stays usable).
-  public func waitUntil(_ condition: String, within: Duration) async throws -> Double? {
+  package func waitUntil(_ condition: String, within: Duration) async throws -> Double? {
     let started = ContinuousClock.now
     let limit = Int(within.seconds.rounded(.up)) + 1
     let waited = try await run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); until \(condition); do "
@@ -20,7 +20,7 @@ extension TestContext {
 
   /// Looks at what only the host can see (console lines, parsed tool output) until `condition` holds or `within`
   /// passes, letting the guest's clock run 0.1 s between looks; returns whether it held. Looks at least once.
-  public func poll(within: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+  package func poll(within: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = Deadline.after(within)
     while try await !condition() {
       if deadline.hasPassed { return false }
@@ -30,18 +30,18 @@ extension TestContext {
   }
 
   /// The kernel functions the threads of guest process `pid` sleep in (`/proc/PID/task/*/wchan`).
-  public func sleepingIn(_ pid: Int) async throws -> [String] {
+  package func sleepingIn(_ pid: Int) async throws -> [String] {
     try await run("for f in /proc/\(pid)/task/*/wchan; do cat $f 2>/dev/null; echo; done").lines.filter { !$0.isEmpty }
   }
 
   /// Tasks in uninterruptible sleep (state D), each as `pid name wchan`.
-  public func tasksInDState() async throws -> [String] {
+  package func tasksInDState() async throws -> [String] {
     try await run("for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ \"$3\" = D ] && "
       + "echo \"$1 $2 $(cat /proc/$1/wchan 2>/dev/null)\"; done").lines
   }
 
   /// Kernel log lines that report a problem (warnings, bugs, oopses, hung tasks), oldest first.
-  public func kernelProblems() async throws -> [String] {
+  package func kernelProblems() async throws -> [String] {
     // Bracketed letters keep the typed command itself (echoed on the console) clear of the bad-pattern rules.
     try await run("dmesg | grep -E 'WARNING:|B[U]G:|O[o]ps|cut here|blocked for more than|use-after-free'").lines
   }

@@ -4,18 +4,18 @@ import HarnessSupport
 import Suites
 
 /// The interrupts as Linux sees them (`/proc/interrupts`, the device tree) and the ones only the platform knows.
-public struct Interrupts: Sendable {
+package struct Interrupts: Sendable {
   let t: TestContext
 
   /// Linux's name for OP-TEE's notification interrupt in /proc/interrupts.
-  public static let notificationName = "optee_notification"
+  package static let notificationName = "optee_notification"
   /// QEMU virt wires its secure UART (UART1, OP-TEE's console) to SPI 8, INTID 40 (`VIRT_SECURE_UART` in
   /// hw/arm/virt.c); the secure world's device tree is not visible to Linux, so this one is the platform's.
-  public static let secureUARTIntid = 40
+  package static let secureUARTIntid = 40
 
   /// The first /proc/interrupts line that matches `expression` (an ERE, e.g. `uart-pl011`): per-CPU counts and
   /// the rest of the line (controller, number, trigger, name).
-  public func line(matching expression: String) async throws -> InterruptLine {
+  package func line(matching expression: String) async throws -> InterruptLine {
     guard let line = try await t.shell.interruptLine(matching: expression, deadline: t.deadline) else {
       let listed = try? await t.run("cat /proc/interrupts").output
       throw TestFailure(message: "no interrupt matching \(expression) in /proc/interrupts", details: listed)
@@ -24,16 +24,16 @@ public struct Interrupts: Sendable {
   }
 
   /// Per-CPU counts of the interrupt named `name` in /proc/interrupts (e.g. `arch_timer`).
-  public func counts(of name: String) async throws -> [Int] {
+  package func counts(of name: String) async throws -> [Int] {
     try await line(matching: " \(name)$").counts
   }
 
   /// How many notification interrupts Linux has counted, on all CPUs.
-  public func notifications() async throws -> Int { try await line(matching: Self.notificationName).total }
+  package func notifications() async throws -> Int { try await line(matching: Self.notificationName).total }
 
   /// OP-TEE's notification interrupt as the device tree's `/firmware/optee` node gives it (its cells in hex, and
   /// decoded when they are three).
-  public func notificationInDeviceTree() async throws -> (cells: String, interrupt: NotificationInterrupt?) {
+  package func notificationInDeviceTree() async throws -> (cells: String, interrupt: NotificationInterrupt?) {
     let cells = try await t.run("hexdump -ve '1/1 \"%02x\"' /sys/firmware/devicetree/base/firmware/optee/interrupts").output
       .trimmingCharacters(in: .whitespacesAndNewlines)
     return (cells, NotificationInterrupt(deviceTreeCells: cells))
@@ -43,7 +43,7 @@ public struct Interrupts: Sendable {
 extension ShellSession {
   /// The first /proc/interrupts line that matches `expression` (an ERE, e.g. `pl011` or ` arch_timer$`),
   /// nil when none does.
-  public func interruptLine(matching expression: String, timeout: Duration = .seconds(10),
+  package func interruptLine(matching expression: String, timeout: Duration = .seconds(10),
     deadline: Deadline = .distantFuture) async throws -> InterruptLine?
   {
     let quoted = expression.replacingOccurrences(of: "'", with: "'\\''")

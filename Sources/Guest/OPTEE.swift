@@ -5,15 +5,15 @@ import Suites
 
 /// OP-TEE as the tests see it: what the stack says of it (never a constant), its secure world through the GDB
 /// stub, and what it holds.
-public struct OPTEE: Sendable {
+package struct OPTEE: Sendable {
   let t: TestContext
 
   /// The notification interrupt OP-TEE's qemu_armv8a platform uses when its build does not say
   /// (`CFG_CORE_ASYNC_NOTIF_GIC_INTID`'s default there).
-  public static let defaultNotificationIntid = 219
+  package static let defaultNotificationIntid = 219
 
   /// CFG_NUM_THREADS of the stack under test (from its build, never a constant); a skip when nothing says.
-  public func threads() throws -> Int {
+  package func threads() throws -> Int {
     guard let n = t.facts.opteeThreads, n > 0 else {
       if !t.facts.opteeConfigKnown { try t.skip(t.facts.unknown("CFG_NUM_THREADS")) }
       throw TestFailure(message: "the OP-TEE build has no CFG_NUM_THREADS in conf.mk")
@@ -22,7 +22,7 @@ public struct OPTEE: Sendable {
   }
 
   /// Skips unless OP-TEE is built with the flag `name`; `what` says what the stack lacks without it.
-  public func require(_ name: String, else what: String) throws {
+  package func require(_ name: String, else what: String) throws {
     switch t.facts.opteeFlag(name) {
     case true: return
     case false: try t.skip("\(what) (\(name)=n)")
@@ -31,13 +31,13 @@ public struct OPTEE: Sendable {
   }
 
   /// The notification interrupt OP-TEE was built with.
-  public var notificationIntid: Int {
+  package var notificationIntid: Int {
     t.facts.optee.integer("CFG_CORE_ASYNC_NOTIF_GIC_INTID") ?? Self.defaultNotificationIntid
   }
 
   /// The machine's secure-world probe; a skip when the stack came without OP-TEE's symbols, else a failure saying
   /// why there is none.
-  public func probe() throws -> SecureWorldProbe {
+  package func probe() throws -> SecureWorldProbe {
     guard let probe = t.machine.secureWorld else {
       if let missing = t.machine.secureWorldMissingSymbols { try t.skip(missing) }
       throw TestFailure(message: "no secure-world probe: \(t.machine.secureWorldError ?? "unknown reason")")
@@ -46,10 +46,10 @@ public struct OPTEE: Sendable {
   }
 
   /// OP-TEE's thread table, read from the secure world.
-  public func threadTable() async throws -> [OpteeThread] { try await probe().threadTable() }
+  package func threadTable() async throws -> [OpteeThread] { try await probe().threadTable() }
 
   /// The TEE's loaded TA instances and memory pools (`xtest --stats`).
-  public func resources() async throws -> TeeResources {
+  package func resources() async throws -> TeeResources {
     let ta = try await t.run("xtest --stats --ta 2>&1")
     let alloc = try await t.run("xtest --stats --alloc 2>&1")
     guard alloc.status == 0 else { throw TestFailure(message: "xtest --stats --alloc failed", details: alloc.output) }

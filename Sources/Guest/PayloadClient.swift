@@ -4,20 +4,20 @@ import Suites
 
 /// A run of the payload client (`teeharness-client`, images/payloads) in the guest's background: its process
 /// and the file its JSON lines go to.
-public struct GuestCalls: Sendable {
-  public var log: String
-  public var pid: Int
-  public var tag: String
+package struct GuestCalls: Sendable {
+  package var log: String
+  package var pid: Int
+  package var tag: String
 }
 
 /// The payload client: parallel calls into the payload TA, sessions held open, and what they reported.
-public struct PayloadClient: Sendable {
+package struct PayloadClient: Sendable {
   let t: TestContext
 
   /// Starts `count` parallel calls of the payload TA's `command` (`return`, `wait`, `spin`, `panic`) lasting
   /// `ms` each, in the background; returns at once. With `held`, the sessions open but the calls wait for
   /// `release(_:)`. With `cpu`, the client runs on that CPU only (so its calls enter the secure world there).
-  public func start(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false, cpu: Int? = nil)
+  package func start(_ count: Int, _ command: String, ms: Int = 0, tag: String, held: Bool = false, cpu: Int? = nil)
     async throws -> GuestCalls
   {
     let go = held ? " -g /tmp/go-\(tag)" : ""
@@ -37,22 +37,22 @@ public struct PayloadClient: Sendable {
   }
 
   /// Opens `sessions` sessions on the payload TA in a background process that holds them until killed.
-  public func holdSessions(_ sessions: Int, tag: String) async throws -> GuestCalls {
+  package func holdSessions(_ sessions: Int, tag: String) async throws -> GuestCalls {
     let calls = try await launch("hold -n \(sessions)", log: "/tmp/hold-\(tag).json", tag: tag)
     try await waitFor(calls, event: "holding")
     return calls
   }
 
   /// Lets held calls go.
-  public func release(_ calls: GuestCalls) async throws { _ = try await t.run("touch /tmp/go-\(calls.tag)") }
+  package func release(_ calls: GuestCalls) async throws { _ = try await t.run("touch /tmp/go-\(calls.tag)") }
 
   /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
-  public func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30)) async throws {
+  package func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30)) async throws {
     try await waitFor(calls, event: "invoking", count: count, timeout: timeout)
   }
 
   /// Waits until `calls` printed `count` lines of `event` (`opened`, `invoking`, `call`) while it runs.
-  public func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
+  package func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
     let lines = "$(grep -c '\"event\":\"\(event)\"' \(calls.log))"
     let waited = try await t.run(
       "while [ \"\(lines)\" -lt \(count) ]; do kill -0 \(calls.pid) 2>/dev/null || break; sleep 0.02; done; [ \"\(lines)\" -ge \(count) ]",
@@ -64,7 +64,7 @@ public struct PayloadClient: Sendable {
   }
 
   /// Waits for `calls` to end (its summary, or the process gone) and returns what it reported.
-  public func finish(_ calls: GuestCalls, timeout: Duration = .seconds(60)) async throws -> CallTimeline {
+  package func finish(_ calls: GuestCalls, timeout: Duration = .seconds(60)) async throws -> CallTimeline {
     _ = try await t.run("while kill -0 \(calls.pid) 2>/dev/null && ! grep -q '\"event\":\"summary\"' \(calls.log); do sleep 0.05; done",
       timeout: timeout)
     let text = try await t.run("cat \(calls.log)")

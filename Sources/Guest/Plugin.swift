@@ -4,7 +4,7 @@ import Suites
 
 /// The harness's tee-supplicant plugin (images/payloads/plugin): OCALLs the payload TA makes to it, what it
 /// logged, and its `hang` held or let go.
-public struct Plugin: Sendable {
+package struct Plugin: Sendable {
   let t: TestContext
 
   static let logFile = "/tmp/teeharness-plugin.log"
@@ -13,7 +13,7 @@ public struct Plugin: Sendable {
 
   /// Starts one OCALL in the background: the TA calls the plugin's `command` (argument `ms`) with `bytes` bytes
   /// in shared memory of kind `memory`; with `cancelAfter`, the client requests the call's cancellation then.
-  public func start(_ command: PluginCommand, ms: Int = 0, memory: SharedMemoryKind = .registered, bytes: Int = 256,
+  package func start(_ command: PluginCommand, ms: Int = 0, memory: SharedMemoryKind = .registered, bytes: Int = 256,
     cancelAfter: Int? = nil, tag: String) async throws -> GuestCalls
   {
     let cancel = cancelAfter.map { " -x \($0)" } ?? ""
@@ -24,14 +24,14 @@ public struct Plugin: Sendable {
   }
 
   /// Makes one OCALL and waits for its outcome.
-  public func call(_ command: PluginCommand, ms: Int = 0, memory: SharedMemoryKind = .registered, bytes: Int = 256,
+  package func call(_ command: PluginCommand, ms: Int = 0, memory: SharedMemoryKind = .registered, bytes: Int = 256,
     tag: String, timeout: Duration = .seconds(30)) async throws -> OCallOutcome
   {
     try await outcome(of: try await start(command, ms: ms, memory: memory, bytes: bytes, tag: tag), timeout: timeout)
   }
 
   /// Waits for an OCALL client to end and returns what it reported.
-  public func outcome(of calls: GuestCalls, timeout: Duration = .seconds(30)) async throws -> OCallOutcome {
+  package func outcome(of calls: GuestCalls, timeout: Duration = .seconds(30)) async throws -> OCallOutcome {
     guard try await t.waitGone(calls.pid, within: timeout) != nil else {
       throw TestFailure(message: "the OCALL client (pid \(calls.pid)) did not end within \(timeout.seconds.formatted(decimals: 0)) s",
         details: try await t.hangReport(client: calls.pid))
@@ -44,14 +44,14 @@ public struct Plugin: Sendable {
   }
 
   /// Empties the plugin's log (before a scenario, so its lines are the scenario's own).
-  public func clearLog() async throws { _ = try await t.run(": > \(Self.logFile)") }
+  package func clearLog() async throws { _ = try await t.run(": > \(Self.logFile)") }
 
-  public func log() async throws -> PluginLog {
+  package func log() async throws -> PluginLog {
     PluginLog(lines: try await t.run("cat \(Self.logFile) 2>/dev/null").lines)
   }
 
   /// Waits until the plugin is serving a call (it logged `serving`), i.e. the TA waits in its OCALL.
-  public func waitServing(timeout: Duration = .seconds(15)) async throws {
+  package func waitServing(timeout: Duration = .seconds(15)) async throws {
     guard try await t.waitUntil("grep -q '^serving' \(Self.logFile) 2>/dev/null", within: timeout) != nil else {
       throw TestFailure(message: "the OCALL never reached the plugin within \(timeout.seconds.formatted(decimals: 0)) s",
         details: try await t.run("cat \(Self.logFile)").output)
@@ -59,14 +59,14 @@ public struct Plugin: Sendable {
   }
 
   /// Waits until the plugin answered every call it began serving (bounded by `within`); true if it did.
-  public func answeredAll(within: Duration) async throws -> Bool {
+  package func answeredAll(within: Duration) async throws -> Bool {
     try await t.waitUntil("[ $(grep -c '^served' \(Self.logFile)) -ge $(grep -c '^serving' \(Self.logFile)) ]", within: within) != nil
   }
 
   /// Waits until the plugin serves the call, then sends `signal` to `pid` unless the plugin has already answered —
   /// all inside the guest in one command, so no console round trip lets the plugin answer in between. True if the
   /// signal was sent mid-call; false when the plugin was faster.
-  public func killWhileServing(_ pid: Int, signal: String = "KILL", timeout: Duration = .seconds(15)) async throws -> Bool {
+  package func killWhileServing(_ pid: Int, signal: String = "KILL", timeout: Duration = .seconds(15)) async throws -> Bool {
     let limit = Int(timeout.seconds.rounded(.up)) + 1
     let sent = try await t.run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); "
       + "until grep -q '^serving' \(Self.logFile) 2>/dev/null; do [ $(cut -d. -f1 /proc/uptime) -ge $end ] && exit 1; sleep 0.01; done; "
@@ -79,29 +79,29 @@ public struct Plugin: Sendable {
   }
 
   /// Lets the plugin's `hang` answer, so no supplicant thread stays blocked after a scenario.
-  public func releaseHung() async throws { _ = try await t.run("touch \(Self.releaseFile)") }
+  package func releaseHung() async throws { _ = try await t.run("touch \(Self.releaseFile)") }
   /// Makes the plugin's `hang` wait again.
-  public func armHung() async throws { _ = try await t.run("rm -f \(Self.releaseFile)") }
+  package func armHung() async throws { _ = try await t.run("rm -f \(Self.releaseFile)") }
 }
 
 /// tee-supplicant, as the guest runs it (init's supervisor restarts it when it dies).
-public struct Supplicant: Sendable {
+package struct Supplicant: Sendable {
   let t: TestContext
 
   /// What tee-supplicant prints when it cannot open the supplicant device (another context still holds it).
-  public static let refusedLine = "failed to find an OP-TEE supplicant device"
+  package static let refusedLine = "failed to find an OP-TEE supplicant device"
   /// What init's supervisor prints when tee-supplicant ended.
-  public static let exitLine = "tee-supplicant exited with status"
+  package static let exitLine = "tee-supplicant exited with status"
 
   /// The tee-supplicant process that holds the supplicant device open (and so serves requests), nil if none.
-  public func serving() async throws -> Int? {
+  package func serving() async throws -> Int? {
     let found = try await t.run(
       "for p in $(pidof tee-supplicant); do ls -l /proc/$p/fd 2>/dev/null | grep -q teepriv0 && echo $p; done")
     return found.lines.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first
   }
 
   /// Waits until a tee-supplicant other than `old` serves; returns its pid and how long that took.
-  public func waitNew(replacing old: Int, within: Duration) async throws -> (pid: Int, seconds: Double)? {
+  package func waitNew(replacing old: Int, within: Duration) async throws -> (pid: Int, seconds: Double)? {
     let serving = "for p in $(pidof tee-supplicant); do [ $p != \(old) ] && ls -l /proc/$p/fd 2>/dev/null | grep -q teepriv0 && exit 0; done; exit 1"
     guard let seconds = try await t.waitUntil("( \(serving) )", within: within), let pid = try await self.serving() else { return nil }
     return (pid, seconds)
@@ -111,7 +111,7 @@ public struct Supplicant: Sendable {
 extension TestContext {
   /// Everything known about a call that did not come back: the thread table, where the client sleeps, the
   /// plugin's log, tasks in D state, the supplicant.
-  public func hangReport(client: Int?) async throws -> String {
+  package func hangReport(client: Int?) async throws -> String {
     var lines: [String] = []
     if let table = try? await optee.threadTable() {
       lines.append("OP-TEE threads: \(table.map(\.description).joined(separator: ", "))")

@@ -4,29 +4,29 @@ import Suites
 
 /// The state a scenario must come back to: what the TEE holds, which tee-supplicant serves, how many problem
 /// lines the kernel has logged.
-public struct QuietState: Sendable {
-  public var resources: TeeResources
-  public var supplicant: Int
-  public var kernelProblems: Int
+package struct QuietState: Sendable {
+  package var resources: TeeResources
+  package var supplicant: Int
+  package var kernelProblems: Int
 }
 
 /// Whether a scenario killed tee-supplicant on purpose.
-public enum SupplicantFate: Sendable { case keeps, killed }
+package enum SupplicantFate: Sendable { case keeps, killed }
 
 /// How a scenario recovered, measured from the moment something was killed.
-public struct Recovery: Sendable {
+package struct Recovery: Sendable {
   /// Kill → every OP-TEE thread FREE (read from the secure world).
-  public var threadsFree: Double
+  package var threadsFree: Double
   /// Kill → a new tee-supplicant serving, when the old one died.
-  public var newSupplicant: Double?
+  package var newSupplicant: Double?
   /// Kill → the next OCALL answered.
-  public var nextOCall: Double
+  package var nextOCall: Double
 }
 
 extension TestContext {
   /// Reads the state to come back to; requires a serving tee-supplicant. One OCALL is made first: the first
   /// since boot sets up what every later one reuses, and no scenario's baseline may depend on which ran before.
-  public func quietState() async throws -> QuietState {
+  package func quietState() async throws -> QuietState {
     guard let supplicant = try await supplicant.serving() else {
       throw TestFailure(message: "no tee-supplicant serves before the scenario", details: try await hangReport(client: nil))
     }
@@ -42,7 +42,7 @@ extension TestContext {
   /// about the hang; a supplicant that died though nobody killed it is reported as tee-supplicant's known failure
   /// when the kernel had refused its answer (EBADF).
   @discardableResult
-  public func requireRecovered(from before: QuietState, after event: String, at: ContinuousClock.Instant,
+  package func requireRecovered(from before: QuietState, after event: String, at: ContinuousClock.Instant,
     consoleFrom: Double, supplicant fate: SupplicantFate, client: Int?, releasePlugin: Bool = false,
     bound: Duration = .seconds(10), leaksChecked: Bool = true) async throws -> Recovery
   {
@@ -78,7 +78,7 @@ extension TestContext {
 
   /// No TA instance, session or pool growth since `before` (given 10 s to settle), no task in D state, no new
   /// kernel warning.
-  public func requireNothingLeft(since before: QuietState, after event: String) async throws {
+  package func requireNothingLeft(since before: QuietState, after event: String) async throws {
     var leaks: [String] = []
     _ = try await poll(within: .seconds(10)) {
       leaks = try await optee.resources().leaks(since: before.resources)
@@ -128,7 +128,7 @@ extension TestContext {
 }
 
 extension Recovery {
-  public var description: String {
+  package var description: String {
     "thread FREE after \(threadsFree.formatted(decimals: 2)) s"
       + (newSupplicant.map { ", new tee-supplicant after \($0.formatted(decimals: 2)) s" } ?? "")
       + ", next OCALL answered after \(nextOCall.formatted(decimals: 2)) s"

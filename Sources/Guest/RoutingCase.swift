@@ -1,44 +1,44 @@
 /// The nine ways a GICv3 interrupt meets a CPU: its group (who should handle it) × the world the CPU is in when
 /// it arrives. Numbered as in the routing discussion the secure-interrupts suite proves (seed 002).
-public struct RoutingCase: Sendable, Equatable, Hashable {
-  public enum Group: String, Sendable { case group0 = "Group 0", secureGroup1 = "Secure Group 1", nonSecureGroup1 = "Non-secure Group 1" }
-  public enum World: String, Sendable { case normal = "normal world", secure = "secure world", el3 = "EL3 (TF-A)" }
+package struct RoutingCase: Sendable, Equatable, Hashable {
+  package enum Group: String, Sendable { case group0 = "Group 0", secureGroup1 = "Secure Group 1", nonSecureGroup1 = "Non-secure Group 1" }
+  package enum World: String, Sendable { case normal = "normal world", secure = "secure world", el3 = "EL3 (TF-A)" }
 
-  public var number: Int
-  public var group: Group
-  public var world: World
+  package var number: Int
+  package var group: Group
+  package var world: World
   /// Who should end up handling it.
-  public var owner: String
+  package var owner: String
 
-  public var title: String { "case \(number): \(group.rawValue) while the CPU is in the \(world.rawValue)" }
+  package var title: String { "case \(number): \(group.rawValue) while the CPU is in the \(world.rawValue)" }
 
-  public static let nonSecureInNormal = RoutingCase(number: 1, group: .nonSecureGroup1, world: .normal, owner: "Linux")
-  public static let nonSecureInEL3 = RoutingCase(number: 2, group: .nonSecureGroup1, world: .el3, owner: "Linux")
-  public static let nonSecureInSecure = RoutingCase(number: 3, group: .nonSecureGroup1, world: .secure, owner: "Linux")
-  public static let secureInSecure = RoutingCase(number: 4, group: .secureGroup1, world: .secure, owner: "OP-TEE")
-  public static let secureInEL3 = RoutingCase(number: 5, group: .secureGroup1, world: .el3, owner: "OP-TEE")
-  public static let secureInNormal = RoutingCase(number: 6, group: .secureGroup1, world: .normal, owner: "OP-TEE")
-  public static let group0InEL3 = RoutingCase(number: 7, group: .group0, world: .el3, owner: "TF-A")
-  public static let group0InSecure = RoutingCase(number: 8, group: .group0, world: .secure, owner: "TF-A")
-  public static let group0InNormal = RoutingCase(number: 9, group: .group0, world: .normal, owner: "TF-A")
+  package static let nonSecureInNormal = RoutingCase(number: 1, group: .nonSecureGroup1, world: .normal, owner: "Linux")
+  package static let nonSecureInEL3 = RoutingCase(number: 2, group: .nonSecureGroup1, world: .el3, owner: "Linux")
+  package static let nonSecureInSecure = RoutingCase(number: 3, group: .nonSecureGroup1, world: .secure, owner: "Linux")
+  package static let secureInSecure = RoutingCase(number: 4, group: .secureGroup1, world: .secure, owner: "OP-TEE")
+  package static let secureInEL3 = RoutingCase(number: 5, group: .secureGroup1, world: .el3, owner: "OP-TEE")
+  package static let secureInNormal = RoutingCase(number: 6, group: .secureGroup1, world: .normal, owner: "OP-TEE")
+  package static let group0InEL3 = RoutingCase(number: 7, group: .group0, world: .el3, owner: "TF-A")
+  package static let group0InSecure = RoutingCase(number: 8, group: .group0, world: .secure, owner: "TF-A")
+  package static let group0InNormal = RoutingCase(number: 9, group: .group0, world: .normal, owner: "TF-A")
 
-  public static let all: [RoutingCase] = [
+  package static let all: [RoutingCase] = [
     nonSecureInNormal, nonSecureInEL3, nonSecureInSecure, secureInSecure, secureInEL3, secureInNormal,
     group0InEL3, group0InSecure, group0InNormal,
   ]
 }
 
 /// One line of the routing table: what a case's test saw.
-public struct RoutingRow: Sendable, Equatable {
-  public var routingCase: RoutingCase
+package struct RoutingRow: Sendable, Equatable {
+  package var routingCase: RoutingCase
   /// Who handled it, and through which path.
-  public var handler: String
+  package var handler: String
   /// How many interrupts of the case were seen handled that way.
-  public var count: Int?
+  package var count: Int?
   /// `passed`, `FAILED: why`, `skipped: why`.
-  public var verdict: String
+  package var verdict: String
 
-  public init(_ routingCase: RoutingCase, handler: String, count: Int?, verdict: String) {
+  package init(_ routingCase: RoutingCase, handler: String, count: Int?, verdict: String) {
     self.routingCase = routingCase
     self.handler = handler
     self.count = count
@@ -46,7 +46,7 @@ public struct RoutingRow: Sendable, Equatable {
   }
 
   /// The table, one line per case in case order (cases without a row say `not run`), columns aligned.
-  public static func table(_ rows: [RoutingRow]) -> [String] {
+  package static func table(_ rows: [RoutingRow]) -> [String] {
     let header = ["case", "group", "CPU in", "handled by", "count", "verdict"]
     let body = RoutingCase.all.map { c -> [String] in
       let row = rows.first { $0.routingCase == c }

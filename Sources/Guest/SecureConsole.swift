@@ -4,46 +4,46 @@ import HarnessSupport
 import Suites
 
 /// Bytes typed at the secure console and when OP-TEE read each of them.
-public struct TypedBytes: Sendable {
-  public var bytes: [UInt8]
+package struct TypedBytes: Sendable {
+  package var bytes: [UInt8]
   /// The host time (secure console clock) each byte was written.
-  public var typedAt: [Double]
+  package var typedAt: [Double]
   /// What OP-TEE read from the first byte's writing on.
-  public var input: SecureConsoleInput
+  package var input: SecureConsoleInput
 
-  public init(bytes: [UInt8], typedAt: [Double], input: SecureConsoleInput) {
+  package init(bytes: [UInt8], typedAt: [Double], input: SecureConsoleInput) {
     self.bytes = bytes
     self.typedAt = typedAt
     self.input = input
   }
 
   /// Seconds from each byte's writing to its `got` line, nil for a byte never read.
-  public var latencies: [Double?] {
+  package var latencies: [Double?] {
     zip(bytes, typedAt).map { byte, at in input.firstRead(of: byte, after: at).map { $0.time - at } }
   }
-  public var problems: [String] { input.problems(typed: bytes) }
+  package var problems: [String] { input.problems(typed: bytes) }
   /// The spread of the latencies of the bytes that were read.
-  public var latencySummary: String { spread(latencies.compactMap { $0 }) }
+  package var latencySummary: String { spread(latencies.compactMap { $0 }) }
 }
 
 /// Bounds of the secure console's timing: a byte whose interrupt works is read within milliseconds; one picked
 /// up by the watchdog's once-a-second bottom half waits 0.5 s on average.
-public struct SecureConsoleBounds: Sendable {
-  public var medianSeconds = 0.15
-  public var maxSeconds = 0.5
-  public var burstSeconds = 0.5
-  public init() {}
+package struct SecureConsoleBounds: Sendable {
+  package var medianSeconds = 0.15
+  package var maxSeconds = 0.5
+  package var burstSeconds = 0.5
+  package init() {}
 }
 
 /// The secure console as a typist sees it: what is typed, and when OP-TEE read it (its console driver's
 /// `read_console` lines).
-public struct SecureConsole: Sendable {
+package struct SecureConsole: Sendable {
   let t: TestContext
 
   /// Types `text` one byte at a time, as a person would: each once OP-TEE read the one before (or `each` passed)
   /// and `cadence` after the keystroke before — so each byte meets a UART whose interrupt the previous bottom half
   /// has enabled again. Returns what was read.
-  public func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3))
+  package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3))
     async throws -> TypedBytes
   {
     let bytes = Array(text.utf8)
@@ -63,7 +63,7 @@ public struct SecureConsole: Sendable {
   }
 
   /// Types `text` in one write; waits until OP-TEE read its last byte (or `within` passed); returns what was read.
-  public func typeBurst(_ text: String, within: Duration = .seconds(5)) async throws -> TypedBytes {
+  package func typeBurst(_ text: String, within: Duration = .seconds(5)) async throws -> TypedBytes {
     let bytes = Array(text.utf8)
     await t.secure.discardPending()
     let at = t.secure.now()
@@ -75,7 +75,7 @@ public struct SecureConsole: Sendable {
   }
 
   /// Types one byte and returns the time it was written (the secure console's clock), without waiting for it.
-  public func type(_ byte: UInt8) async throws -> Double {
+  package func type(_ byte: UInt8) async throws -> Double {
     let at = t.secure.now()
     try await t.secure.send(bytes: [byte])
     return at
@@ -83,18 +83,18 @@ public struct SecureConsole: Sendable {
 
   /// Waits until OP-TEE read `byte` (bounded by `timeout`); true if it did.
   @discardableResult
-  public func awaitRead(of byte: UInt8, timeout: Duration) async -> Bool {
+  package func awaitRead(of byte: UInt8, timeout: Duration) async -> Bool {
     (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: timeout, deadline: t.deadline)) != nil
   }
 
   /// What OP-TEE read since `time` (the secure console's clock).
-  public func input(since time: Double) async -> SecureConsoleInput {
+  package func input(since time: Double) async -> SecureConsoleInput {
     SecureConsoleInput(lines: await t.secure.slice(from: time))
   }
 
   /// Converts host instants (a watch's hits) to the secure console's clock (its lines' times): one time base for
   /// the guest's lines and the host's breakpoint hits.
-  public func clock() -> @Sendable (ContinuousClock.Instant) -> Double {
+  package func clock() -> @Sendable (ContinuousClock.Instant) -> Double {
     let (instant, seconds) = (ContinuousClock.now, t.secure.now())
     return { seconds + ($0 - instant).seconds }
   }

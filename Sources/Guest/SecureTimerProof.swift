@@ -54,7 +54,7 @@ struct SecureTimerProof: Sendable {
 extension StackChecks {
   /// OP-TEE's: after every test every OP-TEE thread is FREE (read from the secure world through the GDB stub); a
   /// restored machine proves its secure timer runs (the test watchdog's notifications keep coming).
-  public static let optee = StackChecks(
+  package static let optee = StackChecks(
     afterTest: { machine, poke in
       // A thread left SUSPENDED or ACTIVE is a call that never came back. `poke` enters the secure world at once
       // (a byte at the secure console) rather than at the next timer tick.

@@ -8,12 +8,12 @@ import Suites
 /// OP-TEE raises asynchronous notifications (Linux's driver says so at probe), whether its test watchdog runs
 /// (the notification count rises every second while the guest idles), and its thread count (read through the
 /// GDB stub, when there is a tee.elf). Declared facts are never overridden; what stays unknown stays nil.
-public enum StackDiscovery {
+package enum StackDiscovery {
   static let learnable = ["CFG_CORE_ASYNC_NOTIF", "CFG_NOTIF_TEST_WD", "CFG_NUM_THREADS"]
 
   /// `learn`, printing what it learns; a boot that fails leaves the facts as they were (the suites' own boots
   /// report the failure).
-  public static func learnOrSay(_ facts: StackFacts, runDirectory: URL) async -> StackFacts {
+  package static func learnOrSay(_ facts: StackFacts, runDirectory: URL) async -> StackFacts {
     do {
       return try await learn(facts, runDirectory: runDirectory) { Output.line($0) }
     } catch {
@@ -24,7 +24,7 @@ public enum StackDiscovery {
 
   /// `facts` with what one boot shows added (and noted in `learned`); `facts` itself when the build said it all.
   /// - Throws: what booting the machine throws.
-  public static func learn(_ facts: StackFacts, runDirectory: URL, report: (String) -> Void) async throws -> StackFacts {
+  package static func learn(_ facts: StackFacts, runDirectory: URL, report: (String) -> Void) async throws -> StackFacts {
     guard !facts.opteeConfigKnown, learnable.contains(where: { facts.optee.values[$0] == nil }) else { return facts }
     report("facts: the stack has no conf.mk; learning what it does from one boot")
     let configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,

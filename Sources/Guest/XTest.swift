@@ -4,18 +4,18 @@ import Suites
 
 /// What one xtest run said: its exit status (nil while unknown), its verdict lines parsed, and those lines with
 /// the context of any failure.
-public struct XTestRun: Sendable {
-  public var status: Int32
-  public var report: XTestReport
+package struct XTestRun: Sendable {
+  package var status: Int32
+  package var report: XTestReport
   /// The verdict lines and the lines around each failure (what crossed the console).
-  public var output: String
-  public var seconds: Double
-  public var passed: Bool { status == 0 }
+  package var output: String
+  package var seconds: Double
+  package var passed: Bool { status == 0 }
 }
 
 /// OP-TEE's test program, run one way: `xtest -t regression ID` with its output in a file in the guest, of which
 /// only the verdict lines and the context of failures cross the console; parsed by `XTestReport`.
-public struct XTest: Sendable {
+package struct XTest: Sendable {
   let t: TestContext
 
   static func log(_ id: String) -> String { "/tmp/xtest-\(id).log" }
@@ -27,7 +27,7 @@ public struct XTest: Sendable {
   }
 
   /// Runs xtest case `id` (`1001`) to its end.
-  public func run(_ id: String, timeout: Duration) async throws -> XTestRun {
+  package func run(_ id: String, timeout: Duration) async throws -> XTestRun {
     let log = Self.log(id)
     let result = try await t.run("xtest -t regression \(id) > \(log) 2>&1; status=$?; \(Self.verdicts(log)); exit $status",
       timeout: timeout)
@@ -35,12 +35,12 @@ public struct XTest: Sendable {
   }
 
   /// Starts xtest case `id` in the guest's background; `finish` waits for it.
-  public func start(_ id: String) async throws {
+  package func start(_ id: String) async throws {
     _ = try await t.run("xtest -t regression \(id) > \(Self.log(id)) 2>&1 &")
   }
 
   /// Waits (bounded by `timeout`) until the xtest `start` began is done; its status is 0 only if it passed.
-  public func finish(_ id: String, timeout: Duration) async throws -> XTestRun {
+  package func finish(_ id: String, timeout: Duration) async throws -> XTestRun {
     let log = Self.log(id)
     let result = try await t.run("while ! grep -q 'TEE test application done' \(log); do sleep 0.2; done; \(Self.verdicts(log)); "
       + "grep -q 'test cases\\? of which 0 failed' \(log)", timeout: timeout)

@@ -4,17 +4,17 @@ import HarnessSupport
 import Images
 
 /// The `teeharness` command line.
-public struct TeeHarness: AsyncParsableCommand {
-  public static let configuration = CommandConfiguration(
+package struct TeeHarness: AsyncParsableCommand {
+  package static let configuration = CommandConfiguration(
     commandName: "teeharness",
     abstract: "Boots a real TF-A → OP-TEE → Linux stack under QEMU and proves what it does.",
     subcommands: [CheckCommand.self, SetupCommand.self, ImagesCommand.self, BootCommand.self, GDBCommand.self, ListCommand.self, BenchCommand.self, ReportCommand.self, ReproCommand.self])
 
-  public init() {}
+  package init() {}
 
   /// Runs the command line and exits with the harness's exit codes: 0 passed, 1 failed, 2 infrastructure
   /// error, 64 usage.
-  public static func execute() async {
+  package static func execute() async {
     do {
       var command = try parseAsRoot()
       if var async = command as? AsyncParsableCommand {
@@ -39,9 +39,9 @@ public struct TeeHarness: AsyncParsableCommand {
 }
 
 /// Thrown by a command to end with a given exit code after it has reported (a failed test run).
-public struct HarnessExitRequest: Error {
-  public var code: HarnessExit
-  public init(_ code: HarnessExit) { self.code = code }
+package struct HarnessExitRequest: Error {
+  package var code: HarnessExit
+  package init(_ code: HarnessExit) { self.code = code }
 }
 
 /// Options every command that touches images shares.

@@ -6,9 +6,9 @@ import Suites
 
 /// OP-TEE's asynchronous notifications end to end: a top half in secure interrupt context raises the
 /// notification interrupt, Linux counts it and makes a yielding call, and the bottom half runs in a thread.
-public let asyncNotificationsSuite = makeAsyncNotificationsSuite()
+package let asyncNotificationsSuite = makeAsyncNotificationsSuite()
 
-public func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
+package func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   Suite("async-notifications", "top half → notification interrupt → bottom-half yielding call",
     unsupported: { facts in
       switch facts.asyncNotifications {

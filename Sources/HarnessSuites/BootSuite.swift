@@ -5,7 +5,7 @@ import Machine
 import Suites
 
 /// The stack comes up: both worlds, in order, within budget, and Linux sees OP-TEE.
-public let bootSuite = Suite("boot", "every milestone in order and on time; OP-TEE visible to Linux") {
+package let bootSuite = Suite("boot", "every milestone in order and on time; OP-TEE visible to Linux") {
   Test("every milestone is reached in order within its budget") { t in
     let milestones = await t.machine.milestones
     for m in milestones {

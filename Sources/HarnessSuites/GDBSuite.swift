@@ -6,7 +6,7 @@ import Machine
 import Suites
 
 /// The GDB stub tells the truth about the machine: which world a CPU is in and how many OP-TEE threads are busy.
-public let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's thread table, counted hits") {
+package let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's thread table, counted hits") {
   Test("an OP-TEE breakpoint is hit in secure EL1 when xtest reaches it", timeout: .seconds(120)) { t in
     let probe = try t.optee.probe()
     try await t.xtest.start("1001")

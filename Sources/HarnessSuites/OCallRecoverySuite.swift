@@ -7,11 +7,11 @@ import Suites
 /// tee-supplicant → the harness's plugin — and waits there with its secure thread suspended. Whoever dies
 /// mid-call (the client, tee-supplicant, the plugin), the thread must come back, nothing may leak, and the next
 /// OCALL must work.
-public let ocallRecoverySuite = makeOCallRecoverySuite()
+package let ocallRecoverySuite = makeOCallRecoverySuite()
 
 /// With `killHungClient: false` the client of a hung plugin is left alone: the suite must report a hang with
 /// the stuck thread (the proof that it can fail).
-public func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 20) -> Suite {
+package func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 20) -> Suite {
   Suite("ocall-recovery", "OCALLs to a tee-supplicant plugin: the client, the supplicant or the plugin dies mid-call") {
     Test("round trip: bytes sent to the plugin come back intact", timeout: .seconds(90)) { t in
       try await t.plugin.armHung()

@@ -7,9 +7,9 @@ import Suites
 /// Where each kind of interrupt goes on this platform, proven per case by GDB breakpoints on TF-A (bl31.elf) and
 /// OP-TEE (tee.elf), the consoles and /proc/interrupts — and by timing, since the stack's periodic activity (the
 /// 1 s test watchdog, timer ticks) would pick up the work of a broken interrupt path later and hide it.
-public let secureInterruptsSuite = makeSecureInterruptsSuite()
+package let secureInterruptsSuite = makeSecureInterruptsSuite()
 
-public func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
+package func makeSecureInterruptsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   let table = RoutingLog()
   return Suite("secure-interrupts", "GICv3 routing: Secure and Non-secure Group 1 (and Group 0) × normal world, secure world, EL3") {
     Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150)) { t in

@@ -7,11 +7,11 @@ import Suites
 /// OP-TEE has CFG_NUM_THREADS threads. More concurrent calls than that must all be served — queued by the
 /// Linux driver when OP-TEE advertises its thread count, or answered `OPTEE_SMC_RETURN_ETHREAD_LIMIT` and retried
 /// when it does not — with no hang, no lost call and no leaked thread.
-public let threadExhaustionSuite = makeThreadExhaustionSuite()
+package let threadExhaustionSuite = makeThreadExhaustionSuite()
 
 /// `parkForever` leaves one call waiting forever after the flood (a leak the thread invariant must report:
 /// the proof that this suite can fail).
-public func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
+package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
   Suite("thread-exhaustion", "more concurrent calls than OP-TEE threads: waves, ETHREAD_LIMIT, killed callers") {
     Test("4 × CFG_NUM_THREADS waits of 500 ms are served in waves", timeout: .seconds(120)) { t in
       let n = try t.optee.threads(), k = 4 * n, ms = 500

@@ -4,7 +4,7 @@ import HarnessSupport
 import Suites
 
 /// OP-TEE's own regression tests as a smoke set, each xtest case reported as its own result.
-public let xtestSuite = Suite("xtest", "xtest smoke: 1001, 1004, 1007 (TA panic recovery), 1033 (supplicant plugin)") {
+package let xtestSuite = Suite("xtest", "xtest smoke: 1001, 1004, 1007 (TA panic recovery), 1033 (supplicant plugin)") {
   for (id, what, timeout) in [
     ("1001", "core self tests", 300), ("1004", "TA that panics and one that runs", 300),
     ("1007", "TA panic recovery", 300), ("1033", "tee-supplicant plugin", 300),

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Where teeharness keeps everything slow to make: downloads, built images, the private apt state, snapshots.
-public enum CacheLocation {
+package enum CacheLocation {
   /// `--cache-dir` if given, else `$TEEHARNESS_CACHE`, else `${XDG_CACHE_HOME:-$HOME/.cache}/teeharness`.
-  public static func resolve(_ override: String? = nil) -> URL {
+  package static func resolve(_ override: String? = nil) -> URL {
     let env = ProcessInfo.processInfo.environment
     if let override, !override.isEmpty { return URL(fileURLWithPath: override, isDirectory: true).standardizedFileURL }
     if let explicit = env["TEEHARNESS_CACHE"], !explicit.isEmpty { return URL(fileURLWithPath: explicit, isDirectory: true) }

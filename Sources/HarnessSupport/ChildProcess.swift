@@ -12,9 +12,9 @@ import Foundation
 /// and then `exec`s the program under its own pid. If the harness dies in any way — a crash, SIGKILL, a test
 /// runner killed — the pipe closes, the watcher's read fails and it kills the program (TERM, then KILL). On
 /// an orderly end the harness writes a line first and the watcher leaves quietly.
-public final class ChildProcess: @unchecked Sendable {
-  public let argv: [String]
-  public let pid: Int32
+package final class ChildProcess: @unchecked Sendable {
+  package let argv: [String]
+  package let pid: Int32
   private let guardWrite: Int32
   private let lock = NSLock()
   private var exitStatus: Int32?
@@ -31,7 +31,7 @@ public final class ChildProcess: @unchecked Sendable {
 
   /// Starts `argv` in `directory` with standard output and error written to `output`.
   /// - Throws: `HarnessError` when the program cannot be found or started.
-  public init(_ argv: [String], in directory: URL, output: URL) throws {
+  package init(_ argv: [String], in directory: URL, output: URL) throws {
     let executable = try Command.locate(argv[0])
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw HarnessError("cannot create a pipe: \(String(cString: strerror(errno)))") }
@@ -94,17 +94,17 @@ public final class ChildProcess: @unchecked Sendable {
   }
 
   /// The exit status once the process has ended (signals as 128 + n, as a shell reports them).
-  public var status: Int32? {
+  package var status: Int32? {
     lock.lock()
     defer { lock.unlock() }
     return exitStatus
   }
 
-  public var isRunning: Bool { status == nil }
+  package var isRunning: Bool { status == nil }
 
   /// Waits for the process to end, at most until `deadline`; returns its status, or nil if it still runs.
   /// Each caller's deadline is its own: one waiter giving up never releases another.
-  public func wait(until deadline: Deadline) async -> Int32? {
+  package func wait(until deadline: Deadline) async -> Int32? {
     if let status { return status }
     let id = UUID()
     let timer = Task { [weak self] in
@@ -136,12 +136,12 @@ public final class ChildProcess: @unchecked Sendable {
   }
 
   /// Sends `signal` to the process.
-  public func signal(_ signal: Int32) {
+  package func signal(_ signal: Int32) {
     if isRunning { kill(pid, signal) }
   }
 
   /// Ends the process: SIGTERM, then SIGKILL if it is still there after `grace`.
-  public func terminate(grace: Duration = .seconds(3)) async {
+  package func terminate(grace: Duration = .seconds(3)) async {
     guard isRunning else { return }
     signal(SIGTERM)
     if await wait(until: .after(grace)) != nil { return }
@@ -166,8 +166,8 @@ public final class ChildProcess: @unchecked Sendable {
 }
 
 /// The pids of every live `ChildProcess`, so a signal handler can end them all before the harness exits.
-public final class LiveProcesses: @unchecked Sendable {
-  public static let shared = LiveProcesses()
+package final class LiveProcesses: @unchecked Sendable {
+  package static let shared = LiveProcesses()
   private let lock = NSLock()
   private var pids: Set<Int32> = []
 
@@ -183,14 +183,14 @@ public final class LiveProcesses: @unchecked Sendable {
     lock.unlock()
   }
 
-  public var all: Set<Int32> {
+  package var all: Set<Int32> {
     lock.lock()
     defer { lock.unlock() }
     return pids
   }
 
   /// SIGKILLs every live child (the last resort of a signal handler).
-  public func killAll() {
+  package func killAll() {
     for pid in all { kill(pid, SIGKILL) }
   }
 }

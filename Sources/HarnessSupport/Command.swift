@@ -1,20 +1,20 @@
 import Foundation
 
 /// What a finished command left behind.
-public struct CommandResult: Sendable {
-  public var argv: [String]
-  public var status: Int32
+package struct CommandResult: Sendable {
+  package var argv: [String]
+  package var status: Int32
   /// Standard output and standard error, interleaved, when the command was captured; empty when logged to a file.
-  public var output: String
-  public var succeeded: Bool { status == 0 }
+  package var output: String
+  package var succeeded: Bool { status == 0 }
 }
 
 /// Runs host programs to completion: build steps, apt, gdb helpers. Long-lived processes (QEMU) use
 /// `ChildProcess` instead.
-public enum Command {
+package enum Command {
   /// Finds `name` on `PATH` (or takes it as is when it contains a slash).
   /// - Throws: `HarnessError` naming the tool and how to get it when it is not there.
-  public static func locate(_ name: String, hint: String? = nil) throws -> URL {
+  package static func locate(_ name: String, hint: String? = nil) throws -> URL {
     if name.contains("/") {
       guard FileManager.default.isExecutableFile(atPath: name) else {
         throw HarnessError("\(name) is not an executable file", fix: hint)
@@ -34,7 +34,7 @@ public enum Command {
   /// - Throws: `HarnessError` when the program cannot be found or started. A non-zero exit is *not* thrown:
   ///   look at `status`.
   @discardableResult
-  public static func run(
+  package static func run(
     _ argv: [String], in directory: URL? = nil, environment: [String: String]? = nil, log: URL? = nil
   ) async throws -> CommandResult {
     let process = Process()
@@ -80,7 +80,7 @@ public enum Command {
 
   /// Runs `argv` and returns its output, trimmed.
   /// - Throws: `HarnessError` with the command and its output when it exits non-zero.
-  public static func output(_ argv: [String], in directory: URL? = nil) async throws -> String {
+  package static func output(_ argv: [String], in directory: URL? = nil) async throws -> String {
     let result = try await run(argv, in: directory)
     guard result.succeeded else {
       throw HarnessError(
@@ -93,7 +93,7 @@ public enum Command {
 
 extension String {
   /// The last `n` lines, for error messages and log tails.
-  public func lastLines(_ n: Int) -> String {
+  package func lastLines(_ n: Int) -> String {
     split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
   }
 }

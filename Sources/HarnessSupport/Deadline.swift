@@ -2,30 +2,30 @@ import Foundation
 
 /// A point in time by which something must have happened. Passed down through nested waits; a step uses the
 /// earlier of its own timeout and the deadline it was given.
-public struct Deadline: Sendable, Comparable, CustomStringConvertible {
-  public let instant: ContinuousClock.Instant
+package struct Deadline: Sendable, Comparable, CustomStringConvertible {
+  package let instant: ContinuousClock.Instant
 
-  public init(_ instant: ContinuousClock.Instant) { self.instant = instant }
+  package init(_ instant: ContinuousClock.Instant) { self.instant = instant }
 
   /// `duration` from now.
-  public static func after(_ duration: Duration) -> Deadline { Deadline(.now + duration) }
+  package static func after(_ duration: Duration) -> Deadline { Deadline(.now + duration) }
 
-  public static var distantFuture: Deadline { .after(.seconds(86_400 * 365)) }
+  package static var distantFuture: Deadline { .after(.seconds(86_400 * 365)) }
 
-  public var remaining: Duration { instant - .now }
-  public var hasPassed: Bool { ContinuousClock.now >= instant }
+  package var remaining: Duration { instant - .now }
+  package var hasPassed: Bool { ContinuousClock.now >= instant }
 
   /// The earlier of this deadline and `duration` from now.
-  public func capped(at duration: Duration) -> Deadline { Swift.min(self, .after(duration)) }
+  package func capped(at duration: Duration) -> Deadline { Swift.min(self, .after(duration)) }
 
-  public static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.instant < rhs.instant }
+  package static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.instant < rhs.instant }
 
-  public var description: String { "deadline in \(remaining.seconds.formatted(decimals: 1)) s" }
+  package var description: String { "deadline in \(remaining.seconds.formatted(decimals: 1)) s" }
 }
 
 extension Duration {
   /// The duration in seconds as a `Double`.
-  public var seconds: Double {
+  package var seconds: Double {
     let (s, attoseconds) = components
     return Double(s) + Double(attoseconds) / 1e18
   }
@@ -33,26 +33,26 @@ extension Duration {
 
 extension Double {
   /// `12.345.formatted(decimals: 1)` is `"12.3"`.
-  public func formatted(decimals: Int) -> String { String(format: "%.\(decimals)f", self) }
+  package func formatted(decimals: Int) -> String { String(format: "%.\(decimals)f", self) }
 }
 
 /// Thrown when a deadline passes before the awaited condition holds.
-public struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
-  public var what: String
-  public var after: Duration
-  public init(_ what: String, after: Duration) {
+package struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
+  package var what: String
+  package var after: Duration
+  package init(_ what: String, after: Duration) {
     self.what = what
     self.after = after
   }
   /// `after` zero: the waiter said in `what` what did not come.
-  public var description: String { after == .zero ? what : "\(what): no answer within \(after.seconds.formatted(decimals: 1)) s" }
+  package var description: String { after == .zero ? what : "\(what): no answer within \(after.seconds.formatted(decimals: 1)) s" }
 }
 
 /// Runs `operation`, cancelling it and throwing `DeadlineExceeded` when `deadline` passes first.
 ///
 /// Returns at the deadline even if `operation` does not react to cancellation (it is cancelled and left to
 /// finish on its own); cancelling the caller cancels `operation`.
-public func withDeadline<T: Sendable>(
+package func withDeadline<T: Sendable>(
   _ deadline: Deadline, _ what: @autoclosure () -> String,
   _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {

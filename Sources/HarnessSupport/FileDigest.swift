@@ -1,10 +1,10 @@
 import Foundation
 
 /// SHA-256 digests of files, computed by the system's `sha256sum` (fast for the large kernel and initramfs).
-public enum FileDigest {
+package enum FileDigest {
   /// Digests of `files`, in the same order.
   /// - Throws: `HarnessError` when a file cannot be read.
-  public static func sha256(of files: [URL]) async throws -> [String] {
+  package static func sha256(of files: [URL]) async throws -> [String] {
     guard !files.isEmpty else { return [] }
     var digests: [String] = []
     // Keep each argv well under the kernel's limit.
@@ -21,7 +21,7 @@ public enum FileDigest {
     return digests
   }
 
-  public static func sha256(of file: URL) async throws -> String {
+  package static func sha256(of file: URL) async throws -> String {
     try await sha256(of: [file])[0]
   }
 }

@@ -1,5 +1,5 @@
 /// How the harness ends: the exit codes every command shares.
-public enum HarnessExit: Int32, Sendable {
+package enum HarnessExit: Int32, Sendable {
   /// Everything asked for ran and held.
   case passed = 0
   /// A test ran and an assertion about the guest did not hold.
@@ -17,23 +17,23 @@ public enum HarnessExit: Int32, Sendable {
 ///
 /// Every infrastructure problem the user can act on (a broken manifest, a missing tool, a corrupted cache file,
 /// an unreachable package) is reported as a `HarnessError`; the command prints `error: <message>` and exits 2.
-public struct HarnessError: Error, CustomStringConvertible, Sendable {
-  public var message: String
+package struct HarnessError: Error, CustomStringConvertible, Sendable {
+  package var message: String
   /// What the user can do about it, if anything is known.
-  public var fix: String?
+  package var fix: String?
   /// Extra lines shown below the message (a log tail, console tails); never part of the one-line summary.
-  public var details: String?
+  package var details: String?
 
-  public init(_ message: String, fix: String? = nil, details: String? = nil) {
+  package init(_ message: String, fix: String? = nil, details: String? = nil) {
     self.message = message
     self.fix = fix
     self.details = details
   }
 
   /// The one line: `message — fix`.
-  public var line: String { fix.map { "\(message) — \($0)" } ?? message }
+  package var line: String { fix.map { "\(message) — \($0)" } ?? message }
 
-  public var description: String {
+  package var description: String {
     details.map { "\(line)\n\($0)" } ?? line
   }
 }

@@ -1,15 +1,15 @@
 /// A pure SHA-256 (FIPS 180-4) for cache keys and small payloads. Files are digested with `FileDigest`,
 /// which hands large inputs to the system's `sha256sum`.
-public struct SHA256: Sendable {
+package struct SHA256: Sendable {
   private var state: [UInt32] = [
     0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
   ]
   private var pending: [UInt8] = []
   private var length: UInt64 = 0
 
-  public init() {}
+  package init() {}
 
-  public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+  package mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
     for byte in bytes {
       pending.append(byte)
       length &+= 1
@@ -20,9 +20,9 @@ public struct SHA256: Sendable {
     }
   }
 
-  public mutating func update(_ string: String) { update(Array(string.utf8)) }
+  package mutating func update(_ string: String) { update(Array(string.utf8)) }
 
-  public consuming func finalize() -> [UInt8] {
+  package consuming func finalize() -> [UInt8] {
     let bitLength = length &* 8
     var tail = pending
     tail.append(0x80)
@@ -33,13 +33,13 @@ public struct SHA256: Sendable {
   }
 
   /// The lowercase hex digest of `string`'s UTF-8 bytes.
-  public static func hex(_ string: String) -> String {
+  package static func hex(_ string: String) -> String {
     var hasher = SHA256()
     hasher.update(string)
     return hasher.finalize().hexString
   }
 
-  public static func hex(_ bytes: [UInt8]) -> String {
+  package static func hex(_ bytes: [UInt8]) -> String {
     var hasher = SHA256()
     hasher.update(bytes)
     return hasher.finalize().hexString
@@ -86,7 +86,7 @@ extension UInt32 {
 }
 
 extension Sequence where Element == UInt8 {
-  public var hexString: String {
+  package var hexString: String {
     let digits = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
     for byte in self {

@@ -6,16 +6,16 @@ import Foundation
 
 /// A listening unix-domain stream socket. The harness listens; QEMU connects to it as a client, so every byte
 /// QEMU ever writes has a reader.
-public final class UnixListener: Sendable {
-  public let path: String
+package final class UnixListener: Sendable {
+  package let path: String
   private let fd: Int32
 
   /// The longest path a unix socket address holds (`sun_path` less its NUL).
-  public static let maximumPathLength = 107
+  package static let maximumPathLength = 107
 
   /// Binds and listens at `path` (mode 0600).
   /// - Throws: `HarnessError` when the path is too long or the socket cannot be made.
-  public init(path: String) throws {
+  package init(path: String) throws {
     guard path.utf8.count <= Self.maximumPathLength else {
       throw HarnessError("socket path too long (\(path.utf8.count) bytes, the limit is \(Self.maximumPathLength)): \(path)",
         fix: "use a shorter run folder (TMPDIR or --out)")
@@ -44,7 +44,7 @@ public final class UnixListener: Sendable {
 
   /// Waits for one connection.
   /// - Throws: `DeadlineExceeded` when nobody connects in time; `CancellationError` when cancelled.
-  public func accept(_ what: String, deadline: Deadline) async throws -> SocketConnection {
+  package func accept(_ what: String, deadline: Deadline) async throws -> SocketConnection {
     let started = ContinuousClock.now
     while true {
       try Task.checkCancellation()
@@ -65,26 +65,26 @@ public final class UnixListener: Sendable {
     }
   }
 
-  public func close() {
+  package func close() {
     _ = Glibc.close(fd)
     unlink(path)
   }
 }
 
 /// What the reader thread took off the socket, stamped with when it arrived.
-public struct Arrival: Sendable {
-  public var time: ContinuousClock.Instant
-  public var bytes: [UInt8]
+package struct Arrival: Sendable {
+  package var time: ContinuousClock.Instant
+  package var bytes: [UInt8]
 }
 
 /// One connection: a dedicated reader thread takes everything that arrives off the socket at once (so the peer
 /// never blocks on us) and stamps it with its arrival time; the consumer takes whatever has piled up in one go
 /// (`batches`), however many small writes the peer made — a UART emulation writes byte by byte.
-public final class SocketConnection: @unchecked Sendable {
-  public let name: String
+package final class SocketConnection: @unchecked Sendable {
+  package let name: String
   /// Wakes the consumer; each element is every arrival since the last one. Finishes when the peer closes
   /// or `close()` is called.
-  public let batches: AsyncStream<[Arrival]>
+  package let batches: AsyncStream<[Arrival]>
   private let fd: Int32
   private let lock = NSLock()
   private var closed = false
@@ -120,7 +120,7 @@ public final class SocketConnection: @unchecked Sendable {
   }
 
   /// Everything that arrived and was not taken yet.
-  public func drain() -> [Arrival] {
+  package func drain() -> [Arrival] {
     lock.lock()
     defer { lock.unlock() }
     let taken = pending
@@ -132,7 +132,7 @@ public final class SocketConnection: @unchecked Sendable {
 
   /// Every byte as it arrives, for consumers that need no timing (QMP, RSP). One stream per connection, made
   /// on first use; a connection is read either through `chunks` or through `batches`, not both.
-  public var chunks: AsyncStream<[UInt8]> {
+  package var chunks: AsyncStream<[UInt8]> {
     lock.lock()
     defer { lock.unlock() }
     if let bytesStream { return bytesStream }
@@ -153,7 +153,7 @@ public final class SocketConnection: @unchecked Sendable {
 
   /// Connects to a listening unix socket (the client side: test peers, tools).
   /// - Throws: `HarnessError` when nothing listens there.
-  public static func connect(path: String) throws -> SocketConnection {
+  package static func connect(path: String) throws -> SocketConnection {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw HarnessError("cannot create a unix socket: \(String(cString: strerror(errno)))") }
     var address = sockaddr_un()
@@ -176,7 +176,7 @@ public final class SocketConnection: @unchecked Sendable {
 
   /// Writes all of `bytes`.
   /// - Throws: `HarnessError` when the peer is gone.
-  public func write(_ bytes: [UInt8]) throws {
+  package func write(_ bytes: [UInt8]) throws {
     var offset = 0
     while offset < bytes.count {
       let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -187,7 +187,7 @@ public final class SocketConnection: @unchecked Sendable {
   }
 
   /// Shuts the connection down; the reader thread then finishes `batches` and `chunks`.
-  public func close() {
+  package func close() {
     lock.lock()
     defer { lock.unlock() }
     guard !closed else { return }

@@ -2,20 +2,20 @@ import Foundation
 
 /// What an initramfs holds, read from its "newc" headers: each path's type and, for a symbolic link, its
 /// target. A pure reader: it checks every size against the bytes it has and stops at `TRAILER!!!`.
-public struct CpioListing: Sendable, Equatable {
-  public enum Kind: Sendable, Equatable { case directory, file, symlink(String), other }
+package struct CpioListing: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable { case directory, file, symlink(String), other }
 
   /// Path (no leading `/` or `./`) → what it is; a later entry for a path replaces an earlier one.
-  public var entries: [String: Kind] = [:]
+  package var entries: [String: Kind] = [:]
 
-  public struct Malformed: Error, CustomStringConvertible, Equatable {
-    public var description: String
+  package struct Malformed: Error, CustomStringConvertible, Equatable {
+    package var description: String
   }
 
   /// Reads the archive(s) in `bytes` (uncompressed; concatenated archives and zero padding between them are
   /// read as the kernel reads them).
   /// - Throws: `Malformed` for a header that is not newc or a size that runs past the end.
-  public init(_ bytes: [UInt8]) throws {
+  package init(_ bytes: [UInt8]) throws {
     var at = 0
     while at < bytes.count {
       if bytes[at] == 0 { at += 1; continue }
@@ -58,7 +58,7 @@ public struct CpioListing: Sendable, Equatable {
 
   /// `path` as the archive resolves it: every symbolic link among its parents followed (relative links against
   /// their folder, absolute ones against the root), the last component left as it is. Nil for a loop.
-  public func resolve(_ path: String) -> String? {
+  package func resolve(_ path: String) -> String? {
     var parts = Self.normalize(path).split(separator: "/").map(String.init)
     var done: [String] = []
     var hops = 0
@@ -80,7 +80,7 @@ public struct CpioListing: Sendable, Equatable {
   }
 
   /// The first folder named `name` (shortest path first), e.g. where the archive keeps its TAs.
-  public func folder(named name: String) -> String? {
+  package func folder(named name: String) -> String? {
     entries.filter { $0.value == .directory && ($0.key == name || $0.key.hasSuffix("/\(name)")) }.keys
       .sorted { ($0.count, $0) < ($1.count, $1) }.first
   }

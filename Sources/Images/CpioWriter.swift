@@ -1,19 +1,19 @@
 import Foundation
 
 /// One entry of a cpio archive.
-public struct CpioEntry: Sendable, Equatable {
-  public enum Kind: Sendable, Equatable {
+package struct CpioEntry: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable {
     case directory
     case file(Data)
     case symlink(target: String)
   }
   /// Path inside the archive, without a leading slash (`usr/bin/xtest`).
-  public var path: String
-  public var kind: Kind
+  package var path: String
+  package var kind: Kind
   /// Permission bits (`0o755`); the file type bits are added from `kind`.
-  public var permissions: UInt32
+  package var permissions: UInt32
 
-  public init(path: String, kind: Kind, permissions: UInt32) {
+  package init(path: String, kind: Kind, permissions: UInt32) {
     self.path = path
     self.kind = kind
     self.permissions = permissions
@@ -22,15 +22,15 @@ public struct CpioEntry: Sendable, Equatable {
 
 /// The "newc" cpio format the kernel unpacks as an initramfs, written reproducibly: entries in the order
 /// given, inode numbers counted from 1, owner root, mtime 0 — the same entries always give the same bytes.
-public struct CpioWriter {
+package struct CpioWriter {
   private var nextInode: UInt32 = 1
   private let sink: (Data) throws -> Void
 
   /// `sink` receives the archive in pieces, in order.
-  public init(sink: @escaping (Data) throws -> Void) { self.sink = sink }
+  package init(sink: @escaping (Data) throws -> Void) { self.sink = sink }
 
   /// The archive of `entries` as one block of bytes.
-  public static func encode(_ entries: [CpioEntry]) throws -> Data {
+  package static func encode(_ entries: [CpioEntry]) throws -> Data {
     var out = Data()
     var writer = CpioWriter { out.append($0) }
     for entry in entries { try writer.append(entry) }
@@ -38,7 +38,7 @@ public struct CpioWriter {
     return out
   }
 
-  public mutating func append(_ entry: CpioEntry) throws {
+  package mutating func append(_ entry: CpioEntry) throws {
     let body: Data
     let type: UInt32
     let links: UInt32
@@ -51,7 +51,7 @@ public struct CpioWriter {
   }
 
   /// Writes the `TRAILER!!!` entry that ends the archive.
-  public mutating func finish() throws {
+  package mutating func finish() throws {
     nextInode = 0
     try write(name: "TRAILER!!!", mode: 0, links: 1, body: Data())
   }
@@ -81,7 +81,7 @@ extension CpioWriter {
   /// Archives the tree under `root` into `file`: every directory, file and symlink, sorted by path, with their
   /// permission bits. Hard links become separate copies.
   /// - Throws: when the tree holds something else (a device node, a socket) or cannot be read.
-  public static func archive(tree root: URL, to file: URL) throws {
+  package static func archive(tree root: URL, to file: URL) throws {
     let fm = FileManager.default
     _ = fm.createFile(atPath: file.path, contents: nil)
     let handle = try FileHandle(forWritingTo: file)

@@ -24,7 +24,7 @@ extension DebianArchive {
 
   /// Writes the private apt configuration and downloads the suites' indexes (about 10 s).
   /// - Throws: `HarnessError` when the archive cannot be reached.
-  public func updateIndexes() async throws {
+  package func updateIndexes() async throws {
     let fm = FileManager.default
     for dir in ["etc/sources.list.d", "etc/preferences.d", "lists/partial", "cache/archives/partial"] {
       try fm.createDirectory(at: stateDirectory.appendingPathComponent(dir), withIntermediateDirectories: true)
@@ -49,7 +49,7 @@ extension DebianArchive {
 
   /// Resolves `key` to the archive's current files, with their sha256 from the signed indexes.
   /// - Throws: `HarnessError` when the package is not in the suite.
-  public func resolve(_ key: LockKey) async throws -> [LockedFile] {
+  package func resolve(_ key: LockKey) async throws -> [LockedFile] {
     switch key.kind {
     case .source:
       let result = try await Command.run(["apt-get"] + aptOptions + ["source", "--print-uris", "\(key.package)"])

@@ -4,20 +4,20 @@ import HarnessSupport
 /// The Debian archive as the host's apt configuration reaches it, used without touching that configuration:
 /// suites other than the host's (trixie, sid; arm64) are resolved through a private apt state in the cache, and
 /// files are fetched with apt's own downloader, which checks each one against its locked sha256.
-public struct DebianArchive: Sendable {
+package struct DebianArchive: Sendable {
   /// The mirror root (`…/debian`), taken from the host's apt sources.
-  public var mirror: String
+  package var mirror: String
   /// The private apt state: its own sources, lists and cache.
-  public var stateDirectory: URL
+  package var stateDirectory: URL
 
-  public init(mirror: String, stateDirectory: URL) {
+  package init(mirror: String, stateDirectory: URL) {
     self.mirror = mirror.hasSuffix("/") ? String(mirror.dropLast()) : mirror
     self.stateDirectory = stateDirectory
   }
 
   /// The archive the host uses: `$TEEHARNESS_DEBIAN_MIRROR`, else the first Debian URI in the host's apt sources.
   /// - Throws: `HarnessError` when no Debian mirror is configured.
-  public static func host(cache: URL) throws -> DebianArchive {
+  package static func host(cache: URL) throws -> DebianArchive {
     let state = cache.appendingPathComponent("apt", isDirectory: true)
     if let mirror = ProcessInfo.processInfo.environment["TEEHARNESS_DEBIAN_MIRROR"], !mirror.isEmpty {
       return DebianArchive(mirror: mirror, stateDirectory: state)

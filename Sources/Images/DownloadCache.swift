@@ -4,11 +4,11 @@ import HarnessSupport
 /// Downloaded archive files, stored by content: `downloads/<sha256>/<name>`. A file is only ever visible
 /// there once apt's downloader has checked it against the lock's sha256; a file corrupted on disk later is
 /// detected on use and fetched again.
-public struct DownloadCache: Sendable {
-  public var archive: DebianArchive
-  public var directory: URL
+package struct DownloadCache: Sendable {
+  package var archive: DebianArchive
+  package var directory: URL
 
-  public init(archive: DebianArchive, directory: URL) {
+  package init(archive: DebianArchive, directory: URL) {
     self.archive = archive
     self.directory = directory
   }
@@ -16,7 +16,7 @@ public struct DownloadCache: Sendable {
   /// The local copy of `file`, downloaded if needed, always verified.
   /// - Throws: `HarnessError` when the archive no longer serves the file (re-lock), serves different bytes,
   ///   or cannot be reached.
-  public func fetch(_ file: LockedFile, note: @Sendable (String) -> Void = { _ in }) async throws -> URL {
+  package func fetch(_ file: LockedFile, note: @Sendable (String) -> Void = { _ in }) async throws -> URL {
     let fm = FileManager.default
     let folder = directory.appendingPathComponent(file.sha256, isDirectory: true)
     let target = folder.appendingPathComponent(file.name)

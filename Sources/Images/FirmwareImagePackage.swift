@@ -3,22 +3,22 @@ import Foundation
 /// TF-A's firmware image package (FIP): a table of contents — header `0xAA640001`, then 40-byte entries
 /// (UUID, offset, size, flags, all little-endian) ended by an all-zero UUID — followed by the images.
 /// A pure codec: it reads bytes and never trusts an offset it has not checked against the file's size.
-public struct FirmwareImagePackage: Sendable, Equatable {
-  public struct Entry: Sendable, Equatable {
-    public var uuid: [UInt8]
-    public var offset: Int
-    public var size: Int
+package struct FirmwareImagePackage: Sendable, Equatable {
+  package struct Entry: Sendable, Equatable {
+    package var uuid: [UInt8]
+    package var offset: Int
+    package var size: Int
     /// The image's name in `fiptool` terms, when the UUID is one the harness knows.
-    public var image: Image? { Image.allCases.first { $0.uuid == uuid } }
+    package var image: Image? { Image.allCases.first { $0.uuid == uuid } }
   }
 
   /// The images of a boot flow that the harness takes out of a FIP (UUIDs from TF-A's
   /// `include/tools_share/firmware_image_package.h`).
-  public enum Image: String, Sendable, CaseIterable {
+  package enum Image: String, Sendable, CaseIterable {
     case bl2 = "tb-fw", bl31 = "soc-fw", bl32 = "tos-fw", bl32Extra1 = "tos-fw-extra1", bl32Extra2 = "tos-fw-extra2",
       bl33 = "nt-fw"
 
-    public var uuid: [UInt8] {
+    package var uuid: [UInt8] {
       switch self {
       case .bl2: [0x5f, 0xf9, 0xec, 0x0b, 0x4d, 0x22, 0x3e, 0x4d, 0xa5, 0x44, 0xc3, 0x9d, 0x81, 0xc7, 0x3f, 0x0a]
       case .bl31: [0x47, 0xd4, 0x08, 0x6d, 0x4c, 0xfe, 0x98, 0x46, 0x9b, 0x95, 0x29, 0x50, 0xcb, 0xbd, 0x5a, 0x00]
@@ -30,21 +30,21 @@ public struct FirmwareImagePackage: Sendable, Equatable {
     }
   }
 
-  public struct Malformed: Error, CustomStringConvertible, Equatable {
-    public var description: String
+  package struct Malformed: Error, CustomStringConvertible, Equatable {
+    package var description: String
   }
 
-  public static let magic: UInt32 = 0xAA64_0001
+  package static let magic: UInt32 = 0xAA64_0001
   static let headerSize = 16
   static let entrySize = 40
 
-  public var entries: [Entry]
+  package var entries: [Entry]
 
   /// Parses the table of contents from `header` (the file's first bytes, at least up to the end marker) of a
   /// file of `size` bytes.
   /// - Throws: `Malformed` for a wrong magic, a table that runs past the bytes given, or an image that lies
   ///   outside the file (a truncated FIP).
-  public init(header bytes: [UInt8], size: Int) throws {
+  package init(header bytes: [UInt8], size: Int) throws {
     guard bytes.count >= Self.headerSize, Self.le(bytes, 0, 4) == UInt64(Self.magic) else {
       throw Malformed(description: "it is not a firmware image package (no FIP header 0xAA640001)")
     }
@@ -67,7 +67,7 @@ public struct FirmwareImagePackage: Sendable, Equatable {
   }
 
   /// The bytes of `image` in `file` (the whole FIP), or nil when the package does not hold it.
-  public func extract(_ image: Image, from file: [UInt8]) -> [UInt8]? {
+  package func extract(_ image: Image, from file: [UInt8]) -> [UInt8]? {
     guard let entry = entries.first(where: { $0.uuid == image.uuid }), entry.offset + entry.size <= file.count else {
       return nil
     }

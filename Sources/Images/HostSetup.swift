@@ -3,15 +3,15 @@ import HarnessSupport
 
 /// The host's prerequisites: tools from Debian bookworm, checked by what they provide and installed by
 /// package name. Only the host's own suite is ever installed; target packages are only downloaded.
-public struct HostSetup: Sendable {
+package struct HostSetup: Sendable {
   /// Something the harness needs on the host, and the bookworm package that provides it.
-  public struct Requirement: Sendable, Equatable {
+  package struct Requirement: Sendable, Equatable {
     /// An executable on PATH, or an absolute path that must exist.
-    public var provides: String
-    public var package: String
+    package var provides: String
+    package var package: String
   }
 
-  public static let base: [Requirement] = [
+  package static let base: [Requirement] = [
     .init(provides: "qemu-system-aarch64", package: "qemu-system-arm"),
     .init(provides: "aarch64-linux-gnu-gcc", package: "gcc-aarch64-linux-gnu"),
     .init(provides: "/usr/aarch64-linux-gnu/include/stdio.h", package: "libc6-dev-arm64-cross"),
@@ -34,7 +34,7 @@ public struct HostSetup: Sendable {
   ]
 
   /// What building QEMU from source adds.
-  public static let qemuBuild: [Requirement] = [
+  package static let qemuBuild: [Requirement] = [
     .init(provides: "ninja", package: "ninja-build"),
     .init(provides: "pkg-config", package: "pkg-config"),
     .init(provides: "/usr/include/glib-2.0/glib.h", package: "libglib2.0-dev"),
@@ -44,14 +44,14 @@ public struct HostSetup: Sendable {
     .init(provides: "/usr/include/fdt.h", package: "libfdt-dev"),
   ]
 
-  public var requirements: [Requirement]
+  package var requirements: [Requirement]
 
-  public init(building manifests: [StackManifest] = []) {
+  package init(building manifests: [StackManifest] = []) {
     requirements = Self.base + (manifests.contains { $0.components[.qemu] != nil } ? Self.qemuBuild : [])
   }
 
   /// The packages whose files are missing.
-  public func missingPackages() -> [String] {
+  package func missingPackages() -> [String] {
     var missing: [String] = []
     for r in requirements where !Self.isPresent(r.provides) && !missing.contains(r.package) { missing.append(r.package) }
     return missing
@@ -61,7 +61,7 @@ public struct HostSetup: Sendable {
     provides.hasPrefix("/") ? FileManager.default.fileExists(atPath: provides) : (try? Command.locate(provides)) != nil
   }
 
-  public func installCommand(_ packages: [String]) -> [String] {
+  package func installCommand(_ packages: [String]) -> [String] {
     ["apt-get", "install", "-y", "-t", "bookworm", "--no-install-recommends"] + packages
   }
 
@@ -69,7 +69,7 @@ public struct HostSetup: Sendable {
   /// - Returns: the packages installed (empty when nothing was missing).
   /// - Throws: `HarnessError` when not root (with the exact command to run) or when apt fails.
   @discardableResult
-  public func ensure(report: @Sendable (String) -> Void) async throws -> [String] {
+  package func ensure(report: @Sendable (String) -> Void) async throws -> [String] {
     let missing = missingPackages()
     guard !missing.isEmpty else { return [] }
     let command = installCommand(missing)

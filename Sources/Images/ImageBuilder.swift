@@ -3,18 +3,18 @@ import HarnessSupport
 
 /// Builds a stack from its manifest and the lock: per component, compute the key from every input, reuse the
 /// stored output when it is there and intact, otherwise download, unpack, patch, run the recipe and publish.
-public struct ImageBuilder: Sendable {
-  public var manifest: StackManifest
-  public var lock: LockFile
-  public var layout: ProjectLayout
-  public var store: ImageStore
-  public var downloads: DownloadCache
+package struct ImageBuilder: Sendable {
+  package var manifest: StackManifest
+  package var lock: LockFile
+  package var layout: ProjectLayout
+  package var store: ImageStore
+  package var downloads: DownloadCache
   /// Progress and notes, one line each.
-  public var report: @Sendable (String) -> Void
+  package var report: @Sendable (String) -> Void
   /// When false, a component that is not in the store is an error instead of being built (`images path`).
-  public var mayBuild = true
+  package var mayBuild = true
 
-  public init(manifest: StackManifest, lock: LockFile, layout: ProjectLayout, cache: URL, archive: DebianArchive,
+  package init(manifest: StackManifest, lock: LockFile, layout: ProjectLayout, cache: URL, archive: DebianArchive,
     report: @escaping @Sendable (String) -> Void)
   {
     self.manifest = manifest
@@ -26,20 +26,20 @@ public struct ImageBuilder: Sendable {
   }
 
   /// What happened to one component.
-  public struct Outcome: Sendable {
-    public var component: ComponentName
-    public var key: String
-    public var directory: URL
+  package struct Outcome: Sendable {
+    package var component: ComponentName
+    package var key: String
+    package var directory: URL
     /// Seconds spent building now; nil when the stored output was reused.
-    public var builtSeconds: Double?
+    package var builtSeconds: Double?
     /// For a local tree: the folder its mirror and build folder are kept in between runs.
-    public var workspace: URL?
+    package var workspace: URL?
   }
 
   /// Builds (or reuses) every component and returns where the stack's files are.
   /// - Throws: `HarnessError` naming the component, the command and the log for a failed build; the errors of
   ///   `DownloadCache.fetch` for archive problems; a lock error when the lock does not cover the manifest.
-  public func build() async throws -> (StackImages, [Outcome]) {
+  package func build() async throws -> (StackImages, [Outcome]) {
     let missing = lock.missing(manifest.orderedComponents.flatMap(\.lockKeys))
     if !missing.isEmpty {
       throw HarnessError("the lock does not cover \(missing.map(\.description).joined(separator: ", ")) of manifest '\(manifest.name)'",
@@ -55,7 +55,12 @@ public struct ImageBuilder: Sendable {
       let key = SHA256.hex(inputs.joined(separator: "\n"))
       outcomes[spec.name] = try await buildComponent(spec, key: key, inputs: inputs, dependencies: dependencies, tree: local)
     }
-    let images = try StackImages(manifest: manifest, outcomes: outcomes)
+    var images = try StackImages(manifest: manifest, outcomes: outcomes)
+    for spec in manifest.orderedComponents {
+      for key in spec.lockKeys {
+        for file in (try? lock.files(for: key)) ?? [] { images.packageVersions[file.package] = file.version }
+      }
+    }
     return (images, manifest.orderedComponents.compactMap { outcomes[$0.name] })
   }
 

@@ -4,34 +4,34 @@ import HarnessSupport
 /// Built component outputs, content-addressed: `store/<component>/<key>/` holds the files and `record.json`
 /// (the inputs that made them and each file's sha256). An output becomes visible only by an atomic rename of a
 /// finished folder, so a build that fails or is interrupted leaves nothing behind but scratch space.
-public struct ImageStore: Sendable {
-  public var root: URL
+package struct ImageStore: Sendable {
+  package var root: URL
 
-  public init(root: URL) { self.root = root }
+  package init(root: URL) { self.root = root }
 
   /// What a stored output says about itself.
-  public struct Record: Codable, Sendable {
-    public var component: ComponentName
-    public var key: String
+  package struct Record: Codable, Sendable {
+    package var component: ComponentName
+    package var key: String
     /// The canonical description of every input; its sha256 is `key`.
-    public var inputs: [String]
+    package var inputs: [String]
     /// Each file below the output folder, relative path → sha256.
-    public var files: [String: String]
-    public var buildSeconds: Double
+    package var files: [String: String]
+    package var buildSeconds: Double
   }
 
-  public func directory(_ component: ComponentName, key: String) -> URL {
+  package func directory(_ component: ComponentName, key: String) -> URL {
     root.appendingPathComponent("store/\(component.rawValue)/\(key)", isDirectory: true)
   }
 
   /// A fresh scratch folder for one build, under the cache (same file system, so the result can be renamed).
-  public func scratch(_ component: ComponentName) throws -> URL {
+  package func scratch(_ component: ComponentName) throws -> URL {
     let url = root.appendingPathComponent("tmp/\(component.rawValue)-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }
 
-  public enum Lookup: Sendable {
+  package enum Lookup: Sendable {
     case missing
     case valid(Record)
     /// The folder exists but its files do not match the record: named files differ or are gone.
@@ -39,7 +39,7 @@ public struct ImageStore: Sendable {
   }
 
   /// Looks for `component` at `key` and verifies every file against the record.
-  public func lookup(_ component: ComponentName, key: String) async throws -> Lookup {
+  package func lookup(_ component: ComponentName, key: String) async throws -> Lookup {
     let dir = directory(component, key: key)
     let recordURL = dir.appendingPathComponent("record.json")
     guard FileManager.default.fileExists(atPath: dir.path) else { return .missing }
@@ -56,7 +56,7 @@ public struct ImageStore: Sendable {
 
   /// Moves a finished output folder into the store under `key`, writing its record.
   /// - Returns: the record as stored.
-  public func publish(_ output: URL, component: ComponentName, key: String, inputs: [String], seconds: Double) async throws -> Record {
+  package func publish(_ output: URL, component: ComponentName, key: String, inputs: [String], seconds: Double) async throws -> Record {
     let fm = FileManager.default
     let names = try Self.regularFiles(below: output)
     let digests = try await FileDigest.sha256(of: names.map { output.appendingPathComponent($0) })
@@ -73,7 +73,7 @@ public struct ImageStore: Sendable {
   }
 
   /// Removes a stored output (a corrupted one, before it is rebuilt).
-  public func discard(_ component: ComponentName, key: String) throws {
+  package func discard(_ component: ComponentName, key: String) throws {
     let dir = directory(component, key: key)
     if FileManager.default.fileExists(atPath: dir.path) { try FileManager.default.removeItem(at: dir) }
   }

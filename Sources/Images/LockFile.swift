@@ -3,45 +3,45 @@ import HarnessSupport
 
 /// What a manifest asks the archive for: a source package, or binary packages (optionally following their
 /// dependencies by name prefix).
-public struct LockKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-  public enum Kind: String, Sendable, Codable { case source, binary }
-  public var kind: Kind
-  public var package: PackageRef
-  public var follow: [String]
+package struct LockKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+  package enum Kind: String, Sendable, Codable { case source, binary }
+  package var kind: Kind
+  package var package: PackageRef
+  package var follow: [String]
 
   /// The key as written in the lock: `source optee-os/sid`, `binary linux-image-arm64/trixie follow linux-image-`.
-  public var description: String {
+  package var description: String {
     "\(kind.rawValue) \(package)" + (follow.isEmpty ? "" : " follow \(follow.joined(separator: ","))")
   }
-  public static func < (a: LockKey, b: LockKey) -> Bool { a.description < b.description }
+  package static func < (a: LockKey, b: LockKey) -> Bool { a.description < b.description }
 }
 
 /// One file of the archive, pinned: where it lives under the mirror and what it must hash to.
-public struct LockedFile: Sendable, Hashable, Codable {
-  public var package: String
-  public var version: String
-  public var name: String
+package struct LockedFile: Sendable, Hashable, Codable {
+  package var package: String
+  package var version: String
+  package var name: String
   /// Path below the mirror root, `pool/main/o/optee-os/optee-os_4.10.0-2.dsc`.
-  public var path: String
-  public var size: Int
-  public var sha256: String
+  package var path: String
+  package var size: Int
+  package var sha256: String
 }
 
 /// `manifests/default.lock`: every package any manifest in the folder names, resolved to versions and sha256
 /// digests. Written by `teeharness images lock`; builds download exactly these files and verify them.
-public struct LockFile: Sendable, Codable, Equatable {
-  public var format: Int = 1
-  public var entries: [String: [LockedFile]] = [:]
+package struct LockFile: Sendable, Codable, Equatable {
+  package var format: Int = 1
+  package var entries: [String: [LockedFile]] = [:]
 
-  public init() {}
+  package init() {}
 
   /// The lock beside the manifests: `<dir>/default.lock`.
-  public static func location(manifestsDirectory: URL) -> URL {
+  package static func location(manifestsDirectory: URL) -> URL {
     manifestsDirectory.appendingPathComponent("default.lock")
   }
 
   /// - Throws: `HarnessError` when the file is missing or not a lock.
-  public static func load(_ url: URL) throws -> LockFile {
+  package static func load(_ url: URL) throws -> LockFile {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError("lock file \(url.path) not found", fix: "run `swift run teeharness images lock`")
     }
@@ -54,7 +54,7 @@ public struct LockFile: Sendable, Codable, Equatable {
   }
 
   /// Writes the lock atomically (sorted, stable: the same resolution gives the same bytes).
-  public func write(to url: URL) throws {
+  package func write(to url: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try (try encoder.encode(self) + Data("\n".utf8)).write(to: url, options: .atomic)
@@ -62,7 +62,7 @@ public struct LockFile: Sendable, Codable, Equatable {
 
   /// The pinned files for `key`.
   /// - Throws: `HarnessError` when the lock does not cover it (a manifest changed since the last `lock`).
-  public func files(for key: LockKey) throws -> [LockedFile] {
+  package func files(for key: LockKey) throws -> [LockedFile] {
     guard let files = entries[key.description], !files.isEmpty else {
       throw HarnessError("the lock has no entry for '\(key)'", fix: "run `swift run teeharness images lock` to resolve it")
     }
@@ -70,5 +70,5 @@ public struct LockFile: Sendable, Codable, Equatable {
   }
 
   /// The keys of `manifests` that the lock does not cover.
-  public func missing(_ keys: [LockKey]) -> [LockKey] { keys.filter { entries[$0.description] == nil } }
+  package func missing(_ keys: [LockKey]) -> [LockKey] { keys.filter { entries[$0.description] == nil } }
 }

@@ -4,11 +4,11 @@ import HarnessSupport
 /// Reads a manifest file, lays it over the manifest it `extends`, and checks every key.
 ///
 /// Errors point at the offending place: `manifests/x.yaml:12:5: unknown component 'ubot' (known: …)`.
-public enum ManifestLoader {
+package enum ManifestLoader {
   /// Loads `file` (following `extends`).
   /// - Throws: `HarnessError` for a missing file, malformed YAML, an unknown key, component or option, a wrong
   ///   type, a missing patch file, or an `extends` cycle.
-  public static func load(_ file: URL, overrides: ManifestTree? = nil) throws -> StackManifest {
+  package static func load(_ file: URL, overrides: ManifestTree? = nil) throws -> StackManifest {
     var tree = try mergedTree(file, seen: [])
     if let overrides { tree = layered(tree, overrides) }
     return try decode(tree, file: file)
@@ -50,7 +50,7 @@ public enum ManifestLoader {
   }
 
   /// The manifest named on a command line: a path, or a bare name looked up in `manifests/` (`threads-4`).
-  public static func locate(_ nameOrPath: String, manifestsDirectory: URL) -> URL {
+  package static func locate(_ nameOrPath: String, manifestsDirectory: URL) -> URL {
     if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") {
       return URL(fileURLWithPath: nameOrPath).standardizedFileURL
     }
@@ -117,7 +117,7 @@ public enum ManifestLoader {
   }
 
   /// Facts the harness would otherwise learn from the build: `CFG_*` values and the harness's own facts.
-  public static let harnessFacts = ["thread-count-advertised"]
+  package static let harnessFacts = ["thread-count-advertised"]
 
   static func decodeFacts(_ tree: ManifestTree?) throws -> [String: String] {
     guard let tree else { return [:] }

@@ -4,28 +4,28 @@ import HarnessSupport
 /// A manifest changed from the command line, with no file to write: `--with optee=../optee_os` (a local tree,
 /// or a folder of prebuilt files), `--set optee.CFG_NUM_THREADS=4` (a build option, or `fact.NAME=value`) and
 /// `--set machine.cpu=max,sme=off` and `--bin-dir out/bin` (OP-TEE/build's output folder, taken as it is). Laid over the manifest like a variant.
-public struct ManifestOverrides: Sendable, Equatable {
-  public var with: [String] = []
-  public var set: [String] = []
-  public var binDir: String?
+package struct ManifestOverrides: Sendable, Equatable {
+  package var with: [String] = []
+  package var set: [String] = []
+  package var binDir: String?
 
-  public init(with: [String] = [], set: [String] = [], binDir: String? = nil) {
+  package init(with: [String] = [], set: [String] = [], binDir: String? = nil) {
     self.with = with
     self.set = set
     self.binDir = binDir
   }
 
-  public var isEmpty: Bool { with.isEmpty && set.isEmpty && binDir == nil }
+  package var isEmpty: Bool { with.isEmpty && set.isEmpty && binDir == nil }
 
   /// The command-line words that make these overrides (for the report).
-  public var words: [String] {
+  package var words: [String] {
     with.map { "--with \($0)" } + set.map { "--set \($0)" } + (binDir.map { ["--bin-dir \($0)"] } ?? [])
   }
 
   /// The overrides as a manifest tree to lay over the manifest, or nil when there are none.
   /// - Throws: `HarnessError` for a malformed word, an unknown component, or a `--bin-dir` that holds nothing
   ///   the harness can use.
-  public func tree() throws -> ManifestTree? {
+  package func tree() throws -> ManifestTree? {
     guard !isEmpty else { return nil }
     var components: [String: [ManifestTree.Entry]] = [:]
     var order: [String] = []

@@ -3,30 +3,30 @@ import HarnessSupport
 import Yams
 
 /// Where a value stands in a manifest file, for error messages that point at it.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
-  public var file: String
-  public var line: Int
-  public var column: Int
-  public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
+package struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+  package var file: String
+  package var line: Int
+  package var column: Int
+  package var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
 
   /// A value that comes from the command line (`--with`, `--set`, `--bin-dir`), named by its flag.
-  public static func commandLine(_ flag: String) -> SourceLocation { SourceLocation(file: flag, line: 0, column: 0) }
+  package static func commandLine(_ flag: String) -> SourceLocation { SourceLocation(file: flag, line: 0, column: 0) }
 }
 
 /// A manifest as parsed YAML: scalars, mappings in file order, sequences — each with its location. Kept
 /// apart from the typed `StackManifest` so that variants can be merged before they are interpreted.
-public indirect enum ManifestTree: Sendable, Equatable {
+package indirect enum ManifestTree: Sendable, Equatable {
   case scalar(String, SourceLocation)
   case mapping([Entry], SourceLocation)
   case sequence([ManifestTree], SourceLocation)
 
-  public struct Entry: Sendable, Equatable {
-    public var key: String
-    public var keyLocation: SourceLocation
-    public var value: ManifestTree
+  package struct Entry: Sendable, Equatable {
+    package var key: String
+    package var keyLocation: SourceLocation
+    package var value: ManifestTree
   }
 
-  public var location: SourceLocation {
+  package var location: SourceLocation {
     switch self {
     case .scalar(_, let l), .mapping(_, let l), .sequence(_, let l): l
     }
@@ -34,7 +34,7 @@ public indirect enum ManifestTree: Sendable, Equatable {
 
   /// Parses YAML text. `file` names the source in locations and errors.
   /// - Throws: `HarnessError` with `file:line:column` for malformed YAML.
-  public static func parse(_ text: String, file: String) throws -> ManifestTree {
+  package static func parse(_ text: String, file: String) throws -> ManifestTree {
     let node: Node?
     do {
       node = try Yams.compose(yaml: text)
@@ -84,7 +84,7 @@ public indirect enum ManifestTree: Sendable, Equatable {
   }
 
   /// `self` with `override` laid over it: mappings merge key by key (recursively), anything else is replaced.
-  public func merged(with override: ManifestTree) -> ManifestTree {
+  package func merged(with override: ManifestTree) -> ManifestTree {
     guard case .mapping(var base, let location) = self, case .mapping(let top, _) = override else { return override }
     for entry in top {
       if let i = base.firstIndex(where: { $0.key == entry.key }) {
@@ -97,32 +97,32 @@ public indirect enum ManifestTree: Sendable, Equatable {
   }
 
   /// The value under `key` of a mapping.
-  public subscript(key: String) -> ManifestTree? {
+  package subscript(key: String) -> ManifestTree? {
     guard case .mapping(let entries, _) = self else { return nil }
     return entries.first { $0.key == key }?.value
   }
 
   /// The keys of a mapping (none for anything else).
-  public var mappingKeys: [String] {
+  package var mappingKeys: [String] {
     guard case .mapping(let entries, _) = self else { return [] }
     return entries.map(\.key)
   }
 
   /// The mapping with `key`'s value replaced.
-  public func replacing(_ key: String, with value: ManifestTree) -> ManifestTree {
+  package func replacing(_ key: String, with value: ManifestTree) -> ManifestTree {
     guard case .mapping(var entries, let location) = self, let i = entries.firstIndex(where: { $0.key == key }) else { return self }
     entries[i].value = value
     return .mapping(entries, location)
   }
 
   /// The mapping without `key`.
-  public func removing(_ key: String) -> ManifestTree {
+  package func removing(_ key: String) -> ManifestTree {
     guard case .mapping(let entries, let location) = self else { return self }
     return .mapping(entries.filter { $0.key != key }, location)
   }
 
   /// Requires a mapping whose keys are all in `allowed`; `what` names it in the error.
-  public func requireKeys(_ allowed: Set<String>, in what: String) throws {
+  package func requireKeys(_ allowed: Set<String>, in what: String) throws {
     guard case .mapping(let entries, _) = self else {
       throw HarnessError("\(location): \(what) must be a mapping", fix: "write `key: value` lines")
     }
@@ -133,7 +133,7 @@ public indirect enum ManifestTree: Sendable, Equatable {
   }
 
   /// The single value of `key` (`what` in errors).
-  public func scalar(_ what: String) throws -> String {
+  package func scalar(_ what: String) throws -> String {
     guard case .scalar(let value, _) = self else {
       throw HarnessError("\(location): `\(what)` must be a single value", fix: "write `\(what): value` (quote it if it has ': ' or starts with '{' or '[')")
     }
@@ -141,7 +141,7 @@ public indirect enum ManifestTree: Sendable, Equatable {
   }
 
   /// A list of values (a single value is a list of one).
-  public func list(_ what: String) throws -> [String] {
+  package func list(_ what: String) throws -> [String] {
     switch self {
     case .sequence(let items, _): return try items.map { try $0.scalar(what) }
     case .scalar(let value, _): return [value]

@@ -1,8 +1,8 @@
 /// OP-TEE's resolved build configuration (`out/conf.mk`): `CFG_NAME=value` lines.
-public struct OpteeConfig: Sendable, Equatable {
-  public var values: [String: String]
+package struct OpteeConfig: Sendable, Equatable {
+  package var values: [String: String]
 
-  public init(parsing text: String) {
+  package init(parsing text: String) {
     var values: [String: String] = [:]
     for line in text.split(separator: "\n") {
       guard line.hasPrefix("CFG_"), let eq = line.firstIndex(of: "=") else { continue }
@@ -12,8 +12,8 @@ public struct OpteeConfig: Sendable, Equatable {
     self.values = values
   }
 
-  public func integer(_ name: String) -> Int? { values[name].flatMap { Int($0) } }
-  public func flag(_ name: String) -> Bool { values[name] == "y" }
+  package func integer(_ name: String) -> Int? { values[name].flatMap { Int($0) } }
+  package func flag(_ name: String) -> Bool { values[name] == "y" }
 
   /// Whether two option values mean the same (`y`/`1`, `n`/`0`/empty).
   static func same(_ a: String, _ b: String) -> Bool {

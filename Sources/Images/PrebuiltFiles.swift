@@ -3,10 +3,10 @@ import HarnessSupport
 
 /// A file a component can be given prebuilt (`prebuilt:` in a manifest, `--bin-dir`): the name the
 /// component's output gives it, the other names it goes by (OP-TEE/build's `out/bin`), and what it must be.
-public struct PrebuiltRole: Sendable, Equatable {
-  public var name: String
-  public var aliases: [String]
-  public var kind: PrebuiltKind
+package struct PrebuiltRole: Sendable, Equatable {
+  package var name: String
+  package var aliases: [String]
+  package var kind: PrebuiltKind
 
   init(_ name: String, _ kind: PrebuiltKind, aliases: [String] = []) {
     self.name = name
@@ -16,7 +16,7 @@ public struct PrebuiltRole: Sendable, Equatable {
 }
 
 /// What a prebuilt file must look like; checked from its first bytes before anything boots.
-public enum PrebuiltKind: Sendable, Equatable {
+package enum PrebuiltKind: Sendable, Equatable {
   /// A raw firmware binary (not an ELF file).
   case firmware
   /// OP-TEE's pageable part: a raw binary, empty when OP-TEE is built without the pager.
@@ -35,7 +35,7 @@ public enum PrebuiltKind: Sendable, Equatable {
   case cpioArchive
 
   /// Nil when `bytes` (the file's first bytes; `size` its length) fit the kind; else what is wrong.
-  public func problem(_ bytes: [UInt8], size: Int) -> String? {
+  package func problem(_ bytes: [UInt8], size: Int) -> String? {
     let isELF = bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46])
     guard size > 0 || self == .pageable else { return "it is empty" }
     switch self {
@@ -72,7 +72,7 @@ public enum PrebuiltKind: Sendable, Equatable {
 
 extension ComponentName {
   /// The files this component takes prebuilt (empty: it cannot be given prebuilt).
-  public var prebuiltRoles: [PrebuiltRole] {
+  package var prebuiltRoles: [PrebuiltRole] {
     switch self {
     case .tfa:
       [.init("bl1.bin", .firmware), .init("fip.bin", .fip), .init("bl2.bin", .firmware), .init("bl31.bin", .firmware),
@@ -90,12 +90,12 @@ extension ComponentName {
   }
 
   /// The role named `name` (or one of its aliases).
-  public func prebuiltRole(named name: String) -> PrebuiltRole? {
+  package func prebuiltRole(named name: String) -> PrebuiltRole? {
     prebuiltRoles.first { $0.name == name || $0.aliases.contains(name) }
   }
 
   /// Nil when files in these roles make a bootable component; else what is missing.
-  public func missingPrebuilt(_ roles: Set<String>) -> String? {
+  package func missingPrebuilt(_ roles: Set<String>) -> String? {
     switch self {
     case .tfa:
       guard roles.contains("bl1.bin") else { return "bl1.bin" }

@@ -2,17 +2,17 @@ import Foundation
 import HarnessSupport
 
 /// Where the project's own inputs live: `manifests/` and `images/` (recipes, the initramfs `/init`, payloads).
-public struct ProjectLayout: Sendable {
-  public var root: URL
-  public var manifests: URL { root.appendingPathComponent("manifests", isDirectory: true) }
-  public var images: URL { root.appendingPathComponent("images", isDirectory: true) }
+package struct ProjectLayout: Sendable {
+  package var root: URL
+  package var manifests: URL { root.appendingPathComponent("manifests", isDirectory: true) }
+  package var images: URL { root.appendingPathComponent("images", isDirectory: true) }
 
-  public init(root: URL) { self.root = root }
+  package init(root: URL) { self.root = root }
 
   /// `$TEEHARNESS_ROOT`, else the first folder upward from the current directory, else upward from this
   /// source file, that holds both `manifests/` and `images/recipes/`.
   /// - Throws: `HarnessError` when none does.
-  public static func find(file: String = #filePath) throws -> ProjectLayout {
+  package static func find(file: String = #filePath) throws -> ProjectLayout {
     let env = ProcessInfo.processInfo.environment
     if let root = env["TEEHARNESS_ROOT"], !root.isEmpty { return ProjectLayout(root: URL(fileURLWithPath: root)) }
     for start in [FileManager.default.currentDirectoryPath, URL(fileURLWithPath: file).deletingLastPathComponent().path] {
@@ -31,14 +31,14 @@ public struct ProjectLayout: Sendable {
   }
 
   /// The manifest named on a command line (a bare name is looked up in `manifests/`).
-  public func manifest(_ nameOrPath: String) -> URL {
+  package func manifest(_ nameOrPath: String) -> URL {
     ManifestLoader.locate(nameOrPath, manifestsDirectory: manifests)
   }
 
-  public var lockFile: URL { LockFile.location(manifestsDirectory: manifests) }
+  package var lockFile: URL { LockFile.location(manifestsDirectory: manifests) }
 
   /// Every manifest in `manifests/`, by name.
-  public func allManifests() throws -> [URL] {
+  package func allManifests() throws -> [URL] {
     try FileManager.default.contentsOfDirectory(at: manifests, includingPropertiesForKeys: nil)
       .filter { $0.pathExtension == "yaml" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
   }

@@ -3,10 +3,10 @@ import HarnessSupport
 
 /// The one call commands and tests use to get a bootable stack: load the manifest, check the lock, build or
 /// reuse every component.
-public enum Stack {
+package enum Stack {
   /// Builds (or finds) the stack of `manifest` (a name in `manifests/` or a path).
   /// - Throws: `HarnessError` for anything from a bad manifest to a failed build.
-  public static func prepare(
+  package static func prepare(
     manifest: String, overrides: ManifestOverrides = ManifestOverrides(), cache: URL, build: Bool = true,
     report: @escaping @Sendable (String) -> Void = { _ in }
   ) async throws -> (StackImages, StackManifest, [ImageBuilder.Outcome]) {
@@ -23,7 +23,7 @@ public enum Stack {
 
   /// Resolves every package of `manifests` against the archive and writes the lock. Keys of other manifests
   /// already in the lock are kept when only some manifests are locked.
-  public static func lock(manifests: [URL], layout: ProjectLayout, cache: URL, all: Bool,
+  package static func lock(manifests: [URL], layout: ProjectLayout, cache: URL, all: Bool,
     report: @escaping @Sendable (String) -> Void) async throws -> LockFile
   {
     let specs = try manifests.map { try ManifestLoader.load($0) }

@@ -1,37 +1,40 @@
 import Foundation
 
 /// Where a built stack's files are: what `teeharness images path` prints and the machine boots.
-public struct StackImages: Sendable, Equatable {
-  public var manifest: String
+package struct StackImages: Sendable, Equatable {
+  package var manifest: String
   /// The stack's digest: the sha256 of every component key.
-  public var digest: String
+  package var digest: String
   /// Component → its key in the store.
-  public var keys: [String: String]
-  public var bl1: URL
-  public var bl2: URL
-  public var bl31: URL
-  public var bl32: URL
-  public var bl32Extra1: URL
-  public var bl32Extra2: URL
-  public var bl33: URL
-  public var kernel: URL
-  public var initramfs: URL
+  package var keys: [String: String]
+  package var bl1: URL
+  package var bl2: URL
+  package var bl31: URL
+  package var bl32: URL
+  package var bl32Extra1: URL
+  package var bl32Extra2: URL
+  package var bl33: URL
+  package var kernel: URL
+  package var initramfs: URL
   /// OP-TEE's symbols (nil for a prebuilt OP-TEE given without them: the tests that need them skip).
-  public var teeElf: URL?
-  public var bl31Elf: URL?
-  public var bl1Elf: URL?
-  public var bl2Elf: URL?
-  public var opteeConfig: URL?
+  package var teeElf: URL?
+  package var bl31Elf: URL?
+  package var bl1Elf: URL?
+  package var bl2Elf: URL?
+  package var opteeConfig: URL?
   /// OP-TEE's thread-table layout from the build's debug info (nil without a tee.elf that has it).
-  public var opteeLayout: URL?
-  public var taDevKit: URL?
-  public var kernelConfig: URL?
-  public var kernelRelease: String
+  package var opteeLayout: URL?
+  package var taDevKit: URL?
+  package var kernelConfig: URL?
+  package var kernelRelease: String
   /// The QEMU binary the machine runs.
-  public var qemu: URL
+  package var qemu: URL
+  /// The Debian packages the stack was built from, by name, with their locked versions (none for a local tree
+  /// or prebuilt files).
+  package var packageVersions: [String: String] = [:]
 
   /// The paths as a JSON object for scripts (`teeharness images path`).
-  public var jsonObject: [String: Any] {
+  package var jsonObject: [String: Any] {
     var object: [String: Any] = [
       "manifest": manifest, "digest": digest, "keys": keys, "kernelRelease": kernelRelease,
     ]
@@ -46,7 +49,7 @@ public struct StackImages: Sendable, Equatable {
   }
 
   /// The files BL1 loads by semihosting from the machine's run folder, by the names it asks for.
-  public var semihostingFiles: [(name: String, file: URL)] {
+  package var semihostingFiles: [(name: String, file: URL)] {
     [("bl2.bin", bl2), ("bl31.bin", bl31), ("bl32.bin", bl32), ("bl32_extra1.bin", bl32Extra1),
      ("bl32_extra2.bin", bl32Extra2), ("bl33.bin", bl33)]
   }

@@ -3,7 +3,7 @@ import Foundation
 extension StackManifest {
   /// The manifest as a self-contained YAML file: no `extends`, every path absolute. What a run was made of, so
   /// that `check --manifest <run>/manifest.yaml` replays it.
-  public var yaml: String {
+  package var yaml: String {
     var lines = ["# the effective manifest of '\(name)' (from \(file.path))", "name: \(Self.quote(name))", "machine:"]
     lines.append("  cpu: \(Self.quote(machine.cpu))")
     lines.append("  smp: \(machine.smp)")
@@ -43,7 +43,7 @@ extension StackManifest {
   }
 
   /// Writes `manifest.yaml` (the effective manifest) into a run folder.
-  public func writeEffective(into runDirectory: URL) throws {
+  package func writeEffective(into runDirectory: URL) throws {
     try Data(yaml.utf8).write(to: runDirectory.appendingPathComponent("manifest.yaml"), options: .atomic)
   }
 

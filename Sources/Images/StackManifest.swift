@@ -2,22 +2,22 @@ import Foundation
 import HarnessSupport
 
 /// A Debian package in a suite: `optee-os/sid`.
-public struct PackageRef: Sendable, Hashable, Codable, CustomStringConvertible {
-  public var name: String
-  public var suite: String
-  public init(_ name: String, suite: String) {
+package struct PackageRef: Sendable, Hashable, Codable, CustomStringConvertible {
+  package var name: String
+  package var suite: String
+  package init(_ name: String, suite: String) {
     self.name = name
     self.suite = suite
   }
-  public var description: String { "\(name)/\(suite)" }
+  package var description: String { "\(name)/\(suite)" }
 }
 
 /// The stack components teeharness knows how to build, in build order.
-public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
+package enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   case optee, tfa, uboot, kernel, payloads, initramfs, qemu
 
   /// Components whose outputs this one's recipe reads.
-  public var dependencies: [ComponentName] {
+  package var dependencies: [ComponentName] {
     switch self {
     case .payloads: [.optee]
     case .initramfs: [.kernel, .payloads]
@@ -26,7 +26,7 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   }
 
   /// The folder under `images/` holding the harness's own inputs to this component (part of its key).
-  public var ownSources: String? {
+  package var ownSources: String? {
     switch self {
     case .payloads: "payloads"
     case .initramfs: "initramfs"
@@ -38,7 +38,7 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   var compiles: Bool { self == .payloads }
 
   /// Whether the component can be built from a local source tree (`path:`), and what such a tree holds.
-  public var treeMarkers: [String]? {
+  package var treeMarkers: [String]? {
     switch self {
     case .optee: ["core/arch/arm", "mk/config.mk", "ta"]
     case .tfa: ["bl31", "plat/qemu", "Makefile"]
@@ -49,10 +49,10 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
   }
 
   /// Folders of a tree that git ignores but its build needs (what a checkout downloaded once).
-  public var treeFetchedFolders: [String] { self == .qemu ? ["subprojects"] : [] }
+  package var treeFetchedFolders: [String] { self == .qemu ? ["subprojects"] : [] }
 
   /// What the component is called in messages.
-  public var title: String {
+  package var title: String {
     switch self {
     case .optee: "OP-TEE OS"
     case .tfa: "TF-A"
@@ -64,53 +64,53 @@ public enum ComponentName: String, Sendable, CaseIterable, Codable, Comparable {
     }
   }
 
-  public static func < (a: ComponentName, b: ComponentName) -> Bool {
+  package static func < (a: ComponentName, b: ComponentName) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
 }
 
 /// One component of a stack: where its input comes from (Debian's archive, a local source tree or prebuilt
 /// files) and how it is built.
-public struct ComponentSpec: Sendable, Equatable {
-  public var name: ComponentName
+package struct ComponentSpec: Sendable, Equatable {
+  package var name: ComponentName
   /// A local source tree (`path:`), built instead of a Debian source with the same options and patches; it is
   /// never written to (the build works in a mirror of it in the cache).
-  public var tree: URL?
+  package var tree: URL?
   /// Files used as they are (`prebuilt:`), by role (the name the component's output gives them).
-  public var prebuilt: [String: URL] = [:]
+  package var prebuilt: [String: URL] = [:]
   /// A source package to unpack and build (`dpkg-source -x`, Debian's patches applied).
-  public var source: PackageRef?
+  package var source: PackageRef?
   /// Binary packages to unpack into one tree.
-  public var packages: [PackageRef]
+  package var packages: [PackageRef]
   /// For binary packages: follow their `Depends` to packages whose names start with one of these prefixes
   /// (a kernel meta package → the versioned image → its binary and modules packages).
-  public var follow: [String]
+  package var follow: [String]
   /// Build options, in manifest order, passed to the recipe as `NAME=value`.
-  public var options: [Option]
+  package var options: [Option]
   /// Patch files (absolute paths), applied in order with `patch -p1` to the unpacked source.
-  public var patches: [URL]
+  package var patches: [URL]
 
-  public struct Option: Sendable, Equatable, Codable {
-    public var name: String
-    public var value: String
-    public var location: SourceLocation?
-    public var assignment: String { "\(name)=\(value)" }
-    public static func == (a: Option, b: Option) -> Bool { a.name == b.name && a.value == b.value }
+  package struct Option: Sendable, Equatable, Codable {
+    package var name: String
+    package var value: String
+    package var location: SourceLocation?
+    package var assignment: String { "\(name)=\(value)" }
+    package static func == (a: Option, b: Option) -> Bool { a.name == b.name && a.value == b.value }
     enum CodingKeys: CodingKey { case name, value }
   }
 
   /// Every package the component downloads, as locked entries.
-  public var lockKeys: [LockKey] {
+  package var lockKeys: [LockKey] {
     // A kernel tree's packages only give their config, and only to `DEFCONFIG=debian`.
     if tree != nil && (name != .kernel || option("DEFCONFIG") != "debian") { return [] }
     return (source.map { [LockKey(kind: .source, package: $0, follow: [])] } ?? [])
       + packages.map { LockKey(kind: .binary, package: $0, follow: follow) }
   }
 
-  public func option(_ name: String) -> String? { options.last { $0.name == name }?.value }
+  package func option(_ name: String) -> String? { options.last { $0.name == name }?.value }
 
   /// Where the component comes from, in a few words (for progress lines and reports).
-  public var origin: String {
+  package var origin: String {
     if !prebuilt.isEmpty { return "prebuilt" }
     if let tree { return "tree \(tree.path)" }
     if let source { return "source \(source)" }
@@ -120,33 +120,33 @@ public struct ComponentSpec: Sendable, Equatable {
 
 /// The QEMU the machine runs: the host's binary, or one built from a Debian source package (the `qemu`
 /// component).
-public enum QEMUChoice: Sendable, Equatable {
+package enum QEMUChoice: Sendable, Equatable {
   case host(binary: String)
   case built
 }
 
 /// The virtual machine every test boots.
-public struct MachineSpec: Sendable, Equatable {
-  public var cpu: String = "max"
-  public var smp: Int = 2
-  public var memoryMiB: Int = 1057
-  public var append: String = "console=ttyAMA0,38400 keep_bootcon"
-  public var qemu: QEMUChoice = .host(binary: "qemu-system-aarch64")
+package struct MachineSpec: Sendable, Equatable {
+  package var cpu: String = "max"
+  package var smp: Int = 2
+  package var memoryMiB: Int = 1057
+  package var append: String = "console=ttyAMA0,38400 keep_bootcon"
+  package var qemu: QEMUChoice = .host(binary: "qemu-system-aarch64")
 }
 
 /// A whole stack: what `teeharness images build` makes and every suite boots.
-public struct StackManifest: Sendable {
-  public var name: String
+package struct StackManifest: Sendable {
+  package var name: String
   /// The file it was read from (variants: the variant's file).
-  public var file: URL
-  public var machine: MachineSpec
-  public var components: [ComponentName: ComponentSpec]
+  package var file: URL
+  package var machine: MachineSpec
+  package var components: [ComponentName: ComponentSpec]
   /// Facts declared by the manifest (`facts:`), overriding what is learned from the build (`CFG_*` values, or
   /// harness facts such as `thread-count-advertised`).
-  public var facts: [String: String] = [:]
+  package var facts: [String: String] = [:]
 
-  public var orderedComponents: [ComponentSpec] { components.values.sorted { $0.name < $1.name } }
+  package var orderedComponents: [ComponentSpec] { components.values.sorted { $0.name < $1.name } }
 
   /// The OP-TEE build option `name` (e.g. `CFG_NUM_THREADS`), if the manifest sets it.
-  public func opteeOption(_ name: String) -> String? { components[.optee]?.option(name) }
+  package func opteeOption(_ name: String) -> String? { components[.optee]?.option(name) }
 }

@@ -4,15 +4,15 @@ import HarnessSupport
 /// What the cache keeps for a local tree between runs (`trees/<component>-<hash of its path>/`): the mirror of
 /// its files, a build folder per set of options, and a note of the tree's path and when it was last built.
 /// Users list them and remove what they no longer need (`teeharness images trees`).
-public struct TreeWorkspace: Sendable {
-  public var folder: URL
+package struct TreeWorkspace: Sendable {
+  package var folder: URL
   /// The tree it mirrors, when the note says (nil for a workspace without one).
-  public var tree: URL?
-  public var lastUsed: Date
-  public var bytes: Int64
+  package var tree: URL?
+  package var lastUsed: Date
+  package var bytes: Int64
 
   /// Whether the tree it mirrors is gone.
-  public var treeIsGone: Bool { tree.map { !FileManager.default.fileExists(atPath: $0.path) } ?? false }
+  package var treeIsGone: Bool { tree.map { !FileManager.default.fileExists(atPath: $0.path) } ?? false }
 
   static let note = "tree-path"
 
@@ -22,7 +22,7 @@ public struct TreeWorkspace: Sendable {
   }
 
   /// Every workspace under the cache's `trees/`, most recently used first.
-  public static func all(cache: URL) async -> [TreeWorkspace] {
+  package static func all(cache: URL) async -> [TreeWorkspace] {
     let trees = cache.appendingPathComponent("trees", isDirectory: true)
     let names = (try? FileManager.default.contentsOfDirectory(atPath: trees.path)) ?? []
     var found: [TreeWorkspace] = []
@@ -41,7 +41,7 @@ public struct TreeWorkspace: Sendable {
   }
 
   /// Removes the workspace (its mirror and build folders; the user's tree is not touched).
-  public func remove() throws {
+  package func remove() throws {
     try FileManager.default.removeItem(at: folder)
   }
 }

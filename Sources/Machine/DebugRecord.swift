@@ -5,20 +5,20 @@ import HarnessSupport
 
 /// How a person's debugger finds a machine started by `teeharness boot`: written as `machine.json` into the
 /// run folder, read by `teeharness gdb`.
-public struct DebugRecord: Codable, Sendable, Equatable {
-  public static let fileName = "machine.json"
-  public static let kernelSymbolsName = "kernel-symbols.elf"
+package struct DebugRecord: Codable, Sendable, Equatable {
+  package static let fileName = "machine.json"
+  package static let kernelSymbolsName = "kernel-symbols.elf"
 
-  public var manifest: String
+  package var manifest: String
   /// QEMU's process id (the record is stale once it is gone).
-  public var qemuPid: Int32
+  package var qemuPid: Int32
   /// The unix socket QEMU's GDB stub listens on.
-  public var gdbSocket: String
+  package var gdbSocket: String
   /// Symbol files, when the stack has them.
-  public var teeElf: String?
-  public var bl31Elf: String?
+  package var teeElf: String?
+  package var bl31Elf: String?
 
-  public init(manifest: String, configuration: MachineConfiguration, qemuPid: Int32) {
+  package init(manifest: String, configuration: MachineConfiguration, qemuPid: Int32) {
     self.manifest = manifest
     self.qemuPid = qemuPid
     self.gdbSocket = configuration.gdbSocket
@@ -26,9 +26,9 @@ public struct DebugRecord: Codable, Sendable, Equatable {
     self.bl31Elf = configuration.images.bl31Elf?.path
   }
 
-  public var isLive: Bool { kill(qemuPid, 0) == 0 && FileManager.default.fileExists(atPath: gdbSocket) }
+  package var isLive: Bool { kill(qemuPid, 0) == 0 && FileManager.default.fileExists(atPath: gdbSocket) }
 
-  public func write(to runDirectory: URL) throws {
+  package func write(to runDirectory: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try encoder.encode(self).write(to: runDirectory.appendingPathComponent(Self.fileName), options: .atomic)
@@ -36,7 +36,7 @@ public struct DebugRecord: Codable, Sendable, Equatable {
 
   /// The record in `runDirectory`.
   /// - Throws: `HarnessError` when there is none or it cannot be read.
-  public static func load(from runDirectory: URL) throws -> DebugRecord {
+  package static func load(from runDirectory: URL) throws -> DebugRecord {
     let file = runDirectory.appendingPathComponent(fileName)
     guard let data = FileManager.default.contents(atPath: file.path) else {
       throw HarnessError("no machine in \(runDirectory.path) (\(fileName) missing)",
@@ -50,7 +50,7 @@ public struct DebugRecord: Codable, Sendable, Equatable {
   }
 
   /// The newest run folder under `base` whose machine is still running.
-  public static func newestLive(under base: URL) -> URL? {
+  package static func newestLive(under base: URL) -> URL? {
     let folders = (try? FileManager.default.contentsOfDirectory(at: base, includingPropertiesForKeys: nil)) ?? []
     // Run folders are named by their start time, so the greatest name is the newest.
     return folders
@@ -60,7 +60,7 @@ public struct DebugRecord: Codable, Sendable, Equatable {
 
   /// The gdb commands that load every world's symbols at their run-time addresses and attach: tee.elf (OP-TEE is
   /// built without ASLR), bl31.elf, and the kernel's symbols when they were captured.
-  public func gdbScript(kernelSymbols: URL?) -> String {
+  package func gdbScript(kernelSymbols: URL?) -> String {
     var lines = ["set pagination off", "set confirm off", "set architecture aarch64"]
     lines += [teeElf, bl31Elf].compactMap { $0.map { "add-symbol-file \($0)" } }
     if let kernelSymbols { lines.append("add-symbol-file \(kernelSymbols.path)") }
@@ -70,11 +70,11 @@ public struct DebugRecord: Codable, Sendable, Equatable {
 }
 
 /// The running kernel's symbols, from the guest's `/proc/kallsyms` (KASLR moves them on every boot).
-public enum KernelSymbols {
+package enum KernelSymbols {
   /// Reads `/proc/kallsyms` through the shell (compressed: the console carries about 87 KB/s) and writes a
   /// symbol file gdb loads; returns how many symbols.
   @discardableResult
-  public static func capture(_ shell: ShellSession, to file: URL, deadline: Deadline = .after(.seconds(120))) async throws -> Int {
+  package static func capture(_ shell: ShellSession, to file: URL, deadline: Deadline = .after(.seconds(120))) async throws -> Int {
     let result = try await shell.run("grep -E '^[0-9a-f]+ [tTdDbBrR] ' /proc/kallsyms | gzip -c | base64",
       timeout: .seconds(120), deadline: deadline)
     guard result.status == 0, let gzipped = Data(base64Encoded: result.output, options: .ignoreUnknownCharacters) else {

@@ -6,12 +6,12 @@ import Images
 import QMP
 
 /// QEMU died or could not be started; carries what is needed to see why.
-public struct MachineError: Error, CustomStringConvertible, Sendable {
-  public var message: String
-  public var argv: [String]
-  public var status: Int32?
-  public var stderr: String
-  public var description: String {
+package struct MachineError: Error, CustomStringConvertible, Sendable {
+  package var message: String
+  package var argv: [String]
+  package var status: Int32?
+  package var stderr: String
+  package var description: String {
     var text = message
     if let status { text += " (exit status \(status))" }
     if !stderr.isEmpty { text += "\n--- QEMU stderr\n\(stderr)" }
@@ -22,29 +22,29 @@ public struct MachineError: Error, CustomStringConvertible, Sendable {
 
 /// A running QEMU with the stack: both consoles, the shell, QMP and the GDB stub's connection. Created and
 /// torn down only by `withMachine`.
-public actor Machine {
-  public nonisolated let configuration: MachineConfiguration
-  public nonisolated let normal: ConsoleSession
-  public nonisolated let secure: ConsoleSession
-  public nonisolated let shell: ShellSession
-  public nonisolated let qmp: QMPClient
+package actor Machine {
+  package nonisolated let configuration: MachineConfiguration
+  package nonisolated let normal: ConsoleSession
+  package nonisolated let secure: ConsoleSession
+  package nonisolated let shell: ShellSession
+  package nonisolated let qmp: QMPClient
   /// The GDB stub, connected and negotiated before the CPUs first ran (nil unless the configuration gives the
   /// stub to the harness).
-  public nonisolated let gdb: RSPClient?
+  package nonisolated let gdb: RSPClient?
   /// OP-TEE's thread table and the secure world's state through the stub (nil when the stack's tee.elf or
   /// layout cannot be read; `secureWorldError` says why).
-  public nonisolated let secureWorld: SecureWorldProbe?
-  public nonisolated let secureWorldError: String?
+  package nonisolated let secureWorld: SecureWorldProbe?
+  package nonisolated let secureWorldError: String?
   /// Why there is no probe, when the reason is that the stack came without OP-TEE's symbols (tests skip).
-  public nonisolated let secureWorldMissingSymbols: String?
+  package nonisolated let secureWorldMissingSymbols: String?
   nonisolated let process: ChildProcess
-  public nonisolated let launchedAt: ContinuousClock.Instant
+  package nonisolated let launchedAt: ContinuousClock.Instant
 
-  public private(set) var milestones: [Milestone] = Milestone.boot
+  package private(set) var milestones: [Milestone] = Milestone.boot
   /// Started from a saved machine rather than booted.
-  public internal(set) var restored = false
+  package internal(set) var restored = false
   /// Bad-pattern lines seen so far (a test that did not allow them fails).
-  public private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
+  package private(set) var alarms: [(console: String, alarm: BadPatternWatcher.Alarm)] = []
 
   init(configuration: MachineConfiguration, process: ChildProcess, normal: ConsoleSession, secure: ConsoleSession,
     qmp: QMPClient, gdb: RSPClient?, secureWorld: Result<SecureWorldProbe, any Error>, launchedAt: ContinuousClock.Instant)
@@ -64,10 +64,10 @@ public actor Machine {
     self.launchedAt = launchedAt
   }
 
-  public nonisolated var pid: Int32 { process.pid }
-  public nonisolated var isRunning: Bool { process.isRunning }
+  package nonisolated var pid: Int32 { process.pid }
+  package nonisolated var isRunning: Bool { process.isRunning }
   /// Seconds since launch.
-  public nonisolated func now() -> Double { (ContinuousClock.now - launchedAt).seconds }
+  package nonisolated func now() -> Double { (ContinuousClock.now - launchedAt).seconds }
 
   func raise(_ console: String, _ alarm: BadPatternWatcher.Alarm) async {
     alarms.append((console, alarm))
@@ -77,14 +77,14 @@ public actor Machine {
   }
 
   /// Forgets alarms (after a test that allowed them) and lets the consoles wait again.
-  public func clearAlarms() async {
+  package func clearAlarms() async {
     alarms = []
     await normal.clearAbort()
     await secure.clearAbort()
   }
 
   /// The last lines of both consoles, and QEMU's state: what every failure shows.
-  public nonisolated func context(lines: Int = 25) async -> String {
+  package nonisolated func context(lines: Int = 25) async -> String {
     var text = "--- last lines of the normal-world console\n\(await normal.tail(lines))\n"
     text += "--- last lines of the secure-world console\n\(await secure.tail(lines))"
     if let status = await exitStatus() {
@@ -110,7 +110,7 @@ public actor Machine {
   /// Waits for every boot milestone, in order on each console, recording when each was reached.
   /// - Throws: `ExpectTimeout` naming the milestone not reached (with the last milestone that was, and both
   ///   consoles' tails); the consoles' errors when the machine fails.
-  public func awaitReady(deadline: Deadline) async throws {
+  package func awaitReady(deadline: Deadline) async throws {
     let launched = launchedAt
     let secureTask = Task { [secure, milestones] in
       var reached: [Int: Double] = [:]
@@ -145,11 +145,11 @@ public actor Machine {
   }
 
   /// Stops the CPUs (QMP `stop`); the consoles stay attached.
-  public nonisolated func pause() async throws { try await qmp.execute("stop") }
+  package nonisolated func pause() async throws { try await qmp.execute("stop") }
   /// Lets the CPUs run again (QMP `cont`).
-  public nonisolated func resume() async throws { try await qmp.execute("cont") }
+  package nonisolated func resume() async throws { try await qmp.execute("cont") }
   /// Resets the machine (QMP `system_reset`): the whole stack boots again from BL1 on the same consoles.
-  public nonisolated func reset() async throws { try await qmp.execute("system_reset") }
+  package nonisolated func reset() async throws { try await qmp.execute("system_reset") }
 
   /// What is left of a milestone's budget (at least a moment, so a late milestone is still looked for once).
   static func remaining(_ m: Milestone, since launch: ContinuousClock.Instant) -> Duration {
@@ -157,11 +157,11 @@ public actor Machine {
   }
 
   /// Kills QEMU outright (a test of how the harness copes with a dying machine).
-  public nonisolated func kill() { process.signal(SIGKILL) }
+  package nonisolated func kill() { process.signal(SIGKILL) }
 
   /// The orderly end: QMP `quit`, then SIGTERM, then SIGKILL, then the private socket folder is removed. Never
   /// throws; safe to call twice; runs to the end even when the calling task is cancelled.
-  public nonisolated func shutdown() async {
+  package nonisolated func shutdown() async {
     let process = self.process, qmp = self.qmp, normal = self.normal, secure = self.secure, gdb = self.gdb
     await Task {
       if process.isRunning {

@@ -2,21 +2,21 @@ import Foundation
 import Images
 
 /// Everything that decides how QEMU is started. `argv` is pure, so the command line is testable without QEMU.
-public struct MachineConfiguration: Sendable {
-  public var images: StackImages
-  public var spec: MachineSpec
+package struct MachineConfiguration: Sendable {
+  package var images: StackImages
+  package var spec: MachineSpec
   /// Where transcripts and QEMU's own output go (any length).
-  public var runDirectory: URL
+  package var runDirectory: URL
   /// A short private folder (mode 0700): the unix sockets and the files BL1 loads by semihosting. QEMU runs
   /// with it as its current directory.
-  public var socketDirectory: URL
+  package var socketDirectory: URL
   /// Who talks to QEMU's GDB stub.
-  public var gdbStub: GDBStub = .harness
+  package var gdbStub: GDBStub = .harness
   /// A saved machine to start from instead of booting (`-incoming`): it comes up where it was saved.
-  public var incoming: URL?
+  package var incoming: URL?
 
   /// Who owns QEMU's GDB stub.
-  public enum GDBStub: String, Sendable, CaseIterable {
+  package enum GDBStub: String, Sendable, CaseIterable {
     /// The harness connects to it before the CPUs first run (probes, the thread invariant).
     case harness
     /// QEMU listens on `gdbSocket` for a person's debugger (`teeharness gdb`); the harness stays off it.
@@ -25,21 +25,21 @@ public struct MachineConfiguration: Sendable {
     case none
   }
 
-  public init(images: StackImages, spec: MachineSpec, runDirectory: URL, socketDirectory: URL) {
+  package init(images: StackImages, spec: MachineSpec, runDirectory: URL, socketDirectory: URL) {
     self.images = images
     self.spec = spec
     self.runDirectory = runDirectory
     self.socketDirectory = socketDirectory
   }
 
-  public var normalSocket: String { socketDirectory.appendingPathComponent("normal.sock").path }
-  public var secureSocket: String { socketDirectory.appendingPathComponent("secure.sock").path }
-  public var qmpSocket: String { socketDirectory.appendingPathComponent("qmp.sock").path }
-  public var gdbSocket: String { socketDirectory.appendingPathComponent("gdb.sock").path }
+  package var normalSocket: String { socketDirectory.appendingPathComponent("normal.sock").path }
+  package var secureSocket: String { socketDirectory.appendingPathComponent("secure.sock").path }
+  package var qmpSocket: String { socketDirectory.appendingPathComponent("qmp.sock").path }
+  package var gdbSocket: String { socketDirectory.appendingPathComponent("gdb.sock").path }
 
   /// The QEMU command line: paused at reset (`-S`), every channel a unix-socket client of the harness,
   /// nothing on stdio, no network.
-  public var argv: [String] {
+  package var argv: [String] {
     [
       images.qemu.path,
       "-S",
@@ -69,7 +69,7 @@ public struct MachineConfiguration: Sendable {
 
   /// What must match for a saved machine to be restored by this configuration: the images, the machine and
   /// the stub (paths of sockets and run folders may differ).
-  public var snapshotIdentity: String {
+  package var snapshotIdentity: String {
     [images.digest, images.qemu.path, spec.cpu, String(spec.smp), String(spec.memoryMiB), spec.append, gdbStub.rawValue]
       .joined(separator: "\n")
   }

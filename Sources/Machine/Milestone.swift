@@ -2,20 +2,20 @@ import Console
 import Foundation
 
 /// A named point of the boot, seen on one console, with the time it was reached.
-public struct Milestone: Sendable, Equatable {
-  public enum World: String, Sendable { case normal, secure }
+package struct Milestone: Sendable, Equatable {
+  package enum World: String, Sendable { case normal, secure }
 
-  public var name: String
-  public var world: World
-  public var pattern: String
+  package var name: String
+  package var world: World
+  package var pattern: String
   /// Seconds after launch by which it must be reached.
-  public var budget: Double
+  package var budget: Double
   /// Seconds after launch it was reached (nil until then).
-  public var reachedAt: Double?
+  package var reachedAt: Double?
   /// A line that proves the milestone will never come, and what it means (the wait ends there).
-  public var missedWhen: (line: String, meaning: String)?
+  package var missedWhen: (line: String, meaning: String)?
 
-  public static func == (a: Milestone, b: Milestone) -> Bool {
+  package static func == (a: Milestone, b: Milestone) -> Bool {
     a.name == b.name && a.world == b.world && a.pattern == b.pattern && a.budget == b.budget && a.reachedAt == b.reachedAt
       && a.missedWhen?.line == b.missedWhen?.line
   }
@@ -27,7 +27,7 @@ public struct Milestone: Sendable, Equatable {
   }
 
   /// The boot's milestones, in the order they happen on each console.
-  public static let boot: [Milestone] = [
+  package static let boot: [Milestone] = [
     Milestone(name: "TF-A started", world: .normal, pattern: "Booting Trusted Firmware", budget: 10),
     Milestone(name: "secure world up", world: .secure, pattern: "Primary CPU switching to normal world boot", budget: 20),
     Milestone(name: "U-Boot started", world: .normal, pattern: "U-Boot 20", budget: 20),

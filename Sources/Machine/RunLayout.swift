@@ -5,7 +5,7 @@ import Images
 extension MachineConfiguration {
   /// A configuration for `images` whose transcripts go to `runDirectory` and whose sockets go to a fresh
   /// private folder under `$TMPDIR` (short, so unix socket paths fit).
-  public static func make(images: StackImages, spec: MachineSpec, runDirectory: URL) throws -> MachineConfiguration {
+  package static func make(images: StackImages, spec: MachineSpec, runDirectory: URL) throws -> MachineConfiguration {
     MachineConfiguration(images: images, spec: spec, runDirectory: runDirectory, socketDirectory: try privateSocketDirectory())
   }
 

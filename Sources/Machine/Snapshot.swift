@@ -3,47 +3,47 @@ import GDBRemote
 import HarnessSupport
 
 /// Saved machines, one per snapshot identity (images, machine, stub) and QEMU version, kept in the cache.
-public struct SnapshotStore: Sendable {
-  public var directory: URL
+package struct SnapshotStore: Sendable {
+  package var directory: URL
 
-  public init(directory: URL) { self.directory = directory }
+  package init(directory: URL) { self.directory = directory }
   /// The store in the harness's cache folder.
-  public init(cache: URL) { self.init(directory: cache.appendingPathComponent("snapshots", isDirectory: true)) }
+  package init(cache: URL) { self.init(directory: cache.appendingPathComponent("snapshots", isDirectory: true)) }
 
   /// Where the machine of `configuration`, run by `qemuVersion`, is saved.
-  public func file(for configuration: MachineConfiguration, qemuVersion: String) -> URL {
+  package func file(for configuration: MachineConfiguration, qemuVersion: String) -> URL {
     directory.appendingPathComponent(SHA256.hex(configuration.snapshotIdentity + "\n" + qemuVersion) + ".vmstate")
   }
 
   /// The saved machine, if there is one (its state and its consoles' history).
-  public func existing(for configuration: MachineConfiguration, qemuVersion: String) -> URL? {
+  package func existing(for configuration: MachineConfiguration, qemuVersion: String) -> URL? {
     let url = file(for: configuration, qemuVersion: qemuVersion)
     return has(url) ? url : nil
   }
 
   /// Whether the machine saved at `state` is complete: its state and its consoles' history.
-  public func has(_ state: URL) -> Bool {
+  package func has(_ state: URL) -> Bool {
     let fm = FileManager.default
     return fm.fileExists(atPath: state.path) && fm.fileExists(atPath: SavedConsoles.file(beside: state).path)
   }
 
   /// Forgets a saved machine that failed to restore.
-  public func discard(_ url: URL) {
+  package func discard(_ url: URL) {
     try? FileManager.default.removeItem(at: url)
     try? FileManager.default.removeItem(at: SavedConsoles.file(beside: url))
   }
 }
 
 /// How long the parts of a restore took, in seconds from launch.
-public struct RestoreTimes: Sendable, Equatable {
+package struct RestoreTimes: Sendable, Equatable {
   /// The saved state loaded and the CPUs running.
-  public var running: Double
+  package var running: Double
   /// The secure timer armed again (equal to `running` when nothing needed it).
-  public var timerArmed: Double
+  package var timerArmed: Double
   /// The shell answered: ready.
-  public var ready: Double
+  package var ready: Double
   /// What re-arming did (nil when it was not asked for).
-  public var secureTimer: SecureTimerRearm?
+  package var secureTimer: SecureTimerRearm?
 }
 
 extension Machine {
@@ -52,7 +52,7 @@ extension Machine {
   /// complete. Returns the seconds it took.
   /// - Throws: `HarnessError` when QEMU reports the migration failed; `DeadlineExceeded`.
   @discardableResult
-  public func saveSnapshot(to file: URL, deadline: Deadline) async throws -> Double {
+  package func saveSnapshot(to file: URL, deadline: Deadline) async throws -> Double {
     let started = ContinuousClock.now
     let fm = FileManager.default
     try fm.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -106,7 +106,7 @@ extension Machine {
   /// before the save (`linesSinceBoot`).
   /// - Throws: `MachineError` when QEMU could not load the state (it exits); `HarnessError` when the consoles'
   ///   history is unreadable; `DeadlineExceeded`.
-  public func awaitRestored(rearmSecureTimer: Bool, deadline: Deadline) async throws -> RestoreTimes {
+  package func awaitRestored(rearmSecureTimer: Bool, deadline: Deadline) async throws -> RestoreTimes {
     if let state = configuration.incoming {
       let history = try SavedConsoles(contentsOf: SavedConsoles.file(beside: state))
       await normal.restore(earlier: history.normalLines)
@@ -137,7 +137,7 @@ extension Machine {
   }
 
   /// Waits until neither console has printed a line for `quiet` (a machine about to be saved should be idle).
-  public func awaitQuietConsoles(_ quiet: Double = 0.5, deadline: Deadline) async throws {
+  package func awaitQuietConsoles(_ quiet: Double = 0.5, deadline: Deadline) async throws {
     func printing() async -> Bool {
       let since = now() - quiet
       let normalLines = await normal.slice(from: since), secureLines = await secure.slice(from: since)

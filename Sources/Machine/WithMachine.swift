@@ -12,7 +12,7 @@ import QMP
 /// harness accepts the normal console, the secure console, QMP and the GDB stub, and only then lets the CPUs run
 /// (`cont`), so not one byte of boot output is lost.
 /// - Throws: `MachineError` when QEMU is missing, exits early or never connects; whatever `body` throws.
-public func withMachine<T: Sendable>(
+package func withMachine<T: Sendable>(
   _ configuration: MachineConfiguration, start: Bool = true, _ body: (Machine) async throws -> T
 ) async throws -> T {
   let machine = try await launchMachine(configuration, start: start)
@@ -137,9 +137,9 @@ private func acceptWhileRunning(_ listener: UnixListener, _ name: String, proces
 }
 
 /// The stack was given without the symbols the secure-world probe reads (a prebuilt OP-TEE without tee.elf).
-public struct SymbolsMissing: Error, CustomStringConvertible, Sendable {
-  public var what: String
-  public var description: String { "\(what): OP-TEE's threads and breakpoints cannot be read" }
+package struct SymbolsMissing: Error, CustomStringConvertible, Sendable {
+  package var what: String
+  package var description: String { "\(what): OP-TEE's threads and breakpoints cannot be read" }
 }
 
 /// Symbol tables by file, read once per process (tee.elf is a few MB).

@@ -2,22 +2,22 @@ import Foundation
 import HarnessSupport
 
 /// A QMP command QEMU answered with an error.
-public struct QMPCommandError: Error, CustomStringConvertible, Sendable {
-  public var command: String
-  public var errorClass: String
-  public var message: String
-  public var description: String { "QMP \(command) failed: \(errorClass): \(message)" }
+package struct QMPCommandError: Error, CustomStringConvertible, Sendable {
+  package var command: String
+  package var errorClass: String
+  package var message: String
+  package var description: String { "QMP \(command) failed: \(errorClass): \(message)" }
 }
 
 /// The machine's QMP connection: commands with replies routed by id, events as a stream.
-public actor QMPClient {
-  public enum State: Sendable { case connecting, ready, closed }
+package actor QMPClient {
+  package enum State: Sendable { case connecting, ready, closed }
 
   /// An asynchronous event from QEMU (`STOP`, `RESUME`, `SHUTDOWN`, …).
-  public struct Event: Sendable {
-    public var name: String
-    public var timestamp: Double
-    public var summary: String
+  package struct Event: Sendable {
+    package var name: String
+    package var timestamp: Double
+    package var summary: String
   }
 
   private let connection: SocketConnection
@@ -26,24 +26,24 @@ public actor QMPClient {
   private var pending: [Int: (command: String, continuation: CheckedContinuation<SendableValue, any Error>)] = [:]
   private var greeting: CheckedContinuation<Void, any Error>?
   private var greeted = false
-  public private(set) var state: State = .connecting
-  public nonisolated let events: AsyncStream<Event>
+  package private(set) var state: State = .connecting
+  package nonisolated let events: AsyncStream<Event>
   private let eventSink: AsyncStream<Event>.Continuation
 
   /// A reply's `return` value.
-  public struct SendableValue: @unchecked Sendable {
-    public var value: Any?
-    public var dictionary: [String: Any] { value as? [String: Any] ?? [:] }
+  package struct SendableValue: @unchecked Sendable {
+    package var value: Any?
+    package var dictionary: [String: Any] { value as? [String: Any] ?? [:] }
   }
 
-  public init(connection: SocketConnection) {
+  package init(connection: SocketConnection) {
     self.connection = connection
     (events, eventSink) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1000))
   }
 
   /// Reads the greeting and negotiates capabilities.
   /// - Throws: `DeadlineExceeded` when QEMU does not greet in time; `QMPCommandError` if negotiation fails.
-  public func connect(deadline: Deadline) async throws {
+  package func connect(deadline: Deadline) async throws {
     let chunks = connection.chunks
     Task { [weak self] in
       for await chunk in chunks { await self?.receive(chunk) }
@@ -100,7 +100,7 @@ public actor QMPClient {
   /// - Throws: `QMPCommandError` when QEMU answers with an error; `DeadlineExceeded` without an answer in
   ///   time; `HarnessError` when the connection is closed.
   @discardableResult
-  public func execute(_ command: String, arguments: [String: any Sendable]? = nil, deadline: Deadline = .after(.seconds(10)))
+  package func execute(_ command: String, arguments: [String: any Sendable]? = nil, deadline: Deadline = .after(.seconds(10)))
     async throws -> SendableValue
   {
     guard state != .closed else { throw HarnessError("QMP \(command): the connection is closed (QEMU exited)") }
@@ -120,9 +120,9 @@ public actor QMPClient {
   }
 
   /// `query-status`: the run state (`running`, `paused`, `prelaunch`, …).
-  public func status() async throws -> String {
+  package func status() async throws -> String {
     try await execute("query-status").dictionary["status"] as? String ?? "unknown"
   }
 
-  public func close() { connection.close() }
+  package func close() { connection.close() }
 }

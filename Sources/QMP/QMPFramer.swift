@@ -1,7 +1,7 @@
 import Foundation
 
 /// One QMP message from QEMU.
-public enum QMPMessage: @unchecked Sendable {
+package enum QMPMessage: @unchecked Sendable {
   case greeting([String: Any])
   case reply(id: Int?, result: Any?)
   case error(id: Int?, class: String, description: String)
@@ -9,7 +9,7 @@ public enum QMPMessage: @unchecked Sendable {
 
   /// Decodes one JSON object.
   /// - Throws: `QMPProtocolError` for text that is not a QMP message.
-  public static func decode(_ object: [String: Any]) throws -> QMPMessage {
+  package static func decode(_ object: [String: Any]) throws -> QMPMessage {
     if let greeting = object["QMP"] as? [String: Any] { return .greeting(greeting) }
     let id = object["id"] as? Int
     if let error = object["error"] as? [String: Any] {
@@ -25,20 +25,20 @@ public enum QMPMessage: @unchecked Sendable {
   }
 }
 
-public struct QMPProtocolError: Error, CustomStringConvertible {
-  public var text: String
-  public var description: String { "not a QMP message: \(text.prefix(200))" }
+package struct QMPProtocolError: Error, CustomStringConvertible {
+  package var text: String
+  package var description: String { "not a QMP message: \(text.prefix(200))" }
 }
 
 /// Splits QMP's byte stream into JSON messages, one per line. Pure: bytes in, messages out.
-public struct QMPFramer {
+package struct QMPFramer {
   private var buffer: [UInt8] = []
 
-  public init() {}
+  package init() {}
 
   /// Adds bytes; returns every message completed by them.
   /// - Throws: `QMPProtocolError` for a line that is not a JSON object.
-  public mutating func feed(_ bytes: [UInt8]) throws -> [QMPMessage] {
+  package mutating func feed(_ bytes: [UInt8]) throws -> [QMPMessage] {
     buffer += bytes
     var messages: [QMPMessage] = []
     while let newline = buffer.firstIndex(of: 0x0A) {
@@ -55,7 +55,7 @@ public struct QMPFramer {
   }
 
   /// The wire form of a command: one line of JSON.
-  public static func encode(_ command: String, arguments: [String: Any]? = nil, id: Int) -> [UInt8] {
+  package static func encode(_ command: String, arguments: [String: Any]? = nil, id: Int) -> [UInt8] {
     var object: [String: Any] = ["execute": command, "id": id]
     if let arguments { object["arguments"] = arguments }
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The run as JSON, with the same content as the JUnit report.
-public enum JSONReportWriter {
-  public static func data(_ run: RunResult) throws -> Data {
+package enum JSONReportWriter {
+  package static func data(_ run: RunResult) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     return try encoder.encode(run)

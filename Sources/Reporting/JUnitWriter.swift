@@ -4,8 +4,8 @@ import Foundation
 /// test with `failure`, `error` or `skipped`, and the consoles' slices in `system-out` (normal world) and
 /// `system-err` (secure world). Valid against Jenkins' junit-10.xsd (`ci/junit-check` validates a report with it).
 /// A flaky test (`--repeat`) is a failure of type `flaky`, so a CI server shows it.
-public enum JUnitWriter {
-  public static func xml(_ run: RunResult) -> String {
+package enum JUnitWriter {
+  package static func xml(_ run: RunResult) -> String {
     var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
     out += #"<testsuites name="teeharness" tests="\#(run.allTests.count)" failures="\#(run.count(.failed) + run.count(.flaky))" errors="\#(run.count(.error))" time="\#(seconds(run.seconds))">"# + "\n"
     for suite in run.suites {
@@ -47,7 +47,7 @@ public enum JUnitWriter {
 
   /// Escapes XML metacharacters and removes what XML 1.0 cannot hold at all (control characters such as
   /// the ESC of terminal sequences).
-  public static func escape(_ text: String) -> String {
+  package static func escape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for scalar in text.unicodeScalars {

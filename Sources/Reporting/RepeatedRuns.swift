@@ -1,7 +1,7 @@
 /// One test run several times (`--repeat N`) reported as one result: passed or failed when every run agreed,
 /// flaky when it both passed and failed; an error or a skip in any run wins, since then the test said nothing.
-public enum RepeatedRuns {
-  public static func combine(_ runs: [TestResult]) -> TestResult {
+package enum RepeatedRuns {
+  package static func combine(_ runs: [TestResult]) -> TestResult {
     guard runs.count > 1 else { return runs[0] }
     let outcomes = runs.map(\.outcome)
     let passed = outcomes.filter { $0 == .passed }.count

@@ -1,9 +1,9 @@
 /// Combines the reports of a sharded run into the report one unsharded run would have written: suites and their
 /// tests in the order `rank` gives (the catalog's), properties from the first shard that ran the suite (every
 /// shard boots the same stack), times summed per suite and taken as the longest shard for the whole run.
-public enum ReportMerge {
+package enum ReportMerge {
   /// `rank(suite, test)` orders results (a reported case ranks as its test).
-  public static func merge(_ shards: [RunResult], runDirectory: String,
+  package static func merge(_ shards: [RunResult], runDirectory: String,
     rank: (String, String) -> (suite: Int, test: Int)) throws(MergeError) -> RunResult
   {
     var suites: [String: SuiteResult] = [:]
@@ -35,8 +35,8 @@ public enum ReportMerge {
     return RunResult(suites: ordered, seconds: shards.map(\.seconds).max() ?? 0, runDirectory: runDirectory)
   }
 
-  public struct MergeError: Error, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+  package struct MergeError: Error, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
   }
 }

@@ -4,12 +4,12 @@ import HarnessSupport
 /// Progress and the summary for a person or a CI log. On a terminal (and not under `CI`), a live status line
 /// shows the running suite, test and elapsed time; in CI or through a pipe only plain lines are written.
 /// Colour only on a terminal without `NO_COLOR`.
-public struct TerminalReporter: Sendable {
-  public var colour: Bool
-  public var live: Bool
+package struct TerminalReporter: Sendable {
+  package var colour: Bool
+  package var live: Bool
   let status: StatusLine?
 
-  public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+  package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
     let terminal = isatty(STDOUT_FILENO) == 1 && environment["TERM"] != "dumb"
     let ci = ["", "0", "false"].contains(environment["CI"] ?? "") == false
     live = terminal && !ci
@@ -19,7 +19,7 @@ public struct TerminalReporter: Sendable {
 
   func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
-  public func label(_ outcome: Outcome) -> String {
+  package func label(_ outcome: Outcome) -> String {
     switch outcome {
     case .passed: paint("PASS", "32")
     case .failed: paint("FAIL", "31")
@@ -29,19 +29,19 @@ public struct TerminalReporter: Sendable {
     }
   }
 
-  public func line(_ text: String) {
+  package func line(_ text: String) {
     if let status { status.print(text) } else { Output.line(text) }
   }
 
-  public func suiteStarted(_ name: String) { line(paint("suite \(name)", "1")) }
+  package func suiteStarted(_ name: String) { line(paint("suite \(name)", "1")) }
 
   /// On a terminal: `… suite/test 12 s` until the test finishes. `run` counts repeats (`--repeat`).
-  public func testStarted(suite: String, test: String, run: (Int, of: Int)? = nil) {
+  package func testStarted(suite: String, test: String, run: (Int, of: Int)? = nil) {
     let repeatText = run.map { " (run \($0.0) of \($0.of))" } ?? ""
     status?.start("\(suite)/\(test)\(repeatText)")
   }
 
-  public func testFinished(_ result: TestResult) {
+  package func testFinished(_ result: TestResult) {
     status?.stop()
     var text = "  \(label(result.outcome)) \(result.suite)/\(result.name) (\(result.seconds.formatted(decimals: 1)) s)"
     if let runs = result.runs { text += " [\(runs.map(\.rawValue).joined(separator: " "))]" }
@@ -52,7 +52,7 @@ public struct TerminalReporter: Sendable {
     }
   }
 
-  public func summary(_ run: RunResult) {
+  package func summary(_ run: RunResult) {
     status?.stop()
     var counts = "\(run.count(.passed)) passed, \(run.count(.failed)) failed, \(run.count(.error)) errors, \(run.count(.skipped)) skipped"
     if run.count(.flaky) > 0 { counts += ", \(run.count(.flaky)) flaky" }

@@ -15,25 +15,25 @@ import Images
 ///   - kill: ${client}
 ///   - threads: free
 /// ```
-public struct ReproScript: Sendable {
-  public var name: String
-  public var description: String?
+package struct ReproScript: Sendable {
+  package var name: String
+  package var description: String?
   /// A manifest name in `manifests/` or a path (relative to the script).
-  public var manifest: String
-  public var timeout: Duration
+  package var manifest: String
+  package var timeout: Duration
   /// Bad-pattern rules the scenario provokes on purpose.
-  public var allowing: Set<String>
-  public var steps: [Step]
-  public var file: String
+  package var allowing: Set<String>
+  package var steps: [Step]
+  package var file: String
 
-  public struct Step: Sendable {
-    public var action: Action
-    public var location: SourceLocation
+  package struct Step: Sendable {
+    package var action: Action
+    package var location: SourceLocation
   }
 
-  public enum Console: String, Sendable, CaseIterable { case normal, secure }
+  package enum Console: String, Sendable, CaseIterable { case normal, secure }
 
-  public enum Action: Sendable {
+  package enum Action: Sendable {
     /// A command at the normal-world shell: its exit status must be `status` (nil: any) and its output must
     /// match `expect`; `save` keeps the trimmed output as `${name}`.
     case shell(String, expect: String?, status: Int?, save: String?, timeout: Duration)
@@ -54,19 +54,19 @@ public struct ReproScript: Sendable {
     case wait(String, timeout: Duration)
   }
 
-  public static let stepKinds = ["shell", "secure", "expect", "gdb", "threads", "qmp", "kill", "wait"]
+  package static let stepKinds = ["shell", "secure", "expect", "gdb", "threads", "qmp", "kill", "wait"]
 
   /// Reads a script.
   /// - Throws: `HarnessError` that starts with `file:line:column:` for malformed YAML, an unknown step or key, a
   ///   wrong value, or a `${name}` no earlier step saves.
-  public static func load(_ file: URL) throws -> ReproScript {
+  package static func load(_ file: URL) throws -> ReproScript {
     guard let text = try? String(contentsOf: file, encoding: .utf8) else {
       throw HarnessError("repro script \(file.path) not found or unreadable", fix: "pass a YAML file such as repro/thread-flood.yaml")
     }
     return try parse(text, file: file.path)
   }
 
-  public static func parse(_ text: String, file: String) throws -> ReproScript {
+  package static func parse(_ text: String, file: String) throws -> ReproScript {
     let tree = try ManifestTree.parse(text, file: file)
     try tree.requireKeys(["name", "description", "manifest", "timeout", "allowing", "steps"], in: "the script")
     guard let name = try tree["name"].map({ try $0.scalar("name") }) else {

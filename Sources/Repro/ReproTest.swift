@@ -8,13 +8,13 @@ import Suites
 extension ReproScript {
   /// The script as a suite of one test, so it runs, reports and exits exactly as `check` does (and gets the
   /// same after-test checks: every OP-TEE thread FREE, no bad line on either console).
-  public var suite: Suite {
+  package var suite: Suite {
     let test = self.test
     return Suite("repro", description ?? name) { test }
   }
 
   /// The scenario as one test: its steps in order, bounded by the script's timeout.
-  public var test: Test {
+  package var test: Test {
     let script = self
     return Test(name, timeout: timeout, allowing: allowing) { t in
       var player = ReproPlayer(context: t, file: script.file)

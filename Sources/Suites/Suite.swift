@@ -2,18 +2,18 @@ import Foundation
 import Images
 
 /// A named set of tests, each on a machine as fresh as the suite asks (a spoiled machine is always replaced).
-public struct Suite: Sendable {
-  public var name: String
-  public var summary: String
-  public var tests: [Test]
+package struct Suite: Sendable {
+  package var name: String
+  package var summary: String
+  package var tests: [Test]
   /// Why this suite cannot run on a stack (e.g. async notifications disabled), or nil when it can.
-  public var unsupported: @Sendable (StackFacts) -> String?
+  package var unsupported: @Sendable (StackFacts) -> String?
   /// How fresh a machine each test gets.
-  public var fresh: Fresh = .perTest
+  package var fresh: Fresh = .perTest
 
   /// How fresh a machine each test gets. Restoring a saved machine takes under a second, so by default every
   /// test gets its own and nothing one test leaves behind reaches the next.
-  public enum Fresh: String, Sendable, CaseIterable {
+  package enum Fresh: String, Sendable, CaseIterable {
     /// Every test on a machine restored for it.
     case perTest = "per-test"
     /// One restored machine for the whole suite (tests that build on each other).
@@ -22,7 +22,7 @@ public struct Suite: Sendable {
     case coldBoot = "cold-boot"
   }
 
-  public init(_ name: String, _ summary: String = "", unsupported: @escaping @Sendable (StackFacts) -> String? = { _ in nil },
+  package init(_ name: String, _ summary: String = "", unsupported: @escaping @Sendable (StackFacts) -> String? = { _ in nil },
     @TestBuilder tests: () -> [Test])
   {
     self.name = name
@@ -32,7 +32,7 @@ public struct Suite: Sendable {
   }
 
   /// The same suite with machines as fresh as `fresh`.
-  public func fresh(_ fresh: Fresh) -> Suite {
+  package func fresh(_ fresh: Fresh) -> Suite {
     var copy = self
     copy.fresh = fresh
     return copy
@@ -40,16 +40,16 @@ public struct Suite: Sendable {
 }
 
 /// One test: a scenario with a deadline.
-public struct Test: Sendable {
-  public var name: String
-  public var timeout: Duration
+package struct Test: Sendable {
+  package var name: String
+  package var timeout: Duration
   /// Bad-pattern rules this test provokes on purpose (by rule name, e.g. "OP-TEE panic").
-  public var allowing: Set<String>
+  package var allowing: Set<String>
   /// Why this test is exempt from the check that every OP-TEE thread is FREE afterwards (nil: checked).
-  public var leavesThreadsBusy: String?
-  public var body: @Sendable (TestContext) async throws -> Void
+  package var leavesThreadsBusy: String?
+  package var body: @Sendable (TestContext) async throws -> Void
 
-  public init(_ name: String, timeout: Duration = .seconds(60), allowing: Set<String> = [],
+  package init(_ name: String, timeout: Duration = .seconds(60), allowing: Set<String> = [],
     leavesThreadsBusy reason: String? = nil, _ body: @escaping @Sendable (TestContext) async throws -> Void)
   {
     self.name = name
@@ -61,30 +61,31 @@ public struct Test: Sendable {
 }
 
 @resultBuilder
-public enum TestBuilder {
-  public static func buildExpression(_ test: Test) -> [Test] { [test] }
-  public static func buildExpression(_ tests: [Test]) -> [Test] { tests }
-  public static func buildBlock(_ parts: [Test]...) -> [Test] { parts.flatMap { $0 } }
-  public static func buildArray(_ parts: [[Test]]) -> [Test] { parts.flatMap { $0 } }
-  public static func buildOptional(_ part: [Test]?) -> [Test] { part ?? [] }
-  public static func buildEither(first: [Test]) -> [Test] { first }
-  public static func buildEither(second: [Test]) -> [Test] { second }
+package enum TestBuilder {
+  package static func buildExpression(_ test: Test) -> [Test] { [test] }
+  package static func buildExpression(_ tests: [Test]) -> [Test] { tests }
+  package static func buildBlock(_ parts: [Test]...) -> [Test] { parts.flatMap { $0 } }
+  package static func buildArray(_ parts: [[Test]]) -> [Test] { parts.flatMap { $0 } }
+  package static func buildOptional(_ part: [Test]?) -> [Test] { part ?? [] }
+  package static func buildEither(first: [Test]) -> [Test] { first }
+  package static func buildEither(second: [Test]) -> [Test] { second }
 }
 
-/// What the suites know about the stack under test: learned from its build (OP-TEE's `conf.mk`, the lock) and
+/// What the suites know about the stack under test: learned from its build (OP-TEE's `conf.mk`, the packages it
+/// was built from) and
 /// overridden by the manifest's declared `facts:` — never from constants in a test or the name of a file. A fact
 /// that cannot be learned is nil, and the tests that need it skip with the reason.
-public struct StackFacts: Sendable {
-  public var images: StackImages
-  public var manifest: StackManifest
+package struct StackFacts: Sendable {
+  package var images: StackImages
+  package var manifest: StackManifest
   /// OP-TEE's resolved configuration (`conf.mk`) with the declared `CFG_*` facts over it.
-  public var optee: OpteeConfig
+  package var optee: OpteeConfig
   /// Whether the build left a `conf.mk` (a prebuilt OP-TEE may come without one).
-  public var opteeConfigKnown: Bool
+  package var opteeConfigKnown: Bool
   /// Facts learned from the running stack, with how (for the report).
-  public var learned: [String: String] = [:]
+  package var learned: [String: String] = [:]
 
-  public init(images: StackImages, manifest: StackManifest) throws {
+  package init(images: StackImages, manifest: StackManifest) throws {
     self.images = images
     self.manifest = manifest
     if let file = images.opteeConfig {
@@ -95,38 +96,30 @@ public struct StackFacts: Sendable {
       opteeConfigKnown = false
     }
     for (name, value) in manifest.facts where name.hasPrefix("CFG_") { optee.values[name] = value }
-    if let layout = try? ProjectLayout.find(), let lock = try? LockFile.load(layout.lockFile) {
-      for component in manifest.orderedComponents {
-        for key in component.lockKeys {
-          for file in (try? lock.files(for: key)) ?? [] { lockedVersions[file.package] = file.version }
-        }
-      }
-    }
   }
 
   /// An OP-TEE flag as built (or declared, or learned); nil when nothing says (no conf.mk, nothing declared).
-  public func opteeFlag(_ name: String) -> Bool? {
+  package func opteeFlag(_ name: String) -> Bool? {
     if let value = optee.values[name] { return value == "y" || value == "1" }
     return opteeConfigKnown ? false : nil
   }
 
   /// An OP-TEE number as built (or declared); nil when nothing says.
-  public func opteeInteger(_ name: String) -> Int? { optee.integer(name) }
+  package func opteeInteger(_ name: String) -> Int? { optee.integer(name) }
 
   /// Why a test needing OP-TEE's `name` cannot know it.
-  public func unknown(_ name: String) -> String {
+  package func unknown(_ name: String) -> String {
     "this stack does not say \(name) (its OP-TEE came without conf.mk, and the running stack did not show it): declare it with `facts: {\(name): …}` in the manifest or `--set fact.\(name)=…`"
   }
 
   /// `CFG_NUM_THREADS` as built.
-  public var opteeThreads: Int? { optee.integer("CFG_NUM_THREADS") }
+  package var opteeThreads: Int? { optee.integer("CFG_NUM_THREADS") }
   /// Whether OP-TEE raises asynchronous notifications; nil when nothing says.
-  public var asyncNotifications: Bool? { opteeFlag("CFG_CORE_ASYNC_NOTIF") }
+  package var asyncNotifications: Bool? { opteeFlag("CFG_CORE_ASYNC_NOTIF") }
   /// Whether OP-TEE tells the normal world its thread count (so the Linux driver queues callers itself): as the
   /// manifest declares (`thread-count-advertised: n` for an OP-TEE that does not), true otherwise, as upstream.
-  public var threadCountAdvertised: Bool { (manifest.facts["thread-count-advertised"]).map { $0 == "y" || $0 == "1" } ?? true }
+  package var threadCountAdvertised: Bool { (manifest.facts["thread-count-advertised"]).map { $0 == "y" || $0 == "1" } ?? true }
 
   /// The version of `package` the stack was built from (from the lock; nil for a local tree or prebuilt files).
-  public func lockedVersion(of package: String) -> String? { lockedVersions[package] }
-  public var lockedVersions: [String: String] = [:]
+  package func lockedVersion(of package: String) -> String? { images.packageVersions[package] }
 }

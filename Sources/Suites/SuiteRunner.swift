@@ -8,39 +8,39 @@ import Reporting
 /// Runs suites on real machines: one booted machine per suite, replaced whenever a test spoils it (QEMU died,
 /// a bad pattern, a shell that no longer answers); each test bounded by its deadline; every result carrying
 /// the slices of both consoles that belong to it.
-public struct SuiteRunner: Sendable {
-  public var facts: StackFacts
-  public var runDirectory: URL
-  public var reporter: TerminalReporter
+package struct SuiteRunner: Sendable {
+  package var facts: StackFacts
+  package var runDirectory: URL
+  package var reporter: TerminalReporter
   /// Which tests to run (all by default).
-  public var select: @Sendable (Suite, Test) -> Bool = { _, _ in true }
+  package var select: @Sendable (Suite, Test) -> Bool = { _, _ in true }
   /// From launch to a shell that answers.
-  public var bootTimeout: Duration = .seconds(180)
+  package var bootTimeout: Duration = .seconds(180)
   /// How many times each test runs (`--repeat`); its runs are reported as one result, flaky when they disagree.
-  public var repeats = 1
+  package var repeats = 1
   /// Saved machines: restored instead of booted, and made by the first boot when missing (nil: every machine
   /// is booted).
-  public var snapshots: SnapshotStore?
+  package var snapshots: SnapshotStore?
   /// Overrides every suite's own choice of how fresh a machine each test gets.
-  public var fresh: Suite.Fresh?
+  package var fresh: Suite.Fresh?
   /// Arm the secure timer again after each restore, and prove it runs (off only to show what a restored machine
   /// without it does).
-  public var rearmSecureTimer = true
+  package var rearmSecureTimer = true
   /// What the stack must show around every test (an invariant after each, a proof for a restored machine).
-  public var checks: StackChecks
+  package var checks: StackChecks
 
   /// Saved machines, when this stack can use them: a restored machine's secure timer is armed again from inside
   /// OP-TEE, which needs its symbols.
   var usableSnapshots: SnapshotStore? { facts.images.teeElf == nil ? nil : snapshots }
 
-  public init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter, checks: StackChecks) {
+  package init(facts: StackFacts, runDirectory: URL, reporter: TerminalReporter, checks: StackChecks) {
     self.facts = facts
     self.runDirectory = runDirectory
     self.reporter = reporter
     self.checks = checks
   }
 
-  public func run(_ suites: [Suite]) async -> RunResult {
+  package func run(_ suites: [Suite]) async -> RunResult {
     let started = ContinuousClock.now
     var results: [SuiteResult] = []
     let qemuVersion = (try? await Command.output([facts.images.qemu.path, "--version"]))?

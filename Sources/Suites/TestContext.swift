@@ -5,28 +5,28 @@ import Machine
 import Reporting
 
 /// An assertion about the guest that did not hold: ends the test as a failure.
-public struct TestFailure: Error, CustomStringConvertible, Sendable {
-  public var message: String
-  public var details: String?
-  public init(message: String, details: String? = nil) {
+package struct TestFailure: Error, CustomStringConvertible, Sendable {
+  package var message: String
+  package var details: String?
+  package init(message: String, details: String? = nil) {
     self.message = message
     self.details = details
   }
-  public var description: String { message }
+  package var description: String { message }
 }
 
 /// Thrown by `skip`: the test does not apply to this stack.
-public struct TestSkipped: Error, Sendable {
-  public var reason: String
+package struct TestSkipped: Error, Sendable {
+  package var reason: String
 }
 
 /// What a test body works with: the machine, the stack's facts, assertions and notes.
-public final class TestContext: @unchecked Sendable {
-  public let machine: Machine
-  public let facts: StackFacts
-  public let deadline: Deadline
-  public let suite: String
-  public let test: String
+package final class TestContext: @unchecked Sendable {
+  package let machine: Machine
+  package let facts: StackFacts
+  package let deadline: Deadline
+  package let suite: String
+  package let test: String
   private let lock = NSLock()
   private var checkFailures: [String] = []
   private var noteLines: [String] = []
@@ -40,43 +40,43 @@ public final class TestContext: @unchecked Sendable {
     self.test = test
   }
 
-  public var shell: ShellSession { machine.shell }
-  public var normal: ConsoleSession { machine.normal }
-  public var secure: ConsoleSession { machine.secure }
+  package var shell: ShellSession { machine.shell }
+  package var normal: ConsoleSession { machine.normal }
+  package var secure: ConsoleSession { machine.secure }
 
   /// Runs a command in the guest's shell (bounded by the test's deadline too).
-  public func run(_ command: String, timeout: Duration = .seconds(60)) async throws -> ShellResult {
+  package func run(_ command: String, timeout: Duration = .seconds(60)) async throws -> ShellResult {
     try await shell.run(command, timeout: timeout, deadline: deadline)
   }
 
   /// Waits for `pattern` on the normal-world console.
   @discardableResult
-  public func expectNormal(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
+  package func expectNormal(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
     try await normal.expect(pattern, timeout: timeout, deadline: deadline)
   }
 
   /// Waits for `pattern` on the secure-world console.
   @discardableResult
-  public func expectSecure(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
+  package func expectSecure(_ pattern: Pattern, timeout: Duration = .seconds(30)) async throws -> ExpectBuffer.Match {
     try await secure.expect(pattern, timeout: timeout, deadline: deadline)
   }
 
   /// The normal-world console's lines since `time` (a `normal.now()` reading), without timestamps.
-  public func normalLines(since time: Double) async -> [String] { await normal.slice(from: time).map(\.text) }
+  package func normalLines(since time: Double) async -> [String] { await normal.slice(from: time).map(\.text) }
 
   /// Ends the test as a failure unless `condition` holds.
-  public func require(_ condition: Bool, _ message: @autoclosure () -> String, details: String? = nil) throws {
+  package func require(_ condition: Bool, _ message: @autoclosure () -> String, details: String? = nil) throws {
     guard condition else { throw TestFailure(message: message(), details: details) }
   }
 
   /// The value, or the end of the test as a failure when there is none.
-  public func requireValue<T>(_ value: T?, _ message: @autoclosure () -> String, details: String? = nil) throws -> T {
+  package func requireValue<T>(_ value: T?, _ message: @autoclosure () -> String, details: String? = nil) throws -> T {
     guard let value else { throw TestFailure(message: message(), details: details) }
     return value
   }
 
   /// Records a failure unless `condition` holds, and goes on.
-  public func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+  package func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     guard !condition else { return }
     lock.lock()
     checkFailures.append(message())
@@ -84,7 +84,7 @@ public final class TestContext: @unchecked Sendable {
   }
 
   /// Adds a line to the test's result (a measurement, a fact read from the guest).
-  public func note(_ text: String) {
+  package func note(_ text: String) {
     lock.lock()
     noteLines.append(text)
     lock.unlock()
@@ -92,7 +92,7 @@ public final class TestContext: @unchecked Sendable {
 
   /// Reports a case of its own within this test (each xtest case, each routing case) as a separate result.
   /// A case reported again (a scenario repeated) keeps its first result.
-  public func report(case name: String, _ outcome: Outcome, message: String? = nil, seconds: Double = 0) {
+  package func report(case name: String, _ outcome: Outcome, message: String? = nil, seconds: Double = 0) {
     lock.lock()
     defer { lock.unlock() }
     guard !subresults.contains(where: { $0.name == "\(test)/\(name)" }) else { return }
@@ -100,7 +100,7 @@ public final class TestContext: @unchecked Sendable {
   }
 
   /// Ends the test as skipped, with the reason.
-  public func skip(_ reason: String) throws -> Never { throw TestSkipped(reason: reason) }
+  package func skip(_ reason: String) throws -> Never { throw TestSkipped(reason: reason) }
 
   var collected: (failures: [String], notes: [String], cases: [TestResult]) {
     lock.lock()

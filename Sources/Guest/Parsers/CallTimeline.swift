@@ -3,32 +3,32 @@ import HarnessSupport
 
 /// What the payload client reported about one run of parallel calls: one JSON line per call and a summary
 /// (`teeharness-client calls`). Pure: text in, facts out.
-public struct CallTimeline: Sendable, Equatable {
-  public struct Call: Sendable, Equatable {
-    public var index: Int
-    public var command: String
-    public var milliseconds: Int
-    public var opened: Bool
+package struct CallTimeline: Sendable, Equatable {
+  package struct Call: Sendable, Equatable {
+    package var index: Int
+    package var command: String
+    package var milliseconds: Int
+    package var opened: Bool
     /// TEEC result, e.g. `0x00000000`.
-    public var result: String
-    public var origin: Int
+    package var result: String
+    package var origin: Int
     /// Guest CLOCK_MONOTONIC seconds around `TEEC_InvokeCommand`.
-    public var start: Double
-    public var end: Double
+    package var start: Double
+    package var end: Double
     /// How long the TA itself measured the call (its time in the secure world).
-    public var taMilliseconds: Int
-    public var succeeded: Bool { result == "0x00000000" }
+    package var taMilliseconds: Int
+    package var succeeded: Bool { result == "0x00000000" }
     /// When the call was in the secure world: the TA's own duration, ending when the call returned.
-    public var secureInterval: ClosedRange<Double> { (end - Double(taMilliseconds) / 1000)...end }
+    package var secureInterval: ClosedRange<Double> { (end - Double(taMilliseconds) / 1000)...end }
   }
 
-  public var calls: [Call]
+  package var calls: [Call]
   /// From the summary line: calls that returned what their command should (nil: no summary, the client died).
-  public var ok: Int?
+  package var ok: Int?
   /// Lines that were neither (a crash message, a kernel line).
-  public var otherLines: [String]
+  package var otherLines: [String]
 
-  public init(parsing text: String) {
+  package init(parsing text: String) {
     calls = []
     otherLines = []
     for line in text.split(separator: "\n").map(String.init) {
@@ -55,19 +55,19 @@ public struct CallTimeline: Sendable, Equatable {
     calls.sort { $0.index < $1.index }
   }
 
-  public var isComplete: Bool { ok != nil }
-  public var failures: [Call] { calls.filter { !$0.succeeded } }
+  package var isComplete: Bool { ok != nil }
+  package var failures: [Call] { calls.filter { !$0.succeeded } }
 
   /// The earliest call start (the flood's t = 0).
-  public var origin: Double { calls.map(\.start).min() ?? .nan }
+  package var origin: Double { calls.map(\.start).min() ?? .nan }
   /// First start to last end.
-  public var wallSeconds: Double { (calls.map(\.end).max() ?? .nan) - origin }
+  package var wallSeconds: Double { (calls.map(\.end).max() ?? .nan) - origin }
   /// The longest call asked for, in seconds.
   var duration: Double { Double(calls.map(\.milliseconds).max() ?? 0) / 1000 }
 
   /// The most calls that were in the secure world at the same moment, their intervals trimmed by `slack`
   /// seconds at each end (the TA measures in whole milliseconds; returning takes a moment).
-  public func peakInSecureWorld(slack: Double = 0.01) -> Int {
+  package func peakInSecureWorld(slack: Double = 0.01) -> Int {
     var events: [(time: Double, delta: Int)] = []
     for call in calls where call.taMilliseconds >= 0 {
       let interval = call.secureInterval
@@ -86,7 +86,7 @@ public struct CallTimeline: Sendable, Equatable {
 
   /// Calls ending before `threads` threads could have served them: the i-th call to end (from 0) cannot end
   /// before (i / threads + 1) × its duration after the flood began. Empty when the waves hold.
-  public func wavesViolated(threads: Int, tolerance: Double = 0.02) -> [String] {
+  package func wavesViolated(threads: Int, tolerance: Double = 0.02) -> [String] {
     guard threads > 0 else { return ["no threads"] }
     let ends = calls.map(\.end).sorted()
     var violations: [String] = []
@@ -100,12 +100,12 @@ public struct CallTimeline: Sendable, Equatable {
   }
 
   /// The least wall time `threads` threads need for these calls: ⌈calls / threads⌉ waves of the duration.
-  public func lowerBound(threads: Int) -> Double {
+  package func lowerBound(threads: Int) -> Double {
     Double((calls.count + threads - 1) / max(threads, 1)) * duration
   }
 
   /// The end times, relative to the flood's start, rounded to 10 ms: "0.51 0.51 1.02 1.02 …".
-  public var endsDescription: String {
+  package var endsDescription: String {
     calls.map(\.end).sorted().map { ($0 - origin).formatted(decimals: 2) }.joined(separator: " ")
   }
 }

@@ -3,18 +3,18 @@ import HarnessSupport
 
 /// One line of Linux's /proc/interrupts: the interrupt's number (or name, e.g. `IPI0`), its count on each CPU,
 /// and the rest of the line (controller, hardware number, trigger, name).
-public struct InterruptLine: Sendable, Equatable {
-  public var irq: String
-  public var counts: [Int]
-  public var name: String
+package struct InterruptLine: Sendable, Equatable {
+  package var irq: String
+  package var counts: [Int]
+  package var name: String
 
-  public var total: Int { counts.reduce(0, +) }
+  package var total: Int { counts.reduce(0, +) }
   /// The interrupt's number at its controller (the GIC's INTID: `GICv3  33 Level uart-pl011` → 33), when given.
-  public var hardwareNumber: Int? { name.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+  package var hardwareNumber: Int? { name.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
 
   /// Parses `line` of /proc/interrupts, whose first line `header` names one `CPUn` column per CPU.
   /// Nil when the line is not an interrupt line (no `irq:`, fewer counts than CPUs).
-  public init?(header: String, line: String) {
+  package init?(header: String, line: String) {
     let cpus = header.split(separator: " ").filter { $0.hasPrefix("CPU") }.count
     guard cpus > 0, let colon = line.firstIndex(of: ":") else { return nil }
     let irq = line[..<colon].trimmingCharacters(in: .whitespaces)

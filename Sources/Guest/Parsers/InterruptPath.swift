@@ -2,7 +2,7 @@ import GDBRemote
 
 /// How a secure interrupt reached its OP-TEE handler, told from the order in which one CPU executed the entry
 /// points a `SecureWorldWatch` logged just before the handler ran.
-public enum InterruptPath: String, Sendable, Equatable, CaseIterable {
+package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
   /// The CPU was in the normal world: the interrupt was a FIQ taken to EL3, TF-A's opteed handed it to OP-TEE's
   /// FIQ entry (`opteed_sel1_interrupt_handler` → `vector_fiq_entry`).
   case fromNormalWorldThroughEL3 = "from the normal world through TF-A"
@@ -12,20 +12,20 @@ public enum InterruptPath: String, Sendable, Equatable, CaseIterable {
   case unknown = "entry not seen"
 
   /// TF-A's handler for a Secure-EL1 interrupt that arrived while the CPU was in the normal world.
-  public static let el3Handler = "opteed_sel1_interrupt_handler"
+  package static let el3Handler = "opteed_sel1_interrupt_handler"
   /// OP-TEE's entry for a FIQ that TF-A passes on.
-  public static let fiqEntry = "vector_fiq_entry"
+  package static let fiqEntry = "vector_fiq_entry"
   /// OP-TEE's IRQ vector (with GICv3, Secure Group 1 is an IRQ while the CPU is secure: native).
-  public static let secureIRQ = "elx_irq"
+  package static let secureIRQ = "elx_irq"
   /// OP-TEE's FIQ vector (a Non-secure Group 1 interrupt while the CPU is secure: foreign).
-  public static let foreignFIQ = "elx_fiq"
+  package static let foreignFIQ = "elx_fiq"
   /// Where OP-TEE leaves a thread for the normal world to serve a foreign interrupt.
-  public static let foreignExit = "thread_foreign_intr_exit"
+  package static let foreignExit = "thread_foreign_intr_exit"
   /// The symbols a watch needs to tell the paths apart.
-  public static let entrySymbols = [el3Handler, fiqEntry, secureIRQ]
+  package static let entrySymbols = [el3Handler, fiqEntry, secureIRQ]
 
   /// The path of every hit of `handler` in `log`, in order: decided by the last entry the same CPU executed.
-  public static func paths(of handler: String, in log: [WatchHit]) -> [InterruptPath] {
+  package static func paths(of handler: String, in log: [WatchHit]) -> [InterruptPath] {
     var entered: [Int: [String]] = [:]
     var paths: [InterruptPath] = []
     for hit in log {
@@ -45,7 +45,7 @@ public enum InterruptPath: String, Sendable, Equatable, CaseIterable {
   }
 
   /// "3 from the normal world through TF-A, 1 taken directly in the secure world".
-  public static func summary(_ paths: [InterruptPath]) -> String {
+  package static func summary(_ paths: [InterruptPath]) -> String {
     let parts = allCases.compactMap { path -> String? in
       let n = paths.count { $0 == path }
       return n == 0 ? nil : "\(n) \(path.rawValue)"

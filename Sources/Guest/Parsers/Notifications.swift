@@ -2,11 +2,11 @@ import Foundation
 
 /// The notification interrupt as the device tree's `interrupts` property gives it (three cells: SPI, number,
 /// flags; `00000000 000000bb 00000001` is SPI 187, edge → INTID 219).
-public struct NotificationInterrupt: Sendable, Equatable {
-  public var intid: Int
-  public var edge: Bool
+package struct NotificationInterrupt: Sendable, Equatable {
+  package var intid: Int
+  package var edge: Bool
 
-  public init?(deviceTreeCells hex: String) {
+  package init?(deviceTreeCells hex: String) {
     let cells = stride(from: 0, to: hex.count - 7, by: 8).compactMap { i -> Int? in
       let start = hex.index(hex.startIndex, offsetBy: i)
       return Int(hex[start..<hex.index(start, offsetBy: 8)], radix: 16)
@@ -19,12 +19,12 @@ public struct NotificationInterrupt: Sendable, Equatable {
 
 /// The line OP-TEE's test watchdog prints from its callout, which runs on the secure physical timer every
 /// period: `D/TC:? 0 test_wd_callback:48 WD call_count 7, timeout_count 0`.
-public struct WatchdogLine: Sendable, Equatable {
-  public var calls: Int
-  public var timeouts: Int
-  public var text: String
+package struct WatchdogLine: Sendable, Equatable {
+  package var calls: Int
+  package var timeouts: Int
+  package var text: String
 
-  public init?(parsing line: String) {
+  package init?(parsing line: String) {
     guard let range = line.range(of: #"WD call_count \d+, timeout_count \d+"#, options: .regularExpression) else { return nil }
     let numbers = line[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
     guard numbers.count == 2 else { return nil }
@@ -34,19 +34,19 @@ public struct WatchdogLine: Sendable, Equatable {
 
 /// One typed byte's way through the notification chain: written → top half (secure interrupt) → bottom half
 /// (yielding call) → its `got` line on the secure console.
-public struct NotificationChain: Sendable, CustomStringConvertible {
-  public var byte: UInt8
-  public var toTopHalf: Double?
-  public var toBottomHalf: Double?
-  public var toPrinted: Double?
-  public var isComplete: Bool { toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true }
-  public var description: String {
+package struct NotificationChain: Sendable, CustomStringConvertible {
+  package var byte: UInt8
+  package var toTopHalf: Double?
+  package var toBottomHalf: Double?
+  package var toPrinted: Double?
+  package var isComplete: Bool { toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true }
+  package var description: String {
     "0x\(String(byte, radix: 16)): top half \(toTopHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), bottom half \(toBottomHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), printed \(toPrinted.map { "+\($0.formatted(decimals: 3)) s" } ?? "never")"
   }
 
   /// Pairs each typed byte with the first top half at or after its writing, the first bottom half after that,
   /// and its `got` line (all times on the secure console's clock).
-  public static func chains(typed: TypedBytes, topHalves: [Double], bottomHalves: [Double]) -> [NotificationChain] {
+  package static func chains(typed: TypedBytes, topHalves: [Double], bottomHalves: [Double]) -> [NotificationChain] {
     zip(typed.bytes, typed.typedAt).map { byte, at in
       let top = topHalves.first { $0 >= at }
       let bottom = top.flatMap { top in bottomHalves.first { $0 >= top } }

@@ -3,21 +3,21 @@ import Foundation
 
 /// What OP-TEE's console driver says about the bytes it read from the secure UART
 /// (`D/TC:? 0 read_console:119 got 0x78`), and whether a sequence of typed bytes all arrived, in order, once.
-public struct SecureConsoleInput: Sendable, Equatable {
+package struct SecureConsoleInput: Sendable, Equatable {
   /// One byte OP-TEE read, with the time its line reached the host.
-  public struct Read: Sendable, Equatable {
-    public var byte: UInt8
-    public var time: Double
+  package struct Read: Sendable, Equatable {
+    package var byte: UInt8
+    package var time: Double
     /// The thread field of the log prefix: `?` outside a thread (interrupt context), else the thread's number.
-    public var thread: String
+    package var thread: String
   }
 
-  public var reads: [Read]
+  package var reads: [Read]
 
   /// The line OP-TEE's console driver prints when it read `byte`.
-  public static func read(of byte: UInt8) -> Pattern { .regex("read_console:\\d+ got 0x\(String(byte, radix: 16))\\b") }
+  package static func read(of byte: UInt8) -> Pattern { .regex("read_console:\\d+ got 0x\(String(byte, radix: 16))\\b") }
 
-  public init(lines: [Transcript.Line]) {
+  package init(lines: [Transcript.Line]) {
     reads = lines.compactMap { line in
       guard let got = line.text.range(of: #"read_console:\d+ got 0x[0-9a-fA-F]+"#, options: .regularExpression) else { return nil }
       let hex = line.text[got].split(separator: "x").last.map(String.init) ?? ""
@@ -31,7 +31,7 @@ public struct SecureConsoleInput: Sendable, Equatable {
   /// What went wrong with `sent` (typed in this order) as read: bytes never read, bytes read twice, bytes read
   /// out of order. Bytes that were not typed (another writer's) are ignored. Empty when every byte came once,
   /// in order.
-  public func problems(typed sent: [UInt8]) -> [String] {
+  package func problems(typed sent: [UInt8]) -> [String] {
     let wanted = Set(sent)
     let seen = reads.map(\.byte).filter { wanted.contains($0) }
     var problems: [String] = []
@@ -46,7 +46,7 @@ public struct SecureConsoleInput: Sendable, Equatable {
   }
 
   /// The time the first read of `byte` at or after `time` reached the host.
-  public func firstRead(of byte: UInt8, after time: Double) -> Read? { reads.first { $0.byte == byte && $0.time >= time } }
+  package func firstRead(of byte: UInt8, after time: Double) -> Read? { reads.first { $0.byte == byte && $0.time >= time } }
 
   static func describe(_ bytes: [UInt8]) -> String { bytes.map { String(format: "0x%02x", $0) }.joined(separator: " ") }
 }

@@ -2,26 +2,26 @@ import Foundation
 
 /// What the TEE holds at a quiet moment, as `xtest --stats` reports it: the loaded TA instances with their
 /// sessions, and the bytes allocated in each of OP-TEE's memory pools. Pure: parsed from xtest's output.
-public struct TeeResources: Sendable, Equatable {
+package struct TeeResources: Sendable, Equatable {
   /// One loaded TA instance (`xtest --stats --ta`).
-  public struct Instance: Sendable, Equatable, CustomStringConvertible {
-    public var uuid: String
-    public var sessions: Int
-    public var panicked: Bool
-    public var description: String { "\(uuid) with \(sessions) session(s)\(panicked ? ", panicked" : "")" }
+  package struct Instance: Sendable, Equatable, CustomStringConvertible {
+    package var uuid: String
+    package var sessions: Int
+    package var panicked: Bool
+    package var description: String { "\(uuid) with \(sessions) session(s)\(panicked ? ", panicked" : "")" }
   }
 
-  public var instances: [Instance]
+  package var instances: [Instance]
   /// Pool name (`Heap`, `Physical TA memory`, …) → bytes allocated (`xtest --stats --alloc`).
-  public var allocated: [String: Int]
+  package var allocated: [String: Int]
 
-  public init(instances: [Instance], allocated: [String: Int]) {
+  package init(instances: [Instance], allocated: [String: Int]) {
     self.instances = instances
     self.allocated = allocated
   }
 
   /// Parses `xtest --stats --ta` (no instance at all is answered with TEE_ERROR_ITEM_NOT_FOUND, 0xffff0008).
-  public static func instances(parsing text: String) -> [Instance] {
+  package static func instances(parsing text: String) -> [Instance] {
     var found: [Instance] = []
     for line in lines(text) {
       if line.hasPrefix("ta("), line.hasSuffix(")") {
@@ -36,7 +36,7 @@ public struct TeeResources: Sendable, Equatable {
   }
 
   /// Parses `xtest --stats --alloc`: each `Pool: NAME` followed by `Bytes allocated: N` (xtest pads the values).
-  public static func allocations(parsing text: String) -> [String: Int] {
+  package static func allocations(parsing text: String) -> [String: Int] {
     var pools: [String: Int] = [:]
     var pool: String?
     for line in lines(text) {
@@ -59,7 +59,7 @@ public struct TeeResources: Sendable, Equatable {
   }
 
   /// What this holds beyond `baseline`: instances not there before, pools that grew. Empty when nothing leaked.
-  public func leaks(since baseline: TeeResources) -> [String] {
+  package func leaks(since baseline: TeeResources) -> [String] {
     var extra = instances
     for old in baseline.instances {
       if let i = extra.firstIndex(of: old) { extra.remove(at: i) }

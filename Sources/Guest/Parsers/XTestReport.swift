@@ -1,22 +1,22 @@
 /// What xtest printed, parsed: each case's verdict and the totals. Pure.
-public struct XTestReport: Sendable, Equatable {
-  public struct Case: Sendable, Equatable {
-    public var name: String
-    public var title: String
-    public var passed: Bool
+package struct XTestReport: Sendable, Equatable {
+  package struct Case: Sendable, Equatable {
+    package var name: String
+    package var title: String
+    package var passed: Bool
   }
 
-  public var cases: [Case] = []
-  public var subtests: Int?
-  public var failedSubtests: Int?
-  public var testCases: Int?
-  public var failedTestCases: Int?
+  package var cases: [Case] = []
+  package var subtests: Int?
+  package var failedSubtests: Int?
+  package var testCases: Int?
+  package var failedTestCases: Int?
   /// The subtests xtest reports FAILED (`regression_1009.3`), sorted.
-  public var failedSubtestNames: [String] = []
+  package var failedSubtestNames: [String] = []
 
   /// Parses xtest's output: `* regression_1001 Title`, `  regression_1001 OK|FAILED`, and the totals
   /// `N subtests of which M failed` / `N test cases of which M failed`.
-  public init(parsing output: String) {
+  package init(parsing output: String) {
     var titles: [String: String] = [:]
     for raw in output.split(separator: "\n") {
       let line = raw.trimmingCharacters(in: .whitespaces)
