@@ -38,6 +38,7 @@ let package = Package(
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "TestSupport", "HarnessSupport"]),
     .testTarget(name: "GuestTests", dependencies: ["Guest", "Suites", "Console", "GDBRemote"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+    .testTarget(name: "SuitesTests", dependencies: ["Suites", "Console", "Reporting", "HarnessSupport"]),
     .testTarget(name: "MachineTests", dependencies: ["Machine", "Console", "HarnessSupport"]),
     .testTarget(name: "ReproTests", dependencies: ["Repro", "HarnessSupport"]),
     .testTarget(

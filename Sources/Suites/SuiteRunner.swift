@@ -121,14 +121,14 @@ package struct SuiteRunner: Sendable {
         }
       } catch where saved != nil && !ready {
         // A saved machine that does not come back (another QEMU, a damaged file): boot instead, and save anew.
-        let (message, _) = Self.explain((error as? RestoreFailed)?.error ?? error)
+        let (message, _) = TestVerdict.explain((error as? RestoreFailed)?.error ?? error)
         restoreFailure = message
         properties["restore.failed"] = message
         if let saved { snapshots?.discard(saved) }
         continue
       } catch {
         // The machine could not be booted: every remaining test is an error with the reason.
-        let (message, details) = Self.explain(error)
+        let (message, details) = TestVerdict.explain(error)
         for (test, k) in pending {
           let r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
             details: details, seconds: 0)
@@ -192,51 +192,31 @@ package struct SuiteRunner: Sendable {
     await machine.secure.allow(test.allowing)
     let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name)
     let started = ContinuousClock.now
-    var outcome = Outcome.passed
-    var message: String?
-    var details: String?
+    var thrown: (any Error)?
     do {
       try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") { try await test.body(context) }
-    } catch let failure as TestFailure {
-      (outcome, message, details) = (.failed, failure.message, failure.details)
-    } catch let skipped as TestSkipped {
-      (outcome, message) = (.skipped, skipped.reason)
-    } catch let late as DeadlineExceeded {
-      // The test's own deadline, or one of a wait inside it.
-      let whole = "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s"
-      (outcome, message, details) = (.failed, context.deadline.hasPassed ? whole : late.description, await machine.context())
     } catch {
-      let (m, d) = Self.explain(error)
-      (outcome, message, details) = (Self.isInfrastructure(error) ? .error : .failed, m, d)
-      if outcome == .failed && context.deadline.hasPassed {
-        // A wait inside the test ran into the test's own deadline: say so first.
-        message = "the test did not finish within \(test.timeout.seconds.formatted(decimals: 0)) s: \(m)"
-      }
+      thrown = error
     }
+    let tails = thrown is DeadlineExceeded ? await machine.context() : nil
+    var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: context.deadline.hasPassed, context: tails)
     let collected = context.collected
-    if outcome == .passed && !collected.failures.isEmpty {
-      (outcome, message) = (.failed, collected.failures.joined(separator: "; "))
+    verdict.add(checkFailures: collected.failures, notes: collected.notes)
+    if verdict.outcome == .passed || (verdict.outcome == .failed && machine.isRunning) {
+      let invariant = await threadInvariant(test, on: machine, poke: verdict.outcome == .passed && lastOnMachine)
+      verdict.add(invariant: invariant)
     }
-    var notes = collected.notes
-    var leaked = false
-    if outcome == .passed {
-      switch await threadInvariant(test, on: machine, poke: lastOnMachine) {
-      case .held(let note): notes.append(note)
-      case .broken(let m, let d): (outcome, message, details, leaked) = (.failed, m, d, true)
-      case .unavailable(let why): notes.append("thread check not run: \(why)")
-      }
-    } else if outcome == .failed, machine.isRunning, case .broken(let m, _) = await threadInvariant(test, on: machine) {
-      // A failed test that left a thread behind would spoil every later one.
-      notes.append("\(m): the next test gets a fresh machine")
-      leaked = true
-    }
-    if outcome == .passed, let timerProof, let dead = await timerProof.check(machine) {
-      (outcome, message, details, leaked) = (.failed, dead, await machine.context(), true)
+    if verdict.outcome == .passed, let timerProof {
+      let dead = await timerProof.check(machine)
+      let tails = dead == nil ? "" : await machine.context()
+      verdict.add(restoredProofFailure: dead, context: tails)
     }
     let alarms = await machine.alarms
-    if outcome == .passed, let first = alarms.first {
-      (outcome, message, details) = (.failed, "\(first.alarm.rule) on the \(first.console) console: \(first.alarm.line)", await machine.context())
+    if verdict.outcome == .passed, let first = alarms.first {
+      let tails = await machine.context()
+      verdict.add(alarm: first, context: tails)
     }
+    let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
     await machine.normal.disallow(test.allowing)
     await machine.secure.disallow(test.allowing)
 
@@ -252,7 +232,7 @@ package struct SuiteRunner: Sendable {
       seconds: (ContinuousClock.now - started).seconds, notes: notes, slices: slices)
     // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
     let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
-    let spoiled = leaked || unusable
+    let spoiled = verdict.spoilsMachine || unusable
     if !alarms.isEmpty { await machine.clearAlarms() }
     return ([result] + collected.cases, spoiled)
   }
@@ -271,29 +251,6 @@ package struct SuiteRunner: Sendable {
     try? await machine.shell.interrupt()
     let answer = try? await machine.shell.run("true", timeout: .seconds(10))
     return answer?.status != 0
-  }
-
-  static func isInfrastructure(_ error: any Error) -> Bool {
-    switch error {
-    case is ExpectTimeout, is BadPatternSeen, is TestFailure: false
-    default: true
-    }
-  }
-
-  /// A one-line message and the details (console tails, QEMU's output) for any error.
-  static func explain(_ error: any Error) -> (String, String?) {
-    switch error {
-    case let e as ExpectTimeout:
-      return ("no \(e.pattern) on the \(e.console) console within \(e.timeout.seconds.formatted(decimals: 1)) s", e.context)
-    case let e as BadPatternSeen: return ("\(e.alarm.rule) on the \(e.console) console: \(e.alarm.line)", e.context)
-    case let e as ConsoleClosed: return ("the \(e.console) console closed: QEMU exited", e.context)
-    case let e as MachineError:
-      let lines = e.description.split(separator: "\n", maxSplits: 1).map(String.init)
-      return (lines[0], lines.count > 1 ? lines[1] : nil)
-    case let e as HarnessError: return (e.line, e.details)
-    case is CancellationError: return ("interrupted", nil)
-    default: return (String(describing: error), nil)
-    }
   }
 }
 

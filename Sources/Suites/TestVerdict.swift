@@ -1,0 +1,92 @@
+import Console
+import Foundation
+import HarnessSupport
+import Machine
+import Reporting
+
+/// How a test ended: from what its body threw, then what the checks after it found, in order of precedence.
+/// Pure (the machine's console tails come in as `context`), so every way a test can end is tested without QEMU.
+struct TestVerdict: Sendable, Equatable {
+  var outcome = Outcome.passed
+  var message: String?
+  var details: String?
+  var notes: [String] = []
+  /// The machine must not serve another test (a thread left busy, a restored machine whose proof failed).
+  var spoilsMachine = false
+
+  /// The verdict of a body that threw `error` (nil: it returned); `deadlinePassed` says whether the test's own
+  /// deadline had passed when it ended, `context` the tails of both consoles.
+  static func of(_ error: (any Error)?, timeout: Duration, deadlinePassed: Bool, context: @autoclosure () -> String?) -> TestVerdict {
+    var v = TestVerdict()
+    guard let error else { return v }
+    let whole = "the test did not finish within \(timeout.seconds.formatted(decimals: 0)) s"
+    switch error {
+    case let failure as TestFailure: (v.outcome, v.message, v.details) = (.failed, failure.message, failure.details)
+    case let skipped as TestSkipped: (v.outcome, v.message) = (.skipped, skipped.reason)
+    case let late as DeadlineExceeded:
+      // The test's own deadline, or one of a wait inside it.
+      (v.outcome, v.message, v.details) = (.failed, deadlinePassed ? whole : late.description, context())
+    default:
+      let (m, d) = explain(error)
+      (v.outcome, v.message, v.details) = (isInfrastructure(error) ? .error : .failed, m, d)
+      // A wait inside the test ran into the test's own deadline: say so first.
+      if v.outcome == .failed && deadlinePassed { v.message = "\(whole): \(m)" }
+    }
+    return v
+  }
+
+  /// The test's own `check` failures fail a test that otherwise passed.
+  mutating func add(checkFailures: [String], notes more: [String]) {
+    notes += more
+    if outcome == .passed && !checkFailures.isEmpty { (outcome, message) = (.failed, checkFailures.joined(separator: "; ")) }
+  }
+
+  /// The stack's invariant after the test: broken, it fails a passed test; either way it spoils the machine.
+  mutating func add(invariant: StackChecks.Invariant) {
+    switch (invariant, outcome) {
+    case (.held(let note), .passed): notes.append(note)
+    case (.unavailable(let why), .passed): notes.append("thread check not run: \(why)")
+    case (.broken(let m, let d), .passed): (outcome, message, details, spoilsMachine) = (.failed, m, d, true)
+    case (.broken(let m, _), .failed):
+      // A failed test that left a thread behind would spoil every later one.
+      notes.append("\(m): the next test gets a fresh machine")
+      spoilsMachine = true
+    default: break
+    }
+  }
+
+  /// A restored machine's proof that failed after a passed test (`dead`: why): the test fails, the machine goes.
+  mutating func add(restoredProofFailure dead: String?, context: @autoclosure () -> String) {
+    guard outcome == .passed, let dead else { return }
+    (outcome, message, details, spoilsMachine) = (.failed, dead, context(), true)
+  }
+
+  /// A bad line on a console during a passed test fails it.
+  mutating func add(alarm: (console: String, alarm: BadPatternWatcher.Alarm)?, context: @autoclosure () -> String) {
+    guard outcome == .passed, let alarm else { return }
+    (outcome, message, details) = (.failed, "\(alarm.alarm.rule) on the \(alarm.console) console: \(alarm.alarm.line)", context())
+  }
+
+  static func isInfrastructure(_ error: any Error) -> Bool {
+    switch error {
+    case is ExpectTimeout, is BadPatternSeen, is TestFailure: false
+    default: true
+    }
+  }
+
+  /// A one-line message and the details (console tails, QEMU's output) for any error.
+  static func explain(_ error: any Error) -> (String, String?) {
+    switch error {
+    case let e as ExpectTimeout:
+      return ("no \(e.pattern) on the \(e.console) console within \(e.timeout.seconds.formatted(decimals: 1)) s", e.context)
+    case let e as BadPatternSeen: return ("\(e.alarm.rule) on the \(e.console) console: \(e.alarm.line)", e.context)
+    case let e as ConsoleClosed: return ("the \(e.console) console closed: QEMU exited", e.context)
+    case let e as MachineError:
+      let lines = e.description.split(separator: "\n", maxSplits: 1).map(String.init)
+      return (lines[0], lines.count > 1 ? lines[1] : nil)
+    case let e as HarnessError: return (e.line, e.details)
+    case is CancellationError: return ("interrupted", nil)
+    default: return (String(describing: error), nil)
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HarnessSupport
+import Reporting
+import Testing
+
+@testable import Console
+@testable import Suites
+
+/// Every way a test can end, and what the checks after it change: without a machine.
+@Suite struct TestVerdictTests {
+  func verdict(_ error: (any Error)?, deadlinePassed: Bool = false) -> TestVerdict {
+    TestVerdict.of(error, timeout: .seconds(60), deadlinePassed: deadlinePassed, context: "--- consoles")
+  }
+
+  @Test func whatTheBodyThrewDecidesTheOutcome() {
+    #expect(verdict(nil).outcome == .passed)
+    let failed = verdict(TestFailure(message: "3 calls at once", details: "table"))
+    #expect(failed == TestVerdict(outcome: .failed, message: "3 calls at once", details: "table"))
+    #expect(verdict(TestSkipped(reason: "no tee.elf")) == TestVerdict(outcome: .skipped, message: "no tee.elf"))
+    let wait = ExpectTimeout(console: "secure", pattern: "\"got 0x2a\"", timeout: .seconds(5), context: "tails")
+    #expect(verdict(wait) == TestVerdict(outcome: .failed, message: "no \"got 0x2a\" on the secure console within 5.0 s", details: "tails"),
+      "a console wait that ran out is the guest's failure")
+    let harness = verdict(HarnessError("the GDB stub connection closed (QEMU exited)"))
+    #expect(harness.outcome == .error && harness.message == "the GDB stub connection closed (QEMU exited)",
+      "the harness's own trouble is an error, not the stack's failure")
+    #expect(verdict(CancellationError()) == TestVerdict(outcome: .error, message: "interrupted"))
+  }
+
+  @Test func aDeadlineSaysWhoseItWas() {
+    let inner = DeadlineExceeded("no CPU executed console_itr_cb (tee.elf) in time", after: .seconds(5))
+    #expect(verdict(inner).message == inner.description && verdict(inner).details == "--- consoles")
+    #expect(verdict(inner, deadlinePassed: true).message == "the test did not finish within 60 s")
+    let wait = ExpectTimeout(console: "normal", pattern: "\"# \"", timeout: .seconds(30), context: "tails")
+    #expect(verdict(wait, deadlinePassed: true).message == "the test did not finish within 60 s: no \"# \" on the normal console within 30.0 s")
+  }
+
+  @Test func theChecksAfterTheTestFailItInOrderAndSpoilTheMachine() {
+    var v = verdict(nil)
+    v.add(checkFailures: [], notes: ["4 calls"])
+    v.add(invariant: .held("OP-TEE threads after the test: 2, all FREE"))
+    #expect(v.outcome == .passed && v.notes == ["4 calls", "OP-TEE threads after the test: 2, all FREE"] && !v.spoilsMachine)
+
+    var checked = verdict(nil)
+    checked.add(checkFailures: ["a spin ended early", "timer stalled"], notes: [])
+    #expect(checked.outcome == .failed && checked.message == "a spin ended early; timer stalled")
+
+    var leaked = verdict(nil)
+    leaked.add(invariant: .broken("OP-TEE threads left allocated after the test: thread 0 SUSPENDED", "table"))
+    leaked.add(alarm: ("normal", .init(rule: "kernel panic", line: "Kernel panic")), context: "tails")
+    #expect(leaked.outcome == .failed && leaked.message!.hasPrefix("OP-TEE threads left allocated") && leaked.spoilsMachine,
+      "the first check that fails names the test's failure")
+
+    var failedAndLeaked = verdict(TestFailure(message: "the call failed"))
+    failedAndLeaked.add(invariant: .broken("OP-TEE threads left allocated after the test: thread 1 ACTIVE", nil))
+    #expect(failedAndLeaked.message == "the call failed" && failedAndLeaked.spoilsMachine)
+    #expect(failedAndLeaked.notes == ["OP-TEE threads left allocated after the test: thread 1 ACTIVE: the next test gets a fresh machine"])
+
+    var restored = verdict(nil)
+    restored.add(restoredProofFailure: "the secure timer does not run on this restored machine", context: "tails")
+    #expect(restored.outcome == .failed && restored.spoilsMachine && restored.details == "tails")
+
+    var alarmed = verdict(nil)
+    alarmed.add(alarm: ("secure", .init(rule: "OP-TEE panic", line: "E/TC:0 Panic")), context: "tails")
+    #expect(alarmed.message == "OP-TEE panic on the secure console: E/TC:0 Panic" && !alarmed.spoilsMachine)
+
+    var skipped = verdict(TestSkipped(reason: "no watchdog"))
+    skipped.add(invariant: .broken("left", nil))
+    skipped.add(alarm: ("normal", .init(rule: "kernel oops", line: "Oops")), context: "")
+    #expect(skipped.outcome == .skipped && !skipped.spoilsMachine, "a skipped test is not failed by what came after")
+  }
+}
