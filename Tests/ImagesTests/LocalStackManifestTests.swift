@@ -12,11 +12,13 @@ import Testing
   static func fixtures() throws -> URL {
     let dir = try ManifestLoaderTests.folder(["base.yaml": minimal])
     let fm = FileManager.default
-    for folder in ["optee_os/core/arch/arm", "optee_os/ta", "optee_os/mk", "bin", "notatree", "linux/arch/arm64", "linux/drivers/tee"] {
+    for folder in ["optee_os/core/arch/arm", "optee_os/ta", "optee_os/mk", "bin", "notatree", "linux/arch/arm64", "linux/drivers/tee",
+      "qemu/target/arm", "qemu/hw/arm"] {
       try fm.createDirectory(at: dir.appendingPathComponent(folder), withIntermediateDirectories: true)
     }
     try Data("CFG_X ?= y\n".utf8).write(to: dir.appendingPathComponent("optee_os/mk/config.mk"))
     try Data("obj-y += init/\n".utf8).write(to: dir.appendingPathComponent("linux/Kbuild"))
+    for file in ["qemu/configure", "qemu/meson.build", "qemu/hw/arm/virt.c"] { try Data().write(to: dir.appendingPathComponent(file)) }
     var header = Array("OPTE".utf8) + [2, 0, 0, 0]
     header += [UInt8](repeating: 0, count: 32)
     try Data(header).write(to: dir.appendingPathComponent("bin/bl32.bin"))
@@ -69,6 +71,18 @@ import Testing
       with: "kernel: {path: linux, options: {DEFCONFIG: debian}}")
     #expect(error { _ = try load(dir, alone) }
       .contains("DEFCONFIG=debian starts from the config of Debian's kernel packages, and the kernel names none"))
+  }
+
+  @Test func aQEMUTreeRunsTheMachine() throws {
+    let dir = try Self.fixtures()
+    let m = try load(dir, "extends: base.yaml\ncomponents:\n  qemu: {path: qemu, options: {CONFIGURE: --enable-debug}}\n")
+    #expect(m.machine.qemu == .built, "a QEMU tree is built to run the machine")
+    #expect(m.components[.qemu]?.tree?.lastPathComponent == "qemu" && m.components[.qemu]?.option("CONFIGURE") == "--enable-debug")
+    #expect(ComponentName.qemu.treeFetchedFolders == ["subprojects"])
+    let viaFlag = try load(dir, "extends: base.yaml\n", overrides: ManifestOverrides(with: ["qemu=\(dir.path)/qemu"]))
+    #expect(viaFlag.machine.qemu == .built && viaFlag.components[.qemu]?.tree != nil, "--with qemu=PATH takes the tree")
+    #expect(error { _ = try load(dir, "extends: base.yaml\ncomponents:\n  qemu: {path: linux}\n") }
+      .contains("is not a QEMU source tree (it has no configure)"))
   }
 
   @Test func prebuiltFilesAreFoundByOPTEEBuildsNamesAndDropTheBuildOptions() throws {
