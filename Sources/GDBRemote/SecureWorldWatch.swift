@@ -25,6 +25,8 @@ package actor SecureWorldWatch {
   private let entry: UInt64
   private var entryArmed = false
   private var tableRequests: [CheckedContinuation<[OpteeThread], any Error>] = []
+  /// Who waits for the breakpoints to be armed (nil once they are, or once the watch ended).
+  private var armedWaiters: [CheckedContinuation<Void, any Error>]? = []
   private var finishing = false
   /// Every hit so far, in order.
   package private(set) var log: [WatchHit] = []
@@ -48,11 +50,29 @@ package actor SecureWorldWatch {
 
   func finish() { finishing = true }
 
+  /// Returns once every watched breakpoint is armed and the machine runs: what happens from then on is logged.
+  /// - Throws: what ended the watch before that.
+  func untilArmed() async throws {
+    guard armedWaiters != nil else { return }
+    try await withCheckedThrowingContinuation { armedWaiters?.append($0) }
+  }
+
+  private func armed(_ outcome: Result<Void, any Error>) {
+    for waiter in armedWaiters ?? [] { waiter.resume(with: outcome) }
+    armedWaiters = nil
+  }
+
   /// The loop: runs until `finish()`, then leaves the machine running with no breakpoint of its own (also when
   /// it fails: the halt removes what it armed).
   func run() async throws {
-    defer { answerTableRequests(.failure(HarnessError("the watch ended"))) }
-    try await probe.rsp.breaking(at: Array(points.keys), deadline: .after(.seconds(5))) { halt in try await self.loop(halt) }
+    defer {
+      armed(.failure(HarnessError("the watch ended before its breakpoints were armed")))
+      answerTableRequests(.failure(HarnessError("the watch ended")))
+    }
+    try await probe.rsp.breaking(at: Array(points.keys), deadline: .after(.seconds(5))) { halt in
+      await self.armed(.success(()))
+      try await self.loop(halt)
+    }
   }
 
   private func loop(_ halt: Halt) async throws {
@@ -132,6 +152,14 @@ extension SecureWorldProbe {
     let watch = try SecureWorldWatch(probe: self, points: points)
     let loop = Task { try await watch.run() }
     let result: T
+    do {
+      // The body's stimulus must not run before the breakpoints that watch it.
+      try await watch.untilArmed()
+    } catch {
+      // The watch could not start: its own error says why.
+      if case .failure(let failure) = await loop.result { throw failure }
+      throw error
+    }
     do {
       result = try await body(watch)
     } catch {

@@ -2,7 +2,7 @@ import Foundation
 import HarnessSupport
 import Suites
 
-/// What one xtest run said: its exit status (nil while unknown), its verdict lines parsed, and those lines with
+/// What one xtest run said: its exit status, its verdict lines parsed, and those lines with
 /// the context of any failure.
 package struct XTestRun: Sendable {
   package var status: Int32
@@ -13,8 +13,9 @@ package struct XTestRun: Sendable {
   package var passed: Bool { status == 0 }
 }
 
-/// OP-TEE's test program, run one way: `xtest -t regression ID` with its output in a file in the guest, of which
-/// only the verdict lines and the context of failures cross the console; parsed by `XTestReport`.
+/// OP-TEE's test program, run one way: `xtest [-t SUITE] ID` with its output in a file in the guest, of which only
+/// the verdict lines and the context of failures cross the console; parsed by `XTestReport`. Without a suite,
+/// every suite's case of that number runs (`1001` is `regression_1001` and `pkcs11_1001`).
 package struct XTest: Sendable {
   let t: TestContext
 
@@ -22,21 +23,23 @@ package struct XTest: Sendable {
 
   /// The guest commands that print `log`'s verdict lines, then the context of its failures.
   static func verdicts(_ log: String) -> String {
-    "grep -E '^\\* regression_|regression_[0-9.]+ (OK|FAILED)$|of which' \(log); echo '--- failure context:'; "
+    "grep -E '^\\* [a-z0-9]+_[0-9]+|[a-z0-9]+_[0-9.]+ (OK|FAILED)$|of which' \(log); echo '--- failure context:'; "
       + "grep -E -B4 '(FAILED|[^0] failed)' \(log) | tail -n 40"
   }
 
-  /// Runs xtest case `id` (`1001`) to its end.
-  package func run(_ id: String, timeout: Duration) async throws -> XTestRun {
+  static func command(_ id: String, suite: String?) -> String { "xtest \(suite.map { "-t \($0) " } ?? "")\(id)" }
+
+  /// Runs xtest case `id` (`1001`) of `suite` (every suite's when nil) to its end.
+  package func run(_ id: String, suite: String? = nil, timeout: Duration) async throws -> XTestRun {
     let log = Self.log(id)
-    let result = try await t.run("xtest -t regression \(id) > \(log) 2>&1; status=$?; \(Self.verdicts(log)); exit $status",
+    let result = try await t.run("\(Self.command(id, suite: suite)) > \(log) 2>&1; status=$?; \(Self.verdicts(log)); exit $status",
       timeout: timeout)
     return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output, seconds: result.seconds)
   }
 
-  /// Starts xtest case `id` in the guest's background; `finish` waits for it.
-  package func start(_ id: String) async throws {
-    _ = try await t.run("xtest -t regression \(id) > \(Self.log(id)) 2>&1 &")
+  /// Starts xtest case `id` of `suite` (every suite's when nil) in the guest's background; `finish` waits for it.
+  package func start(_ id: String, suite: String? = nil) async throws {
+    _ = try await t.run("\(Self.command(id, suite: suite)) > \(Self.log(id)) 2>&1 &")
   }
 
   /// Waits (bounded by `timeout`) until the xtest `start` began is done; its status is 0 only if it passed.

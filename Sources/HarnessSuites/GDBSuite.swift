@@ -29,7 +29,7 @@ package let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's t
   Test("a long call holds one thread while it waits", timeout: .seconds(120)) { t in
     let probe = try t.optee.probe()
     // regression_1009 suspends its thread in TEE_Wait (an RPC to the normal world) for a while.
-    try await t.xtest.start("1009")
+    try await t.xtest.start("1009", suite: "regression")
     var busiest: [OpteeThread] = []
     let deadline = Deadline.after(.seconds(30))
     while busiest.isEmpty && !deadline.hasPassed {

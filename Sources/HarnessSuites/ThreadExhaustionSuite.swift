@@ -132,7 +132,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
     Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
       let n = try t.optee.threads()
       for id in ["1009", "1013"] {
-        let result = try await t.xtest.run(id, timeout: .seconds(180))
+        let result = try await t.xtest.run(id, suite: "regression", timeout: .seconds(180))
         let failed = Set(result.report.failedSubtestNames)
         let summary = result.report.testCases.map { "\($0) test case\($0 == 1 ? "" : "s") of which \(result.report.failedTestCases ?? 0) failed" }
         t.note("xtest \(id): \(summary ?? "passed") in \(result.seconds.formatted(decimals: 1)) s")

@@ -80,9 +80,21 @@ package final class SimulatedTarget: @unchecked Sendable {
   /// The stub's thread name of CPU `cpu`.
   package static func thread(_ cpu: Int) -> String { "p01.\(String(format: "%02x", cpu + 1))" }
 
+  /// How long the machine runs on after an interrupt request before it stops (QEMU stops its vCPUs at their next
+  /// exit, not at once).
+  package var stopLatency: Duration {
+    get { lock.withLock { _stopLatency } }
+    set { lock.withLock { _stopLatency = newValue } }
+  }
+  private var _stopLatency: Duration = .zero
+
   /// What the stub answers to `request` (the handshake is `FakeStub.qemuLike`'s).
   package func answer(_ request: String) -> [FakeStub.Reply] {
-    lock.withLock { respond(request) }
+    if request == "\u{03}" {
+      let latency = stopLatency
+      if latency > .zero { Thread.sleep(forTimeInterval: Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)) }
+    }
+    return lock.withLock { respond(request) }
   }
 
   private func respond(_ request: String) -> [FakeStub.Reply] {
@@ -134,13 +146,16 @@ package final class SimulatedTarget: @unchecked Sendable {
   /// The next scripted place with a breakpoint: the machine stops there. Places passed on the way are gone.
   private func runUntilBreakpoint() -> [FakeStub.Reply] {
     while !route.isEmpty {
-      let place = route.removeFirst()
-      cpus[place.cpu] = place
+      var place = route.removeFirst()
       if armed.contains(place.pc) {
+        cpus[place.cpu] = place
         running = false
         selected = place.cpu
         return [.packet("T05thread:\(Self.thread(place.cpu));hwbreak:;")]
       }
+      // Nothing armed there: the CPU executes it and goes on.
+      place.pc += 4
+      cpus[place.cpu] = place
     }
     return []
   }

@@ -89,6 +89,22 @@ import TestSupport
     await Self.expectClean(target, "a stub error mid-watch")
   }
 
+  @Test func whatTheBodyDoesAtOnceIsWatched() async throws {
+    // The body's stimulus comes at once: the watch must have armed its breakpoints before the body runs, or the
+    // first hit passes unseen (and a path into OP-TEE is half logged).
+    for round in 1...5 {
+      let target = SimulatedTarget()
+      target.stopLatency = .milliseconds(50)
+      let (probe, _) = try await Self.probe(target)
+      let (log, _) = try await probe.watching(["other_function"]) { _ in
+        target.reach(.init(cpu: 0, pc: Self.other))
+        try await Task.sleep(for: .milliseconds(150))
+      }
+      #expect(log.count == 1, "round \(round): the stimulus at the body's start was not seen")
+      await Self.expectClean(target)
+    }
+  }
+
   @Test func theThreadTableIsReadAtTheNextSecureInterruptDuringAWatch() async throws {
     let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other)])
     target.store([2, 0, 0, 0], at: 0xe20_1000)  // thread_count
