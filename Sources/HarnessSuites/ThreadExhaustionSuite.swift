@@ -22,7 +22,12 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       let (limitReturns, (timeline, table)) = try await probe.watching(ethreadLimit) { watch in
         let calls = try await t.client.start(k, "wait", ms: ms, tag: "flood")
         try await t.client.waitUntilInvoking(calls, count: k)
-        let table = try await watch.threadTable()
+        // A read that falls on a wave's boundary (a call just returned, the next not yet in) is looked at once more.
+        var table = try await watch.threadTable()
+        if table.count { !$0.isFree } < n {
+          let again = try await watch.threadTable()
+          if again.count { !$0.isFree } > table.count { !$0.isFree } { table = again }
+        }
         return (try await t.client.finish(calls), table)
       }
       let busy = table.filter { !$0.isFree }
