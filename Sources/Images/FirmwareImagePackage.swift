@@ -74,6 +74,26 @@ package struct FirmwareImagePackage: Sendable, Equatable {
     return Array(file[entry.offset..<entry.offset + entry.size])
   }
 
+  /// A package of `images`, in that order, as `fiptool create` lays it out: the header (magic, a non-zero serial
+  /// number TF-A requires, no flags), one entry per image and the all-zero end entry, then the images, each
+  /// starting at a 16-byte boundary.
+  package static func pack(_ images: [(Image, [UInt8])]) -> [UInt8] {
+    func align(_ n: Int) -> Int { (n + 15) & ~15 }
+    var out = le(UInt64(magic), 4) + le(0x1234_5678, 4) + le(0, 8)
+    var offset = align(headerSize + entrySize * (images.count + 1))
+    var body: [UInt8] = []
+    for (image, bytes) in images {
+      out += image.uuid + le(UInt64(offset), 8) + le(UInt64(bytes.count), 8) + le(0, 8)
+      body += [UInt8](repeating: 0, count: offset - (align(headerSize + entrySize * (images.count + 1)) + body.count)) + bytes
+      offset = align(offset + bytes.count)
+    }
+    out += [UInt8](repeating: 0, count: 16) + le(UInt64(offset), 8) + le(0, 8) + le(0, 8)
+    out += [UInt8](repeating: 0, count: align(out.count) - out.count)
+    return out + body
+  }
+
+  static func le(_ value: UInt64, _ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) } }
+
   static func le(_ bytes: [UInt8], _ at: Int, _ count: Int) -> UInt64 {
     (0..<count).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
   }

@@ -47,10 +47,4 @@ package struct StackImages: Sendable, Equatable {
     for (name, url) in files { if let url { object[name] = url.path } }
     return object
   }
-
-  /// The files BL1 loads by semihosting from the machine's run folder, by the names it asks for.
-  package var semihostingFiles: [(name: String, file: URL)] {
-    [("bl2.bin", bl2), ("bl31.bin", bl31), ("bl32.bin", bl32), ("bl32_extra1.bin", bl32Extra1),
-     ("bl32_extra2.bin", bl32Extra2), ("bl33.bin", bl33)]
-  }
 }

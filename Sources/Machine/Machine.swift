@@ -175,7 +175,7 @@ package actor Machine {
       await qmp.close()
       await gdb?.close()
     }.value
-    // The private folder held only the sockets and the semihosting links: nothing to keep.
+    // The private folder held only the sockets and the flash image: nothing to keep.
     try? FileManager.default.removeItem(at: configuration.socketDirectory)
   }
 }

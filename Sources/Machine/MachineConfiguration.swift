@@ -7,7 +7,7 @@ package struct MachineConfiguration: Sendable {
   package var spec: MachineSpec
   /// Where transcripts and QEMU's own output go (any length).
   package var runDirectory: URL
-  /// A short private folder (mode 0700): the unix sockets and the files BL1 loads by semihosting. QEMU runs
+  /// A short private folder (mode 0700): the unix sockets and the secure flash image. QEMU runs
   /// with it as its current directory.
   package var socketDirectory: URL
   /// Who talks to QEMU's GDB stub.
@@ -36,6 +36,8 @@ package struct MachineConfiguration: Sendable {
   package var secureSocket: String { socketDirectory.appendingPathComponent("secure.sock").path }
   package var qmpSocket: String { socketDirectory.appendingPathComponent("qmp.sock").path }
   package var gdbSocket: String { socketDirectory.appendingPathComponent("gdb.sock").path }
+  /// The secure flash the machine boots from (BL1 and a FIP of the other firmware; written at launch).
+  package var flashImage: String { socketDirectory.appendingPathComponent("flash.bin").path }
 
   /// The QEMU command line: paused at reset (`-S`), every channel a unix-socket client of the harness,
   /// nothing on stdio, no network.
@@ -47,8 +49,7 @@ package struct MachineConfiguration: Sendable {
       "-cpu", spec.cpu,
       "-smp", String(spec.smp),
       "-m", String(spec.memoryMiB),
-      "-bios", images.bl1.path,
-      "-semihosting-config", "enable=on,target=native",
+      "-bios", flashImage,
       "-kernel", images.kernel.path,
       "-initrd", images.initramfs.path,
       "-append", spec.append,
@@ -70,7 +71,8 @@ package struct MachineConfiguration: Sendable {
   /// What must match for a saved machine to be restored by this configuration: the images, the machine and
   /// the stub (paths of sockets and run folders may differ).
   package var snapshotIdentity: String {
-    [images.digest, images.qemu.path, spec.cpu, String(spec.smp), String(spec.memoryMiB), spec.append, gdbStub.rawValue]
+    [images.digest, images.qemu.path, spec.cpu, String(spec.smp), String(spec.memoryMiB), spec.append, gdbStub.rawValue,
+      "firmware from flash"]
       .joined(separator: "\n")
   }
 

@@ -44,7 +44,6 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
     throw HarnessError("QEMU binary \(images.qemu.path) not found", fix: "run `swift run teeharness setup` (as root)")
   }
   let required = [("BL1", images.bl1), ("kernel", images.kernel), ("initramfs", images.initramfs)]
-    + images.semihostingFiles.map { ($0.name, $0.file) }
   for (what, file) in required {
     guard fm.fileExists(atPath: file.path) else {
       throw HarnessError("image \(what) missing: \(file.path)", fix: "run `swift run teeharness images build`")
@@ -52,11 +51,8 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
   }
   try fm.createDirectory(at: configuration.runDirectory, withIntermediateDirectories: true)
   try fm.createDirectory(at: configuration.socketDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-  for (name, file) in images.semihostingFiles {
-    let link = configuration.socketDirectory.appendingPathComponent(name)
-    try? fm.removeItem(at: link)
-    try fm.createSymbolicLink(at: link, withDestinationURL: file)
-  }
+  // The secure flash: BL1 and a FIP of the other firmware images, which BL1 loads without semihosting.
+  try Data(try FlashImage.make(images)).write(to: URL(fileURLWithPath: configuration.flashImage))
 
   let harnessStub = configuration.gdbStub == .harness
   let listeners = try ([configuration.normalSocket, configuration.secureSocket, configuration.qmpSocket]

@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 import Testing
 
 @testable import Images
@@ -56,5 +57,19 @@ import Testing
     #expect(PrebuiltKind.opteeHeader.problem(Array("OPTE".utf8) + [2, 0, 0, 0], size: 8) == nil)
     #expect(PrebuiltKind.opteeHeader.problem(Array("OPTE".utf8) + [1, 0, 0, 0], size: 8)?.contains("version 1") == true)
     #expect(PrebuiltKind.fip.problem(Self.package([(.bl2, [1])]), size: 97) == nil)
+  }
+
+  @Test func aPackedFIPReadsBackImageByImageAndTheFlashPutsItAt256KiB() throws {
+    let images: [(FirmwareImagePackage.Image, [UInt8])] = [(.bl2, [1, 2, 3]), (.bl31, Array(repeating: 7, count: 33)), (.bl33, [9])]
+    let fip = FirmwareImagePackage.pack(images)
+    let parsed = try FirmwareImagePackage(header: fip, size: fip.count)
+    #expect(parsed.entries.map(\.image) == [.bl2, .bl31, .bl33])
+    #expect(parsed.entries.allSatisfy { $0.offset % 16 == 0 })
+    for (image, bytes) in images { #expect(parsed.extract(image, from: fip) == bytes) }
+    #expect(FirmwareImagePackage.le(fip, 4, 4) != 0, "TF-A refuses a FIP whose serial number is 0")
+
+    let flash = try FlashImage.make(bl1: [0xaa, 0xbb], fip: fip)
+    #expect(flash.prefix(2) == [0xaa, 0xbb] && Array(flash[FlashImage.fipOffset...]) == fip)
+    #expect(throws: HarnessError.self) { try FlashImage.make(bl1: [UInt8](repeating: 1, count: FlashImage.fipOffset + 1), fip: fip) }
   }
 }

@@ -27,7 +27,8 @@ import Testing
     let argv = Self.configuration().argv
     #expect(argv.first == "/usr/bin/qemu-system-aarch64" && argv.contains("-S"))
     #expect(Self.values(argv, "-machine") == ["virt,secure=on,gic-version=3,virtualization=false"])
-    #expect(Self.values(argv, "-bios") == ["/cache/store/bl1.bin"] && Self.values(argv, "-kernel") == ["/cache/store/Image"])
+    #expect(Self.values(argv, "-bios") == ["/tmp/th-1/flash.bin"] && Self.values(argv, "-kernel") == ["/cache/store/Image"])
+    #expect(!argv.contains { $0.contains("semihosting") }, "BL1 loads the firmware from the flash: the guest gets no semihosting door to the host")
     #expect(Self.values(argv, "-smp") == ["2"] && Self.values(argv, "-m") == ["1057"] && Self.values(argv, "-cpu") == ["max"])
     #expect(Self.values(argv, "-nic") == ["none"] && Self.values(argv, "-display") == ["none"] && Self.values(argv, "-monitor") == ["none"])
     #expect(!argv.contains("-nographic") && !argv.contains { $0.contains("stdio") }, "nothing on the harness's own terminal")
