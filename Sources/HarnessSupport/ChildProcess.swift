@@ -53,8 +53,18 @@ package final class ChildProcess: @unchecked Sendable {
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
     // Its own process group: a Ctrl-C at the terminal reaches the harness, which then shuts QEMU down in order.
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    // A clean signal mask and every signal's default action: the harness blocks the signals it handles, and a
+    // child that inherited that mask would ignore the TERM of the teardown.
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     posix_spawnattr_setpgroup(&attributes, 0)
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigfillset(&defaults)
+    sigdelset(&defaults, SIGKILL)
+    sigdelset(&defaults, SIGSTOP)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
 
     let arguments = ["/bin/sh", "-c", Self.guardScript, "teeharness-guard", directory.path, executable.path] + argv.dropFirst()
     let cArguments = arguments.map { strdup($0) } + [nil]

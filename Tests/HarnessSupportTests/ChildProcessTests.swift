@@ -21,4 +21,28 @@ import Testing
     #expect(await patient == 0)
     #expect(await child.wait(until: .after(.zero)) == 0)
   }
+
+  @Test func theChildStartsWithNoSignalBlockedThoughTheHarnessBlocksSome() async throws {
+    let dir = FileManager.default.temporaryDirectory
+    var blocked = sigset_t(), previous = sigset_t()
+    sigemptyset(&blocked)
+    sigaddset(&blocked, SIGTERM)
+    sigaddset(&blocked, SIGINT)
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+    let child = try ChildProcess(["sleep", "30"], in: dir, output: dir.appendingPathComponent("child-\(UUID().uuidString).out"))
+    pthread_sigmask(SIG_SETMASK, &previous, nil)
+    // Once the guard has exec'd sleep, its status shows the mask it runs with.
+    var mask: String?
+    let deadline = Deadline.after(.seconds(5))
+    while !deadline.hasPassed {
+      let status = (try? String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8)) ?? ""
+      if status.contains("Name:\tsleep") { mask = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }.map(String.init) }
+      if mask != nil { break }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    #expect(mask == "SigBlk:\t0000000000000000", "\(mask ?? "no status")")
+    kill(child.pid, SIGTERM)
+    let status = await child.wait(until: .after(.seconds(5)))
+    #expect(status != nil, "SIGTERM ends the child")
+  }
 }
