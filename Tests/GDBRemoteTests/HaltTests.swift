@@ -22,6 +22,13 @@ import TestSupport
     return (probe, stub)
   }
 
+  /// Waits until `condition` holds, for at most 5 s.
+  static func until(_ what: String, _ condition: @escaping @Sendable () async -> Bool) async throws {
+    try await withDeadline(.after(.seconds(5)), what) {
+      while await !condition() { try await Task.sleep(for: .milliseconds(5)) }
+    }
+  }
+
   static func expectClean(_ target: SimulatedTarget, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) async {
     let clean = await target.settlesClean()
     #expect(clean, "armed: \(target.armedBreakpoints), running: \(target.isRunning); \(comment.map { "\($0)" } ?? "")",
@@ -65,7 +72,7 @@ import TestSupport
     let (probe, _) = try await Self.probe(target)
     let started = ContinuousClock.now
     let waiting = Task { try await probe.whenStopped(deadline: Deadline.after(.seconds(30))) { _ in 1 } }
-    try await Task.sleep(for: .milliseconds(200))
+    try await Self.until("the wait's breakpoint is armed") { target.armedBreakpoints.contains(Self.handler) }
     waiting.cancel()
     let outcome = await waiting.result
     #expect(throws: (any Error).self) { try outcome.get() }
@@ -76,15 +83,19 @@ import TestSupport
   @Test func aWatchCountsHitsAndAnErrorMidWatchLeavesNoBreakpointArmed() async throws {
     let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other), .init(cpu: 1, pc: Self.other), .init(cpu: 0, pc: 0x4000_0000)])
     let (probe, _) = try await Self.probe(target)
-    let (log, _) = try await probe.watching(["other_function"]) { _ in try await Task.sleep(for: .milliseconds(400)) }
+    let (log, _) = try await probe.watching(["other_function"]) { watch in
+      try await Self.until("both hits are counted") { await watch.hits >= 2 }
+    }
     #expect(log.map(\.cpu) == [0, 1] && log.allSatisfy { $0.name == "other_function" })
     await Self.expectClean(target, "a watch that ends")
 
     // The stub fails while the watch reads the CPU that stopped: the watch fails, and leaves nothing armed.
-    target.reach(.init(cpu: 1, pc: Self.other))
     target.fail("p21")
     await #expect(throws: RSPError.self) {
-      try await probe.watching(["other_function"]) { _ in try await Task.sleep(for: .seconds(2)) }
+      try await probe.watching(["other_function"]) { _ in
+        target.reach(.init(cpu: 1, pc: Self.other))
+        try await Self.until("the watch gives up its breakpoints") { target.armedBreakpoints.isEmpty }
+      }
     }
     await Self.expectClean(target, "a stub error mid-watch")
   }
@@ -96,9 +107,9 @@ import TestSupport
       let target = SimulatedTarget()
       target.stopLatency = .milliseconds(50)
       let (probe, _) = try await Self.probe(target)
-      let (log, _) = try await probe.watching(["other_function"]) { _ in
+      let (log, _) = try await probe.watching(["other_function"]) { watch in
         target.reach(.init(cpu: 0, pc: Self.other))
-        try await Task.sleep(for: .milliseconds(150))
+        try await Self.until("the stimulus is counted") { await watch.hits >= 1 }
       }
       #expect(log.count == 1, "round \(round): the stimulus at the body's start was not seen")
       await Self.expectClean(target)
@@ -113,7 +124,7 @@ import TestSupport
     let (log, table) = try await probe.watching(["other_function"]) { watch in
       // The next secure interrupt comes once the watch has armed OP-TEE's entry for the request.
       let interrupt = Task {
-        while !target.armedBreakpoints.contains(Self.handler) { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.until("the watch arms OP-TEE's entry") { target.armedBreakpoints.contains(Self.handler) }
         target.reach(.init(cpu: 1, pc: Self.handler))
       }
       defer { interrupt.cancel() }
