@@ -15,9 +15,6 @@ package actor Halt {
 
   init(rsp: RSPClient) { self.rsp = rsp }
 
-  /// Whether the machine runs (false while it is stopped for the closure to look).
-  package var isRunning: Bool { get async { await rsp.state == .running } }
-
   /// Stops the machine if it runs; returns the stop (a breakpoint may have been hit first), or nil when it was
   /// already stopped.
   @discardableResult

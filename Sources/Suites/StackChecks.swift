@@ -2,8 +2,7 @@ import Foundation
 import Machine
 
 /// What the runner asks of the stack around every test, beyond the test's own assertions. The runner knows no
-/// particular stack: whoever knows one registers its checks (`Guest`'s `StackChecks.optee`), and `none` checks
-/// nothing.
+/// particular stack: whoever knows one registers its checks (`Guest`'s `StackChecks.optee`).
 package struct StackChecks: Sendable {
   /// The outcome of an invariant the stack must keep after every test.
   package enum Invariant: Sendable { case held(String), broken(String, String?), unavailable(String) }
@@ -21,10 +20,6 @@ package struct StackChecks: Sendable {
     self.afterTest = afterTest
     self.restored = restored
   }
-
-  /// Checks nothing.
-  package static let none = StackChecks(afterTest: { _, _ in .unavailable("no stack checks") },
-    restored: { _, _ in .failure(ProofImpossible(reason: "no stack checks")) })
 }
 
 /// A proof taken when a restored machine became ready: `check` says nil while it still holds.
