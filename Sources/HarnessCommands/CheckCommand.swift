@@ -21,6 +21,9 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Only tests whose name (or suite/name) contains this text.")
   var test: String?
 
+  @Option(name: .long, help: "Leave out tests whose name (or suite/name) contains this text (repeatable).")
+  var skip: [String] = []
+
   @Option(name: .long, help: "Run each test N times; a test that both passed and failed is reported flaky.")
   var `repeat`: Int = 1
 
@@ -58,9 +61,11 @@ struct CheckCommand: AsyncParsableCommand {
     let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory)
     var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter(), checks: .optee)
     let shard = self.shard.flatMap(Shard.init)
-    let test = self.test
+    let test = self.test, skip = self.skip
     runner.select = { suite, t in
-      (test.map { t.name.contains($0) || "\(suite.name)/\(t.name)".contains($0) } ?? true)
+      let names = [t.name, "\(suite.name)/\(t.name)"]
+      return (test.map { text in names.contains { $0.contains(text) } } ?? true)
+        && !skip.contains { text in names.contains { $0.contains(text) } }
         && (shard?.contains(suite: suite.name, test: t.name) ?? true)
     }
     runner.repeats = `repeat`

@@ -7,7 +7,7 @@ import Suites
 
 struct ReportCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "report", abstract: "Work with run reports.",
-    subcommands: [MergeReports.self])
+    subcommands: [MergeReports.self, FlakeReports.self])
 }
 
 /// `teeharness report merge`: the JSON reports of a sharded run (`check --shard I/N`) combined into the reports
@@ -49,5 +49,25 @@ struct MergeReports: AsyncParsableCommand {
     } catch {
       throw HarnessError("\(url.path) is not a teeharness report: \(error)", fix: "pass the report.json a `check` run wrote")
     }
+  }
+}
+
+/// `teeharness report flakes quiet=RUN busy=RUN …`: the repeated runs of `ci/flake` as one table of runs,
+/// failures, errors and time per test and condition.
+struct FlakeReports: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "flakes",
+    abstract: "Tabulate repeated runs (check --repeat) per test and condition, as Markdown.")
+
+  @Argument(help: ArgumentHelp("A condition and its report.json (or run folder); repeatable.", valueName: "CONDITION=REPORT"))
+  var reports: [String]
+
+  func run() async throws {
+    let loaded = try reports.map { pair -> (condition: String, run: RunResult) in
+      guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+        throw HarnessError("'\(pair)' is not CONDITION=REPORT", fix: "name each report's condition, e.g. quiet/default=teeharness-out/flake-1")
+      }
+      return (String(pair[..<equals]), try MergeReports.load(String(pair[pair.index(after: equals)...])))
+    }
+    for line in FlakeTable.markdown(FlakeTable.rows(loaded)) { Output.line(line) }
   }
 }
