@@ -22,17 +22,24 @@ extension SecureWorldProbe {
   /// interrupt enters it, then puts the CPU back exactly as it was.
   /// - Throws: `HarnessError` when the timer is armed on a CPU other than the one the console's interrupt
   ///   reaches, or the instruction is not found; `DeadlineExceeded` when OP-TEE is not entered in time.
-  package func rearmSecureTimer(deadline: Deadline) async throws -> SecureTimerRearm {
+  ///
+  /// `call(cpu)`, when given, makes a standard call into OP-TEE from the normal world on `cpu` (it ends only once
+  /// the machine runs on): the CPU is then stopped where OP-TEE takes standard calls, a path that needs no
+  /// interrupt — so a stack whose secure interrupts are broken can still be restored, and its suites say what
+  /// is broken. Without it, a byte at the secure console makes OP-TEE take the console's interrupt.
+  package func rearmSecureTimer(deadline: Deadline, call: (@Sendable (Int) async throws -> Void)? = nil) async throws -> SecureTimerRearm {
     let armed = try await rsp.halted(deadline: deadline) { halt in try await armedTimers(halt, deadline: deadline) }
     var done: [Int] = []
-    // A byte at the secure console makes OP-TEE take the console's interrupt on the CPU it is routed to. The
-    // stop is in the console's own handler, before it reads the byte: the stop is then surely the byte's (not
-    // the timer's, which may be due), and the byte is read as soon as the CPU runs on. Without that handler,
-    // any interrupt OP-TEE takes (interrupt_main_handler) will do.
-    let handler = tee.byName["console_itr_cb"] != nil ? "console_itr_cb" : "interrupt_main_handler"
+    // The console's own handler, before it reads the byte: the stop is then surely the byte's (not the
+    // timer's, which may be due), and the byte is read as soon as the CPU runs on. Without that handler, any
+    // interrupt OP-TEE takes (interrupt_main_handler) will do.
+    let byCall = call != nil && tee.byName[Self.standardCallEntry] != nil
+    let handler = byCall ? Self.standardCallEntry : tee.byName["console_itr_cb"] != nil ? "console_itr_cb" : "interrupt_main_handler"
     while done.count < armed.count {
       let doneSoFar = done
-      let rearmed = try await whenStopped(at: handler, poke: true, deadline: deadline) { cpu in
+      let target = armed.first { !done.contains($0.cpu) }!.cpu
+      let prompt: (@Sendable () async throws -> Void)? = byCall ? { @Sendable in try await call?(target) } : nil
+      let rearmed = try await whenStopped(at: handler, poke: true, prompt: prompt, deadline: deadline) { cpu in
         guard let target = armed.first(where: { $0.cpu == cpu.cpu }), !doneSoFar.contains(cpu.cpu) else {
           throw HarnessError("the secure timer is enabled on CPU \(armed.map(\.cpu)) but OP-TEE was entered on CPU \(cpu.cpu)")
         }
@@ -43,6 +50,9 @@ extension SecureWorldProbe {
     }
     return SecureTimerRearm(cpus: armed.map(\.cpu), compareValues: armed.map(\.cval))
   }
+
+  /// Where OP-TEE takes a standard call from the normal world (the classic SMC ABI).
+  static let standardCallEntry = "thread_handle_std_smc"
 
   /// The CPUs whose secure timer OP-TEE left enabled (`CNTPS_CTL_EL1.ENABLE`), with their compare values,
   /// read through the stub from a stopped machine (the registers read from any world).

@@ -63,16 +63,19 @@ package struct SecureWorldProbe: Sendable {
   /// machine run again (also when `body` throws).
   /// - Throws: `DeadlineExceeded` when no CPU gets there in time; `HarnessError` when the stop is not in the
   ///   secure world and `requireSecure` is set (never garbage read from the wrong world).
+  /// `prompt`, when given, replaces the poke: it starts once the breakpoint is armed and may only end once the
+  /// machine runs again (a guest command that makes a CPU enter the secure world); it is awaited before returning.
   package func whenStopped<T: Sendable>(at symbol: String = "interrupt_main_handler", requireSecure: Bool = true,
-    poke usePoke: Bool? = nil, deadline: Deadline = .after(.seconds(5)),
+    poke usePoke: Bool? = nil, prompt: (@Sendable () async throws -> Void)? = nil, deadline: Deadline = .after(.seconds(5)),
     _ body: @Sendable (CPUStop) async throws -> T) async throws -> T
   {
     let address = try self.address(of: symbol)
     let started = ContinuousClock.now
-    return try await rsp.breaking(at: [address], deadline: deadline) { halt in
+    let (result, prompted) = try await rsp.breaking(at: [address], deadline: deadline) { halt in
       let stop: StopReply
+      let prompted = prompt.map { prompt in Task { try await prompt() } }
       do {
-        if usePoke ?? !periodicEntry { try await poke() }
+        if prompt == nil, usePoke ?? !periodicEntry { try await poke() }
         stop = try await halt.nextStop(deadline: deadline)
       } catch is DeadlineExceeded {
         throw DeadlineExceeded("no CPU executed \(symbol) (\(tee.file)) in time", after: .now - started)
@@ -82,8 +85,10 @@ package struct SecureWorldProbe: Sendable {
       if requireSecure && !cpu.secure {
         throw HarnessError("stopped at \(symbol) but \(cpu.description): secure memory cannot be read from there")
       }
-      return try await body(cpu)
+      return (try await body(cpu), prompted)
     }
+    try await prompted?.value
+    return result
   }
 
   /// OP-TEE's thread table, read from a CPU stopped in the secure world. `poke` makes a CPU enter it at once

@@ -28,11 +28,21 @@ package struct TypedBytes: Sendable {
 
 /// Bounds of the secure console's timing: a byte whose interrupt works is read within milliseconds; one picked
 /// up by the watchdog's once-a-second bottom half waits 0.5 s on average.
+/// Set on the reference host (`HostPace`); a test uses them scaled to its host's pace.
 package struct SecureConsoleBounds: Sendable {
   package var medianSeconds = 0.15
   package var maxSeconds = 0.5
   package var burstSeconds = 0.5
   package init() {}
+
+  /// The bounds for a host `pace` slower than the reference; never as long as the watchdog's 1 s period, or a
+  /// byte picked up by its bottom half would pass for one read at its own interrupt.
+  package func scaled(_ pace: HostPace) -> SecureConsoleBounds {
+    var scaled = self
+    let scale = { (bound: Double) in min(pace.scaled(bound), max(bound, 0.9)) }
+    (scaled.medianSeconds, scaled.maxSeconds, scaled.burstSeconds) = (scale(medianSeconds), scale(maxSeconds), scale(burstSeconds))
+    return scaled
+  }
 }
 
 /// The secure console as a typist sees it: what is typed, and when OP-TEE read it (its console driver's
@@ -42,15 +52,17 @@ package struct SecureConsole: Sendable {
 
   /// Types `text` one byte at a time, as a person would: each once OP-TEE read the one before (or `each` passed)
   /// and `cadence` after the keystroke before — so each byte meets a UART whose interrupt the previous bottom half
-  /// has enabled again. Returns what was read.
-  package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3))
-    async throws -> TypedBytes
+  /// has enabled again. Stops early once `enough` says so (asked after each byte). Returns what was typed and read.
+  package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),
+    until enough: (@Sendable () async -> Bool)? = nil) async throws -> TypedBytes
   {
-    let bytes = Array(text.utf8)
+    var bytes: [UInt8] = []
     var typedAt: [Double] = []
     let from = t.secure.now()
     var keystroke = ContinuousClock.now
-    for (i, byte) in bytes.enumerated() {
+    for (i, byte) in text.utf8.enumerated() {
+      if i > 0, let enough, await enough() { break }
+      bytes.append(byte)
       // The typist's rhythm is the stimulus itself: keystrokes `cadence` apart.
       if i > 0 { try await Task.sleep(until: keystroke + cadence, clock: .continuous) }
       keystroke = .now

@@ -8,7 +8,7 @@ import Suites
 /// notification interrupt, Linux counts it and makes a yielding call, and the bottom half runs in a thread.
 package let asyncNotificationsSuite = makeAsyncNotificationsSuite()
 
-package func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
+package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   Suite("async-notifications", "top half → notification interrupt → bottom-half yielding call",
     unsupported: { facts in
       switch facts.asyncNotifications {
@@ -33,7 +33,7 @@ package func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCon
     }
 
     Test("a byte typed at the secure console: top half, one more notification, bottom half, in order", timeout: .seconds(120)) { t in
-      let probe = try t.optee.probe()
+      let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
       let text = "notify0123"
       // Linux's count is read inside the watch, so both count over (nearly) the same window.
       let (log, (typed, before, after)) = try await probe.watching(["console_itr_cb", "yielding_console_notif", "test_wd_callback", "notif_send_async"]) { _ in
@@ -107,7 +107,7 @@ package func makeAsyncNotificationsSuite(bounds: SecureConsoleBounds = SecureCon
       let topAfter = top.map { ($0 - invoking).seconds } ?? .infinity
       let bottomAfter = bottom.map { ($0 - invoking).seconds } ?? .infinity
       try t.require(topAfter < Double(ms) / 1000 - 1, "the top half did not run while every thread was busy (at \(since(top)) s)")
-      try t.require(bottomAfter >= Double(ms) / 1000 - 1 && bottomAfter <= Double(ms) / 1000 + 5,
+      try t.require(bottomAfter >= Double(ms) / 1000 - 1 && bottomAfter <= Double(ms) / 1000 + t.pace.scaled(5),
         "the bottom half should wait for a free thread (the waits end \(ms / 1000) s after they started) and then run: it ran at \(since(bottom)) s")
     }
   }

@@ -122,10 +122,18 @@ extension Machine {
     let running = now()
     var rearm: SecureTimerRearm?
     if rearmSecureTimer, let secureWorld {
-      rearm = try await secureWorld.rearmSecureTimer(deadline: deadline)
+      // A standard call from the payload client pinned to the CPU: no interrupt path involved (the byte at the
+      // secure console needs the secure UART's interrupt, which a suite may be testing broken).
+      let client = try await shell.run("command -v teeharness-client", timeout: .seconds(10), deadline: deadline).status == 0
+      let shell = self.shell
+      let call: @Sendable (Int) async throws -> Void = { cpu in
+        _ = try await shell.run("taskset \(1 << cpu) teeharness-client calls -n 1 -c return > /dev/null 2>&1",
+          timeout: .seconds(20), deadline: deadline)
+      }
+      rearm = try await secureWorld.rearmSecureTimer(deadline: deadline, call: client ? call : nil)
     }
     let armedAt = now()
-    // Then the shell must answer (by then OP-TEE has also done with the byte that made it stop for the re-arm);
+    // Then the shell must answer (by then OP-TEE has also done with the call or byte that made it stop);
     // the command sets the guest's wall clock, which stood still since the save, to the host's.
     let epoch = Int(Date().timeIntervalSince1970.rounded())
     let sync = try await shell.run("date -s @\(epoch) > /dev/null", timeout: .seconds(10), deadline: deadline)

@@ -28,6 +28,8 @@ package struct SuiteRunner: Sendable {
   package var rearmSecureTimer = true
   /// What the stack must show around every test (an invariant after each, a proof for a restored machine).
   package var checks: StackChecks
+  /// What the run learned once for all its machines: the host's pace, a saved machine that does not restore.
+  let memory = RunMemory()
 
   /// Saved machines, when this stack can use them: a restored machine's secure timer is armed again from inside
   /// OP-TEE, which needs its symbols.
@@ -87,6 +89,9 @@ package struct SuiteRunner: Sendable {
       properties["snapshots"] = "off: without tee.elf a restored machine's secure timer cannot be armed again"
     }
     var restoreFailure: String?
+    if let failed = memory.restoreFailure, snapshots != nil, fresh != .coldBoot {
+      properties["restore.skipped"] = "the saved machine did not restore earlier in this run (\(failed)): every machine boots"
+    }
     while !pending.isEmpty && !Task.isCancelled {
       boots += 1
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
@@ -96,7 +101,7 @@ package struct SuiteRunner: Sendable {
         var configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
           runDirectory: machineDirectory)
         if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
-        if fresh != .coldBoot && restoreFailure == nil {
+        if fresh != .coldBoot && memory.restoreFailure == nil {
           saved = snapshots?.existing(for: configuration, qemuVersion: qemuVersion)
           configuration.incoming = saved
         }
@@ -109,7 +114,7 @@ package struct SuiteRunner: Sendable {
             var (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil,
               timerProof: timerProof, lastOnMachine: fresh == .perTest)
             if let failure = restoreFailure, !result.isEmpty {
-              result[0].notes.append("the saved machine did not restore (\(failure)): this one was booted, and saved again")
+              result[0].notes.append("the saved machine did not restore (\(failure)): this one was booted, and so is every later machine of this run")
               restoreFailure = nil
             }
             if let done = runs.add(result, last: k == repeats) {
@@ -123,6 +128,7 @@ package struct SuiteRunner: Sendable {
         // A saved machine that does not come back (another QEMU, a damaged file): boot instead, and save anew.
         let (message, _) = TestVerdict.explain((error as? RestoreFailed)?.error ?? error)
         restoreFailure = message
+        memory.restoreFailure = message
         properties["restore.failed"] = message
         if let saved { snapshots?.discard(saved) }
         continue
@@ -161,6 +167,7 @@ package struct SuiteRunner: Sendable {
         throw RestoreFailed(error: error)
       }
       properties["restore.ready"] = String(format: "%.2f s", times.ready)
+      try await measurePace(machine, properties: &properties)
       guard rearmSecureTimer else { return nil }
       switch try await checks.restored(machine, facts) {
       case .success(let proof): return proof
@@ -170,6 +177,7 @@ package struct SuiteRunner: Sendable {
       }
     }
     try await machine.awaitReady(deadline: .after(bootTimeout))
+    try await measurePace(machine, properties: &properties)
     if properties["boot.shell ready"] == nil {
       for m in await machine.milestones { properties["boot.\(m.name)"] = m.reachedAt.map { String(format: "%.2f s", $0) } }
     }
@@ -182,6 +190,12 @@ package struct SuiteRunner: Sendable {
     return nil
   }
 
+  /// The run's host pace, measured on its first ready machine (a later one only records it).
+  func measurePace(_ machine: Machine, properties: inout [String: String]) async throws {
+    let pace = try await memory.measureOnce { try await HostPace.measure(machine.shell, deadline: .after(.seconds(60))) }
+    properties["host.pace"] = pace.description
+  }
+
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
   /// `run` numbers the runs of a repeated test (their console slices get files of their own).
   func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil,
@@ -190,7 +204,9 @@ package struct SuiteRunner: Sendable {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
     await machine.secure.allow(test.allowing)
-    let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name)
+    let pace = memory.pace ?? .reference
+    let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name,
+      pace: pace)
     let started = ContinuousClock.now
     var thrown: (any Error)?
     do {
@@ -216,6 +232,7 @@ package struct SuiteRunner: Sendable {
       let tails = await machine.context()
       verdict.add(alarm: first, context: tails)
     }
+    verdict.add(pace: pace)
     let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
     await machine.normal.disallow(test.allowing)
     await machine.secure.disallow(test.allowing)
@@ -279,4 +296,26 @@ struct RunsOfOneTest {
 /// A restored machine that did not come up: the runner boots one instead.
 struct RestoreFailed: Error {
   var error: any Error
+}
+
+/// What a run learns once and its machines share (the runner is a value).
+final class RunMemory: @unchecked Sendable {
+  private let lock = NSLock()
+  private var measured: HostPace?
+  private var restoreFailed: String?
+
+  var pace: HostPace? { lock.withLock { measured } }
+  /// Why the saved machine did not restore: later machines of the run boot instead of trying it again.
+  var restoreFailure: String? {
+    get { lock.withLock { restoreFailed } }
+    set { lock.withLock { restoreFailed = restoreFailed ?? newValue } }
+  }
+
+  /// The pace measured by `measure` the first time; the same value afterwards.
+  func measureOnce(_ measure: () async throws -> HostPace) async throws -> HostPace {
+    if let pace { return pace }
+    let pace = try await measure()
+    lock.withLock { measured = measured ?? pace }
+    return self.pace ?? pace
+  }
 }

@@ -27,13 +27,16 @@ package final class TestContext: @unchecked Sendable {
   package let deadline: Deadline
   package let suite: String
   package let test: String
+  /// How fast this host runs the guest (latency bounds scale with `pace.factor`).
+  package let pace: HostPace
   private let lock = NSLock()
   private var checkFailures: [String] = []
   private var noteLines: [String] = []
   private var subresults: [TestResult] = []
 
-  init(machine: Machine, facts: StackFacts, deadline: Deadline, suite: String, test: String) {
+  init(machine: Machine, facts: StackFacts, deadline: Deadline, suite: String, test: String, pace: HostPace = .reference) {
     self.machine = machine
+    self.pace = pace
     self.facts = facts
     self.deadline = deadline
     self.suite = suite

@@ -67,6 +67,14 @@ struct TestVerdict: Sendable, Equatable {
     (outcome, message, details) = (.failed, "\(alarm.alarm.rule) on the \(alarm.console) console: \(alarm.alarm.line)", context())
   }
 
+  /// A test that failed on a host too slow to judge its timing ends as an error that says so: the stack is not
+  /// blamed for what the host could not do in time.
+  mutating func add(pace: HostPace) {
+    guard outcome == .failed, pace.tooSlowToJudge else { return }
+    outcome = .error
+    message = "host too slow to judge: \(pace) (more than \(HostPace.judgeable.formatted(decimals: 0))×); the test said: \(message ?? "")"
+  }
+
   static func isInfrastructure(_ error: any Error) -> Bool {
     switch error {
     case is ExpectTimeout, is BadPatternSeen, is TestFailure: false

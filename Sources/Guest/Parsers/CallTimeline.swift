@@ -17,9 +17,13 @@ package struct CallTimeline: Sendable, Equatable {
     package var end: Double
     /// How long the TA itself measured the call (its time in the secure world).
     package var taMilliseconds: Int
+    /// The TA's entry and return on OP-TEE's system time (ms; -1 when the TA did not say, e.g. it panicked).
+    package var taIn: Int = -1
+    package var taOut: Int = -1
     package var succeeded: Bool { result == "0x00000000" }
-    /// When the call was in the secure world: the TA's own duration, ending when the call returned.
-    package var secureInterval: ClosedRange<Double> { (end - Double(taMilliseconds) / 1000)...end }
+    /// When the TA ran, on the secure world's own clock: inside the time the call held a thread, so calls whose
+    /// intervals overlap surely held threads at once (nil when the TA did not say).
+    package var secureInterval: Range<Int>? { taIn >= 0 && taOut >= taIn ? taIn..<taOut : nil }
   }
 
   package var calls: [Call]
@@ -45,7 +49,7 @@ package struct CallTimeline: Sendable, Equatable {
       case "call":
         calls.append(Call(index: int("call"), command: object["command"] as? String ?? "?", milliseconds: int("ms"),
           opened: object["opened"] as? Bool ?? false, result: object["result"] as? String ?? "?", origin: int("origin"),
-          start: double("start"), end: double("end"), taMilliseconds: int("ta_ms")))
+          start: double("start"), end: double("end"), taMilliseconds: int("ta_ms"), taIn: int("ta_in"), taOut: int("ta_out")))
       case "summary":
         ok = int("ok")
       default:
@@ -65,15 +69,15 @@ package struct CallTimeline: Sendable, Equatable {
   /// The longest call asked for, in seconds.
   var duration: Double { Double(calls.map(\.milliseconds).max() ?? 0) / 1000 }
 
-  /// The most calls that were in the secure world at the same moment, their intervals trimmed by `slack`
-  /// seconds at each end (the TA measures in whole milliseconds; returning takes a moment).
-  package func peakInSecureWorld(slack: Double = 0.01) -> Int {
-    var events: [(time: Double, delta: Int)] = []
-    for call in calls where call.taMilliseconds >= 0 {
-      let interval = call.secureInterval
-      guard interval.upperBound - interval.lowerBound > 2 * slack else { continue }
-      events.append((interval.lowerBound + slack, 1))
-      events.append((interval.upperBound - slack, -1))
+  /// The most calls whose TA ran at the same moment, from the TA's own entry and return times (one clock for
+  /// every call, unaffected by when a client thread got a CPU back). A call that returned in the millisecond
+  /// another entered is not counted as overlapping it: the clock cannot tell their order.
+  package func peakInSecureWorld() -> Int {
+    var events: [(time: Int, delta: Int)] = []
+    for call in calls {
+      guard let interval = call.secureInterval, !interval.isEmpty else { continue }
+      events.append((interval.lowerBound, 1))
+      events.append((interval.upperBound, -1))
     }
     events.sort { $0.time != $1.time ? $0.time < $1.time : $0.delta < $1.delta }
     var current = 0, peak = 0

@@ -5,7 +5,8 @@
  *       COUNT threads each open a session (own context), wait for all the others (and, with -g, until GOFILE
  *       exists), then invoke the command together. Lines: {"event":"opened",...} once every session is open,
  *       {"event":"invoking",...} just before each call, {"event":"call",...} when it ends,
- *       {"event":"summary",...} last. Times are the guest's CLOCK_MONOTONIC in seconds.
+ *       {"event":"summary",...} last. Times are the guest's CLOCK_MONOTONIC in seconds; a call's ta_in and
+ *       ta_out are the TA's own entry and return on OP-TEE's system time, in ms.
  *       Exit status: 0 when every call returned what its command should (panic: TEEC_ERROR_TARGET_DEAD).
  *   teeharness-client hold [-n SESSIONS]
  *       Opens SESSIONS sessions, prints {"event":"holding",...} and sleeps until killed.
@@ -44,6 +45,8 @@ struct call {
 	TEEC_Result result;
 	uint32_t origin;
 	uint32_t ta_ms;
+	uint32_t ta_in;
+	uint32_t ta_out;
 	double start;
 	double end;
 };
@@ -114,7 +117,7 @@ static void *run_call(void *arg)
 		usleep(5000);
 	if (opened) {
 		memset(&op, 0, sizeof(op));
-		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
+		op.paramTypes = TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_VALUE_OUTPUT, TEEC_VALUE_OUTPUT, TEEC_NONE);
 		op.params[0].value.a = c->ms;
 		op.params[0].value.b = c->index;
 		c->start = now();
@@ -122,6 +125,8 @@ static void *run_call(void *arg)
 		c->result = TEEC_InvokeCommand(&session, c->command, &op, &c->origin);
 		c->end = now();
 		c->ta_ms = op.params[1].value.a;
+		c->ta_in = op.params[2].value.a;
+		c->ta_out = op.params[2].value.b;
 		TEEC_CloseSession(&session);
 	} else {
 		c->result = c->open_result;
@@ -131,9 +136,9 @@ static void *run_call(void *arg)
 	if (c->open_result == TEEC_SUCCESS || opened)
 		TEEC_FinalizeContext(&context);
 	line("{\"event\":\"call\",\"call\":%d,\"command\":\"%s\",\"ms\":%u,\"opened\":%s,\"result\":\"0x%08x\","
-	     "\"origin\":%u,\"start\":%.6f,\"end\":%.6f,\"ta_ms\":%u}",
+	     "\"origin\":%u,\"start\":%.6f,\"end\":%.6f,\"ta_ms\":%u,\"ta_in\":%u,\"ta_out\":%u}",
 	     c->index, command_name(c->command), c->ms, opened ? "true" : "false", c->result, c->origin, c->start,
-	     c->end, c->ta_ms);
+	     c->end, c->ta_ms, c->ta_in, c->ta_out);
 	return NULL;
 }
 

@@ -11,7 +11,9 @@
 
 /*
  * Commands. Parameter 0 is a value in: a = milliseconds (or a sub-command), b = a cookie echoed back.
- * Parameter 1 is a value out: a = milliseconds the TA measured, b = the cookie.
+ * Parameter 1 is a value out: a = milliseconds the TA measured, b = the cookie. Parameter 2 may be a value out:
+ * a = the secure system time (ms) when the TA entered, b = just before it returned — the call's time in the
+ * secure world, on one clock for every call.
  */
 /* Return at once. */
 #define TEEHARNESS_CMD_RETURN	0

@@ -64,12 +64,15 @@ TEE_Result TA_InvokeCommandEntryPoint(void *session __unused, uint32_t cmd, uint
 						  TEE_PARAM_TYPE_NONE, TEE_PARAM_TYPE_NONE);
 	const uint32_t with_buffer = TEE_PARAM_TYPES(TEE_PARAM_TYPE_VALUE_INPUT, TEE_PARAM_TYPE_VALUE_OUTPUT,
 						     TEE_PARAM_TYPE_MEMREF_INOUT, TEE_PARAM_TYPE_NONE);
+	const uint32_t with_times = TEE_PARAM_TYPES(TEE_PARAM_TYPE_VALUE_INPUT, TEE_PARAM_TYPE_VALUE_OUTPUT,
+						    TEE_PARAM_TYPE_VALUE_OUTPUT, TEE_PARAM_TYPE_NONE);
 	TEE_Result res = TEE_SUCCESS;
 	uint32_t plugin = 0;
 	uint32_t start = 0;
+	uint32_t end = 0;
 	uint32_t ms = 0;
 
-	if (types != expected && !(cmd == TEEHARNESS_CMD_OCALL && types == with_buffer))
+	if (types != expected && types != with_times && !(cmd == TEEHARNESS_CMD_OCALL && types == with_buffer))
 		return TEE_ERROR_BAD_PARAMETERS;
 	ms = params[0].value.a;
 	start = now_ms();
@@ -93,7 +96,12 @@ TEE_Result TA_InvokeCommandEntryPoint(void *session __unused, uint32_t cmd, uint
 	default:
 		return TEE_ERROR_NOT_SUPPORTED;
 	}
-	params[1].value.a = now_ms() - start;
+	end = now_ms();
+	params[1].value.a = end - start;
 	params[1].value.b = cmd == TEEHARNESS_CMD_OCALL ? plugin : params[0].value.b;
+	if (types == with_times) {
+		params[2].value.a = start;
+		params[2].value.b = end;
+	}
 	return res;
 }
