@@ -72,7 +72,7 @@ import Testing
 
 @Suite struct HostPaceTests {
   @Test func boundsScaleWithASlowerHostOnly() {
-    #expect(HostPace(seconds: 0.15).factor == 1, "a faster host keeps the bounds")
+    #expect(HostPace(seconds: HostPace.referenceSeconds / 2).factor == 1, "a faster host keeps the bounds")
     let twice = HostPace(seconds: 2 * HostPace.referenceSeconds)
     #expect(abs(twice.factor - 2) < 1e-9 && abs(twice.scaled(0.5) - 1) < 1e-9)
     #expect(!twice.tooSlowToJudge && HostPace(seconds: 4 * HostPace.referenceSeconds).tooSlowToJudge)
@@ -82,7 +82,7 @@ import Testing
     var slow = TestVerdict(outcome: .failed, message: "the bottom half ran late")
     slow.add(pace: HostPace(seconds: 4 * HostPace.referenceSeconds))
     #expect(slow.outcome == .error)
-    #expect(slow.message?.hasPrefix("host too slow to judge: the guest's calibration loop took 1.200 s, 4.0×") == true, "\(slow.message ?? "")")
+    #expect(slow.message?.hasPrefix("host too slow to judge: the guest's calibration loop took 3.000 s, 4.0× the reference host's 0.75 s") == true, "\(slow.message ?? "")")
     #expect(slow.message?.hasSuffix("the test said: the bottom half ran late") == true)
     var fine = TestVerdict(outcome: .failed, message: "the bottom half ran late")
     fine.add(pace: HostPace(seconds: 2 * HostPace.referenceSeconds))
