@@ -44,12 +44,12 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let onConsole = t.secureConsole.clock()
       let chains = NotificationChain.chains(typed: typed,
         topHalves: log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) },
-        bottomHalves: log.filter { $0.name == "yielding_console_notif" }.map { onConsole($0.at) })
+        bottomHalves: log.filter { $0.name == "yielding_console_notif" }.map { onConsole($0.at) }, window: bounds.maxSeconds)
       let topHalves = log.count { $0.name == "console_itr_cb" }
       let watchdog = log.count { $0.name == "test_wd_callback" }
       let sent = log.count { $0.name == "notif_send_async" }
       t.note("\(text.count) bytes: \(topHalves) top halves, OP-TEE sent \(sent) notifications (the watchdog fired \(watchdog) times meanwhile), Linux counted +\(after - before), \(log.count { $0.name == "yielding_console_notif" }) bottom halves")
-      t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); bottom half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
+      t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); top half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
       // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own — a
       // rare overlap (the UART interrupt is level-triggered). More than one in five means the bytes are being

@@ -73,7 +73,19 @@ import Testing
     let chains = NotificationChain.chains(typed: typed, topHalves: [1.01, 2.01], bottomHalves: [0.5, 1.03, 2.1])
     #expect(chains.map(\.isComplete) == [true, true, false])
     #expect(abs((chains[0].toBottomHalf ?? 0) - 0.02) < 1e-9)
-    #expect(abs((chains[1].toPrinted ?? 0) - 0.1) < 1e-9)
+    #expect(abs((chains[1].toPrinted ?? 0) - 0.19) < 1e-9)
     #expect(chains[2].toTopHalf == nil)
+  }
+
+  @Test func aBytePrintedByABottomHalfThatBeganBeforeItsTopHalfCompletesItsChain() {
+    // The watchdog's bottom half began at 0.99; the byte's top half interrupted it at 1.01 and it printed the
+    // byte at 1.02; the byte's own bottom half came at 1.03 and found nothing left.
+    let input = SecureConsoleInput(lines: [line(1.02, "read_console:119 got 0x61")])
+    let typed = TypedBytes(bytes: [0x61], typedAt: [1.0], input: input)
+    let chain = NotificationChain.chains(typed: typed, topHalves: [1.01], bottomHalves: [0.99, 1.03])[0]
+    #expect(chain.isComplete, "\(chain)")
+    // Printed with no bottom half begun (read by the top half itself): broken.
+    let byTop = NotificationChain.chains(typed: typed, topHalves: [1.01], bottomHalves: [0.2, 1.03])[0]
+    #expect(!byTop.isComplete && byTop.description.hasSuffix("with no bottom half begun"), "\(byTop)")
   }
 }

@@ -33,26 +33,38 @@ package struct WatchdogLine: Sendable, Equatable {
 }
 
 /// One typed byte's way through the notification chain: written → top half (secure interrupt) → bottom half
-/// (yielding call) → its `got` line on the secure console.
+/// (yielding call) → its `got` line on the secure console. OP-TEE runs every yielding driver for any bottom-half
+/// event, so the byte may be printed by a bottom half that had begun before its own top half (the watchdog's,
+/// or the previous byte's, interrupted by this byte's top half): what must hold is that its own notification
+/// brought a bottom half, and that it was printed after its top half, from inside a bottom half.
 package struct NotificationChain: Sendable, CustomStringConvertible {
   package var byte: UInt8
   package var toTopHalf: Double?
+  /// From the top half to the first bottom half after it (its own notification's).
   package var toBottomHalf: Double?
+  /// From the top half to the byte's `got` line.
   package var toPrinted: Double?
-  package var isComplete: Bool { toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true }
+  /// Whether a bottom half had begun when the line was printed.
+  package var printedInBottomHalf = false
+  package var isComplete: Bool {
+    toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true && printedInBottomHalf
+  }
   package var description: String {
-    "0x\(String(byte, radix: 16)): top half \(toTopHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), bottom half \(toBottomHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), printed \(toPrinted.map { "+\($0.formatted(decimals: 3)) s" } ?? "never")"
+    "0x\(String(byte, radix: 16)): top half \(toTopHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), bottom half \(toBottomHalf.map { "+\($0.formatted(decimals: 3)) s after it" } ?? "never"), printed \(toPrinted.map { "+\($0.formatted(decimals: 3)) s after the top half" } ?? "never")\(toPrinted != nil && !printedInBottomHalf ? " with no bottom half begun" : "")"
   }
 
   /// Pairs each typed byte with the first top half at or after its writing, the first bottom half after that,
-  /// and its `got` line (all times on the secure console's clock).
-  package static func chains(typed: TypedBytes, topHalves: [Double], bottomHalves: [Double]) -> [NotificationChain] {
+  /// and its `got` line (all times on the secure console's clock); the print counts as a bottom half's when one
+  /// began at most `window` seconds before it.
+  package static func chains(typed: TypedBytes, topHalves: [Double], bottomHalves: [Double], window: Double = 0.5) -> [NotificationChain] {
     zip(typed.bytes, typed.typedAt).map { byte, at in
       let top = topHalves.first { $0 >= at }
       let bottom = top.flatMap { top in bottomHalves.first { $0 >= top } }
       let printed = typed.input.firstRead(of: byte, after: at)?.time
-      return NotificationChain(byte: byte, toTopHalf: top.map { $0 - at },
-        toBottomHalf: bottom.flatMap { b in top.map { b - $0 } }, toPrinted: printed.flatMap { p in bottom.map { p - $0 } })
+      var chain = NotificationChain(byte: byte, toTopHalf: top.map { $0 - at },
+        toBottomHalf: bottom.flatMap { b in top.map { b - $0 } }, toPrinted: printed.flatMap { p in top.map { p - $0 } })
+      chain.printedInBottomHalf = printed.map { p in bottomHalves.contains { $0 <= p && $0 >= p - window } } ?? false
+      return chain
     }
   }
 
