@@ -109,4 +109,17 @@ extension SecureWorldProbe {
       try await halt.cpuState(thread: String(cpu + 1, radix: 16), deadline: deadline)
     }
   }
+
+  /// Where CPU `cpu` is and the vector table it takes exceptions to (`VBAR_EL1`), read in one stop. In S-EL0 that
+  /// is the table OP-TEE maps for user mode (an alias of its own when it unmaps its kernel at EL0), whose
+  /// entries for exceptions from a lower EL are at +0x400 (sync), +0x480 (IRQ) and +0x500 (FIQ).
+  package func vectorBase(cpu: Int, deadline: Deadline = .after(.seconds(5))) async throws -> (stop: CPUStop, vbar: UInt64) {
+    try await rsp.halted(deadline: deadline) { halt in
+      let thread = String(cpu + 1, radix: 16)
+      let stop = try await halt.cpuState(thread: thread, deadline: deadline)
+      try await halt.select(thread, deadline: deadline)
+      // QEMU's stub names VBAR_EL1 by its AArch32 alias.
+      return (stop, try await rsp.readRegister("VBAR", deadline: deadline))
+    }
+  }
 }

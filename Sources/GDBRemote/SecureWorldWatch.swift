@@ -146,7 +146,8 @@ extension SecureWorldProbe {
     return try await watching(points: points, body)
   }
 
-  private func watching<T: Sendable>(points: [UInt64: String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
+  /// Runs `body` while logging every time a CPU executes one of `points` (an address and the name to log it by).
+  package func watching<T: Sendable>(points: [UInt64: String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
     async throws -> (log: [WatchHit], result: T)
   {
     let watch = try SecureWorldWatch(probe: self, points: points)

@@ -25,6 +25,25 @@ package struct PayloadClient: Sendable {
     return try await launch("calls -n \(count) -c \(command) -m \(ms)\(go)", log: "/tmp/calls-\(tag).json", tag: tag, cpu: cpu)
   }
 
+  /// Starts one call, on CPU `cpu`, whose TA computes for about `ms` ms in user mode without a single system call
+  /// (a count of loop turns, the rate measured first with calls of growing size until one takes 100 ms — on a
+  /// stack that takes foreign interrupts from user mode, the rate counts their cost, so the call runs longer).
+  package func startComputing(ms: Int, tag: String, cpu: Int) async throws -> GuestCalls {
+    var units = 64
+    while true {
+      let measured = try await finish(try await start(1, "compute", ms: units, tag: "\(tag)-rate", cpu: cpu))
+      guard let call = measured.calls.first, call.succeeded else {
+        throw TestFailure(message: "the payload TA could not compute \(units) units: \(measured.calls.first?.result ?? "no result")",
+          details: measured.otherLines.joined(separator: "\n"))
+      }
+      if call.taMilliseconds >= 100 || units >= 1 << 22 {
+        let perMillisecond = Double(units) / Double(max(call.taMilliseconds, 1))
+        return try await start(1, "compute", ms: Int(perMillisecond * Double(ms)), tag: tag, cpu: cpu)
+      }
+      units *= 4
+    }
+  }
+
   /// Starts `teeharness-client ARGUMENTS` in the background (on CPU `cpu` only, when given), its output going
   /// to `log`.
   func launch(_ arguments: String, log: String, tag: String, cpu: Int? = nil) async throws -> GuestCalls {

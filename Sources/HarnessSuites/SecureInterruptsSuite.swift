@@ -131,6 +131,80 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(failure == nil, failure ?? "", details: timeline.otherLines.joined(separator: "\n"))
     }
 
+    Test("\(RoutingCase.nonSecureInSecure.title), from S-EL0: Linux's timer ticks while a TA computes in user mode with no system call", timeout: .seconds(120)) { t in
+      let probe = try t.optee.probe()
+      let ms = 6000
+      let compute = try await t.client.startComputing(ms: ms, tag: "compute", cpu: 0)
+      try await t.client.waitUntilInvoking(compute, count: 1)
+      // Where CPU 0 is while the TA computes, looked at up to 10 times until a look finds it in S-EL0 (the case
+      // reached), with the vector table it uses there; then a second of FIQs on CPU 0: those taken straight from
+      // user mode, and all that reached OP-TEE's FIQ handler (the others were taken in S-EL1).
+      var samples: [CPUStop] = []
+      var userVectors: UInt64?
+      while samples.count < 10 && userVectors == nil {
+        let (stop, vbar) = try await probe.vectorBase(cpu: 0)
+        samples.append(stop)
+        if stop.secure && stop.exceptionLevel == 0 { userVectors = vbar } else { _ = try await t.run("sleep 0.1") }
+      }
+      guard let vbar = userVectors else {
+        let ended = try await t.client.finish(compute, timeout: .seconds(90)).calls.first
+        throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " "))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
+      }
+      let points = [vbar + InterruptPath.fiqFromUser.offset: InterruptPath.fiqFromUser.name, try probe.address(of: InterruptPath.foreignFIQ): InterruptPath.foreignFIQ]
+      let (log, _) = try await probe.watching(points: points) { _ in try await t.run("sleep 1") }
+      // Then Linux's ticks on CPU 0 without breakpoints (each hit stops the machine).
+      let before = try await t.interrupts.counts(of: "arch_timer")
+      let started = ContinuousClock.now
+      _ = try await t.run("sleep 1.5")
+      let after = try await t.interrupts.counts(of: "arch_timer")
+      let window = (ContinuousClock.now - started).seconds
+      let timeline = try await t.client.finish(compute, timeout: .seconds(90))
+      let fromUser = log.count { $0.name == InterruptPath.fiqFromUser.name && $0.cpu == 0 }
+      let fromKernel = max(0, log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 } - fromUser)
+      let rate = Double((after.first ?? 0) - (before.first ?? 0)) / window
+      // Seen here: 11–43 ticks a second on CPU 0 while the TA computes (quiet and busy host); with FIQs masked in
+      // user mode, 0 until the computation returns, after this window. Three a second tells them apart.
+      let least = 3 / t.pace.factor
+      t.note("CPU 0 during a \(ms) ms computation in user mode: \(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " ")); user-mode vectors at 0x\(String(vbar, radix: 16)); in a second with breakpoints set, FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); Linux's timer on CPU 0 \(rate.formatted(decimals: 0)) per second over \(window.formatted(decimals: 2)) s")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))",
+        details: timeline.otherLines.joined(separator: "\n"))
+      try t.require(fromUser > 0 && fromUser >= fromKernel,
+        "no foreign interrupt was taken straight from S-EL0 while a TA computed in user mode on CPU 0 (\(InterruptPath.fiqFromUser.name) \(fromUser) times, from S-EL1 \(fromKernel) times in a second): OP-TEE keeps FIQs masked in user mode, so the normal world is deaf while a TA computes")
+      try t.require(rate >= least, "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while a TA computed there in user mode (at least \(least.formatted(decimals: 1)) wanted): its interrupts wait for the TA")
+    }
+
+    Test("\(RoutingCase.secureInSecure.title), from S-EL0: a byte typed while a TA computes in user mode on CPU 0", timeout: .seconds(90)) { t in
+      let probe = try t.optee.probe()
+      let compute = try await t.client.startComputing(ms: 3000, tag: "compute-byte", cpu: 0)
+      try await t.client.waitUntilInvoking(compute, count: 1)
+      let (cpu0, vbar) = try await probe.vectorBase(cpu: 0)
+      let points = [vbar + InterruptPath.irqFromUser.offset: InterruptPath.irqFromUser.name,
+        try probe.address(of: InterruptPath.secureIRQ): InterruptPath.secureIRQ, try probe.address(of: "console_itr_cb"): "console_itr_cb"]
+      let (log, read) = try await probe.watching(points: points) { _ in
+        _ = try await t.secureConsole.type(0x75)
+        return await t.secureConsole.awaitRead(of: 0x75, timeout: .seconds(5))
+      }
+      let timeline = try await t.client.finish(compute, timeout: .seconds(60))
+      let trail = log.filter { $0.cpu == 0 }.map(\.name)
+      t.note("CPU 0 before the byte: EL\(cpu0.exceptionLevel)\(cpu0.secure ? "s" : "ns"); then on CPU 0: \(trail.joined(separator: " → "))")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))")
+      try t.require(cpu0.secure && cpu0.exceptionLevel == 0, "CPU 0 was not in S-EL0 while the TA computed (\(cpu0.description)): the case was not reached")
+      try t.require(read, "OP-TEE never read the byte typed while a TA computed on CPU 0")
+      let handled = trail.firstIndex(of: "console_itr_cb")
+      try t.require(handled.map { trail[..<$0].contains(InterruptPath.irqFromUser.name) } == true,
+        "the secure UART's interrupt should be taken straight from S-EL0 (\(InterruptPath.irqFromUser.name) → \(InterruptPath.secureIRQ) → console_itr_cb) while a TA computes on CPU 0; CPU 0 executed \(trail.joined(separator: " → "))")
+    }
+
+    Test("a TA computing 30 s in user mode on CPU 0 leaves Linux without a lockup or an RCU stall", timeout: .seconds(150)) { t in
+      // Linux reports a CPU that served no interrupt for 10 s as a hard lockup, and for 21 s (Debian's RCU stall
+      // timeout) as an RCU stall: the console's bad-pattern watch fails the test on either.
+      let compute = try await t.client.startComputing(ms: 30_000, tag: "compute-long", cpu: 0)
+      let timeline = try await t.client.finish(compute, timeout: .seconds(90))
+      t.note("a 30 s computation on CPU 0 took \(timeline.calls.first.map { "\($0.taMilliseconds) ms in the TA, \(($0.end - $0.start).formatted(decimals: 2)) s for the client" } ?? "?")")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))",
+        details: timeline.otherLines.joined(separator: "\n"))
+    }
+
     Test("\(RoutingCase.nonSecureInNormal.title): the normal console's interrupts", timeout: .seconds(60)) { t in
       let before = try await t.interrupts.line(matching: "pl011")
       let echoed = try await t.run("echo typed")

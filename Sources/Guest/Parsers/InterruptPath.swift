@@ -19,6 +19,10 @@ package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
   package static let secureIRQ = "elx_irq"
   /// OP-TEE's FIQ vector (a Non-secure Group 1 interrupt while the CPU is secure: foreign).
   package static let foreignFIQ = "elx_fiq"
+  /// The vector entries for a FIQ and an IRQ taken from a lower EL (S-EL0, a TA in user mode, AArch64): offsets
+  /// from the vector base the CPU uses in user mode, and the names a watch logs them by.
+  package static let fiqFromUser = (offset: UInt64(0x500), name: "FIQ from S-EL0 (VBAR+0x500)")
+  package static let irqFromUser = (offset: UInt64(0x480), name: "IRQ from S-EL0 (VBAR+0x480)")
   /// Where OP-TEE leaves a thread for the normal world to serve a foreign interrupt.
   package static let foreignExit = "thread_foreign_intr_exit"
   /// The symbols a watch needs to tell the paths apart.

@@ -1,12 +1,13 @@
 /*
  * The harness's payload client: many calls into the payload TA at once, each reported as one JSON line.
  *
- *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS] [-g GOFILE]
+ *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic|compute] [-m MS] [-g GOFILE]
  *       COUNT threads each open a session (own context), wait for all the others (and, with -g, until GOFILE
  *       exists), then invoke the command together. Lines: {"event":"opened",...} once every session is open,
  *       {"event":"invoking",...} just before each call, {"event":"call",...} when it ends,
  *       {"event":"summary",...} last. Times are the guest's CLOCK_MONOTONIC in seconds; a call's ta_in and
  *       ta_out are the TA's own entry and return on OP-TEE's system time, in ms.
+ *       For compute, -m counts units of TEEHARNESS_COMPUTE_UNIT loop turns, not ms.
  *       Exit status: 0 when every call returned what its command should (panic: TEEC_ERROR_TARGET_DEAD).
  *   teeharness-client hold [-n SESSIONS]
  *       Opens SESSIONS sessions, prints {"event":"holding",...} and sleeps until killed.
@@ -66,6 +67,7 @@ static const char *command_name(uint32_t command)
 	case TEEHARNESS_CMD_WAIT: return "wait";
 	case TEEHARNESS_CMD_SPIN: return "spin";
 	case TEEHARNESS_CMD_PANIC: return "panic";
+	case TEEHARNESS_CMD_COMPUTE: return "compute";
 	}
 	return "?";
 }
@@ -73,7 +75,7 @@ static const char *command_name(uint32_t command)
 static int command_number(const char *name, uint32_t *command)
 {
 	static const uint32_t all[] = { TEEHARNESS_CMD_RETURN, TEEHARNESS_CMD_WAIT, TEEHARNESS_CMD_SPIN,
-					TEEHARNESS_CMD_PANIC };
+					TEEHARNESS_CMD_PANIC, TEEHARNESS_CMD_COMPUTE };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!strcmp(name, command_name(all[i]))) {
 			*command = all[i];

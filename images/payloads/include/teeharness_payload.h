@@ -30,6 +30,13 @@
  * none, or a memref in/out whose bytes go to the plugin and are replaced by what it sends back.
  */
 #define TEEHARNESS_CMD_OCALL	4
+/*
+ * Compute in user mode with no system call: a = units of TEEHARNESS_COMPUTE_UNIT turns of a loop of plain
+ * instructions (no time read in between; the harness calibrates units per ms with a first call). A foreign
+ * interrupt must be taken straight from S-EL0.
+ */
+#define TEEHARNESS_CMD_COMPUTE	5
+#define TEEHARNESS_COMPUTE_UNIT	65536
 
 /* The harness's tee-supplicant plugin, in /usr/lib/tee-supplicant/plugins/. */
 /* 2b7e9d1c-84a3-4f6e-b5c2-9e0d3a71f648 */

@@ -11,6 +11,13 @@ static uint32_t now_ms(void)
 	return t.seconds * 1000 + t.millis;
 }
 
+/* `rounds` turns of a loop of plain instructions: no system call, nothing the compiler may drop. */
+static void compute(uint64_t rounds)
+{
+	for (uint64_t i = 0; i < rounds; i++)
+		__asm__ volatile("" : : "r"(i) : "memory");
+}
+
 TEE_Result TA_CreateEntryPoint(void) { return TEE_SUCCESS; }
 void TA_DestroyEntryPoint(void) { }
 
@@ -86,6 +93,10 @@ TEE_Result TA_InvokeCommandEntryPoint(void *session __unused, uint32_t cmd, uint
 	case TEEHARNESS_CMD_SPIN:
 		while (now_ms() - start < ms)
 			;
+		break;
+	case TEEHARNESS_CMD_COMPUTE:
+		/* Here `ms` counts units of TEEHARNESS_COMPUTE_UNIT turns. */
+		compute((uint64_t)ms * TEEHARNESS_COMPUTE_UNIT);
 		break;
 	case TEEHARNESS_CMD_PANIC:
 		TEE_Panic(0x7ea);
