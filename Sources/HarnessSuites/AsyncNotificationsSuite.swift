@@ -59,7 +59,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
         "\(text.count) bytes ran the console's top half \(topHalves) times (one each, but for at most \(spared) a watchdog bottom half read first; the watchdog ran \(watchdog) times): the bytes were not delivered by their own interrupt")
       let latencies = typed.latencies.compactMap { $0 }
       try t.require((median(latencies) ?? .infinity) <= bounds.medianSeconds,
-        "typed → read took \(typed.latencySummary) (bound median \(bounds.medianSeconds) s): something periodic picked the bytes up, not their interrupt")
+        "typed → read took \(typed.latencySummary) (bound median \(bounds.medianSeconds.formatted(decimals: 2)) s): something periodic picked the bytes up, not their interrupt")
       let broken = chains.filter { !$0.isComplete && $0.toTopHalf != nil }
       try t.require(broken.isEmpty, "not every byte went top half → bottom half → printed, in that order: \(broken.map(\.description).joined(separator: "; "))")
       try t.require(sent >= topHalves + watchdog, "OP-TEE sent \(sent) notifications for \(topHalves) top halves and \(watchdog) watchdog callouts")
@@ -67,7 +67,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try t.require(after - before >= topHalves && after - before <= sent + 1,
         "Linux counted \(after - before) notification interrupts; OP-TEE sent \(sent), \(topHalves) of them from the console's top half")
       let late = chains.compactMap(\.toBottomHalf).filter { $0 > bounds.maxSeconds }
-      try t.require(late.isEmpty, "the bottom half ran late: \(late.map { $0.formatted(decimals: 3) }) s after its top half (bound \(bounds.maxSeconds) s)")
+      try t.require(late.isEmpty, "the bottom half ran late: \(late.map { $0.formatted(decimals: 3) }) s after its top half (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)")
     }
 
     Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in

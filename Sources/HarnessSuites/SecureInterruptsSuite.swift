@@ -37,9 +37,9 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       if !problems.isEmpty {
         failure = "bytes typed at the secure console were not each read once, in order: \(problems.joined(separator: "; "))"
       } else if (median(latency) ?? .infinity) > bounds.medianSeconds || (latency.max() ?? .infinity) > bounds.maxSeconds {
-        failure = "bytes were read too late for their own interrupt (\(single.latencySummary); bound median \(bounds.medianSeconds) s, max \(bounds.maxSeconds) s): something periodic picked them up, not the secure UART interrupt"
+        failure = "bytes were read too late for their own interrupt (\(single.latencySummary); bound median \(bounds.medianSeconds.formatted(decimals: 2)) s, max \(bounds.maxSeconds.formatted(decimals: 2)) s): something periodic picked them up, not the secure UART interrupt"
       } else if (burstEnd ?? .infinity) > bounds.burstSeconds {
-        failure = "a burst of 20 bytes took \(burstEnd ?? .infinity) s to be read (bound \(bounds.burstSeconds) s)"
+        failure = "a burst of 20 bytes took \(burstEnd ?? .infinity) s to be read (bound \(bounds.burstSeconds.formatted(decimals: 2)) s)"
       } else if paths.contains(.unknown) {
         failure = "OP-TEE's console handler ran without either entry for a secure interrupt (from the normal world: \(InterruptPath.el3Handler) → \(InterruptPath.fiqEntry); in the secure world: \(InterruptPath.secureIRQ)): \(InterruptPath.summary(paths))"
       } else if viaEL3 < wanted {
@@ -83,7 +83,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       } else if paths.count != text.count || direct * 2 <= paths.count || paths.contains(.unknown) {
         failure = "each byte should be taken directly by OP-TEE at its IRQ vector (\(InterruptPath.secureIRQ)) while the CPU spins in the secure world, without a detour through the normal world; saw \(paths.count) top halves for \(text.count) bytes: \(InterruptPath.summary(paths))"
       } else if toTop.count != text.count || (toTop.max() ?? .infinity) > bounds.maxSeconds {
-        failure = "the top half ran too late while the TAs spun: \(toTop.map { $0.formatted(decimals: 3) }) s (bound \(bounds.maxSeconds) s)"
+        failure = "the top half ran too late while the TAs spun: \(toTop.map { $0.formatted(decimals: 3) }) s (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
       }
       await table.record(RoutingRow(.secureInSecure, handler: "OP-TEE console_itr_cb, taken at OP-TEE's IRQ vector (\(InterruptPath.secureIRQ))",
         count: direct, verdict: failure.map { "FAILED: \($0)" } ?? "passed (typed → top half \(spread(toTop)))"))
