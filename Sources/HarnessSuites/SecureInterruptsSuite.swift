@@ -113,7 +113,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
       let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }
       let fiqs = log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 }
-      t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " "))); Linux's timer on CPU 0 +\(ticks) in \(window.formatted(decimals: 2)) s (\(rate.formatted(decimals: 0)) per second)")
+      t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(describe(samples))); Linux's timer on CPU 0 +\(ticks) in \(window.formatted(decimals: 2)) s (\(rate.formatted(decimals: 0)) per second)")
       t.note("during a second of the spin before, with breakpoints set: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
       var failure: String?
       if !(timeline.isComplete && timeline.failures.isEmpty) {
@@ -139,16 +139,10 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       // Where CPU 0 is while the TA computes, looked at up to 10 times until a look finds it in S-EL0 (the case
       // reached), with the vector table it uses there; then a second of FIQs on CPU 0: those taken straight from
       // user mode, and all that reached OP-TEE's FIQ handler (the others were taken in S-EL1).
-      var samples: [CPUStop] = []
-      var userVectors: UInt64?
-      while samples.count < 10 && userVectors == nil {
-        let (stop, vbar) = try await probe.vectorBase(cpu: 0)
-        samples.append(stop)
-        if stop.secure && stop.exceptionLevel == 0 { userVectors = vbar } else { _ = try await t.run("sleep 0.1") }
-      }
+      let (samples, userVectors) = try await userModeVectors(probe, t)
       guard let vbar = userVectors else {
         let ended = try await t.client.finish(compute, timeout: .seconds(90)).calls.first
-        throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " "))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
+        throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(describe(samples))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
       }
       let points = [vbar + InterruptPath.fiqFromUser.offset: InterruptPath.fiqFromUser.name, try probe.address(of: InterruptPath.foreignFIQ): InterruptPath.foreignFIQ]
       let (log, _) = try await probe.watching(points: points) { _ in try await t.run("sleep 1") }
@@ -165,7 +159,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       // Seen here: 11–43 ticks a second on CPU 0 while the TA computes (quiet and busy host); with FIQs masked in
       // user mode, 0 until the computation returns, after this window. Three a second tells them apart.
       let least = 3 / t.pace.factor
-      t.note("CPU 0 during a \(ms) ms computation in user mode: \(samples.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " ")); user-mode vectors at 0x\(String(vbar, radix: 16)); in a second with breakpoints set, FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); Linux's timer on CPU 0 \(rate.formatted(decimals: 0)) per second over \(window.formatted(decimals: 2)) s")
+      t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); in a second with breakpoints set, FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); Linux's timer on CPU 0 \(rate.formatted(decimals: 0)) per second over \(window.formatted(decimals: 2)) s")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))",
         details: timeline.otherLines.joined(separator: "\n"))
       try t.require(fromUser > 0 && fromUser >= fromKernel,
@@ -177,7 +171,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let probe = try t.optee.probe()
       let compute = try await t.client.startComputing(ms: 3000, tag: "compute-byte", cpu: 0)
       try await t.client.waitUntilInvoking(compute, count: 1)
-      let (cpu0, vbar) = try await probe.vectorBase(cpu: 0)
+      let (looks, userVectors) = try await userModeVectors(probe, t)
+      guard let vbar = userVectors else {
+        _ = try await t.client.finish(compute, timeout: .seconds(60))
+        throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(describe(looks))): the case was not reached")
+      }
       let points = [vbar + InterruptPath.irqFromUser.offset: InterruptPath.irqFromUser.name,
         try probe.address(of: InterruptPath.secureIRQ): InterruptPath.secureIRQ, try probe.address(of: "console_itr_cb"): "console_itr_cb"]
       let (log, read) = try await probe.watching(points: points) { _ in
@@ -186,9 +184,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       let timeline = try await t.client.finish(compute, timeout: .seconds(60))
       let trail = log.filter { $0.cpu == 0 }.map(\.name)
-      t.note("CPU 0 before the byte: EL\(cpu0.exceptionLevel)\(cpu0.secure ? "s" : "ns"); then on CPU 0: \(trail.joined(separator: " → "))")
+      t.note("CPU 0 before the byte: \(describe(looks)); then on CPU 0: \(trail.joined(separator: " → "))")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))")
-      try t.require(cpu0.secure && cpu0.exceptionLevel == 0, "CPU 0 was not in S-EL0 while the TA computed (\(cpu0.description)): the case was not reached")
       try t.require(read, "OP-TEE never read the byte typed while a TA computed on CPU 0")
       let handled = trail.firstIndex(of: "console_itr_cb")
       try t.require(handled.map { trail[..<$0].contains(InterruptPath.irqFromUser.name) } == true,
@@ -314,4 +311,22 @@ actor RoutingLog {
 /// The CPUs that executed `name`, as "0" or "0, 1".
 func cpus(_ log: [WatchHit], _ name: String) -> String {
   Set(log.filter { $0.name == name }.map(\.cpu)).sorted().map(String.init).joined(separator: ", ")
+}
+
+/// Looks at CPU 0 up to 10 times until it is in S-EL0 (a look may find it in S-EL1, serving an interrupt): the
+/// looks, and the vector table it uses there (nil when no look found it in user mode).
+func userModeVectors(_ probe: SecureWorldProbe, _ t: TestContext) async throws -> (looks: [CPUStop], vbar: UInt64?) {
+  var looks: [CPUStop] = []
+  while looks.count < 10 {
+    let (stop, vbar) = try await probe.vectorBase(cpu: 0)
+    looks.append(stop)
+    if stop.secure && stop.exceptionLevel == 0 { return (looks, vbar) }
+    _ = try await t.run("sleep 0.05")
+  }
+  return (looks, nil)
+}
+
+/// Where a CPU was at each look: "EL0s EL1ns …".
+func describe(_ looks: [CPUStop]) -> String {
+  looks.map { "EL\($0.exceptionLevel)\($0.secure ? "s" : "ns")" }.joined(separator: " ")
 }
