@@ -15,7 +15,7 @@ struct CheckCommand: AsyncParsableCommand {
 
   @OptionGroup var stack: StackOptions
 
-  @Option(name: .customLong("suite"), help: "A suite to run (repeatable; default: \(Catalog.defaultSuites.joined(separator: ", "))).")
+  @Option(name: .customLong("suite"), help: "A suite to run (repeatable; default: \(Catalog.defaultSuites.joined(separator: ", ")), or on a stack of the fault catalog the suites its fault names).")
   var suites: [String] = []
 
   @Option(name: .long, help: "Only tests whose name (or suite/name) contains this text.")
@@ -40,14 +40,7 @@ struct CheckCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let names = suites.isEmpty ? Catalog.defaultSuites : suites
-    let selected = try names.map { name in
-      guard let suite = Catalog.suite(named: name) else {
-        throw HarnessError("unknown suite '\(name)' (known: \(Catalog.all.map(\.name).joined(separator: ", ")))",
-          fix: "see `swift run teeharness list`")
-      }
-      return suite
-    }
+    let named = try suites.map(Self.suite)
     let runDirectory = try RunFolder.make(reports.out)
     let host = try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value)
     if getuid() == 0 {
@@ -58,6 +51,8 @@ struct CheckCommand: AsyncParsableCommand {
     }
     let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache) { Output.line("images: \($0)") }
     try manifest.writeEffective(into: runDirectory)
+    // A stack of the fault catalog runs, unless told otherwise, the suites that must catch its fault.
+    let selected = named.isEmpty ? try (manifest.fault?.suites ?? Catalog.defaultSuites).map(Self.suite) : named
     let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory)
     var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter(), checks: .optee)
     let shard = self.shard.flatMap(Shard.init)
@@ -71,6 +66,14 @@ struct CheckCommand: AsyncParsableCommand {
     runner.repeats = `repeat`
     machines.apply(to: &runner, cache: stack.cache)
     try await reports.run(selected, with: runner)
+  }
+
+  static func suite(_ name: String) throws -> Suite {
+    guard let suite = Catalog.suite(named: name) else {
+      throw HarnessError("unknown suite '\(name)' (known: \(Catalog.all.map(\.name).joined(separator: ", ")))",
+        fix: "see `swift run teeharness list`")
+    }
+    return suite
   }
 }
 

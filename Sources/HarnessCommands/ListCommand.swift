@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HarnessSuites
 import HarnessSupport
 import Images
@@ -16,10 +17,25 @@ struct ListCommand: AsyncParsableCommand {
     Output.line("manifests:")
     let layout = try ProjectLayout.find()
     for file in try layout.allManifests() {
-      let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
-      let description = text.split(separator: "\n").first { $0.hasPrefix("description:") }
-        .map { $0.dropFirst("description:".count).trimmingCharacters(in: .whitespaces) } ?? ""
-      Output.line("  \(file.deletingPathExtension().lastPathComponent) — \(description)")
+      Output.line("  \(file.deletingPathExtension().lastPathComponent) — \(Self.description(of: file))")
     }
+    Output.line("")
+    Output.line("fault catalog (manifests/faults/: one injected fault each; ci/faults runs them):")
+    for file in layout.faultManifests() {
+      let name = file.deletingPathExtension().lastPathComponent
+      guard let manifest = try? ManifestLoader.load(file), let fault = manifest.fault else {
+        Output.line("  \(name) — does not load: check it with `teeharness images --manifest \(name)`")
+        continue
+      }
+      Output.line("  \(name) [\(fault.layer)] — \(Self.description(of: file))")
+      for catching in fault.caughtBy { Output.line("    must fail: \(catching.test) — saying “\(catching.says)”") }
+    }
+  }
+
+  /// A manifest's own `description:` line.
+  static func description(of file: URL) -> String {
+    let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").first { $0.hasPrefix("description:") }
+      .map { $0.dropFirst("description:".count).trimmingCharacters(in: .whitespaces) } ?? ""
   }
 }

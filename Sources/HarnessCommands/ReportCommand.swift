@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import HarnessSuites
 import HarnessSupport
+import Images
 import Reporting
 import Suites
 
 struct ReportCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "report", abstract: "Work with run reports.",
-    subcommands: [MergeReports.self, FlakeReports.self])
+    subcommands: [MergeReports.self, FlakeReports.self, FaultReports.self])
 }
 
 /// `teeharness report merge`: the JSON reports of a sharded run (`check --shard I/N`) combined into the reports
@@ -69,5 +70,33 @@ struct FlakeReports: AsyncParsableCommand {
       return (String(pair[..<equals]), try MergeReports.load(String(pair[pair.index(after: equals)...])))
     }
     for line in FlakeTable.markdown(FlakeTable.rows(loaded)) { Output.line(line) }
+  }
+}
+
+/// `teeharness report faults RUN…`: runs of the fault catalog (`ci/faults`) judged against what each fault's
+/// manifest says must fail, as a summary and a kill matrix; a run on a stack without a fault is a baseline. Exits
+/// 1 when a fault escaped or a baseline failed.
+struct FaultReports: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "faults",
+    abstract: "Judge runs on the fault catalog's stacks: what was caught, by which failure, and when (Markdown).")
+
+  @Argument(help: "Each stack's report.json (or run folder).")
+  var reports: [String]
+
+  func run() async throws {
+    let runs = try reports.map { path -> (stack: String, fault: FaultSpec?, run: RunResult) in
+      let run = try MergeReports.load(path)
+      guard let properties = run.suites.first?.properties, let stack = properties["manifest"] else {
+        throw HarnessError("\(path): the run has no suite results", fix: "pass the report of a `check` run that ran suites")
+      }
+      do {
+        return (stack, try properties["manifest.effective"].flatMap(FaultSpec.of(effectiveManifest:)), run)
+      } catch let error as HarnessError {
+        throw HarnessError("\(path): the fault in its effective manifest does not read: \(error.message)", fix: "fix the fault's manifest and run it again")
+      }
+    }
+    let rows = KillMatrix.rows(runs)
+    for line in KillMatrix.markdown(rows, runs: runs.map(\.run)) { Output.line(line) }
+    if !rows.allSatisfy(\.holds) { throw HarnessExitRequest(.failed) }
   }
 }

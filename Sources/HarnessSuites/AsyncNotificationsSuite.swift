@@ -50,6 +50,9 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let sent = log.count { $0.name == "notif_send_async" }
       t.note("\(text.count) bytes: \(topHalves) top halves, OP-TEE sent \(sent) notifications (the watchdog fired \(watchdog) times meanwhile), Linux counted +\(after - before), \(log.count { $0.name == "yielding_console_notif" }) bottom halves")
       t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); top half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
+      let links = NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: topHalves, sent: sent,
+        counted: after - before, bottomHalf: "yielding_console_notif", bottomHalves: log.count { $0.name == "yielding_console_notif" })
+      try t.require(links.firstBroken == nil, links.firstBroken ?? "")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
       // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own — a
       // rare overlap (the UART interrupt is level-triggered). More than one in five means the bytes are being
@@ -84,9 +87,12 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let earlier = lines.filter { $0.time < from }.compactMap { WatchdogLine(parsing: $0.text)?.timeouts }.max() ?? 0
       let timeouts = lines.filter { $0.time >= from }.compactMap { WatchdogLine(parsing: $0.text) }.filter { $0.timeouts > earlier }
       t.note("in 5 s: watchdog callouts \(calls), its bottom halves \(bottoms), notifications +\(after - before); timeouts counted before the test \(earlier), new timeout lines \(timeouts.count)")
-      try t.require((4...6).contains(calls), "the watchdog's callout ran \(calls) times in 5 s")
-      try t.require(bottoms >= calls - 1, "\(calls) callouts but only \(bottoms) bottom halves: notifications are being lost")
-      try t.require(after - before >= calls - 1, "\(calls) callouts but Linux counted only \(after - before) notifications")
+      try t.require((4...6).contains(calls), "the watchdog's callout ran \(calls) times in 5 s: OP-TEE's secure timer does not fire once a second")
+      let links = NotificationLinks(cause: "the watchdog's callout (test_wd_callback)", causes: calls, counted: after - before,
+        bottomHalf: "wd_ndrv_yielding_cb", bottomHalves: bottoms)
+      try t.require(links.firstBroken == nil, links.firstBroken ?? "")
+      try t.require(after - before >= calls - 1, "\(calls) callouts but Linux counted only \(after - before) notifications: notification interrupts are being lost")
+      try t.require(bottoms >= calls - 1, "\(calls) callouts and \(after - before) notifications but only \(bottoms) bottom halves: bottom halves are being lost")
       try t.require(timeouts.isEmpty, "the watchdog timed out: \(timeouts.map(\.text).joined(separator: "; "))")
     }
 

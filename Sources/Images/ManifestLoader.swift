@@ -49,13 +49,19 @@ package enum ManifestLoader {
     return ManifestTree.mapping(entries, location).merged(with: top)
   }
 
-  /// The manifest named on a command line: a path, or a bare name looked up in `manifests/` (`threads-4`).
+  /// The manifest named on a command line: a path, or a bare name looked up in `manifests/` (`threads-4`) and
+  /// then in its fault catalog, `manifests/faults/` (`secure-uart-irq-off`).
   package static func locate(_ nameOrPath: String, manifestsDirectory: URL) -> URL {
     if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yaml") {
       return URL(fileURLWithPath: nameOrPath).standardizedFileURL
     }
-    return manifestsDirectory.appendingPathComponent("\(nameOrPath).yaml")
+    let stack = manifestsDirectory.appendingPathComponent("\(nameOrPath).yaml")
+    let fault = manifestsDirectory.appendingPathComponent(faultsFolder).appendingPathComponent("\(nameOrPath).yaml")
+    return !FileManager.default.fileExists(atPath: stack.path) && FileManager.default.fileExists(atPath: fault.path) ? fault : stack
   }
+
+  /// The fault catalog's folder inside `manifests/`.
+  package static let faultsFolder = "faults"
 
   static func mergedTree(_ file: URL, seen: [URL]) throws -> ManifestTree {
     let file = file.standardizedFileURL
@@ -77,7 +83,7 @@ package enum ManifestLoader {
   }
 
   static func decode(_ tree: ManifestTree, file: URL) throws -> StackManifest {
-    try tree.requireKeys(["name", "description", "machine", "components", "facts"], in: "manifest")
+    try tree.requireKeys(["name", "description", "machine", "components", "facts", "fault"], in: "manifest")
     let name = try tree["name"].map { try $0.scalar("name") } ?? file.deletingPathExtension().lastPathComponent
     var machine = MachineSpec()
     if let m = tree["machine"] {
@@ -113,6 +119,7 @@ package enum ManifestLoader {
     }
     var manifest = StackManifest(name: name, file: file, machine: machine, components: components)
     manifest.facts = try decodeFacts(tree["facts"])
+    manifest.fault = try tree["fault"].map(FaultSpec.decode)
     return manifest
   }
 

@@ -42,4 +42,11 @@ package struct ProjectLayout: Sendable {
     try FileManager.default.contentsOfDirectory(at: manifests, includingPropertiesForKeys: nil)
       .filter { $0.pathExtension == "yaml" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
   }
+
+  /// Every stack of the fault catalog (`manifests/faults/`), by name.
+  package func faultManifests() -> [URL] {
+    let folder = manifests.appendingPathComponent(ManifestLoader.faultsFolder, isDirectory: true)
+    return ((try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
+      .filter { $0.pathExtension == "yaml" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+  }
 }

@@ -39,6 +39,12 @@ extension StackManifest {
       lines.append("facts:")
       for (name, value) in facts.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): \(Self.quote(value))") }
     }
+    if let fault {
+      lines += ["fault:", "  where: \(Self.quote(fault.layer))", "  suites: [\(fault.suites.map(Self.quote).joined(separator: ", "))]", "  caught-by:"]
+      for catching in fault.caughtBy {
+        lines += ["    - test: \(Self.quote(catching.test))", "      says: \(Self.quote(catching.says))"]
+      }
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 

@@ -144,6 +144,8 @@ package struct StackManifest: Sendable {
   /// Facts declared by the manifest (`facts:`), overriding what is learned from the build (`CFG_*` values, or
   /// harness facts such as `thread-count-advertised`).
   package var facts: [String: String] = [:]
+  /// For a stack of the fault catalog: the fault it carries and what the suites must say about it.
+  package var fault: FaultSpec?
 
   package var orderedComponents: [ComponentSpec] { components.values.sorted { $0.name < $1.name } }
 

@@ -31,6 +31,9 @@ package struct TestResult: Sendable, Codable {
   package var slices: [ConsoleSlice]
   /// Each run's outcome when the test was repeated (`--repeat`), in order; nil when it ran once.
   package var runs: [Outcome]?
+  /// When the verdict was in, in seconds from the start of the run (nil for a result the runner made without
+  /// running the test, and in reports written before it was recorded).
+  package var verdictAt: Double?
 
   package init(suite: String, name: String, outcome: Outcome, message: String? = nil, details: String? = nil,
     seconds: Double, notes: [String] = [], slices: [ConsoleSlice] = [], runs: [Outcome]? = nil)

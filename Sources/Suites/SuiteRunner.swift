@@ -136,8 +136,9 @@ package struct SuiteRunner: Sendable {
         // The machine could not be booted: every remaining test is an error with the reason.
         let (message, details) = TestVerdict.explain(error)
         for (test, k) in pending {
-          let r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
+          var r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
             details: details, seconds: 0)
+          r.verdictAt = (ContinuousClock.now - memory.started).seconds
           if let done = runs.add([r], last: k == repeats) {
             results.append(contentsOf: done)
             done.forEach(reporter.testFinished)
@@ -245,8 +246,9 @@ package struct SuiteRunner: Sendable {
       let file = directory.appendingPathComponent("\(TestResult.fileStem(test.name))\(run.map { ".run-\($0)" } ?? "").\(slice.console).log")
       try? Data((slice.lines.joined(separator: "\n") + "\n").utf8).write(to: file)
     }
-    let result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
+    var result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
       seconds: (ContinuousClock.now - started).seconds, notes: notes, slices: slices)
+    result.verdictAt = (ContinuousClock.now - memory.started).seconds
     // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
     let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
     let spoiled = verdict.spoilsMachine || unusable
@@ -300,6 +302,8 @@ struct RestoreFailed: Error {
 
 /// What a run learns once and its machines share (the runner is a value).
 final class RunMemory: @unchecked Sendable {
+  /// The run's start, for each verdict's time from it.
+  let started = ContinuousClock.now
   private let lock = NSLock()
   private var measured: HostPace?
   private var restoreFailed: String?

@@ -75,3 +75,37 @@ package struct NotificationChain: Sendable, CustomStringConvertible {
     self.toPrinted = toPrinted
   }
 }
+
+/// The links of asynchronous notifications counted over one window: what OP-TEE did that must notify (a top half,
+/// a watchdog callout), the notifications it sent, the notification interrupts Linux counted, the bottom halves
+/// that ran. The first link that carried nothing, although the one before it carried something, is the broken one.
+package struct NotificationLinks: Sendable, Equatable {
+  /// What must notify, as a failure names it (`the secure console's top half (console_itr_cb)`).
+  package var cause: String
+  package var causes: Int
+  /// Notifications OP-TEE sent (`notif_send_async` runs), when watched.
+  package var sent: Int?
+  /// Notification interrupts Linux counted.
+  package var counted: Int
+  /// The bottom half's function, as a failure names it.
+  package var bottomHalf: String
+  package var bottomHalves: Int
+
+  package init(cause: String, causes: Int, sent: Int? = nil, counted: Int, bottomHalf: String, bottomHalves: Int) {
+    (self.cause, self.causes, self.sent, self.counted, self.bottomHalf, self.bottomHalves) = (cause, causes, sent, counted, bottomHalf, bottomHalves)
+  }
+
+  /// The first link that carried nothing, said as a failure; nil when every link carried something (or nothing
+  /// had to be carried).
+  package var firstBroken: String? {
+    guard causes > 0 else { return nil }
+    if sent == 0 { return "\(cause) ran \(causes) times but OP-TEE sent no notification (notif_send_async never ran)" }
+    if counted == 0 {
+      return "OP-TEE sent \(sent ?? causes) notifications (\(cause) ran \(causes) times) but Linux counted no notification interrupt: the notification interrupt does not reach Linux"
+    }
+    if bottomHalves == 0 {
+      return "Linux counted \(counted) notification interrupts but no bottom half ran (\(bottomHalf) was never called): the bottom half is not requested or not delivered"
+    }
+    return nil
+  }
+}

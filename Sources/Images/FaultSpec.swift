@@ -1,0 +1,52 @@
+import HarnessSupport
+
+/// What a stack with one injected fault (`manifests/faults/`) must make the suites say: the `fault:` block of its
+/// manifest. `ci/faults` runs the suites on each and `teeharness report faults` checks every expectation.
+package struct FaultSpec: Sendable, Equatable {
+  /// Where the fault sits (`TF-A`, `OP-TEE interrupt path`, `OP-TEE thread pool`, …).
+  package var layer: String
+  /// The suites to run on it.
+  package var suites: [String]
+  /// Each test that must fail, and what its failure must say.
+  package var caughtBy: [Catch]
+
+  package struct Catch: Sendable, Equatable {
+    /// Part of the test's name (`case 6:`), or its suite and name (`secure-interrupts/case 6:`).
+    package var test: String
+    /// Part of the failure's message, compared without regard to case: the symptom it must name.
+    package var says: String
+  }
+
+  /// The `fault:` block of a manifest.
+  static func decode(_ tree: ManifestTree) throws -> FaultSpec {
+    try tree.requireKeys(["where", "suites", "caught-by"], in: "fault")
+    guard let layer = tree["where"], let suites = tree["suites"], let caught = tree["caught-by"] else {
+      throw HarnessError("\(tree.location): a fault names `where` it is, the `suites` to run and what it is `caught-by`",
+        fix: "see manifests/faults/secure-uart-irq-off.yaml")
+    }
+    guard case .sequence(let items, _) = caught, !items.isEmpty else {
+      throw HarnessError("\(caught.location): `caught-by` must list at least one `test:` and what it `says:`",
+        fix: "see manifests/faults/secure-uart-irq-off.yaml")
+    }
+    let catches = try items.map { item -> Catch in
+      try item.requireKeys(["test", "says"], in: "caught-by")
+      guard let test = item["test"], let says = item["says"] else {
+        throw HarnessError("\(item.location): each catch names the `test` that must fail and what it `says`", fix: "add both")
+      }
+      return Catch(test: try test.scalar("test"), says: try says.scalar("says"))
+    }
+    let names = try suites.list("suites")
+    guard !names.isEmpty else {
+      throw HarnessError("\(suites.location): `suites` is empty", fix: "name the suites that must catch the fault")
+    }
+    return FaultSpec(layer: try layer.scalar("where"), suites: names, caughtBy: catches)
+  }
+}
+
+extension FaultSpec {
+  /// The fault of the manifest a run was made of (its effective manifest, as a report keeps it); nil for a stack
+  /// without one.
+  package static func of(effectiveManifest text: String) throws -> FaultSpec? {
+    try ManifestTree.parse(text, file: "the run's effective manifest")["fault"].map(decode)
+  }
+}

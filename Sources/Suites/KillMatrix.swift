@@ -1,0 +1,116 @@
+import Foundation
+import Images
+import Reporting
+
+/// The fault catalog's runs judged against what each fault must make the suites say: per fault, whether every
+/// expected failure came with its symptom, when the fault was first named, and which tests it failed (the kill
+/// matrix). A run without a fault is a baseline: every failure on it is a false alarm. Pure: runs in, rows out.
+package enum KillMatrix {
+  package struct Row: Sendable, Equatable {
+    /// The stack's name (`secure-uart-irq-off`, or `default` for a baseline).
+    package var stack: String
+    /// The fault (nil: a baseline run on a working stack).
+    package var fault: FaultSpec?
+    package var checks: [Check]
+    /// Tests that failed, by id, in run order.
+    package var failed: [String]
+    /// Tests that ended in an error (the harness could not judge), by id.
+    package var errors: [String]
+    /// How many tests ran (not skipped).
+    package var ran: Int
+    /// When the fault was first named: the earliest verdict of a test that failed as expected, from the run's start.
+    package var namedAt: Double?
+    package var runSeconds: Double
+
+    /// Every expected failure came with its symptom (a baseline: nothing failed and nothing errored).
+    package var holds: Bool { fault == nil ? failed.isEmpty && errors.isEmpty : checks.allSatisfy { $0.met } }
+  }
+
+  package struct Check: Sendable, Equatable {
+    package var expected: FaultSpec.Catch
+    /// What the run showed for it.
+    package var seen: Seen
+    package var met: Bool { if case .named = seen { true } else { false } }
+  }
+
+  package enum Seen: Sendable, Equatable {
+    /// The test failed and its message names the symptom.
+    case named(test: String, at: Double?)
+    /// The test failed, but its message does not say what it must.
+    case otherSymptom(test: String, message: String)
+    /// The test passed (the fault escaped it), errored or was skipped.
+    case notFailed(test: String, outcome: Outcome, message: String?)
+    /// No test of the run matches.
+    case notRun
+  }
+
+  /// One row per run: `stack`, its fault (nil for a baseline) and its results.
+  package static func rows(_ runs: [(stack: String, fault: FaultSpec?, run: RunResult)]) -> [Row] {
+    runs.map { stack, fault, run in
+      let tests = run.allTests.filter { $0.outcome != .skipped && !$0.isCase(in: run) }
+      let checks = (fault?.caughtBy ?? []).map { expected in Check(expected: expected, seen: seen(expected, in: tests)) }
+      let namedAt = checks.compactMap { check -> Double? in if case .named(_, let at) = check.seen { at } else { nil } }.min()
+      return Row(stack: stack, fault: fault, checks: checks,
+        failed: tests.filter { $0.outcome == .failed || $0.outcome == .flaky }.map(\.id),
+        errors: tests.filter { $0.outcome == .error }.map(\.id), ran: tests.count, namedAt: namedAt, runSeconds: run.seconds)
+    }
+  }
+
+  /// The best evidence for one expectation: a failure naming the symptom, else a failure naming another, else
+  /// the matching test's outcome.
+  static func seen(_ expected: FaultSpec.Catch, in tests: [TestResult]) -> Seen {
+    let candidates = tests.filter { $0.id.localizedCaseInsensitiveContains(expected.test) }
+    let failed = candidates.filter { $0.outcome == .failed || $0.outcome == .flaky }
+    if let hit = failed.first(where: { ($0.message ?? "").localizedCaseInsensitiveContains(expected.says) }) {
+      return .named(test: hit.id, at: hit.verdictAt)
+    }
+    if let other = failed.first { return .otherSymptom(test: other.id, message: other.message ?? "") }
+    if let test = candidates.first { return .notFailed(test: test.id, outcome: test.outcome, message: test.message) }
+    return .notRun
+  }
+
+  /// The summary (one line per stack) and the matrix (tests × stacks: ✗ failed, E error, · passed, blank: not run).
+  package static func markdown(_ rows: [Row], runs: [RunResult]) -> [String] {
+    var lines = ["| stack | where | verdict | named by | first named at | run | failed / ran |", "|---|---|---|---|---|---|---|"]
+    for row in rows {
+      let verdict = row.fault == nil
+        ? (row.holds ? "baseline: no false alarm" : "baseline: **\(row.failed.count + row.errors.count) false alarm(s)**")
+        : (row.holds ? "caught" : "**escaped**")
+      let named = row.checks.map(describe).joined(separator: "<br>")
+      let at = row.namedAt.map { "\(Int($0.rounded())) s" } ?? "–"
+      lines.append("| \(row.stack) | \(row.fault?.layer ?? "–") | \(verdict) | \(named.isEmpty ? "–" : named) | \(at) | \(Int(row.runSeconds.rounded())) s | \(row.failed.count) / \(row.ran)\(row.errors.isEmpty ? "" : ", \(row.errors.count) errors") |")
+    }
+    lines.append("")
+    lines.append("| test | " + rows.map(\.stack).joined(separator: " | ") + " |")
+    lines.append("|---|" + String(repeating: "---|", count: rows.count))
+    var order: [String] = []
+    for run in runs { for test in run.allTests where !test.isCase(in: run) && !order.contains(test.id) { order.append(test.id) } }
+    for id in order {
+      let cells = zip(rows, runs).map { row, run -> String in
+        if row.failed.contains(id) { return "✗" }
+        if row.errors.contains(id) { return "E" }
+        return run.allTests.contains { $0.id == id && $0.outcome == .passed } ? "·" : " "
+      }
+      lines.append("| \(id) | " + cells.joined(separator: " | ") + " |")
+    }
+    return lines
+  }
+
+  static func describe(_ check: Check) -> String {
+    let wanted = "\(check.expected.test) says “\(check.expected.says)”"
+    switch check.seen {
+    case .named(let test, _): return "✓ \(test)"
+    case .otherSymptom(let test, let message): return "✗ \(wanted): \(test) failed saying “\(message.prefix(160))”"
+    case .notFailed(let test, let outcome, let message):
+      return "✗ \(wanted): \(test) \(outcome.rawValue)\(message.map { " (“\($0.prefix(120))”)" } ?? "")"
+    case .notRun: return "✗ \(wanted): no such test ran"
+    }
+  }
+}
+
+extension TestResult {
+  /// An xtest case or another case a test reported (`test/case`), which its test's own result already counts.
+  func isCase(in run: RunResult) -> Bool {
+    name.contains("/") && run.allTests.contains { $0.suite == suite && name.hasPrefix($0.name + "/") }
+  }
+}

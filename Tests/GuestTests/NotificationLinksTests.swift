@@ -1,0 +1,28 @@
+import Guest
+import Testing
+
+@Suite struct NotificationLinksTests {
+  func links(causes: Int, sent: Int? = nil, counted: Int, bottomHalves: Int) -> NotificationLinks {
+    NotificationLinks(cause: "the watchdog's callout (test_wd_callback)", causes: causes, sent: sent, counted: counted,
+      bottomHalf: "wd_ndrv_yielding_cb", bottomHalves: bottomHalves)
+  }
+
+  @Test func aWholeChainHasNoBrokenLink() {
+    #expect(links(causes: 5, sent: 5, counted: 5, bottomHalves: 5).firstBroken == nil)
+    // Nothing had to notify: nothing is missing.
+    #expect(links(causes: 0, counted: 0, bottomHalves: 0).firstBroken == nil)
+  }
+
+  @Test func theFirstLinkThatCarriedNothingIsNamed() {
+    #expect(links(causes: 5, sent: 0, counted: 0, bottomHalves: 0).firstBroken?.contains("sent no notification") == true)
+    let notRaised = links(causes: 5, sent: 5, counted: 0, bottomHalves: 0).firstBroken
+    #expect(notRaised?.contains("Linux counted no notification interrupt") == true)
+    #expect(notRaised?.contains("bottom half") == false)
+    let noBottomHalf = links(causes: 5, counted: 5, bottomHalves: 0).firstBroken
+    #expect(noBottomHalf?.contains("no bottom half ran (wd_ndrv_yielding_cb was never called)") == true)
+  }
+
+  @Test func partialLossesAreLeftToTheCountingChecks() {
+    #expect(links(causes: 5, sent: 5, counted: 2, bottomHalves: 1).firstBroken == nil)
+  }
+}
