@@ -8,6 +8,8 @@ package struct ExpectTimeout: Error, CustomStringConvertible, Sendable {
   package var timeout: Duration
   /// The last lines of every console of the machine.
   package var context: String
+  /// The guest shell command that did not end, when this is a shell command's timeout.
+  package var command: String?
   package var description: String {
     "no \(pattern) on the \(console) console within \(timeout.seconds.formatted(decimals: 1)) s\n\(context)"
   }

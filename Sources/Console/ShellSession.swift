@@ -32,6 +32,7 @@ package actor ShellSession {
         status: Int32(end.groups[1]) ?? -1, seconds: (ContinuousClock.now - started).seconds)
     } catch var timeout as ExpectTimeout {
       timeout.pattern = "end of shell command `\(command)`"
+      timeout.command = command
       throw timeout
     }
   }

@@ -72,7 +72,9 @@ extension TestContext {
 
     let next = try await plugin.call(.echo, memory: .registered, bytes: 64, tag: "next")
     let nextOCall = (ContinuousClock.now - at).seconds
-    check(next.succeeded && next.intact, "the next OCALL after \(event) failed: result \(next.result), plugin \(next.plugin)")
+    check(next.succeeded, "the next OCALL after \(event) failed: result \(next.result), plugin \(next.plugin)")
+    check(!next.succeeded || next.intact,
+      "the next OCALL after \(event) succeeded but its bytes came back changed (\(next.returned) of \(next.bytes) bytes)")
     return Recovery(threadsFree: threadsFree, newSupplicant: newSupplicant, nextOCall: nextOCall)
   }
 

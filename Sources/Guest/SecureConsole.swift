@@ -52,7 +52,8 @@ package struct SecureConsole: Sendable {
 
   /// Types `text` one byte at a time, as a person would: each once OP-TEE read the one before (or `each` passed)
   /// and `cadence` after the keystroke before — so each byte meets a UART whose interrupt the previous bottom half
-  /// has enabled again. Stops early once `enough` says so (asked after each byte). Returns what was typed and read.
+  /// has enabled again. Stops early once `enough` says so (asked after each byte), or once two bytes in a row went
+  /// unread (a console that does not read fails as soon as that is known). Returns what was typed and read.
   package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),
     until enough: (@Sendable () async -> Bool)? = nil) async throws -> TypedBytes
   {
@@ -60,8 +61,11 @@ package struct SecureConsole: Sendable {
     var typedAt: [Double] = []
     let from = t.secure.now()
     var keystroke = ContinuousClock.now
+    // Two bytes in a row that OP-TEE never read say the console does not read: more typing adds nothing but time.
+    var unreadInARow = 0
     for (i, byte) in text.utf8.enumerated() {
       if i > 0, let enough, await enough() { break }
+      if unreadInARow >= 2 { break }
       bytes.append(byte)
       // The typist's rhythm is the stimulus itself: keystrokes `cadence` apart.
       if i > 0 { try await Task.sleep(until: keystroke + cadence, clock: .continuous) }
@@ -69,7 +73,8 @@ package struct SecureConsole: Sendable {
       await t.secure.discardPending()
       typedAt.append(t.secure.now())
       try await t.secure.send(bytes: [byte])
-      _ = try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)
+      let read = (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)) != nil
+      unreadInARow = read ? 0 : unreadInARow + 1
     }
     return TypedBytes(bytes: bytes, typedAt: typedAt, input: await input(since: from))
   }

@@ -98,5 +98,6 @@ extension StackChecks {
       if let impossible = SecureTimerProof.impossible(facts) { return .failure(ProofImpossible(reason: impossible)) }
       let proof = try await SecureTimerProof.start(on: machine)
       return .success(RestoredProof { await proof.check($0) })
-    })
+    },
+    whereItHangs: WhereItHangs.report)
 }

@@ -29,24 +29,35 @@ package struct XTest: Sendable {
 
   static func command(_ id: String, suite: String?) -> String { "xtest \(suite.map { "-t \($0) " } ?? "")\(id)" }
 
-  /// Runs xtest case `id` (`1001`) of `suite` (every suite's when nil) to its end.
+  /// The line the guest appends to a run's log when xtest has exited, whatever way.
+  static let exitLine = "xtest exit status"
+
+  /// Runs xtest case `id` (`1001`) of `suite` (every suite's when nil) to its end. xtest runs in the guest's
+  /// background while the shell waits for its log to say it exited: a hung xtest leaves a shell that Ctrl-C
+  /// gets back, so the harness can still ask the guest where it hangs.
   package func run(_ id: String, suite: String? = nil, timeout: Duration) async throws -> XTestRun {
-    let log = Self.log(id)
-    let result = try await t.run("\(Self.command(id, suite: suite)) > \(log) 2>&1; status=$?; \(Self.verdicts(log)); exit $status",
-      timeout: timeout)
-    return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output, seconds: result.seconds)
+    try await start(id, suite: suite)
+    return try await finish(id, timeout: timeout)
   }
 
   /// Starts xtest case `id` of `suite` (every suite's when nil) in the guest's background; `finish` waits for it.
   package func start(_ id: String, suite: String? = nil) async throws {
-    _ = try await t.run("\(Self.command(id, suite: suite)) > \(Self.log(id)) 2>&1 &")
+    let log = Self.log(id)
+    // The subshell's own output goes to the log (a background job holding the console's pipe would keep this
+    // command from ending); the exit line starts a line of its own even after a crash mid-line.
+    _ = try await t.run("(\(Self.command(id, suite: suite)) 2>&1; printf '\\n\(Self.exitLine) %d\\n' $?) > \(log) 2>&1 &")
   }
 
-  /// Waits (bounded by `timeout`) until the xtest `start` began is done; its status is 0 only if it passed.
+  /// Waits (bounded by `timeout`) until the xtest `start` began has exited; its status is xtest's.
   package func finish(_ id: String, timeout: Duration) async throws -> XTestRun {
     let log = Self.log(id)
-    let result = try await t.run("while ! grep -q 'TEE test application done' \(log); do sleep 0.2; done; \(Self.verdicts(log)); "
-      + "grep -q 'test cases\\? of which 0 failed' \(log)", timeout: timeout)
+    let result = try await t.run("while ! grep -qs '^\(Self.exitLine) ' \(log); do sleep 0.2; done; \(Self.verdicts(log)); "
+      + "exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: timeout)
     return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output, seconds: result.seconds)
   }
+
+  /// Guest commands that print, for each xtest run that has not exited, its log's name and the last case and
+  /// subcase it began.
+  static let unfinished = "for f in /tmp/xtest-*.log; do [ -f \"$f\" ] && ! grep -q '^\(exitLine) ' \"$f\" && "
+    + "{ echo \"== $f\"; grep -E '^\\* [a-z0-9]+_[0-9]+|^o [a-z0-9]+_[0-9.]+' \"$f\" | tail -n 2; }; done; true"
 }

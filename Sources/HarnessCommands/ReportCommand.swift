@@ -87,12 +87,13 @@ struct FaultReports: AsyncParsableCommand {
     let runs = try reports.map { path -> (stack: String, fault: FaultSpec?, run: RunResult) in
       let run = try MergeReports.load(path)
       guard let properties = run.suites.first?.properties, let stack = properties["manifest"] else {
-        throw HarnessError("\(path): the run has no suite results", fix: "pass the report of a `check` run that ran suites")
+        throw HarnessError("\(path): the run says no manifest (no suite ran, or not a `check` run's report)", fix: "pass the report of a `check` run that ran suites")
       }
       do {
         return (stack, try properties["manifest.effective"].flatMap(FaultSpec.of(effectiveManifest:)), run)
-      } catch let error as HarnessError {
-        throw HarnessError("\(path): the fault in its effective manifest does not read: \(error.message)", fix: "fix the fault's manifest and run it again")
+      } catch {
+        let why = (error as? HarnessError)?.message ?? "\(error)"
+        throw HarnessError("\(path): the fault in its effective manifest does not read: \(why)", fix: "fix the fault's manifest and run it again")
       }
     }
     let rows = KillMatrix.rows(runs)

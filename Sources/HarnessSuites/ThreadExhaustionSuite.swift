@@ -48,7 +48,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       t.check(timeline.wallSeconds >= timeline.lowerBound(threads: n) - 0.02, "the flood took \(timeline.wallSeconds) s, less than \(n) threads can")
       t.check(busy.count == n, "the thread table showed \(busy.count) busy threads during the flood, expected all \(n)")
       if t.facts.threadCountAdvertised {
-        t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered ETHREAD_LIMIT \(limitReturns) times: the driver did not queue")
+        t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered ETHREAD_LIMIT \(limitReturns) times: more calls reached OP-TEE than its \(n) threads (the count it advertised is not \(n), or the driver does not queue to it)")
       } else {
         t.check(limitReturns > 0, "OP-TEE does not advertise its thread count, yet ETHREAD_LIMIT was never answered: who queued?")
       }

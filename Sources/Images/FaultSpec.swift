@@ -15,6 +15,12 @@ package struct FaultSpec: Sendable, Equatable {
     package var test: String
     /// Part of the failure's message, compared without regard to case: the symptom it must name.
     package var says: String
+
+    package init(test: String, says: String) { (self.test, self.says) = (test, says) }
+  }
+
+  package init(layer: String, suites: [String], caughtBy: [Catch]) {
+    (self.layer, self.suites, self.caughtBy) = (layer, suites, caughtBy)
   }
 
   /// The `fault:` block of a manifest.
@@ -33,7 +39,11 @@ package struct FaultSpec: Sendable, Equatable {
       guard let test = item["test"], let says = item["says"] else {
         throw HarnessError("\(item.location): each catch names the `test` that must fail and what it `says`", fix: "add both")
       }
-      return Catch(test: try test.scalar("test"), says: try says.scalar("says"))
+      let words = try says.scalar("says")
+      guard words.count >= 8 else {
+        throw HarnessError("\(says.location): `says: \(words)` would match almost any failure", fix: "quote the words that name the symptom (8 characters or more)")
+      }
+      return Catch(test: try test.scalar("test"), says: words)
     }
     let names = try suites.list("suites")
     guard !names.isEmpty else {

@@ -71,14 +71,20 @@ package enum KillMatrix {
 
   /// The summary (one line per stack) and the matrix (tests × stacks: ✗ failed, E error, · passed, blank: not run).
   package static func markdown(_ rows: [Row], runs: [RunResult]) -> [String] {
-    var lines = ["| stack | where | verdict | named by | first named at | run | failed / ran |", "|---|---|---|---|---|---|---|"]
+    var lines = ["| stack | where | verdict | named by | first named at | run | green run of its suites | failed / ran |",
+      "|---|---|---|---|---|---|---|---|"]
+    // A red run should take no longer than a green one of the same suites on the baseline.
+    let baseline = zip(rows, runs).first { $0.0.fault == nil }?.1
     for row in rows {
+      let green = row.fault.flatMap { fault in
+        baseline.map { $0.suites.filter { fault.suites.contains($0.name) }.map(\.seconds).reduce(0, +) }
+      }
       let verdict = row.fault == nil
         ? (row.holds ? "baseline: no false alarm" : "baseline: **\(row.failed.count + row.errors.count) false alarm(s)**")
         : (row.holds ? "caught" : "**escaped**")
       let named = row.checks.map(describe).joined(separator: "<br>")
       let at = row.namedAt.map { "\(Int($0.rounded())) s" } ?? "–"
-      lines.append("| \(row.stack) | \(row.fault?.layer ?? "–") | \(verdict) | \(named.isEmpty ? "–" : named) | \(at) | \(Int(row.runSeconds.rounded())) s | \(row.failed.count) / \(row.ran)\(row.errors.isEmpty ? "" : ", \(row.errors.count) errors") |")
+      lines.append("| \(row.stack) | \(row.fault?.layer ?? "–") | \(verdict) | \(named.isEmpty ? "–" : named) | \(at) | \(Int(row.runSeconds.rounded())) s | \(green.map { "\(Int($0.rounded())) s" } ?? "–") | \(row.failed.count) / \(row.ran)\(row.errors.isEmpty ? "" : ", \(row.errors.count) errors") |")
     }
     lines.append("")
     lines.append("| test | " + rows.map(\.stack).joined(separator: " | ") + " |")

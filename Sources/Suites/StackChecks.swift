@@ -13,12 +13,29 @@ package struct StackChecks: Sendable {
   /// On a restored machine once ready: a proof that it works as a booted one does, checked again after each test
   /// on it (nil when it holds, else why not); or why there can be no such proof.
   package var restored: @Sendable (Machine, StackFacts) async throws -> Result<RestoredProof, ProofImpossible>
+  /// When a test hangs (a guest command or the test itself ran out of time): where, as the stack can tell.
+  package var whereItHangs: @Sendable (Machine) async -> HangReport
 
   package init(afterTest: @escaping @Sendable (Machine, Bool) async -> Invariant,
-    restored: @escaping @Sendable (Machine, StackFacts) async throws -> Result<RestoredProof, ProofImpossible>)
+    restored: @escaping @Sendable (Machine, StackFacts) async throws -> Result<RestoredProof, ProofImpossible>,
+    whereItHangs: @escaping @Sendable (Machine) async -> HangReport = { _ in HangReport(summary: [], details: "") })
   {
     self.afterTest = afterTest
     self.restored = restored
+    self.whereItHangs = whereItHangs
+  }
+}
+
+/// Where a hung test hangs: short findings for the failure's message, and the evidence for its details.
+package struct HangReport: Sendable, Equatable {
+  /// Each finding in a few words (`OP-TEE threads: 0 SUSPENDED, 1 FREE`).
+  package var summary: [String]
+  /// The evidence: tables, the guest's blocked tasks with their stacks.
+  package var details: String
+
+  package init(summary: [String], details: String) {
+    self.summary = summary
+    self.details = details
   }
 }
 

@@ -217,6 +217,9 @@ package struct SuiteRunner: Sendable {
     }
     let tails = thrown is DeadlineExceeded ? await machine.context() : nil
     var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: context.deadline.hasPassed, context: tails)
+    if verdict.outcome == .failed, TestVerdict.isHang(thrown, deadlinePassed: context.deadline.hasPassed), machine.isRunning {
+      verdict.add(hang: await checks.whereItHangs(machine))
+    }
     let collected = context.collected
     verdict.add(checkFailures: collected.failures, notes: collected.notes)
     if verdict.outcome == .passed || (verdict.outcome == .failed && machine.isRunning) {

@@ -67,6 +67,20 @@ struct TestVerdict: Sendable, Equatable {
     (outcome, message, details) = (.failed, "\(alarm.alarm.rule) on the \(alarm.console) console: \(alarm.alarm.line)", context())
   }
 
+  /// Whether a body that threw `error` hung: it ran into its own deadline, or a guest command did not end. (A
+  /// wait for an event that did not come is a failure that says so, not a hang.)
+  static func isHang(_ error: (any Error)?, deadlinePassed: Bool) -> Bool {
+    (error is DeadlineExceeded && deadlinePassed) || (error as? ExpectTimeout)?.command != nil
+  }
+
+  /// Where a failed test hung: said after its message, the evidence before its details; the machine goes.
+  mutating func add(hang: HangReport) {
+    guard outcome == .failed, !hang.summary.isEmpty || !hang.details.isEmpty else { return }
+    if !hang.summary.isEmpty { message = "\(message ?? "the test hung") — where it hangs: \(hang.summary.joined(separator: "; "))" }
+    details = [hang.details, details ?? ""].filter { !$0.isEmpty }.joined(separator: "\n\n")
+    spoilsMachine = true
+  }
+
   /// A test that failed on a host too slow to judge its timing ends as an error that says so: the stack is not
   /// blamed for what the host could not do in time.
   mutating func add(pace: HostPace) {

@@ -26,6 +26,26 @@ import Testing
     #expect(verdict(CancellationError()) == TestVerdict(outcome: .error, message: "interrupted"))
   }
 
+  @Test func aHungTestSaysWhereItHangs() {
+    var shell = ExpectTimeout(console: "normal", pattern: "end of shell command `xtest 1004`", timeout: .seconds(290), context: "tails")
+    #expect(!TestVerdict.isHang(shell, deadlinePassed: false), "a console wait that is not a shell command's is not a hang")
+    shell.command = "xtest 1004"
+    #expect(TestVerdict.isHang(shell, deadlinePassed: false))
+    #expect(TestVerdict.isHang(DeadlineExceeded("late", after: .seconds(1)), deadlinePassed: true))
+    #expect(!TestVerdict.isHang(DeadlineExceeded("no CPU executed console_itr_cb in time", after: .seconds(5)), deadlinePassed: false),
+      "a wait for an event that did not come is not a hang")
+    #expect(!TestVerdict.isHang(TestFailure(message: "x"), deadlinePassed: true) && !TestVerdict.isHang(nil, deadlinePassed: true))
+    var v = verdict(shell)
+    v.add(hang: HangReport(summary: ["OP-TEE threads: thread 0 ACTIVE, thread 1 ACTIVE", "xtest-1004.log never exited, last in o regression_1004.2"],
+      details: "Linux's blocked tasks (sysrq w): …"))
+    #expect(v.outcome == .failed && v.spoilsMachine)
+    #expect(v.message == "no end of shell command `xtest 1004` on the normal console within 290.0 s — where it hangs: OP-TEE threads: thread 0 ACTIVE, thread 1 ACTIVE; xtest-1004.log never exited, last in o regression_1004.2")
+    #expect(v.details == "Linux's blocked tasks (sysrq w): …\n\ntails")
+    var empty = verdict(shell)
+    empty.add(hang: HangReport(summary: [], details: ""))
+    #expect(empty == verdict(shell), "nothing learned: nothing changed")
+  }
+
   @Test func aDeadlineSaysWhoseItWas() {
     let inner = DeadlineExceeded("no CPU executed console_itr_cb (tee.elf) in time", after: .seconds(5))
     #expect(verdict(inner).message == inner.description && verdict(inner).details == "--- consoles")

@@ -101,7 +101,8 @@ package struct NotificationLinks: Sendable, Equatable {
     guard causes > 0 else { return nil }
     if sent == 0 { return "\(cause) ran \(causes) times but OP-TEE sent no notification (notif_send_async never ran)" }
     if counted == 0 {
-      return "OP-TEE sent \(sent ?? causes) notifications (\(cause) ran \(causes) times) but Linux counted no notification interrupt: the notification interrupt does not reach Linux"
+      let sentNow = sent.map { "OP-TEE sent \($0) notifications (\(cause) ran \(causes) times)" } ?? "\(cause) ran \(causes) times"
+      return "\(sentNow) but Linux counted no notification interrupt: the notification interrupt does not reach Linux"
     }
     if bottomHalves == 0 {
       return "Linux counted \(counted) notification interrupts but no bottom half ran (\(bottomHalf) was never called): the bottom half is not requested or not delivered"

@@ -1,0 +1,56 @@
+import Console
+import Foundation
+import Machine
+import Suites
+
+/// Where a test hangs on an OP-TEE stack, asked in order of what needs the least from the guest: OP-TEE's thread
+/// table through the GDB stub (whatever the guest does), then — once Ctrl-C gives the guest's shell back — the
+/// xtest runs that never exited with the case they were in, and Linux's blocked tasks with their stacks (sysrq
+/// `w`). A shell that does not come back is said too: its command is stuck in the kernel.
+enum WhereItHangs {
+  static func report(_ machine: Machine) async -> HangReport {
+    var summary: [String] = [], details: [String] = []
+    if let probe = machine.secureWorld {
+      do {
+        let table = try await probe.threadTable(poke: true, deadline: .after(.seconds(10)))
+        summary.append("OP-TEE threads: \(table.map(\.description).joined(separator: ", "))")
+      } catch {
+        summary.append("OP-TEE's thread table could not be read (\(error))")
+      }
+    }
+    try? await machine.shell.interrupt()
+    guard let answer = try? await machine.shell.run("true", timeout: .seconds(5)), answer.status == 0 else {
+      summary.append("the guest's shell does not answer Ctrl-C (its command is stuck in the kernel): blocked tasks cannot be listed")
+      return HangReport(summary: summary, details: details.joined(separator: "\n"))
+    }
+    if let xtest = try? await machine.shell.run(XTest.unfinished, timeout: .seconds(10)) {
+      let runs = Self.unfinishedXTest(xtest.output)
+      summary += runs.map { "\($0.log) never exited, last in \($0.last ?? "no case yet")" }
+    }
+    if let blocked = try? await machine.shell.run(Self.blockedTasks, timeout: .seconds(30)) {
+      let tasks = BlockedTask.parse(blocked.output.split(separator: "\n").map(String.init))
+      if !blocked.output.contains("Show Blocked State") {
+        summary.append("sysrq w printed no list of blocked tasks")
+      } else {
+        summary.append(tasks.isEmpty ? "Linux has no blocked task" : "Linux's blocked tasks: \(tasks.prefix(6).map(\.description).joined(separator: ", "))")
+      }
+      details.append("Linux's blocked tasks (sysrq w):\n\(blocked.output)")
+    }
+    return HangReport(summary: summary, details: details.joined(separator: "\n"))
+  }
+
+  /// Dumps the blocked tasks into the kernel's log (the write returns once they are in it) and prints the last dump.
+  static let blockedTasks = "echo w > /proc/sysrq-trigger; "
+    + "dmesg | awk '/Show Blocked State/ { keep = \"\" } { keep = keep $0 \"\\n\" } END { printf \"%s\", keep }' | "
+    + "sed -n '/Show Blocked State/,$p' | head -n 120"
+
+  /// `== /tmp/xtest-1004.log` followed by its last case and subcase lines → the log and the last of those.
+  static func unfinishedXTest(_ output: String) -> [(log: String, last: String?)] {
+    var runs: [(log: String, last: String?)] = []
+    for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if line.hasPrefix("== ") { runs.append((String(line.dropFirst(3)).replacingOccurrences(of: "/tmp/", with: ""), nil)) }
+      else if !runs.isEmpty, !line.isEmpty { runs[runs.count - 1].last = line }
+    }
+    return runs
+  }
+}

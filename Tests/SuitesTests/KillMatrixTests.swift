@@ -1,0 +1,54 @@
+import Images
+import Reporting
+import Testing
+
+@testable import Suites
+
+@Suite struct KillMatrixTests {
+  func run(_ tests: [TestResult], seconds: Double = 100) -> RunResult {
+    RunResult(suites: [SuiteResult(name: "s", properties: [:], tests: tests, seconds: seconds)], seconds: seconds, runDirectory: "/r")
+  }
+
+  func test(_ name: String, _ outcome: Outcome, _ message: String? = nil, at: Double? = nil) -> TestResult {
+    var r = TestResult(suite: "s", name: name, outcome: outcome, message: message, seconds: 1)
+    r.verdictAt = at
+    return r
+  }
+
+  let fault = FaultSpec(layer: "OP-TEE", suites: ["s"], caughtBy: [.init(test: "a byte", says: "notification interrupt")])
+
+  @Test func aFaultIsCaughtOnlyByTheFailureThatNamesIt() {
+    let named = run([test("a byte typed", .failed, "the notification interrupt does not reach Linux", at: 42), test("other", .passed)])
+    let wrongWords = run([test("a byte typed", .failed, "the secure timer does not run")])
+    let escaped = run([test("a byte typed", .passed)])
+    let rows = KillMatrix.rows([("named", fault, named), ("wrong", fault, wrongWords), ("escaped", fault, escaped),
+      ("missing", fault, run([test("other", .failed, "x")]))])
+    #expect(rows[0].holds && rows[0].namedAt == 42 && rows[0].failed == ["s/a byte typed"] && rows[0].ran == 2)
+    #expect(!rows[1].holds)
+    #expect(rows[1].checks[0].seen == .otherSymptom(test: "s/a byte typed", message: "the secure timer does not run"))
+    #expect(!rows[2].holds && rows[2].checks[0].seen == .notFailed(test: "s/a byte typed", outcome: .passed, message: nil))
+    #expect(!rows[3].holds && rows[3].checks[0].seen == .notRun)
+  }
+
+  @Test func anErrorIsNotACatch() {
+    let rows = KillMatrix.rows([("e", fault, run([test("a byte typed", .error, "boot failed: the notification interrupt")]))])
+    #expect(!rows[0].holds)
+    #expect(rows[0].errors == ["s/a byte typed"])
+  }
+
+  @Test func aBaselineHoldsOnlyWithoutFailuresOrErrors() {
+    let rows = KillMatrix.rows([("default", nil, run([test("x", .passed)])), ("default", nil, run([test("x", .failed, "no")])),
+      ("default", nil, run([test("x", .error, "no")]))])
+    #expect(rows.map(\.holds) == [true, false, false])
+  }
+
+  @Test func theMatrixMarksEachTestPerStack() {
+    let runs = [run([test("t1", .failed, "the notification interrupt", at: 3), test("t1/case", .failed)]), run([test("t1", .passed)])]
+    let rows = KillMatrix.rows([("f", fault, runs[0]), ("default", nil, runs[1])])
+    let lines = KillMatrix.markdown(rows, runs: runs)
+    #expect(lines.contains("| s/t1 | ✗ | · |"))
+    // A case a test reported is counted by its test.
+    #expect(!lines.contains { $0.hasPrefix("| s/t1/case") })
+    #expect(lines.contains { $0.hasPrefix("| f | OP-TEE | **escaped**") })
+  }
+}
