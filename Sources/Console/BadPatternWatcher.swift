@@ -20,12 +20,15 @@ package struct BadPatternWatcher: Sendable {
     package var description: String { "\(rule): \(line)" }
   }
 
+  /// The kernel's hung-task detector: a task blocked for minutes (a test that hangs says where).
+  package static let hungTask = "hung task"
+
   package static let normalWorld: [Rule] = [
     Rule("kernel panic", #"Kernel panic"#),
     Rule("kernel oops", #"Internal error: Oops|\bOops\b"#),
     Rule("kernel BUG", #"\bBUG:"#),
     Rule("RCU stall", #"rcu.*detected stalls"#),
-    Rule("hung task", #"blocked for more than \d+ seconds"#),
+    Rule(hungTask, #"blocked for more than \d+ seconds"#),
     Rule("hard lockup", #"Watchdog detected hard LOCKUP"#),
     Rule("TF-A error", #"^ERROR:\s"#),
     Rule("TF-A panic", #"^PANIC|Unhandled Exception in EL3"#),

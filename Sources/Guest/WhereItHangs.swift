@@ -1,5 +1,6 @@
 import Console
 import Foundation
+import HarnessSupport
 import Machine
 import Suites
 
@@ -18,9 +19,16 @@ enum WhereItHangs {
         summary.append("OP-TEE's thread table could not be read (\(error))")
       }
     }
+    // The kernel's hung-task report (a burst of lines) stopped the test: once it has printed, the shell may be
+    // used again. What it printed already lists blocked tasks with their stacks.
+    let from = machine.normal.now() - 1
+    await normalQuiet(machine, deadline: .after(.seconds(5)))
+    let reported = BlockedTask.parse(await machine.normal.slice(from: from).map(\.text))
+    await machine.normal.clearAbort()
     try? await machine.shell.interrupt()
     guard let answer = try? await machine.shell.run("true", timeout: .seconds(5)), answer.status == 0 else {
-      summary.append("the guest's shell does not answer Ctrl-C (its command is stuck in the kernel): blocked tasks cannot be listed")
+      summary.append("the guest's shell does not answer Ctrl-C (its command is stuck in the kernel)")
+      if !reported.isEmpty { summary.append("the kernel's hung tasks: \(reported.prefix(6).map(\.description).joined(separator: ", "))") }
       return HangReport(summary: summary, details: details.joined(separator: "\n"))
     }
     if let xtest = try? await machine.shell.run(XTest.unfinished, timeout: .seconds(10)) {
@@ -37,6 +45,13 @@ enum WhereItHangs {
       details.append("Linux's blocked tasks (sysrq w):\n\(blocked.output)")
     }
     return HangReport(summary: summary, details: details.joined(separator: "\n"))
+  }
+
+  /// Waits (bounded) until the normal console printed nothing for half a second.
+  static func normalQuiet(_ machine: Machine, deadline: Deadline) async {
+    while !deadline.hasPassed, !(await machine.normal.slice(from: machine.normal.now() - 0.5).isEmpty) {
+      try? await Task.sleep(for: .milliseconds(50))
+    }
   }
 
   /// Dumps the blocked tasks into the kernel's log (the write returns once they are in it) and prints the last dump.

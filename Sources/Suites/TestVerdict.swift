@@ -67,10 +67,11 @@ struct TestVerdict: Sendable, Equatable {
     (outcome, message, details) = (.failed, "\(alarm.alarm.rule) on the \(alarm.console) console: \(alarm.alarm.line)", context())
   }
 
-  /// Whether a body that threw `error` hung: it ran into its own deadline, or a guest command did not end. (A
-  /// wait for an event that did not come is a failure that says so, not a hang.)
+  /// Whether a body that threw `error` hung: it ran into its own deadline, a guest command did not end, or the
+  /// kernel reported a hung task. (A wait for an event that did not come is a failure that says so, not a hang.)
   static func isHang(_ error: (any Error)?, deadlinePassed: Bool) -> Bool {
     (error is DeadlineExceeded && deadlinePassed) || (error as? ExpectTimeout)?.command != nil
+      || (error as? BadPatternSeen)?.alarm.rule == BadPatternWatcher.hungTask
   }
 
   /// Where a failed test hung: said after its message, the evidence before its details; the machine goes.

@@ -35,6 +35,10 @@ import Testing
     #expect(!TestVerdict.isHang(DeadlineExceeded("no CPU executed console_itr_cb in time", after: .seconds(5)), deadlinePassed: false),
       "a wait for an event that did not come is not a hang")
     #expect(!TestVerdict.isHang(TestFailure(message: "x"), deadlinePassed: true) && !TestVerdict.isHang(nil, deadlinePassed: true))
+    let hung = BadPatternSeen(console: "normal", alarm: .init(rule: BadPatternWatcher.hungTask, line: "INFO: task irq/16-optee_no:143 blocked for more than 120 seconds."), context: "")
+    #expect(TestVerdict.isHang(hung, deadlinePassed: false), "the kernel's hung-task report is a hang")
+    let oops = BadPatternSeen(console: "normal", alarm: .init(rule: "kernel oops", line: "Internal error: Oops"), context: "")
+    #expect(!TestVerdict.isHang(oops, deadlinePassed: false))
     var v = verdict(shell)
     v.add(hang: HangReport(summary: ["OP-TEE threads: thread 0 ACTIVE, thread 1 ACTIVE", "xtest-1004.log never exited, last in o regression_1004.2"],
       details: "Linux's blocked tasks (sysrq w): …"))
