@@ -97,6 +97,14 @@ package struct SecureWorldProbe: Sendable {
     try await whenStopped(poke: poke, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
+  /// OP-TEE's thread table, read where OP-TEE takes the standard call `call` makes (a guest command), before it
+  /// takes a thread for it: for a stack whose secure interrupts do not reach OP-TEE.
+  package func threadTable(atStandardCall call: @escaping @Sendable () async throws -> Void, deadline: Deadline) async throws
+    -> [OpteeThread]
+  {
+    try await whenStopped(at: Self.standardCallEntry, prompt: call, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
+  }
+
   /// Reads the thread table (at each secure interrupt, ~1 s apart) until every thread is FREE or `deadline`
   /// passes; returns the last table read.
   package func threadTableOnceFree(deadline: Deadline) async throws -> [OpteeThread] {

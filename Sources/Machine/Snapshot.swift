@@ -127,8 +127,7 @@ extension Machine {
       let client = try await shell.run("command -v teeharness-client", timeout: .seconds(10), deadline: deadline).status == 0
       let shell = self.shell
       let call: @Sendable (Int) async throws -> Void = { cpu in
-        _ = try await shell.run("taskset \(1 << cpu) teeharness-client calls -n 1 -c return > /dev/null 2>&1",
-          timeout: .seconds(20), deadline: deadline)
+        _ = try await shell.run("taskset \(1 << cpu) \(Machine.standardCall)", timeout: .seconds(20), deadline: deadline)
       }
       rearm = try await secureWorld.rearmSecureTimer(deadline: deadline, call: client ? call : nil)
     }
@@ -145,6 +144,10 @@ extension Machine {
   }
 
   /// Waits until neither console has printed a line for `quiet` (a machine about to be saved should be idle).
+  /// A guest command that makes one standard call into OP-TEE (the payload client, a call that returns at once):
+  /// a way into the secure world that needs no interrupt path.
+  package static let standardCall = "teeharness-client calls -n 1 -c return > /dev/null 2>&1"
+
   package func awaitQuietConsoles(_ quiet: Double = 0.5, deadline: Deadline) async throws {
     func printing() async -> Bool {
       let since = now() - quiet
