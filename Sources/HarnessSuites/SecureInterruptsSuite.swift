@@ -25,7 +25,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       // The path first (its breakpoints see the first interrupts, which a broken stack may handle only once), then
       // the latencies without breakpoints.
-      let single = try await t.secureConsole.typeOneByOne("ABCDEFGHIJKLMNOPQRST")
+      let single = try await t.secureConsole.typeOneByOne("ABCDEFGHIJKLMNOPQRST", late: bounds.maxSeconds)
       t.note("20 bytes typed one at a time: typed → read by OP-TEE \(single.latencySummary)")
       let burst = try await t.secureConsole.typeBurst("abcdefghijklmnopqrst")
       let burstEnd = burst.latencies.compactMap { $0 }.max()
