@@ -20,10 +20,13 @@ package let gdbSuite = Suite("gdb", "breakpoints in OP-TEE, the secure world's t
   }
 
   Test("the thread table is all FREE while idle") { t in
-    let table = try await t.optee.threadTable()
-    t.note("thread table: \(table.map(\.description).joined(separator: ", "))")
+    // Idle is what remains once work in flight ended: the test watchdog's bottom half, a yielding call each
+    // second, holds a thread for a moment on a machine that otherwise idles.
+    let first = try await t.optee.threadTable()
+    let table = first.allSatisfy(\.isFree) ? first : try await t.optee.probe().threadTableOnceFree(deadline: .after(.seconds(5)))
+    t.note("thread table: \(table.map(\.description).joined(separator: ", "))\(table == first ? "" : " (at the first look: \(first.map(\.description).joined(separator: ", ")))")")
     try t.require(table.count == t.facts.opteeThreads, "OP-TEE has \(table.count) threads, the build says \(t.facts.opteeThreads ?? -1)")
-    try t.require(table.allSatisfy { $0.isFree }, "busy while idle: \(table.filter { !$0.isFree })")
+    try t.require(table.allSatisfy { $0.isFree }, "busy while idle, still 5 s after the first look: \(table.filter { !$0.isFree })")
   }
 
   Test("a long call holds one thread while it waits", timeout: .seconds(120)) { t in
