@@ -72,11 +72,12 @@ package struct SecureConsole: Sendable {
       if i > 0 { try await Task.sleep(until: keystroke + cadence, clock: .continuous) }
       keystroke = .now
       await t.secure.discardPending()
-      typedAt.append(t.secure.now())
+      let at = t.secure.now()
+      typedAt.append(at)
       try await t.secure.send(bytes: [byte])
       let read = (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)) != nil
       unreadInARow = read ? 0 : unreadInARow + 1
-      if read, let late, t.secure.now() - typedAt[typedAt.count - 1] > late { lateReads += 1 }
+      if read, let late, t.secure.now() - at > late { lateReads += 1 }
     }
     return TypedBytes(bytes: bytes, typedAt: typedAt, input: await input(since: from))
   }

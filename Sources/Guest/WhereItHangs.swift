@@ -32,7 +32,7 @@ enum WhereItHangs {
       return HangReport(summary: summary, details: details.joined(separator: "\n"))
     }
     if let xtest = try? await machine.shell.run(XTest.unfinished, timeout: .seconds(10)) {
-      let runs = Self.unfinishedXTest(xtest.output)
+      let runs = XTest.unfinished(parsing: xtest.output)
       summary += runs.map { "\($0.log) never exited, last in \($0.last ?? "no case yet")" }
     }
     if let blocked = try? await machine.shell.run(Self.blockedTasks, timeout: .seconds(30)) {
@@ -58,14 +58,4 @@ enum WhereItHangs {
   static let blockedTasks = "echo w > /proc/sysrq-trigger; "
     + "dmesg | awk '/Show Blocked State/ { keep = \"\" } { keep = keep $0 \"\\n\" } END { printf \"%s\", keep }' | "
     + "sed -n '/Show Blocked State/,$p' | head -n 120"
-
-  /// `== /tmp/xtest-1004.log` followed by its last case and subcase lines → the log and the last of those.
-  static func unfinishedXTest(_ output: String) -> [(log: String, last: String?)] {
-    var runs: [(log: String, last: String?)] = []
-    for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-      if line.hasPrefix("== ") { runs.append((String(line.dropFirst(3)).replacingOccurrences(of: "/tmp/", with: ""), nil)) }
-      else if !runs.isEmpty, !line.isEmpty { runs[runs.count - 1].last = line }
-    }
-    return runs
-  }
 }

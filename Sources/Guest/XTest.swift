@@ -60,4 +60,14 @@ package struct XTest: Sendable {
   /// subcase it began.
   static let unfinished = "for f in /tmp/xtest-*.log; do [ -f \"$f\" ] && ! grep -q '^\(exitLine) ' \"$f\" && "
     + "{ echo \"== $f\"; grep -E '^\\* [a-z0-9]+_[0-9]+|^o [a-z0-9]+_[0-9.]+' \"$f\" | tail -n 2; }; done; true"
+
+  /// What `unfinished` printed: each run's log (without `/tmp/`) and the last case or subcase line it began.
+  package static func unfinished(parsing output: String) -> [(log: String, last: String?)] {
+    var runs: [(log: String, last: String?)] = []
+    for line in output.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+      if line.hasPrefix("== ") { runs.append((String(line.dropFirst(3)).replacingOccurrences(of: "/tmp/", with: ""), nil)) }
+      else if !runs.isEmpty, !line.isEmpty { runs[runs.count - 1].last = line }
+    }
+    return runs
+  }
 }

@@ -32,6 +32,13 @@ import Testing
     #expect(report.testCases == 1 && report.failedTestCases == 1)
   }
 
+  @Test func anUnfinishedRunSaysTheLastCaseItBegan() {
+    let runs = XTest.unfinished(parsing: "== /tmp/xtest-1007.log\n* regression_1007 Test Panic\n== /tmp/xtest-1009.log\n")
+    #expect(runs.map(\.log) == ["xtest-1007.log", "xtest-1009.log"])
+    #expect(runs.map(\.last) == ["* regression_1007 Test Panic", nil])
+    #expect(XTest.unfinished(parsing: "").isEmpty)
+  }
+
   @Test func outputWithoutCasesParsesToNothing() {
     let report = XTestReport(parsing: "xtest: not found\n")
     #expect(report.cases.isEmpty && report.subtests == nil)
