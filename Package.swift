@@ -46,3 +46,12 @@ let package = Package(
       dependencies: ["HarnessSuites", "Guest", "Repro", "Suites", "Machine", "Images", "HarnessSupport"]),
   ]
 )
+
+// Fuzz targets (ci/fuzz): built only when asked, with `-sanitize=fuzzer`, whose libFuzzer provides the driver.
+if Context.environment["TEEHARNESS_FUZZ"] == "1" {
+  package.products.append(.executable(name: "teeharness-fuzz", targets: ["teeharness-fuzz"]))
+  package.targets.append(
+    .executableTarget(
+      name: "teeharness-fuzz", dependencies: ["GDBRemote", "QMP", "Console", "Guest", "Machine", "Images", "Repro"],
+      path: "Fuzz/Sources"))
+}

@@ -34,23 +34,26 @@ package struct ELFSymbols: Sendable {
     func fail(_ why: String) -> HarnessError { HarnessError("\(file) is not a usable ELF file: \(why)") }
     guard data.count >= 64, data[0] == 0x7F, data[1] == 0x45, data[2] == 0x4C, data[3] == 0x46 else { throw fail("no ELF magic") }
     guard data[4] == 2, data[5] == 1 else { throw fail("not 64-bit little-endian") }
-    let sectionOffset = Int(data.u64(0x28))
+    // Every offset and size is the file's word, not ours: each is checked against the bytes there are before use.
+    func inside(_ offset: Int, _ size: Int) -> Bool { offset >= 0 && size >= 0 && offset <= data.count && size <= data.count - offset }
+    let sectionOffset = Int(exactly: data.u64(0x28)) ?? -1
     let sectionSize = Int(data.u16(0x3A))
     let sectionCount = Int(data.u16(0x3C))
-    guard sectionOffset > 0, sectionSize >= 64, sectionOffset + sectionSize * sectionCount <= data.count else {
+    guard sectionOffset > 0, sectionSize >= 64, inside(sectionOffset, sectionSize * sectionCount) else {
       throw fail("bad section headers")
     }
     struct Section { var type: UInt32; var offset: Int; var size: Int; var link: Int; var entsize: Int }
     let sections = (0..<sectionCount).map { i -> Section in
       let base = sectionOffset + i * sectionSize
-      return Section(type: data.u32(base + 4), offset: Int(data.u64(base + 0x18)), size: Int(data.u64(base + 0x20)),
-        link: Int(data.u32(base + 0x28)), entsize: Int(data.u64(base + 0x38)))
+      return Section(type: data.u32(base + 4), offset: Int(exactly: data.u64(base + 0x18)) ?? -1,
+        size: Int(exactly: data.u64(base + 0x20)) ?? -1, link: Int(data.u32(base + 0x28)),
+        entsize: Int(exactly: data.u64(base + 0x38)) ?? -1)
     }
     guard let table = sections.first(where: { $0.type == 2 }) ?? sections.first(where: { $0.type == 11 }),
       table.link < sections.count, table.entsize >= 24
     else { throw fail("no symbol table") }
     let strings = sections[table.link]
-    guard table.offset + table.size <= data.count, strings.offset + strings.size <= data.count else {
+    guard inside(table.offset, table.size), inside(strings.offset, strings.size) else {
       throw fail("symbol table outside the file")
     }
     for i in 0..<(table.size / table.entsize) {

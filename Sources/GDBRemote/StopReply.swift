@@ -29,8 +29,9 @@ package struct StopReply: Sendable, Equatable {
     reason = nil
     guard first == UInt8(ascii: "T") else { return }
     for pair in text.dropFirst(3).split(separator: ";") {
-      let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
+      let parts = pair.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
       let name = parts[0]
+      guard !name.isEmpty else { continue }
       let value = parts.count > 1 ? parts[1] : ""
       switch name {
       case "thread": thread = value

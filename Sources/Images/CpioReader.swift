@@ -24,10 +24,14 @@ package struct CpioListing: Sendable, Equatable {
       }
       func field(_ i: Int) throws -> Int {
         let start = at + 6 + 8 * i
-        guard let value = Int(String(decoding: bytes[start..<start + 8], as: UTF8.self), radix: 16) else {
+        // Eight hex digits, unsigned: a sign would let a size walk the reader backwards.
+        let digits = bytes[start..<start + 8]
+        guard digits.allSatisfy({ UInt8(ascii: "0") ... UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a") ... UInt8(ascii: "f") ~= $0 || UInt8(ascii: "A") ... UInt8(ascii: "F") ~= $0 }),
+          let value = UInt32(String(decoding: digits, as: UTF8.self), radix: 16)
+        else {
           throw Malformed(description: "a header field at byte \(start) is not hexadecimal")
         }
-        return value
+        return Int(value)
       }
       let mode = try field(1), size = try field(6), nameSize = try field(11)
       let nameStart = at + 110

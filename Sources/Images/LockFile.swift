@@ -25,6 +25,20 @@ package struct LockedFile: Sendable, Hashable, Codable {
   package var path: String
   package var size: Int
   package var sha256: String
+
+  /// Why this entry cannot be used to name files in the cache or the mirror (its digest and name become paths
+  /// there), or nil when it can: a digest of 64 lowercase hex digits, a plain file name, a relative path inside the mirror.
+  package var unsafe: String? {
+    let hex = Set("0123456789abcdef")
+    if sha256.count != 64 || !sha256.allSatisfy(hex.contains) { return "a sha256 that is not 64 lowercase hex digits (\(sha256.prefix(80)))" }
+    if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.contains("\0") { return "a file name that is not a plain name (\(name.prefix(80)))" }
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+    if path.isEmpty || path.hasPrefix("/") || path.contains("\0") || parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) {
+      return "a mirror path that is not a plain relative path (\(path.prefix(120)))"
+    }
+    if size < 0 { return "a negative size (\(size))" }
+    return nil
+  }
 }
 
 /// `manifests/default.lock`: every package any manifest in the folder names, resolved to versions and sha256
@@ -45,12 +59,22 @@ package struct LockFile: Sendable, Codable, Equatable {
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw HarnessError("lock file \(url.path) not found", fix: "run `swift run teeharness images lock`")
     }
+    let lock: LockFile
     do {
-      return try JSONDecoder().decode(LockFile.self, from: data)
+      lock = try JSONDecoder().decode(LockFile.self, from: data)
     } catch {
       throw HarnessError("lock file \(url.path) is not a valid lock (\(error.localizedDescription))",
         fix: "restore it from git or run `swift run teeharness images lock`")
     }
+    for (key, files) in lock.entries.sorted(by: { $0.key < $1.key }) {
+      for file in files {
+        if let why = file.unsafe {
+          throw HarnessError("lock file \(url.path): entry '\(key)' has \(why)",
+            fix: "restore it from git or run `swift run teeharness images lock`")
+        }
+      }
+    }
+    return lock
   }
 
   /// Writes the lock atomically (sorted, stable: the same resolution gives the same bytes).

@@ -44,4 +44,21 @@ import Testing
   @Test func aFileThatIsNotELFIsRejected() {
     #expect(throws: HarnessError.self) { try ELFSymbols(data: Array("#!/bin/sh\n".utf8) + [UInt8](repeating: 0, count: 80), file: "x") }
   }
+
+  /// Offsets and sizes are the file's word: ones past the end, or too large for an Int, are refused (found by
+  /// ci/fuzz's elf target), never a trap.
+  @Test func offsetsOutsideTheFileAreRefused() throws {
+    let good = [UInt8](try Data(contentsOf: Self.fixture))
+    for (at, value) in [(0x28, UInt64.max), (0x28, UInt64(good.count)), (0x3C, 0xFFFF)] {
+      var bad = good
+      for i in 0..<(at == 0x3C ? 2 : 8) { bad[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+      #expect(throws: HarnessError.self) { try ELFSymbols(data: bad, file: "bad.elf") }
+    }
+    let sectionHeaders = Int(good.u64(0x28)), size = Int(good.u16(0x3A))
+    for i in 0..<Int(good.u16(0x3C)) {
+      var bad = good
+      for j in 0..<8 { bad[sectionHeaders + i * size + 0x18 + j] = 0xFF }  // each section's offset: 2^64 - 1
+      _ = try? ELFSymbols(data: bad, file: "bad.elf")
+    }
+  }
 }

@@ -49,5 +49,7 @@ import Testing
     #expect(StopReply(Array("S02".utf8))?.code == 2)
     #expect(StopReply(Array("W00".utf8))?.kind == .exited)
     #expect(StopReply(Array("OK".utf8)) == nil)
+    // Fields with no name (found by ci/fuzz's rsp target) are ignored, not a trap.
+    #expect(StopReply(Array("T05:;thread:2;:x;".utf8))?.thread == "2")
   }
 }

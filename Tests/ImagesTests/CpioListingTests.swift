@@ -33,4 +33,11 @@ import Testing
     #expect(throws: CpioListing.Malformed.self) { try CpioListing(Array(bytes.prefix(150))) }
     #expect(throws: CpioListing.Malformed.self) { try CpioListing([0x1f, 0x8b, 8, 0]) }
   }
+
+  /// A size written with a sign would walk the reader backwards (found by ci/fuzz's cpio target).
+  @Test func aSignedSizeIsRefused() throws {
+    var bytes = [UInt8](try CpioWriter.encode([.init(path: "init", kind: .file(Data("x".utf8)), permissions: 0o755)]))
+    bytes.replaceSubrange(54..<62, with: Array("-0000100".utf8))
+    #expect(throws: CpioListing.Malformed.self) { try CpioListing(bytes) }
+  }
 }
