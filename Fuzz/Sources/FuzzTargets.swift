@@ -73,7 +73,13 @@ enum FuzzTargets {
     }
     let timeline = CallTimeline(parsing: text)
     _ = timeline.calls.map(\.secureInterval)
-    _ = SymbolFile.kallsyms(text)
+    // kallsyms as the harness turns it into a symbol file for GDB, read back: every symbol is found again.
+    let symbols = SymbolFile.kallsyms(text)
+    if let file = try? ELFSymbols(data: SymbolFile.elf(symbols), file: "kallsyms.elf") {
+      for symbol in symbols where !symbol.name.contains("\0") && file.byName[symbol.name] == nil { fatalError("kallsyms symbol \(symbol.name) lost in its ELF file") }
+    } else if !symbols.isEmpty {
+      fatalError("the ELF file made of \(symbols.count) kallsyms symbols does not read back")
+    }
     _ = try? OpteeLayout(parsing: text)
     _ = BlockedTask.parse(lines).map(\.description)
     _ = OCallOutcome(parsing: text)

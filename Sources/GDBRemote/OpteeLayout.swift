@@ -46,8 +46,7 @@ package struct OpteeLayout: Sendable, Equatable {
 
   /// The short name of state `value` (`FREE`), or the number when the enum does not have it.
   package func stateName(_ value: UInt64) -> String {
-    let index = Int(value)
-    guard index >= 0, index < stateNames.count else { return "state \(value)" }
+    guard let index = Int(exactly: value), index < stateNames.count else { return "state \(value)" }
     return stateNames[index].replacingOccurrences(of: "THREAD_STATE_", with: "")
   }
 }

@@ -122,7 +122,9 @@ package struct SecureWorldProbe: Sendable {
     guard base != 0 else { throw HarnessError("OP-TEE's threads pointer is null (read before boot allocated it?)") }
     var table: [OpteeThread] = []
     for i in 0..<Int(count) {
-      let address = base + UInt64(i * layout.threadCtxSize + layout.stateOffset)
+      // The base is the guest's word: a table that would wrap around the address space is not a table.
+      let (address, wrapped) = base.addingReportingOverflow(UInt64(i * layout.threadCtxSize + layout.stateOffset))
+      guard !wrapped else { throw HarnessError("OP-TEE's threads pointer reads as 0x\(String(base, radix: 16)): not a thread table") }
       let value = try await rsp.readInteger(address, size: layout.stateSize, deadline: deadline)
       table.append(OpteeThread(index: i, state: layout.stateName(value)))
     }

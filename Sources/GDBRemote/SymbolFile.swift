@@ -39,7 +39,8 @@ package enum SymbolFile {
     // kallsyms gives no sizes: each section reaches a page past its last symbol.
     func span(_ s: [Symbol]) -> (start: UInt64, size: UInt64) {
       guard let low = s.map(\.address).min(), let high = s.map(\.address).max() else { return (0, 0) }
-      return (low, high - low + 0x1000)
+      let (size, wrapped) = (high - low).addingReportingOverflow(0x1000)
+      return (low, wrapped ? UInt64.max - low : size)
     }
     let (textSpan, dataSpan) = (span(code), span(data))
 

@@ -27,5 +27,7 @@ import Testing
     #expect(InterruptLine(header: header, line: "grep: /proc/interrupts: No such file") == nil)
     #expect(InterruptLine(header: "", line: " 13:  1  2  GICv3  77 Edge  x") == nil, "no CPU columns")
     #expect(InterruptLine(header: header, line: "no colon here") == nil)
+    #expect(InterruptLine(header: header, line: " 13: 9223372036854775807 9223372036854775807 GICv3 77 Edge x") == nil,
+      "Linux prints 32-bit counts: larger numbers are not counts (and their sum would overflow)")
   }
 }

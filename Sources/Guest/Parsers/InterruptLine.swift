@@ -19,7 +19,8 @@ package struct InterruptLine: Sendable, Equatable {
     guard cpus > 0, let colon = line.firstIndex(of: ":") else { return nil }
     let irq = line[..<colon].trimmingCharacters(in: .whitespaces)
     let fields = line[line.index(after: colon)...].split(separator: " ", omittingEmptySubsequences: true)
-    let counts = fields.prefix(cpus).compactMap { Int($0) }
+    // Linux prints each count as an unsigned 32-bit number: a longer one is not a count (and sums cannot overflow).
+    let counts = fields.prefix(cpus).compactMap { UInt32($0).map(Int.init) }
     guard !irq.isEmpty, counts.count == cpus else { return nil }
     self.irq = irq
     self.counts = counts
