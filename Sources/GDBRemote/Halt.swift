@@ -88,9 +88,11 @@ extension RSPClient {
   /// Stops the machine, runs `body` with it stopped, and lets it run again — also when `body` throws or the
   /// task is cancelled — with every breakpoint `body` armed removed.
   package func halted<T: Sendable>(deadline: Deadline, _ body: @Sendable (Halt) async throws -> T) async throws -> T {
-    let halt = Halt(rsp: self)
-    try await halt.stop(deadline: deadline)
-    return try await Self.scoped(halt, body)
+    try await sessions.exclusive("a stopped machine", deadline: deadline) {
+      let halt = Halt(rsp: self)
+      try await halt.stop(deadline: deadline)
+      return try await Self.scoped(halt, body)
+    }
   }
 
   /// Arms hardware breakpoints at `addresses` (stopping the machine to do it), lets the machine run and runs
@@ -99,12 +101,15 @@ extension RSPClient {
   package func breaking<T: Sendable>(at addresses: [UInt64], deadline: Deadline, _ body: @Sendable (Halt) async throws -> T)
     async throws -> T
   {
-    let halt = Halt(rsp: self)
-    try await halt.stop(deadline: deadline)
-    return try await Self.scoped(halt) { halt in
-      for address in addresses { try await halt.arm(address, deadline: deadline) }
-      try await halt.run()
-      return try await body(halt)
+    let what = "breakpoints at " + addresses.sorted().map { "0x" + String($0, radix: 16) }.joined(separator: ", ")
+    return try await sessions.exclusive(what, deadline: deadline) {
+      let halt = Halt(rsp: self)
+      try await halt.stop(deadline: deadline)
+      return try await Self.scoped(halt) { halt in
+        for address in addresses { try await halt.arm(address, deadline: deadline) }
+        try await halt.run()
+        return try await body(halt)
+      }
     }
   }
 

@@ -13,6 +13,10 @@ package struct RSPError: Error, CustomStringConvertible, Sendable {
 /// The machine's GDB stub connection: one request at a time while the target is stopped, `resume` and
 /// `waitForStop` around running, `interrupt` to stop it. Starts in acknowledgement mode and switches to
 /// no-ack mode when the stub offers it.
+///
+/// One conversation at a time, by design: concurrent requests queue (each within its deadline) instead of
+/// mixing their bytes, a second wait for the same reply is refused, and `halted`/`breaking` sessions queue
+/// behind one another — a caller is never dropped unanswered.
 package actor RSPClient {
   package enum State: Sendable, Equatable { case connected, stopped, running, closed }
 
@@ -21,7 +25,11 @@ package actor RSPClient {
   private var ackMode = true
   private var lastSent: [UInt8] = []
   private var packets: [[UInt8]] = []
-  private var waiter: (id: UUID, continuation: CheckedContinuation<[UInt8], any Error>)?
+  private var waiter: (id: UUID, what: String, continuation: CheckedContinuation<[UInt8], any Error>)?
+  /// Request and reply, or stop and stop reply: one exchange on the wire at a time.
+  private let exchanges = TurnQueue("the GDB stub")
+  /// `halted` and `breaking`: one closure owns the stopped or breaking machine at a time.
+  let sessions = TurnQueue("the GDB stub")
   package private(set) var state: State = .connected
   /// `qSupported` features the stub announced (`PacketSize` → `1000`, `qXfer:features:read` → `+`).
   package private(set) var features: [String: String] = [:]
@@ -56,8 +64,14 @@ package actor RSPClient {
 
   /// Stops the target (0x03) and returns why it stopped.
   package func interrupt(deadline: Deadline) async throws -> StopReply {
+    try await exchanges.exclusive("an interrupt", deadline: deadline) {
+      try await self.sendInterrupt(deadline: deadline)
+    }
+  }
+
+  private func sendInterrupt(deadline: Deadline) async throws -> StopReply {
     guard state != .stopped else { throw HarnessError("the target is already stopped") }
-    try connection.write([0x03])
+    try connection.write([0x03], deadline: deadline)
     state = .running
     return try await waitForStop(deadline: deadline)
   }
@@ -83,9 +97,13 @@ package actor RSPClient {
 
   /// Executes one instruction on the CPU that last stopped (`s`) and returns its stop.
   package func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {
+    try await exchanges.exclusive("a step", deadline: deadline) { try await self.sendStep(deadline: deadline) }
+  }
+
+  private func sendStep(deadline: Deadline) async throws -> StopReply {
     guard state == .stopped || state == .connected else { throw HarnessError("GDB step while the target runs: stop it first") }
     packets.removeAll()
-    try send(Array("s".utf8))
+    try send(Array("s".utf8), deadline: deadline)
     state = .running
     return try await waitForStop(deadline: deadline)
   }
@@ -187,14 +205,20 @@ package actor RSPClient {
   // MARK: plumbing
 
   private func exchange(_ request: String, deadline: Deadline) async throws -> [UInt8] {
+    try await exchanges.exclusive("`\(request.prefix(40))`", deadline: deadline) {
+      try await self.sendAndReceive(request, deadline: deadline)
+    }
+  }
+
+  private func sendAndReceive(_ request: String, deadline: Deadline) async throws -> [UInt8] {
     packets.removeAll()
-    try send(Array(request.utf8))
+    try send(Array(request.utf8), deadline: deadline)
     return try await nextPacket(deadline: deadline, what: "the reply to `\(request.prefix(40))`")
   }
 
-  private func send(_ payload: [UInt8]) throws {
+  private func send(_ payload: [UInt8], deadline: Deadline = .after(.seconds(5))) throws {
     lastSent = RSPFramer.encode(payload)
-    try connection.write(lastSent)
+    try connection.write(lastSent, deadline: deadline)
   }
 
   private func receive(_ bytes: [UInt8]) {
@@ -228,6 +252,10 @@ package actor RSPClient {
   private func nextPacket(deadline: Deadline, what: String) async throws -> [UInt8] {
     if !packets.isEmpty { return packets.removeFirst() }
     guard state != .closed else { throw HarnessError("the GDB stub connection is closed (QEMU exited)") }
+    // Never replace a waiter (it would wait forever): a second wait is a caller's mistake, said as such.
+    if let other = waiter {
+      throw HarnessError("GDB stub: \(what) is awaited while \(other.what) is still awaited (one conversation at a time)")
+    }
     let id = UUID()
     let started = ContinuousClock.now
     let timer = Task { [weak self] in
@@ -238,7 +266,7 @@ package actor RSPClient {
     try Task.checkCancellation()
     // A cancelled waiter stops waiting at once (the packet, if it comes, is kept for the next one).
     return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { waiter = (id, $0) }
+      try await withCheckedThrowingContinuation { waiter = (id, what, $0) }
     } onCancel: {
       Task { await self.expire(id, CancellationError()) }
     }

@@ -43,9 +43,16 @@ package actor SecureWorldWatch {
   package func hits(of name: String) -> Int { log.count { $0.name == name } }
 
   /// OP-TEE's thread table, read at the next secure interrupt (within about a second while counting goes on).
-  package func threadTable() async throws -> [OpteeThread] {
+  /// - Throws: `DeadlineExceeded` when no CPU enters OP-TEE's interrupt handler before `deadline`.
+  package func threadTable(deadline: Deadline = .after(.seconds(10))) async throws -> [OpteeThread] {
     guard !finishing else { throw HarnessError("the watch is over: read the thread table inside its body") }
-    return try await withCheckedThrowingContinuation { tableRequests.append($0) }
+    return try await withDeadline(deadline, "the thread table at OP-TEE's next interrupt (interrupt_main_handler never reached)") {
+      try await self.nextTable()
+    }
+  }
+
+  private func nextTable() async throws -> [OpteeThread] {
+    try await withCheckedThrowingContinuation { tableRequests.append($0) }
   }
 
   func finish() { finishing = true }

@@ -174,13 +174,24 @@ package final class SocketConnection: @unchecked Sendable {
     return SocketConnection(fd: fd, name: path)
   }
 
-  /// Writes all of `bytes`.
-  /// - Throws: `HarnessError` when the peer is gone.
-  package func write(_ bytes: [UInt8]) throws {
+  /// Writes all of `bytes`, waiting for room in the socket no later than `deadline`.
+  /// - Throws: `HarnessError` when the peer is gone; `DeadlineExceeded` naming the connection when the peer
+  ///   stopped reading (the socket stayed full until the deadline).
+  package func write(_ bytes: [UInt8], deadline: Deadline = .after(.seconds(10))) throws {
+    let started = ContinuousClock.now
     var offset = 0
     while offset < bytes.count {
-      let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
       if n < 0 && errno == EINTR { continue }
+      if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+        let milliseconds = Int32(clamping: Int64(max(0, deadline.remaining.seconds * 1000)))
+        guard milliseconds > 0 else {
+          throw DeadlineExceeded("the \(name) connection: the peer stopped reading (\(bytes.count - offset) bytes unsent)", after: .now - started)
+        }
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&entry, 1, min(milliseconds, 100))
+        continue
+      }
       guard n > 0 else { throw HarnessError("the \(name) connection is closed: \(String(cString: strerror(errno)))") }
       offset += n
     }

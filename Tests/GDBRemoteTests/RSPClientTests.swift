@@ -111,3 +111,55 @@ import TestSupport
     await #expect(throws: DeadlineExceeded.self) { try await stub.client.connect(deadline: .after(.milliseconds(300))) }
   }
 }
+
+@Suite struct RSPClientConcurrencyTests {
+  /// Requests from several tasks at once: each gets its own reply; none is dropped or given another's.
+  @Test func concurrentRequestsAreServedOneAfterTheOther() async throws {
+    let stub = try await FakeStub(FakeStub.qemuLike { request in
+      guard request.hasPrefix("m"), let comma = request.firstIndex(of: ",") else { return [.packet("")] }
+      let address = UInt8(request[request.index(after: request.startIndex)..<comma], radix: 16) ?? 0
+      return [.packet(String(format: "%02x", address))]
+    })
+    let client = stub.client
+    try await client.connect(deadline: .after(.seconds(5)))
+    let values = try await withDeadline(.after(.seconds(10)), "20 concurrent reads") {
+      try await withThrowingTaskGroup(of: (UInt64, UInt64).self) { group in
+        for address in UInt64(1)...20 {
+          group.addTask { (address, try await client.readInteger(address, size: 1, deadline: .after(.seconds(5)))) }
+        }
+        return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+      }
+    }
+    #expect(values.count == 20 && values.allSatisfy { $0.key == $0.value })
+  }
+
+  /// Two closures that each want the machine stopped: the second waits for the first to let it go.
+  @Test func haltsQueueBehindOneAnother() async throws {
+    let target = SimulatedTarget()
+    let stub = try await target.stub()
+    let client = stub.client
+    try await client.connect(deadline: .after(.seconds(5)))
+    actor Log { var events: [String] = []; func add(_ e: String) { events.append(e) } }
+    let log = Log()
+    let first = Task {
+      try await client.halted(deadline: .after(.seconds(5))) { _ in
+        await log.add("first in")
+        try await Task.sleep(for: .milliseconds(200))
+        await log.add("first out")
+      }
+    }
+    try await withDeadline(.after(.seconds(5)), "the first halt") {
+      while await log.events.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+    }
+    try await client.halted(deadline: .after(.seconds(5))) { _ in await log.add("second in") }
+    try await first.value
+    #expect(await log.events == ["first in", "first out", "second in"])
+    // One that cannot wait that long is told what held the stub.
+    let holder = Task { try await client.halted(deadline: .after(.seconds(5))) { _ in try await Task.sleep(for: .seconds(1)) } }
+    try await withDeadline(.after(.seconds(5)), "the holder's halt") {
+      while await client.sessions.current == nil { try await Task.sleep(for: .milliseconds(5)) }
+    }
+    await #expect(throws: DeadlineExceeded.self) { try await client.halted(deadline: .after(.milliseconds(200))) { _ in } }
+    try await holder.value
+  }
+}
