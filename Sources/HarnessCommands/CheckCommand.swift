@@ -85,9 +85,21 @@ enum RunFolder {
     return formatter.string(from: Date())
   }
 
-  /// `path`, or `teeharness-out/<yyyyMMdd-HHmmss>` in the current folder.
+  /// `path`, or a new `teeharness-out/<yyyyMMdd-HHmmss>` in the current folder — `-2`, `-3`, … appended when
+  /// another run started in the same second (the folder is made atomically: two runs never share one).
   static func make(_ path: String?) throws -> URL {
-    let url = URL(fileURLWithPath: path ?? "teeharness-out/\(stamp())", isDirectory: true)
+    if let path { return try create(URL(fileURLWithPath: path, isDirectory: true)) }
+    let parent = try create(URL(fileURLWithPath: "teeharness-out", isDirectory: true))
+    let stamp = stamp()
+    for n in 1...1000 {
+      let url = parent.appendingPathComponent(n == 1 ? stamp : "\(stamp)-\(n)", isDirectory: true)
+      if mkdir(url.path, 0o755) == 0 { return url.standardizedFileURL }
+      guard errno == EEXIST else { break }
+    }
+    throw HarnessError("cannot create a run folder under \(parent.path): \(String(cString: strerror(errno)))", fix: "pass a writable --out")
+  }
+
+  private static func create(_ url: URL) throws -> URL {
     do {
       try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     } catch {

@@ -4,14 +4,15 @@ import Foundation
   import Glibc
 #endif
 
-/// A long-lived child process (QEMU) that cannot outlive the harness. Started with `posix_spawn` and reaped
-/// by a thread of its own.
+/// A child process (QEMU, a build's `make`, `apt-get`) that cannot outlive the harness, nor can anything it
+/// starts. Started with `posix_spawn` in a process group of its own and reaped by a thread of its own.
 ///
 /// It is started through a small `/bin/sh` guard: the shell keeps the read end of a pipe whose write end only
 /// this process holds (close-on-exec, so no other child inherits it), starts a watcher that blocks reading it,
-/// and then `exec`s the program under its own pid. If the harness dies in any way — a crash, SIGKILL, a test
-/// runner killed — the pipe closes, the watcher's read fails and it kills the program (TERM, then KILL). On
-/// an orderly end the harness writes a line first and the watcher leaves quietly.
+/// and then `exec`s the program under its own pid, the group's leader. If the harness dies in any way — a crash,
+/// SIGKILL, a test runner killed — the pipe closes, the watcher's read fails and it kills the whole group (TERM,
+/// then KILL: `make`'s compilers too). On an orderly end the harness writes a line first and the watcher leaves
+/// quietly. Signals from the harness (`signal`, `terminate`) also reach the whole group.
 package final class ChildProcess: @unchecked Sendable {
   package let argv: [String]
   package let pid: Int32
@@ -25,18 +26,19 @@ package final class ChildProcess: @unchecked Sendable {
     cd "$1" || exit 127
     shift
     exec 3<&0 0</dev/null
-    ( read -r _ <&3 || { kill -TERM $$; sleep 3; kill -KILL $$; } ) >/dev/null 2>&1 &
+    ( trap '' TERM INT; read -r _ <&3 || { kill -TERM -$$; sleep 3; kill -KILL -$$; } ) >/dev/null 2>&1 &
     exec 3<&- "$@"
     """
 
-  /// Starts `argv` in `directory` with standard output and error written to `output`.
+  /// Starts `argv` in `directory` with standard output and error written to `output` (appended when `append`),
+  /// in the harness's environment or `environment`.
   /// - Throws: `HarnessError` when the program cannot be found or started.
-  package init(_ argv: [String], in directory: URL, output: URL) throws {
+  package init(_ argv: [String], in directory: URL, output: URL, append: Bool = false, environment: [String: String]? = nil) throws {
     let executable = try Command.locate(argv[0])
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw HarnessError("cannot create a pipe: \(String(cString: strerror(errno)))") }
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    let out = open(output.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let out = open(output.path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
     guard out >= 0 else {
       Glibc.close(fds[0]); Glibc.close(fds[1])
       throw HarnessError("cannot write \(output.path): \(String(cString: strerror(errno)))")
@@ -69,8 +71,12 @@ package final class ChildProcess: @unchecked Sendable {
     let arguments = ["/bin/sh", "-c", Self.guardScript, "teeharness-guard", directory.path, executable.path] + argv.dropFirst()
     let cArguments = arguments.map { strdup($0) } + [nil]
     defer { for p in cArguments { free(p) } }
+    let cEnvironment = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+    defer { for p in cEnvironment ?? [] { free(p) } }
     var child: pid_t = 0
-    let rc = posix_spawn(&child, "/bin/sh", &actions, &attributes, cArguments, environ)
+    let rc = cEnvironment.map { env in
+      env.withUnsafeBufferPointer { posix_spawn(&child, "/bin/sh", &actions, &attributes, cArguments, UnsafeMutablePointer(mutating: $0.baseAddress)) }
+    } ?? posix_spawn(&child, "/bin/sh", &actions, &attributes, cArguments, environ)
     guard rc == 0 else {
       Glibc.close(fds[1])
       throw HarnessError("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
@@ -145,9 +151,9 @@ package final class ChildProcess: @unchecked Sendable {
     waiter?.resume(returning: nil)
   }
 
-  /// Sends `signal` to the process.
+  /// Sends `signal` to the process and everything it started (its process group).
   package func signal(_ signal: Int32) {
-    if isRunning { kill(pid, signal) }
+    if isRunning { kill(-pid, signal) }
   }
 
   /// Ends the process: SIGTERM, then SIGKILL if it is still there after `grace`.
@@ -170,7 +176,7 @@ package final class ChildProcess: @unchecked Sendable {
   }
 
   deinit {
-    if isRunning { kill(pid, SIGKILL) }
+    if isRunning { kill(-pid, SIGKILL) }
     releaseGuard()
   }
 }
@@ -201,6 +207,6 @@ package final class LiveProcesses: @unchecked Sendable {
 
   /// SIGKILLs every live child (the last resort of a signal handler).
   package func killAll() {
-    for pid in all { kill(pid, SIGKILL) }
+    for pid in all { kill(-pid, SIGKILL) }
   }
 }

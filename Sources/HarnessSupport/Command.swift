@@ -30,50 +30,33 @@ package enum Command {
   }
 
   /// Runs `argv`; its output goes to `log` (appended) or, without a log, is captured into the result.
-  /// Cancelling the calling task terminates the command.
-  /// - Throws: `HarnessError` when the program cannot be found or started. A non-zero exit is *not* thrown:
-  ///   look at `status`.
+  /// The command runs in a process group of its own that cannot outlive the harness (`ChildProcess`):
+  /// cancelling the calling task, or `timeout` passing, ends it and everything it started (TERM, then KILL).
+  /// - Throws: `HarnessError` when the program cannot be found or started, or does not end within `timeout`.
+  ///   A non-zero exit is *not* thrown: look at `status`.
   @discardableResult
   package static func run(
-    _ argv: [String], in directory: URL? = nil, environment: [String: String]? = nil, log: URL? = nil
+    _ argv: [String], in directory: URL? = nil, environment: [String: String]? = nil, log: URL? = nil,
+    timeout: Duration = .seconds(4 * 3600)
   ) async throws -> CommandResult {
-    let process = Process()
-    process.executableURL = try locate(argv[0])
-    process.arguments = Array(argv.dropFirst())
-    if let directory { process.currentDirectoryURL = directory }
-    if let environment { process.environment = environment }
-    process.standardInput = FileHandle.nullDevice
-
-    let sink: URL
-    if let log {
-      sink = log
-      if !FileManager.default.fileExists(atPath: log.path) {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-      }
-    } else {
-      sink = FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-cmd-\(UUID().uuidString)")
-      _ = FileManager.default.createFile(atPath: sink.path, contents: nil)
-    }
-    let handle = try FileHandle(forWritingTo: sink)
-    try handle.seekToEnd()
-    process.standardOutput = handle
-    process.standardError = handle
-    defer {
-      try? handle.close()
-      if log == nil { try? FileManager.default.removeItem(at: sink) }
-    }
-
-    let status: Int32 = try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, Error>) in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do { try process.run() } catch {
-          process.terminationHandler = nil
-          continuation.resume(throwing: HarnessError("cannot start \(argv[0]): \(error.localizedDescription)"))
-        }
-      }
+    let sink = log ?? FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-cmd-\(getpid())-\(UUID().uuidString)")
+    defer { if log == nil { try? FileManager.default.removeItem(at: sink) } }
+    let here = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+    let process = try ChildProcess(argv, in: here, output: sink, append: log != nil, environment: environment)
+    let deadline = Deadline.after(timeout)
+    let status = await withTaskCancellationHandler {
+      await process.wait(until: deadline)
     } onCancel: {
-      if process.isRunning { process.terminate() }
+      Task { await process.terminate() }
     }
+    guard let status else {
+      await process.terminate()
+      if Task.isCancelled { throw CancellationError() }
+      throw HarnessError("`\(argv.prefix(4).joined(separator: " "))` did not finish within \(Int(timeout.seconds)) s: ended",
+        details: ((try? String(contentsOf: sink, encoding: .utf8)) ?? "").lastLines(20))
+    }
+    // Cancelled: the group is ended even if the program itself had already exited.
+    if Task.isCancelled { await process.terminate() }
     let output = log == nil ? (try? String(contentsOf: sink, encoding: .utf8)) ?? "" : ""
     return CommandResult(argv: argv, status: status, output: output)
   }

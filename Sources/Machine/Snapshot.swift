@@ -21,17 +21,73 @@ package struct SnapshotStore: Sendable {
     return has(url) ? url : nil
   }
 
-  /// Whether the machine saved at `state` is complete: its state and its consoles' history.
+  /// Whether the machine saved at `state` is complete: its state, its consoles' history and their digests.
   package func has(_ state: URL) -> Bool {
     let fm = FileManager.default
-    return fm.fileExists(atPath: state.path) && fm.fileExists(atPath: SavedConsoles.file(beside: state).path)
+    return [state, SavedConsoles.file(beside: state), Self.digests(beside: state)].allSatisfy { fm.fileExists(atPath: $0.path) }
   }
 
-  /// Forgets a saved machine that failed to restore.
+  /// Forgets a saved machine (one that failed to restore, or is damaged).
   package func discard(_ url: URL) {
-    try? FileManager.default.removeItem(at: url)
-    try? FileManager.default.removeItem(at: SavedConsoles.file(beside: url))
+    for file in [url, SavedConsoles.file(beside: url), Self.digests(beside: url)] { try? FileManager.default.removeItem(at: file) }
   }
+
+  /// The saved machine for `configuration` when there is one whose files match the digests saved beside them;
+  /// a damaged one (a flipped byte, a truncated file) is discarded and said why in `damaged`.
+  package func verified(for configuration: MachineConfiguration, qemuVersion: String, damaged: (String) -> Void) async -> URL? {
+    guard let state = existing(for: configuration, qemuVersion: qemuVersion) else { return nil }
+    if let why = await Self.damage(of: state) {
+      discard(state)
+      damaged("the saved machine \(state.lastPathComponent) is damaged (\(why)): discarded, this run boots and saves it anew")
+      return nil
+    }
+    return state
+  }
+
+  /// `<state>.sha256`: the sha256 of the state and of its consoles' history, as `sha256sum` prints them.
+  package static func digests(beside state: URL) -> URL { state.appendingPathExtension("sha256") }
+
+  /// Why the saved machine at `state` cannot be trusted, or nil when its files match their digests. Each file is
+  /// digested once per process while its size and time stay the same (restores reuse it for every test).
+  static func damage(of state: URL) async -> String? {
+    let files = [state, SavedConsoles.file(beside: state)]
+    guard let text = try? String(contentsOf: digests(beside: state), encoding: .utf8) else { return "its digests cannot be read" }
+    var expected: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 1)
+      guard parts.count == 2 else { continue }
+      expected[parts[1].trimmingCharacters(in: .whitespaces)] = String(parts[0])
+    }
+    let stamps = files.map(FileStamp.init)
+    if stamps.allSatisfy({ $0 != nil && VerifiedFiles.shared.contains($0!) }) { return nil }
+    guard let actual = try? await FileDigest.sha256(of: files) else { return "its files cannot be read" }
+    for (file, digest) in zip(files, actual) where expected[file.lastPathComponent] != digest {
+      return "\(file.lastPathComponent) does not match its sha256 (\(expected[file.lastPathComponent].map { String($0.prefix(12)) } ?? "none") saved, \(digest.prefix(12)) now)"
+    }
+    for stamp in stamps.compactMap({ $0 }) { VerifiedFiles.shared.insert(stamp) }
+    return nil
+  }
+}
+
+/// A file's identity for "already verified in this process": path, size and modification time.
+struct FileStamp: Hashable, Sendable {
+  var path: String
+  var size: Int64
+  var modified: Int64
+  init?(_ url: URL) {
+    var info = stat()
+    guard stat(url.path, &info) == 0 else { return nil }
+    (path, size, modified) = (url.path, Int64(info.st_size), Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+  }
+}
+
+/// The saved-machine files this process has digested and found intact.
+final class VerifiedFiles: @unchecked Sendable {
+  static let shared = VerifiedFiles()
+  private let lock = NSLock()
+  private var stamps: Set<FileStamp> = []
+  func contains(_ stamp: FileStamp) -> Bool { lock.withLock { stamps.contains(stamp) } }
+  func insert(_ stamp: FileStamp) { lock.withLock { _ = stamps.insert(stamp) } }
 }
 
 /// How long the parts of a restore took, in seconds from launch.
@@ -88,10 +144,17 @@ extension Machine {
         try await Task.sleep(for: .milliseconds(20))
       }
       try history.encoded().write(to: partialConsoles)
-      _ = try? fm.removeItem(at: file)
-      _ = try? fm.removeItem(at: consoles)
+      // Digests beside the files, checked before every restore: a damaged saved machine is never loaded.
+      let digests = SnapshotStore.digests(beside: file)
+      let partialDigests = file.deletingLastPathComponent().appendingPathComponent(".\(digests.lastPathComponent).\(getpid()).partial")
+      defer { try? fm.removeItem(at: partialDigests) }
+      let sums = try await FileDigest.sha256(of: [partial, partialConsoles])
+      try Data("\(sums[0])  \(file.lastPathComponent)\n\(sums[1])  \(consoles.lastPathComponent)\n".utf8).write(to: partialDigests)
+      for old in [digests, file, consoles] { _ = try? fm.removeItem(at: old) }
       try fm.moveItem(at: partialConsoles, to: consoles)
       try fm.moveItem(at: partial, to: file)
+      // Last: the saved machine counts as there (`has`) only once all three are.
+      try fm.moveItem(at: partialDigests, to: digests)
     } catch {
       try? await resume()
       throw error

@@ -102,7 +102,10 @@ package struct SuiteRunner: Sendable {
           runDirectory: machineDirectory)
         if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
         if fresh != .coldBoot && memory.restoreFailure == nil {
-          saved = snapshots?.existing(for: configuration, qemuVersion: qemuVersion)
+          saved = await snapshots?.verified(for: configuration, qemuVersion: qemuVersion) {
+            properties["restore.damaged"] = $0
+            Output.error("teeharness: \($0)")
+          }
           configuration.incoming = saved
         }
         try await withMachine(configuration) { machine in
@@ -124,7 +127,7 @@ package struct SuiteRunner: Sendable {
             if spoiled || fresh == .perTest { break }
           }
         }
-      } catch where saved != nil && !ready {
+      } catch where saved != nil && !ready && !Task.isCancelled && !(error is CancellationError) {
         // A saved machine that does not come back (another QEMU, a damaged file): boot instead, and save anew.
         let (message, _) = TestVerdict.explain((error as? RestoreFailed)?.error ?? error)
         restoreFailure = message

@@ -42,8 +42,11 @@ import Testing
     try Data("state".utf8).write(to: state)
     #expect(!store.has(state), "a state without its consoles' history is not a saved machine")
     try Data("{}".utf8).write(to: history)
+    #expect(!store.has(state), "nor one without the digests of its files")
+    let digests = SnapshotStore.digests(beside: state)
+    try Data("x  k.vmstate\n".utf8).write(to: digests)
     #expect(store.has(state))
     store.discard(state)
-    #expect(!FileManager.default.fileExists(atPath: state.path) && !FileManager.default.fileExists(atPath: history.path))
+    #expect([state, history, digests].allSatisfy { !FileManager.default.fileExists(atPath: $0.path) })
   }
 }
