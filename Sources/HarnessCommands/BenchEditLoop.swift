@@ -27,7 +27,7 @@ enum BenchEditLoop {
     }
     let source = ManifestLoader.resolve(String(word[word.index(after: eq)...]), at: .commandLine("--tree"))
     // The copy lives in the cache, outside any checkout the run folder may be in.
-    let copy = stack.cache.appendingPathComponent("tmp/bench-tree-\(UUID().uuidString)", isDirectory: true)
+    let copy = stack.cache.appendingPathComponent("tmp/bench-tree-p\(getpid())-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
     let copied = try await Command.run(["cp", "-a", source.path, copy.path])
     guard copied.succeeded else { throw HarnessError("cannot copy \(source.path): \(copied.output.lastLines(2))") }

@@ -15,6 +15,8 @@ package struct TeeHarness: AsyncParsableCommand {
   /// Runs the command line and exits with the harness's exit codes: 0 passed, 1 failed, 2 infrastructure
   /// error, 64 usage.
   package static func execute() async {
+    // What killed runs left in the temporary folder (their cache's leftovers go when a stack is prepared).
+    Leftovers.sweep(cache: nil)
     do {
       var command = try parseAsRoot()
       if var async = command as? AsyncParsableCommand {

@@ -25,7 +25,7 @@ package struct DownloadCache: Sendable {
       note("cached download \(file.name) is corrupted (sha256 mismatch); fetching it again")
       try fm.removeItem(at: folder)
     }
-    let staging = directory.appendingPathComponent("partial-\(UUID().uuidString)", isDirectory: true)
+    let staging = directory.appendingPathComponent("partial-\(getpid())-\(UUID().uuidString)", isDirectory: true)
     try fm.createDirectory(at: staging, withIntermediateDirectories: true)
     defer { try? fm.removeItem(at: staging) }
     let url = "\(archive.mirror)/\(Self.encodePath(file.path))"

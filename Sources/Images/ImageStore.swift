@@ -26,7 +26,8 @@ package struct ImageStore: Sendable {
 
   /// A fresh scratch folder for one build, under the cache (same file system, so the result can be renamed).
   package func scratch(_ component: ComponentName) throws -> URL {
-    let url = root.appendingPathComponent("tmp/\(component.rawValue)-\(UUID().uuidString)", isDirectory: true)
+    // The owner's pid in the name: a scratch folder of a killed run is swept (`Leftovers`).
+    let url = root.appendingPathComponent("tmp/\(component.rawValue)-p\(getpid())-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }

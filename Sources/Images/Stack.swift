@@ -14,6 +14,7 @@ package enum Stack {
     let spec = try ManifestLoader.load(layout.manifest(manifest), overrides: try overrides.tree())
     let lock = try LockFile.load(layout.lockFile)
     try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+    Leftovers.sweep(cache: cache)
     let archive = try DebianArchive.host(cache: cache)
     var builder = ImageBuilder(manifest: spec, lock: lock, layout: layout, cache: cache, archive: archive, report: report)
     builder.mayBuild = build

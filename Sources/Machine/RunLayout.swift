@@ -12,7 +12,8 @@ extension MachineConfiguration {
   /// `mkdtemp` under `$TMPDIR` (or /tmp): mode 0700, nothing else can connect to the machine.
   static func privateSocketDirectory() throws -> URL {
     let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-    var template = Array("\(base)/teeharness-XXXXXX".utf8CString)
+    // The owner's pid in the name: the folder of a killed run is swept (`Leftovers`).
+    var template = Array("\(base)/teeharness-\(getpid())-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else {
       throw HarnessError("cannot create a private folder under \(base): \(String(cString: strerror(errno)))",
         fix: "set TMPDIR to a writable folder")

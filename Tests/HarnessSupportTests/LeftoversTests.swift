@@ -1,0 +1,33 @@
+import Foundation
+import HarnessSupport
+import Testing
+
+@Suite struct LeftoversTests {
+  @Test func theOwnersPidIsReadFromEachKindOfName() {
+    #expect(Leftovers.owner(of: "optee-os-p4242-0C36", pattern: #"^[a-z0-9-]+?-p(\d+)-"#) == 4242)
+    #expect(Leftovers.owner(of: ".abc.vmstate.77.partial", pattern: #"^\..+\.(\d+)\.partial$"#) == 77)
+    #expect(Leftovers.owner(of: "abc.vmstate", pattern: #"^\..+\.(\d+)\.partial$"#) == nil)
+  }
+
+  /// A killed run's scratch, partial download and half-saved machine go; a live run's and finished files stay.
+  @Test func onlyWhatADeadProcessLeftIsSwept() async throws {
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("leftovers-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    defer { try? FileManager.default.removeItem(at: cache) }
+    let gone = try ChildProcess(["true"], in: cache.deletingLastPathComponent(), output: URL(fileURLWithPath: "/dev/null"))
+    #expect(await gone.wait(until: .after(.seconds(5))) == 0)
+    let dead = gone.pid, live = getpid()
+    let fm = FileManager.default
+    let paths = [
+      "tmp/optee-os-p\(dead)-A", "tmp/optee-os-p\(live)-B", "downloads/partial-\(dead)-C", "downloads/0123abcd",
+      "snapshots/.k.vmstate.\(dead).partial", "snapshots/.k.vmstate.\(live).partial", "snapshots/k.vmstate",
+    ]
+    for path in paths {
+      let url = cache.appendingPathComponent(path)
+      try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      #expect(fm.createFile(atPath: url.path, contents: Data("x".utf8)))
+    }
+    let removed = Set(Leftovers.sweep(cache: cache).map { $0.path.replacingOccurrences(of: cache.path + "/", with: "") })
+    #expect(removed == ["tmp/optee-os-p\(dead)-A", "downloads/partial-\(dead)-C", "snapshots/.k.vmstate.\(dead).partial"])
+    for path in paths where !removed.contains(path) { #expect(fm.fileExists(atPath: cache.appendingPathComponent(path).path), "\(path)") }
+  }
+}
