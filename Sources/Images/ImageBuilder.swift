@@ -150,6 +150,24 @@ package struct ImageBuilder: Sendable {
     async throws -> Outcome
   {
     let name = spec.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+    // The fast way: already built, checked without a lock (a published entry never changes).
+    if case .valid = try await store.lookup(spec.name, key: key) {
+      report("\(name) cached  \(key.prefix(12))")
+      return Outcome(component: spec.name, key: key, directory: store.directory(spec.name, key: key), builtSeconds: nil,
+        workspace: tree?.workspace)
+    }
+    // One builder of an entry at a time across harness processes; the one that waited finds it built.
+    let lock = store.root.appendingPathComponent("locks/\(spec.name.rawValue)-\(key.prefix(32)).lock")
+    return try await FileLock.with(lock, deadline: .after(.seconds(4 * 3600)),
+      waiting: { report("\(name) another teeharness is building it: waiting") }) {
+      try await buildLocked(spec, key: key, inputs: inputs, dependencies: dependencies, tree: tree)
+    }
+  }
+
+  private func buildLocked(_ spec: ComponentSpec, key: String, inputs: [String], dependencies: [Outcome], tree: TreeBuild?)
+    async throws -> Outcome
+  {
+    let name = spec.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
     switch try await store.lookup(spec.name, key: key) {
     case .valid:
       report("\(name) cached  \(key.prefix(12))")

@@ -36,12 +36,32 @@ package struct SnapshotStore: Sendable {
   /// a damaged one (a flipped byte, a truncated file) is discarded and said why in `damaged`.
   package func verified(for configuration: MachineConfiguration, qemuVersion: String, damaged: (String) -> Void) async -> URL? {
     guard let state = existing(for: configuration, qemuVersion: qemuVersion) else { return nil }
-    if let why = await Self.damage(of: state) {
-      discard(state)
-      damaged("the saved machine \(state.lastPathComponent) is damaged (\(why)): discarded, this run boots and saves it anew")
+    // Shared with other readers, never while another process saves this machine.
+    let verdict: String?
+    do {
+      verdict = try await FileLock.with(Self.lock(of: state), exclusive: false, deadline: .after(.seconds(120))) {
+        let why = await Self.damage(of: state)
+        if why != nil { discard(state) }
+        return why
+      }
+    } catch {
+      damaged("the saved machine \(state.lastPathComponent) could not be checked (\(error)): this run boots")
       return nil
     }
-    return state
+    guard let why = verdict else { return state }
+    damaged("the saved machine \(state.lastPathComponent) is damaged (\(why)): discarded, this run boots and saves it anew")
+    return nil
+  }
+
+  /// `<state>.lock`: held to save the machine (exclusive) or to verify it (shared).
+  package static func lock(of state: URL) -> URL { state.appendingPathExtension("lock") }
+
+  /// Saves the machine at `state` with `save` unless another harness process saved it meanwhile (one saver of a
+  /// machine at a time; readers never verify a machine half-saved).
+  package func saveOnce(_ state: URL, _ save: () async throws -> Double) async throws -> Double? {
+    try await FileLock.with(Self.lock(of: state), deadline: .after(.seconds(300))) {
+      has(state) ? nil : try await save()
+    }
   }
 
   /// `<state>.sha256`: the sha256 of the state and of its consoles' history, as `sha256sum` prints them.

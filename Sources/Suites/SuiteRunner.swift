@@ -187,9 +187,10 @@ package struct SuiteRunner: Sendable {
     }
     if let snapshots = usableSnapshots, snapshots.existing(for: machine.configuration, qemuVersion: qemuVersion) == nil {
       try await machine.awaitQuietConsoles(deadline: .after(.seconds(10)))
-      let seconds = try await machine.saveSnapshot(to: snapshots.file(for: machine.configuration, qemuVersion: qemuVersion),
-        deadline: .after(.seconds(60)))
-      properties["snapshot.saved"] = String(format: "%.2f s", seconds)
+      let file = snapshots.file(for: machine.configuration, qemuVersion: qemuVersion)
+      if let seconds = try await snapshots.saveOnce(file, { try await machine.saveSnapshot(to: file, deadline: .after(.seconds(60))) }) {
+        properties["snapshot.saved"] = String(format: "%.2f s", seconds)
+      }
     }
     return nil
   }
