@@ -87,7 +87,7 @@ package actor RSPClient {
   /// - Throws: `DeadlineExceeded` when it does not stop in time (it is still running then).
   package func waitForStop(deadline: Deadline) async throws -> StopReply {
     while true {
-      let packet = try await nextPacket(deadline: deadline, what: "a stop of the target")
+      let packet = try await nextPacket(deadline: deadline, what: "a stop of the target", reply: false)
       if let stop = StopReply(packet) {
         state = .stopped
         return stop
@@ -249,7 +249,9 @@ package actor RSPClient {
     }
   }
 
-  private func nextPacket(deadline: Deadline, what: String) async throws -> [UInt8] {
+  /// The next packet; `reply` when it is the answer to a request (no answer is then the channel's trouble),
+  /// not a stop of the running target (whose absence says something of the guest).
+  private func nextPacket(deadline: Deadline, what: String, reply: Bool = true) async throws -> [UInt8] {
     if !packets.isEmpty { return packets.removeFirst() }
     guard state != .closed else { throw HarnessError("the GDB stub connection is closed (QEMU exited)") }
     // Never replace a waiter (it would wait forever): a second wait is a caller's mistake, said as such. A
@@ -267,7 +269,7 @@ package actor RSPClient {
     let started = ContinuousClock.now
     let timer = Task { [weak self] in
       try await Task.sleep(until: deadline.instant, clock: .continuous)
-      await self?.expire(id, DeadlineExceeded("GDB stub: \(what)", after: .now - started))
+      await self?.expire(id, DeadlineExceeded("GDB stub: \(what)", after: .now - started, channel: reply))
     }
     defer { timer.cancel() }
     try Task.checkCancellation()

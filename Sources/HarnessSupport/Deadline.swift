@@ -40,9 +40,13 @@ extension Double {
 package struct DeadlineExceeded: Error, CustomStringConvertible, Sendable {
   package var what: String
   package var after: Duration
-  package init(_ what: String, after: Duration) {
+  /// One of the harness's own channels (QMP, the GDB stub's replies, a queue for it) did not answer: the
+  /// harness's trouble, an error — not the stack failing.
+  package var channel: Bool
+  package init(_ what: String, after: Duration, channel: Bool = false) {
     self.what = what
     self.after = after
+    self.channel = channel
   }
   /// `after` zero: the waiter said in `what` what did not come.
   package var description: String { after == .zero ? what : "\(what): no answer within \(after.seconds.formatted(decimals: 1)) s" }

@@ -44,7 +44,7 @@ package actor TurnQueue {
       try await Task.sleep(until: deadline.instant, clock: .continuous)
       guard let self else { return }
       let busy = await self.holder ?? "another caller"
-      await self.giveUp(id, DeadlineExceeded("\(self.channel): still busy with \(busy) when \(what) wanted it", after: .now - started))
+      await self.giveUp(id, DeadlineExceeded("\(self.channel): still busy with \(busy) when \(what) wanted it", after: .now - started, channel: true))
     }
     defer { timer.cancel() }
     try await withTaskCancellationHandler {

@@ -125,7 +125,7 @@ package actor Machine {
         do {
           let match = try await normal.expect(m.waitPattern, timeout: Self.remaining(m, since: launched), deadline: deadline)
           if let missed = m.missedWhen, match.text.contains(missed.line) {
-            throw HarnessError("no milestone '\(m.name)': \(missed.meaning)", details: await context())
+            throw MilestoneMissed(milestone: m.name, meaning: missed.meaning, context: await context())
           }
         } catch var timeout as ExpectTimeout {
           let last = milestones.filter { $0.reachedAt != nil }.max { $0.reachedAt! < $1.reachedAt! }

@@ -39,3 +39,15 @@ package struct Milestone: Sendable, Equatable {
     Milestone(name: "shell ready", world: .normal, pattern: "teeharness-init: ready", budget: 110),
   ]
 }
+
+/// The boot printed the line that says a milestone will not come (the driver found no TEE, …): the stack failed.
+package struct MilestoneMissed: Error, CustomStringConvertible, Sendable {
+  package var milestone: String
+  package var meaning: String
+  /// Both consoles' last lines.
+  package var context: String
+  package var description: String { "no milestone '\(milestone)': \(meaning)" }
+  package init(milestone: String, meaning: String, context: String) {
+    (self.milestone, self.meaning, self.context) = (milestone, meaning, context)
+  }
+}

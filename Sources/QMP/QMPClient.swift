@@ -116,7 +116,7 @@ package actor QMPClient {
   }
 
   private func expire(_ id: Int, command: String) {
-    pending.removeValue(forKey: id)?.continuation.resume(throwing: DeadlineExceeded("QMP \(command)", after: .zero))
+    pending.removeValue(forKey: id)?.continuation.resume(throwing: DeadlineExceeded("QMP did not answer \(command)", after: .zero, channel: true))
   }
 
   /// `query-status`: the run state (`running`, `paused`, `prelaunch`, …).

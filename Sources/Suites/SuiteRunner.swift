@@ -136,10 +136,13 @@ package struct SuiteRunner: Sendable {
         if let saved { snapshots?.discard(saved) }
         continue
       } catch {
-        // The machine could not be booted: every remaining test is an error with the reason.
+        // The machine could not be booted: every remaining test ends with the reason — a failure when the stack
+        // is what failed (a panic, a milestone not reached), an error when QEMU, the host or the harness did.
         let (message, details) = TestVerdict.explain(error)
+        let outcome: Outcome = TestVerdict.isInfrastructure(error) || Task.isCancelled ? .error : .failed
         for (test, k) in pending {
-          var r = TestResult(suite: suite.name, name: test.name, outcome: .error, message: "boot failed: \(message)",
+          var r = TestResult(suite: suite.name, name: test.name, outcome: outcome,
+            message: outcome == .failed ? "the stack did not boot: \(message)" : "boot failed: \(message)",
             details: details, seconds: 0)
           r.verdictAt = (ContinuousClock.now - memory.started).seconds
           if let done = runs.add([r], last: k == repeats) {

@@ -23,6 +23,9 @@ struct TestVerdict: Sendable, Equatable {
     switch error {
     case let failure as TestFailure: (v.outcome, v.message, v.details) = (.failed, failure.message, failure.details)
     case let skipped as TestSkipped: (v.outcome, v.message) = (.skipped, skipped.reason)
+    case let late as DeadlineExceeded where late.channel:
+      // QMP or the GDB stub did not answer the harness: its trouble, not the stack's.
+      (v.outcome, v.message, v.details) = (.error, late.description, context())
     case let late as DeadlineExceeded:
       // The test's own deadline, or one of a wait inside it.
       (v.outcome, v.message, v.details) = (.failed, deadlinePassed ? whole : late.description, context())
@@ -92,7 +95,7 @@ struct TestVerdict: Sendable, Equatable {
 
   static func isInfrastructure(_ error: any Error) -> Bool {
     switch error {
-    case is ExpectTimeout, is BadPatternSeen, is TestFailure: false
+    case is ExpectTimeout, is BadPatternSeen, is TestFailure, is MilestoneMissed: false
     default: true
     }
   }
@@ -103,6 +106,7 @@ struct TestVerdict: Sendable, Equatable {
     case let e as ExpectTimeout:
       return ("no \(e.pattern) on the \(e.console) console within \(e.timeout.seconds.formatted(decimals: 1)) s", e.context)
     case let e as BadPatternSeen: return ("\(e.alarm.rule) on the \(e.console) console: \(e.alarm.line)", e.context)
+    case let e as MilestoneMissed: return (e.description, e.context)
     case let e as ConsoleClosed: return ("the \(e.console) console closed: QEMU exited", e.context)
     case let e as MachineError:
       let lines = e.description.split(separator: "\n", maxSplits: 1).map(String.init)

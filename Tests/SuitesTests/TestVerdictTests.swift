@@ -1,5 +1,6 @@
 import Foundation
 import HarnessSupport
+import Machine
 import Reporting
 import Testing
 
@@ -56,6 +57,17 @@ import Testing
     #expect(verdict(inner, deadlinePassed: true).message == "the test did not finish within 60 s")
     let wait = ExpectTimeout(console: "normal", pattern: "\"# \"", timeout: .seconds(30), context: "tails")
     #expect(verdict(wait, deadlinePassed: true).message == "the test did not finish within 60 s: no \"# \" on the normal console within 30.0 s")
+  }
+
+  /// The rule the README states: the stack failing is a failure, the harness's own channels are errors.
+  @Test func theHarnessChannelsNotAnsweringIsAnErrorTheStackFailingIsAFailure() {
+    let stub = verdict(DeadlineExceeded("GDB stub: the reply to `m1000,8`", after: .seconds(5), channel: true))
+    #expect(stub.outcome == .error && stub.message?.contains("GDB stub: the reply to") == true)
+    #expect(verdict(DeadlineExceeded("QMP did not answer query-status", after: .zero, channel: true)).outcome == .error)
+    #expect(verdict(DeadlineExceeded("GDB stub: a stop of the target", after: .seconds(5))).outcome == .failed,
+      "a breakpoint the guest never reached says something of the guest")
+    let missed = MilestoneMissed(milestone: "optee driver", meaning: "the driver found no TEE", context: "--- consoles")
+    #expect(!TestVerdict.isInfrastructure(missed) && TestVerdict.explain(missed).0 == "no milestone 'optee driver': the driver found no TEE")
   }
 
   @Test func theChecksAfterTheTestFailItInOrderAndSpoilTheMachine() {
