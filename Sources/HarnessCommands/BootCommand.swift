@@ -51,7 +51,7 @@ struct BootCommand: AsyncParsableCommand {
 
 extension BootCommand {
   static func mirror(_ machine: Machine, secure: Bool) async {
-    await machine.normal.setMirror { FileHandle.standardOutput.write(Data($0)) }
+    await machine.normal.setMirror { Output.raw([UInt8]($0)) }
     guard secure else { return }
     await machine.secure.setMirror { bytes in
       // Each secure line starts with `S| ` so the two worlds can be told apart.
@@ -60,7 +60,7 @@ extension BootCommand {
         out.append(byte)
         if byte == 0x0A { out += Array("S| ".utf8) }
       }
-      FileHandle.standardOutput.write(Data(out))
+      Output.raw([UInt8](out))
     }
   }
 

@@ -15,6 +15,7 @@ package struct TeeHarness: AsyncParsableCommand {
   /// Runs the command line and exits with the harness's exit codes: 0 passed, 1 failed, 2 infrastructure
   /// error, 64 usage.
   package static func execute() async {
+    Output.survivePipes()
     // What killed runs left in the temporary folder (their cache's leftovers go when a stack is prepared).
     Leftovers.sweep(cache: nil)
     do {
@@ -25,15 +26,15 @@ package struct TeeHarness: AsyncParsableCommand {
         try command.run()
       }
     } catch let error as HarnessError {
-      FileHandle.standardError.write(Data("error: \(error.line)\n".utf8))
-      if let details = error.details { FileHandle.standardError.write(Data("\(details)\n".utf8)) }
+      Output.error("error: \(error.line)")
+      if let details = error.details { Output.error(details) }
       Foundation.exit(HarnessExit.infrastructure.rawValue)
     } catch let exit as HarnessExitRequest {
       Foundation.exit(exit.code.rawValue)
     } catch {
       let code = exitCode(for: error)
       if code == .success { exit(withError: error) }  // --help, --version
-      FileHandle.standardError.write(Data("\(fullMessage(for: error))\n".utf8))
+      Output.error(fullMessage(for: error))
       // A command line the parser rejects is a usage error; anything else a command throws is infrastructure.
       Foundation.exit(code == .validationFailure ? HarnessExit.usage.rawValue : HarnessExit.infrastructure.rawValue)
     }

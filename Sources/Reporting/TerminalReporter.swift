@@ -99,7 +99,7 @@ final class StatusLine: @unchecked Sendable {
     lock.withLock {
       ticker?.cancel()
       ticker = nil
-      if text != nil { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+      if text != nil { Output.raw("\r\u{1B}[K") }
       text = nil
     }
   }
@@ -108,7 +108,7 @@ final class StatusLine: @unchecked Sendable {
 
   func print(_ line: String) {
     lock.withLock {
-      FileHandle.standardOutput.write(Data(((text == nil ? "" : "\r\u{1B}[K") + line + "\n").utf8))
+      Output.raw((text == nil ? "" : "\r\u{1B}[K") + line + "\n")
       draw()
     }
   }
@@ -117,6 +117,6 @@ final class StatusLine: @unchecked Sendable {
   private func draw() {
     guard let text else { return }
     let elapsed = Int((ContinuousClock.now - started).seconds)
-    FileHandle.standardOutput.write(Data("\r\u{1B}[K  … \(text) \(elapsed) s".utf8))
+    Output.raw("\r\u{1B}[K  … \(text) \(elapsed) s")
   }
 }

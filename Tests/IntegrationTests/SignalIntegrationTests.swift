@@ -42,5 +42,20 @@ extension Integration {
     let gone = await eventually(within: .after(.seconds(10))) { qemuProcesses(mentioning: folder).isEmpty }
     #expect(gone, "QEMU outlived a SIGKILLed harness")
   }
+
+  /// A reader that goes away (`check | head -1`): the harness neither dies of SIGPIPE nor traps on the failed
+  /// write; the run ends as it would and its reports are written.
+  @Test func aClosedStandardOutputCostsTheOutputNotTheRun() async throws {
+    _ = try await SharedStack.shared.get()
+    let out = SharedStack.runFolder("closed-stdout")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    let log = out.appendingPathComponent("harness.log")
+    // `true` exits at once: every line the harness writes after that meets a closed pipe.
+    let harness = try ChildProcess(["bash", "-c", "set -o pipefail; \"$0\" check --suite boot --out \"$1\" | true",
+      Self.executable.path, out.path], in: out, output: log)
+    let status = await harness.wait(until: .after(.seconds(240)))
+    #expect(status == 0, "exit status \(status.map(String.init) ?? "none"): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path), "the reports were lost")
+  }
 }
 }
