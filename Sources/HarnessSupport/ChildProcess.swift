@@ -34,6 +34,9 @@ package final class ChildProcess: @unchecked Sendable {
   /// in the harness's environment or `environment`.
   /// - Throws: `HarnessError` when the program cannot be found or started.
   package init(_ argv: [String], in directory: URL, output: URL, append: Bool = false, environment: [String: String]? = nil) throws {
+    // The guard's pipe may have lost its reader (a KILL of the group ends the watcher too): the last line to it
+    // must fail with EPIPE, not kill the harness. Children start with every signal at its default again.
+    _ = Self.ignorePipes
     let executable = try Command.locate(argv[0])
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw HarnessError("cannot create a pipe: \(String(cString: strerror(errno)))") }
@@ -97,6 +100,8 @@ package final class ChildProcess: @unchecked Sendable {
     thread.name = "teeharness-wait-\(spawned)"
     thread.start()
   }
+
+  private static let ignorePipes: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
 
   private func exited(_ status: Int32, pid: Int32) {
     lock.lock()

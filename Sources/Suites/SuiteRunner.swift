@@ -261,7 +261,10 @@ package struct SuiteRunner: Sendable {
     result.verdictAt = (ContinuousClock.now - memory.started).seconds
     // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
     let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
-    let spoiled = verdict.spoilsMachine || unusable
+    // A body abandoned at its deadline may still run (it was cancelled, but need not listen): it keeps this
+    // machine; the next test gets another.
+    let abandoned = thrown is DeadlineExceeded && context.deadline.hasPassed
+    let spoiled = verdict.spoilsMachine || unusable || abandoned
     if !alarms.isEmpty { await machine.clearAlarms() }
     return ([result] + collected.cases, spoiled)
   }

@@ -44,6 +44,15 @@ extension Integration {
       Test("a test that outlives its deadline", timeout: .seconds(3)) { t in
         _ = try await t.run("sleep 60", timeout: .seconds(120))
       }
+      Test("a body that ignores its deadline", timeout: .seconds(3)) { t in
+        _ = try await t.run("touch /tmp/abandoned-here")
+        // Never resumes and never listens to its cancellation: the runner must leave it, and its machine.
+        await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
+      }
+      Test("a machine an abandoned body kept is not reused") { t in
+        let mark = try await t.run("test -e /tmp/abandoned-here && echo kept || echo fresh")
+        try t.require(mark.output == "fresh", "the machine of the abandoned body was reused")
+      }
       Test("a bad line the test did not allow") { t in
         _ = try await t.run("echo 'Kernel panic - not syncing: provoked by a test' > /dev/kmsg; sleep 1")
       }
@@ -72,6 +81,9 @@ extension Integration {
     #expect(never?.details?.contains("last lines of the normal-world console") == true)
     #expect(outcome["a test that outlives its deadline"]?.outcome == .failed)
     #expect(outcome["a test that outlives its deadline"]?.message?.contains("did not finish within 3 s") == true)
+    #expect(outcome["a body that ignores its deadline"]?.message?.contains("did not finish within 3 s") == true)
+    #expect(outcome["a machine an abandoned body kept is not reused"]?.outcome == .passed,
+      "\(outcome["a machine an abandoned body kept is not reused"]?.message ?? "")")
     #expect(outcome["a bad line the test did not allow"]?.outcome == .failed)
     #expect(outcome["a bad line the test did not allow"]?.message?.contains("kernel panic on the normal console") == true)
     #expect(outcome["a bad line the test allowed"]?.outcome == .passed)
