@@ -16,8 +16,8 @@ package struct TeeHarness: AsyncParsableCommand {
   /// error, 64 usage.
   package static func execute() async {
     Output.survivePipes()
-    // What killed runs left in the temporary folder (their cache's leftovers go when a stack is prepared).
-    Leftovers.sweep(cache: nil)
+    // What killed runs left in the temporary folder and the cache (another cache's go when a stack is prepared).
+    Leftovers.sweep(cache: CacheLocation.resolve())
     do {
       var command = try parseAsRoot()
       if var async = command as? AsyncParsableCommand {

@@ -57,5 +57,60 @@ extension Integration {
     #expect(status == 0, "exit status \(status.map(String.init) ?? "none"): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path), "the reports were lost")
   }
+
+  /// Processes whose command line or working folder mentions `text`.
+  static func processes(mentioning text: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { pid in
+      guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+      let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+      let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+      let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+      return (cmdline.contains(text) || cwd.contains(text)) && state != "Z"
+    }
+  }
+
+  /// An image build stopped while OP-TEE compiles, 5 times per signal: no make or compiler outlives the harness,
+  /// and its scratch folder is gone once the harness starts again; nothing half-built is stored.
+  @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
+  func noBuildToolOutlivesAnInterruptedBuild(signal: Int32) async throws {
+    _ = try await SharedStack.shared.get()
+    let cache = CacheLocation.resolve()
+    for round in 1...5 {
+      let out = SharedStack.runFolder("build-\(signal)-\(round)")
+      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+      let log = out.appendingPathComponent("harness.log")
+      // A build option no stored OP-TEE has: this build starts from nothing.
+      let mark = "\(signal)\(round)\(UInt32.random(in: 0...UInt32.max))"
+      let harness = try ChildProcess([Self.executable.path, "images", "build", "--set", "optee.CFG_TEEHARNESS_BUILD_MARK=\(mark)"],
+        in: out, output: log)
+      defer { harness.signal(SIGKILL) }
+      let scratch = "tmp/optee-p\(harness.pid)-"
+      let compiling = await eventually(within: .after(.seconds(120))) {
+        Self.processes(mentioning: scratch).contains { pid in
+          let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+          return name.hasPrefix("make") || name.hasPrefix("cc1") || name.contains("gcc")
+        } || !harness.isRunning
+      }
+      try #require(compiling && harness.isRunning, "round \(round): OP-TEE never compiled: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+      let tools = Self.processes(mentioning: scratch)
+      harness.signal(signal)
+      let status = await harness.wait(until: .after(.seconds(30)))
+      #expect(status != nil, "round \(round): the harness did not end")
+      let gone = await eventually(within: .after(.seconds(10))) { tools.allSatisfy { kill($0, 0) != 0 } && Self.processes(mentioning: scratch).isEmpty }
+      #expect(gone, "round \(round): \(Self.processes(mentioning: scratch).count) build processes outlived the harness")
+      // The next start sweeps what the killed one left; the store has no half-built entry.
+      _ = try await Command.run([Self.executable.path, "list"])
+      let left = ((try? FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("tmp").path)) ?? [])
+        .filter { $0.hasPrefix("optee-p\(harness.pid)-") }
+      #expect(left.isEmpty, "round \(round): scratch left: \(left)")
+      let stored = (try? FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("store/optee").path)) ?? []
+      for key in stored {
+        let record = cache.appendingPathComponent("store/optee/\(key)/record.json")
+        let text = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
+        #expect(!text.contains(mark), "round \(round): a build that was stopped is in the store")
+      }
+    }
+  }
 }
 }
