@@ -58,6 +58,58 @@ extension Integration {
     #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path), "the reports were lost")
   }
 
+  /// Stopped while a restored machine runs its tests (the restore itself, or a test in flight), 5 times per
+  /// signal: no QEMU survives, the saved machine is kept intact (an interrupted restore is not a damaged file),
+  /// and the run's socket folder is gone once the harness starts again.
+  @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
+  func aStopDuringARestoredRunLeavesNothingAndKeepsTheSavedMachine(signal: Int32) async throws {
+    _ = try await SharedStack.shared.get()
+    for round in 1...5 {
+      let out = SharedStack.runFolder("restored-\(signal)-\(round)")
+      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+      let log = out.appendingPathComponent("harness.log")
+      let harness = try ChildProcess([Self.executable.path, "check", "--suite", "xtest", "--out", out.path], in: out, output: log)
+      defer { harness.signal(SIGKILL) }
+      // A machine restored from the saved one: QEMU with `-incoming`; the later rounds stop later in the run.
+      let restored = await eventually(within: .after(.seconds(120))) {
+        qemuProcesses(mentioning: out.path).contains { pid in
+          String(decoding: (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            .contains("-incoming")
+        } || !harness.isRunning
+      }
+      try #require(restored && harness.isRunning, "round \(round): no restored machine: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+      // Later rounds stop later: in the restore, then in the tests (a pause, not a condition: where it lands is
+      // the variable).
+      if round > 1 { try await Task.sleep(for: .milliseconds(400 * round)) }
+      // Its private folder (sockets, flash image): `<tmp>/teeharness-<harness pid>-XXXXXX`.
+      let folders = qemuProcesses(mentioning: out.path).flatMap { pid -> [String] in
+        let cmdline = String(decoding: (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        guard let regex = try? NSRegularExpression(pattern: "/[^ ,=]*/teeharness-\(harness.pid)-[A-Za-z0-9]{6}") else { return [] }
+        return regex.matches(in: cmdline, range: NSRange(cmdline.startIndex..., in: cmdline)).compactMap { Range($0.range, in: cmdline).map { String(cmdline[$0]) } }
+      }
+      #expect(!folders.isEmpty, "round \(round): no private folder in QEMU's command line")
+      harness.signal(signal)
+      let status = await harness.wait(until: .after(.seconds(40)))
+      #expect(status != nil, "round \(round): the harness did not end")
+      let gone = await eventually(within: .after(.seconds(10))) { qemuProcesses(mentioning: out.path).isEmpty }
+      #expect(gone, "round \(round): a QEMU outlived the harness")
+      _ = try await Command.run([Self.executable.path, "list"])
+      for folder in Set(folders) {
+        #expect(!FileManager.default.fileExists(atPath: folder), "round \(round): socket folder \(folder) left")
+      }
+      let snapshots = CacheLocation.resolve().appendingPathComponent("snapshots")
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshots.path)) ?? []
+      #expect(!names.contains { $0.hasSuffix(".\(harness.pid).partial") }, "round \(round): a half-saved machine left")
+    }
+    // Still there and intact: the next run restores it.
+    let out = SharedStack.runFolder("restored-after-\(signal)")
+    let after = try await Command.run([Self.executable.path, "check", "--suite", "xtest", "--out", out.path])
+    #expect(after.status == 0, "\(after.output.lastLines(10))")
+    let report = (try? String(contentsOf: out.appendingPathComponent("report.json"), encoding: .utf8)) ?? ""
+    #expect(report.contains("restore.ready") && !report.contains("restore.damaged") && !report.contains("restore.failed"),
+      "the saved machine did not survive the interruptions")
+  }
+
   /// Processes whose command line or working folder mentions `text`.
   static func processes(mentioning text: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
