@@ -67,6 +67,22 @@ import Testing
     #expect(error?.message.contains("not a valid lock") == true)
   }
 
+  /// Lock entries name folders in the cache (by digest) and files in the mirror: one that would reach outside
+  /// is refused with one line, before anything is downloaded or removed.
+  @Test(arguments: [
+    (#""name":"x.dsc","path":"pool/x.dsc","size":1,"sha256":"../../../etc""#, "a sha256 that is not 64 lowercase hex digits"),
+    (#""name":"../x","path":"pool/x.dsc","size":1,"sha256":"\#(String(repeating: "a", count: 64))""#, "a file name that is not a plain name"),
+    (#""name":"x.dsc","path":"../../etc/passwd","size":1,"sha256":"\#(String(repeating: "a", count: 64))""#, "a mirror path that is not a plain relative path"),
+    (#""name":"x.dsc","path":"/etc/passwd","size":1,"sha256":"\#(String(repeating: "a", count: 64))""#, "a mirror path that is not a plain relative path"),
+  ])
+  func aHostileLockEntryIsRefused(entry: String, why: String) throws {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try Data(#"{"format":1,"entries":{"source x/sid":[{"package":"x","version":"1",\#(entry)}]}}"#.utf8).write(to: url)
+    let error = #expect(throws: HarnessError.self) { try LockFile.load(url) }
+    #expect(error?.message.contains("entry 'source x/sid' has \(why)") == true, "\(error?.message ?? "")")
+  }
+
   @Test func archiveErrorsBecomeOneActionableLine() {
     let file = LockedFile(package: "optee-os", version: "4.10.0-2", name: "x.dsc", path: "pool/x.dsc", size: 1, sha256: "ab")
     #expect(DownloadCache.explain("Err:1 http://m/x 404  Not Found", file: file, url: "u").message.contains("no longer serves"))
