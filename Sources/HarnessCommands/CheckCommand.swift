@@ -18,8 +18,8 @@ struct CheckCommand: AsyncParsableCommand {
   @Option(name: .customLong("suite"), help: "A suite to run (repeatable; default: \(Catalog.defaultSuites.joined(separator: ", ")), or on a stack of the fault catalog the suites its fault names).")
   var suites: [String] = []
 
-  @Option(name: .long, help: "Only tests whose name (or suite/name) contains this text.")
-  var test: String?
+  @Option(name: .long, help: "Only tests whose name (or suite/name) contains this text (repeatable: any of them).")
+  var test: [String] = []
 
   @Option(name: .long, help: "Leave out tests whose name (or suite/name) contains this text (repeatable).")
   var skip: [String] = []
@@ -29,6 +29,12 @@ struct CheckCommand: AsyncParsableCommand {
 
   @Option(name: .long, help: "Run only shard I of N (a stable split of the tests across CI jobs; combine with `report merge`).")
   var shard: String?
+
+  @Flag(name: [.customShort("x"), .long], help: "Stop at the first test that fails or errs; the rest are reported as not run.")
+  var exitfirst = false
+
+  @Flag(name: .long, help: "Print the tests this selection would run (suite/test, one a line) and exit: nothing is built or booted.")
+  var list = false
 
   @OptionGroup var machines: FreshMachineOptions
 
@@ -41,6 +47,15 @@ struct CheckCommand: AsyncParsableCommand {
 
   func run() async throws {
     let named = try suites.map(Self.suite)
+    if list {
+      // What would run: the manifest says which suites a fault's stack runs; nothing else is needed.
+      let layout = try ProjectLayout.find()
+      let manifest = try ManifestLoader.load(layout.manifest(stack.manifest), overrides: try stack.overrides.value.tree())
+      let selected = named.isEmpty ? try (manifest.fault?.suites ?? Catalog.defaultSuites).map(Self.suite) : named
+      let select = selection
+      for suite in selected { for t in suite.tests where select(suite, t) { Output.line("\(suite.name)/\(t.name)") } }
+      return
+    }
     let runDirectory = try RunFolder.make(reports.out)
     let host = try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value)
     if getuid() == 0 {
@@ -55,17 +70,24 @@ struct CheckCommand: AsyncParsableCommand {
     let selected = named.isEmpty ? try (manifest.fault?.suites ?? Catalog.defaultSuites).map(Self.suite) : named
     let facts = await StackDiscovery.learnOrSay(try StackFacts(images: images, manifest: manifest), runDirectory: runDirectory)
     var runner = SuiteRunner(facts: facts, runDirectory: runDirectory, reporter: TerminalReporter(), checks: .optee)
+    runner.select = selection
+    runner.repeats = `repeat`
+    runner.exitFirst = exitfirst
+    machines.apply(to: &runner, cache: stack.cache)
+    try await reports.run(selected, with: runner)
+  }
+
+  /// The tests `--test`, `--skip` and `--shard` select: a name (or suite/name) containing any `--test` text and
+  /// none of the `--skip` texts, in the shard.
+  var selection: @Sendable (Suite, Test) -> Bool {
     let shard = self.shard.flatMap(Shard.init)
     let test = self.test, skip = self.skip
-    runner.select = { suite, t in
+    return { suite, t in
       let names = [t.name, "\(suite.name)/\(t.name)"]
-      return (test.map { text in names.contains { $0.contains(text) } } ?? true)
+      return (test.isEmpty || test.contains { text in names.contains { $0.contains(text) } })
         && !skip.contains { text in names.contains { $0.contains(text) } }
         && (shard?.contains(suite: suite.name, test: t.name) ?? true)
     }
-    runner.repeats = `repeat`
-    machines.apply(to: &runner, cache: stack.cache)
-    try await reports.run(selected, with: runner)
   }
 
   static func suite(_ name: String) throws -> Suite {

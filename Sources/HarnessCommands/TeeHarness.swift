@@ -8,6 +8,7 @@ package struct TeeHarness: AsyncParsableCommand {
   package static let configuration = CommandConfiguration(
     commandName: "teeharness",
     abstract: "Boots a real TF-A → OP-TEE → Linux stack under QEMU and proves what it does.",
+    version: HarnessVersion.description,
     subcommands: [CheckCommand.self, SetupCommand.self, ImagesCommand.self, BootCommand.self, GDBCommand.self, ListCommand.self, BenchCommand.self, ReportCommand.self, ReproCommand.self])
 
   package init() {}

@@ -18,6 +18,8 @@ package struct SuiteRunner: Sendable {
   package var bootTimeout: Duration = .seconds(180)
   /// How many times each test runs (`--repeat`); its runs are reported as one result, flaky when they disagree.
   package var repeats = 1
+  /// Stop at the first test that fails or errs (`--exitfirst`); the tests not run are reported skipped.
+  package var exitFirst = false
   /// Saved machines: restored instead of booted, and made by the first boot when missing (nil: every machine
   /// is booted).
   package var snapshots: SnapshotStore?
@@ -49,6 +51,14 @@ package struct SuiteRunner: Sendable {
       .split(separator: "\n").first.map(String.init) ?? "unknown"
     for suite in suites where suite.tests.contains(where: { select(suite, $0) }) {
       if Task.isCancelled { break }
+      if let reason = memory.stopReason {
+        // Stopped early: the later suites' tests are in the reports, not run.
+        let tests = suite.tests.filter { select(suite, $0) }.map {
+          TestResult(suite: suite.name, name: $0.name, outcome: .skipped, message: reason, seconds: 0)
+        }
+        results.append(SuiteResult(name: suite.name, properties: [:], tests: tests, seconds: 0))
+        continue
+      }
       results.append(await run(suite, qemuVersion: qemuVersion))
     }
     return RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
@@ -92,7 +102,7 @@ package struct SuiteRunner: Sendable {
     if let failed = memory.restoreFailure, snapshots != nil, fresh != .coldBoot {
       properties["restore.skipped"] = "the saved machine did not restore earlier in this run (\(failed)): every machine boots"
     }
-    while !pending.isEmpty && !Task.isCancelled {
+    while !pending.isEmpty && !Task.isCancelled && memory.stopReason == nil {
       boots += 1
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
       var saved: URL?
@@ -123,6 +133,10 @@ package struct SuiteRunner: Sendable {
             if let done = runs.add(result, last: k == repeats) {
               results.append(contentsOf: done)
               done.forEach(reporter.testFinished)
+              if exitFirst, let bad = done.first(where: { [.failed, .error, .flaky].contains($0.outcome) }) {
+                memory.stopReason = "not run: --exitfirst after \(bad.suite)/\(bad.name) \(bad.outcome.rawValue)"
+                break
+              }
             }
             if spoiled || fresh == .perTest { break }
           }
@@ -151,10 +165,11 @@ package struct SuiteRunner: Sendable {
           }
         }
         pending = []
+        if exitFirst { memory.stopReason = "not run: --exitfirst after \(suite.name) did not boot" }
       }
     }
     for (test, k) in pending {
-      let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "interrupted", seconds: 0)
+      let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: memory.stopReason ?? "interrupted", seconds: 0)
       if let done = runs.add([r], last: k == repeats) { results.append(contentsOf: done) }
     }
     return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
@@ -320,8 +335,14 @@ final class RunMemory: @unchecked Sendable {
   private let lock = NSLock()
   private var measured: HostPace?
   private var restoreFailed: String?
+  private var stopped: String?
 
   var pace: HostPace? { lock.withLock { measured } }
+  /// Why the run stops early (`--exitfirst` after a failure): the tests not yet run are skipped with it.
+  var stopReason: String? {
+    get { lock.withLock { stopped } }
+    set { lock.withLock { stopped = stopped ?? newValue } }
+  }
   /// Why the saved machine did not restore: later machines of the run boot instead of trying it again.
   var restoreFailure: String? {
     get { lock.withLock { restoreFailed } }

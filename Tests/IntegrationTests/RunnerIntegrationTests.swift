@@ -30,6 +30,28 @@ extension Integration {
     #expect(milestones.contains { $0.hasPrefix("shell ready:") })
   }
 
+  /// `--exitfirst`: the first failure ends the run; every test not run, in this suite and the next, is in the
+  /// reports as skipped, saying after which test.
+  @Test func exitFirstStopsAtTheFirstFailureAndReportsTheRestAsNotRun() async throws {
+    let first = Suite("first") {
+      Test("passes") { t in _ = try await t.run("true") }
+      Test("fails") { t in try t.require(false, "on purpose") }
+      Test("never runs") { t in _ = try await t.run("true") }
+    }
+    let second = Suite("second") { Test("never runs either") { t in _ = try await t.run("true") } }
+    var runner = try await runner("exitfirst")
+    runner.exitFirst = true
+    runner.fresh = .perSuite
+    let result = await runner.run([first, second])
+    let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ("\($0.suite)/\($0.name)", $0) })
+    #expect(outcome["first/passes"]?.outcome == .passed && outcome["first/fails"]?.outcome == .failed)
+    for name in ["first/never runs", "second/never runs either"] {
+      #expect(outcome[name]?.outcome == .skipped && outcome[name]?.message == "not run: --exitfirst after first/fails failed",
+        "\(name): \(outcome[name]?.message ?? "missing")")
+    }
+    #expect(result.exitCode == 1)
+  }
+
   @Test func failuresErrorsAndSkipsAreToldApartAndASpoiledMachineIsReplaced() async throws {
     let suite = Suite("faults") {
       Test("an assertion about the guest that does not hold") { t in
