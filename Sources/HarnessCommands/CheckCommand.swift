@@ -36,6 +36,9 @@ struct CheckCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print the tests this selection would run (suite/test, one a line) and exit: nothing is built or booted.")
   var list = false
 
+  @Flag(name: .customLong("last-failed"), help: "Only the tests that failed, erred or were flaky in the newest report beside the run folder (all when none did).")
+  var lastFailed = false
+
   @OptionGroup var machines: FreshMachineOptions
 
   @OptionGroup var reports: ReportOptions
@@ -46,7 +49,20 @@ struct CheckCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let named = try suites.map(Self.suite)
+    var named = try suites.map(Self.suite)
+    var check = self
+    if lastFailed, let failed = try LastFailed.tests(besides: reports.out) {
+      check.only = failed
+      // Unless suites were named, the suites of the tests that failed.
+      if named.isEmpty { named = Catalog.all.filter { suite in suite.tests.contains { failed.contains("\(suite.name)/\($0.name)") } } }
+    }
+    try await check.run(named)
+  }
+
+  /// Exact `suite/test` names to run (from `--last-failed`), on top of the other selections.
+  var only: Set<String>?
+
+  func run(_ named: [Suite]) async throws {
     if list {
       // What would run: the manifest says which suites a fault's stack runs; nothing else is needed.
       let layout = try ProjectLayout.find()
@@ -81,10 +97,11 @@ struct CheckCommand: AsyncParsableCommand {
   /// none of the `--skip` texts, in the shard.
   var selection: @Sendable (Suite, Test) -> Bool {
     let shard = self.shard.flatMap(Shard.init)
-    let test = self.test, skip = self.skip
+    let test = self.test, skip = self.skip, only = self.only
     return { suite, t in
       let names = [t.name, "\(suite.name)/\(t.name)"]
-      return (test.isEmpty || test.contains { text in names.contains { $0.contains(text) } })
+      return (only?.contains(names[1]) ?? true)
+        && (test.isEmpty || test.contains { text in names.contains { $0.contains(text) } })
         && !skip.contains { text in names.contains { $0.contains(text) } }
         && (shard?.contains(suite: suite.name, test: t.name) ?? true)
     }
@@ -96,6 +113,40 @@ struct CheckCommand: AsyncParsableCommand {
         fix: "see `swift run teeharness list`")
     }
     return suite
+  }
+}
+
+/// `--last-failed`: the tests the newest earlier run did not pass.
+enum LastFailed {
+  /// `suite/test` of every test that failed, erred or was flaky in the newest `report.json` among the run folders
+  /// beside `out` (in `teeharness-out/` without it); nil, said on the terminal, when there is none or all passed.
+  static func tests(besides out: String?) throws -> Set<String>? {
+    let parent = out.map { URL(fileURLWithPath: $0).standardizedFileURL.deletingLastPathComponent() }
+      ?? URL(fileURLWithPath: "teeharness-out", isDirectory: true)
+    let fm = FileManager.default
+    let reports = ((try? fm.contentsOfDirectory(atPath: parent.path)) ?? [])
+      .map { parent.appendingPathComponent($0).appendingPathComponent("report.json") }
+      .compactMap { url -> (URL, Date)? in
+        (try? fm.attributesOfItem(atPath: url.path)[.modificationDate] as? Date).map { (url, $0) }
+      }
+    guard let newest = reports.max(by: { $0.1 < $1.1 })?.0 else {
+      Output.line("last-failed: no earlier report under \(parent.path): running every selected test")
+      return nil
+    }
+    let run: RunResult
+    do {
+      run = try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: newest))
+    } catch {
+      throw HarnessError("--last-failed: \(newest.path) is not a report (\(error.localizedDescription))",
+        fix: "remove it, or pass --out in a folder whose runs have reports")
+    }
+    let failed = Set(run.allTests.filter { [.failed, .error, .flaky].contains($0.outcome) }.map { "\($0.suite)/\($0.name)" })
+    guard !failed.isEmpty else {
+      Output.line("last-failed: every test of \(newest.deletingLastPathComponent().path) passed: running every selected test")
+      return nil
+    }
+    Output.line("last-failed: \(failed.count) test(s) that did not pass in \(newest.deletingLastPathComponent().path)")
+    return failed
   }
 }
 

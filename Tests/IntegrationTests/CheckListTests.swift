@@ -21,6 +21,26 @@ import Testing
     #expect(unknown.status == 2 && unknown.output.contains("unknown suite 'nope'"))
   }
 
+  /// `--last-failed` reads the newest report beside the run folder: only what did not pass runs, in its suites.
+  @Test func lastFailedSelectsWhatDidNotPassInTheNewestReport() async throws {
+    let parent = FileManager.default.temporaryDirectory.appendingPathComponent("last-failed-\(UUID().uuidString.prefix(8))")
+    defer { try? FileManager.default.removeItem(at: parent) }
+    func report(_ folder: String, _ tests: [(String, String, String)]) throws {
+      let url = parent.appendingPathComponent(folder)
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+      let items = tests.map { #"{"suite":"\#($0.0)","name":"\#($0.1)","outcome":"\#($0.2)","seconds":1,"notes":[],"slices":[]}"# }
+      try Data(#"{"suites":[{"name":"x","properties":{},"seconds":1,"tests":[\#(items.joined(separator: ","))]}],"seconds":1,"runDirectory":"\#(url.path)"}"#.utf8)
+        .write(to: url.appendingPathComponent("report.json"))
+    }
+    try report("older", [("boot", "the device tree carries the OP-TEE node", "failed")])
+    try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)],
+      ofItemAtPath: parent.appendingPathComponent("older/report.json").path)
+    try report("newer", [("xtest", "1001 core self tests", "error"), ("boot", "the device tree carries the OP-TEE node", "passed")])
+    let listed = try await Command.run([Self.executable.path, "check", "--list", "--last-failed", "--out", parent.appendingPathComponent("next").path])
+    let lines = listed.output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("last-failed:") }
+    #expect(listed.status == 0 && lines == ["xtest/1001 core self tests"], "\(listed.output)")
+  }
+
   @Test func versionNamesTheCommit() async throws {
     let version = try await Command.run([Self.executable.path, "--version"])
     let head = try await Command.output(["git", "-C", URL(fileURLWithPath: #filePath).deletingLastPathComponent().path, "rev-parse", "HEAD"])
