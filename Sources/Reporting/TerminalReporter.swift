@@ -117,6 +117,22 @@ final class StatusLine: @unchecked Sendable {
   private func draw() {
     guard let text else { return }
     let elapsed = Int((ContinuousClock.now - started).seconds)
-    Output.raw("\r\u{1B}[K  … \(text) \(elapsed) s")
+    Output.raw("\r\u{1B}[K" + Self.fitted("  … \(text)", suffix: " \(elapsed) s", width: Self.columns()))
+  }
+
+  /// `text` + `suffix` in fewer than `width` columns (a line as wide as the terminal would wrap, and `\r` would
+  /// then redraw only its last row): the middle of `text` gives way to `…`.
+  static func fitted(_ text: String, suffix: String, width: Int) -> String {
+    let room = max(width - 1 - suffix.count, 8)
+    guard text.count > room else { return text + suffix }
+    let head = (room - 1) / 2, tail = room - 1 - head
+    return String(text.prefix(head)) + "…" + String(text.suffix(tail)) + suffix
+  }
+
+  /// The terminal's width (80 when standard output is not a terminal that says).
+  static func columns() -> Int {
+    var size = winsize()
+    guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+    return Int(size.ws_col)
   }
 }
