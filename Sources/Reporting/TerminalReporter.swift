@@ -35,7 +35,10 @@ package struct TerminalReporter: Sendable {
 
   package func suiteStarted(_ name: String) { line(paint("suite \(name)", "1")) }
 
-  /// On a terminal: `… suite/test 12 s` until the test finishes. `run` counts repeats (`--repeat`).
+  /// How many test runs the run plans (`[n/N]` on the status line).
+  package func plan(_ runs: Int) { status?.plan(runs) }
+
+  /// On a terminal: `… [n/N] suite/test 12 s` until the test finishes. `run` counts repeats (`--repeat`).
   package func testStarted(suite: String, test: String, run: (Int, of: Int)? = nil) {
     let repeatText = run.map { " (run \($0.0) of \($0.of))" } ?? ""
     status?.start("\(suite)/\(test)\(repeatText)")
@@ -79,10 +82,15 @@ final class StatusLine: @unchecked Sendable {
   private var text: String?
   private var started = ContinuousClock.now
   private var ticker: Task<Void, Never>?
+  private var planned = 0
+  private var begun = 0
+
+  func plan(_ runs: Int) { lock.withLock { planned = runs } }
 
   func start(_ text: String) {
     lock.withLock {
-      self.text = text
+      begun += 1
+      self.text = planned > 0 ? "[\(min(begun, planned))/\(planned)] \(text)" : text
       started = .now
       draw()
       ticker?.cancel()

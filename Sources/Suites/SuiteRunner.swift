@@ -49,6 +49,7 @@ package struct SuiteRunner: Sendable {
     var results: [SuiteResult] = []
     let qemuVersion = (try? await Command.output([facts.images.qemu.path, "--version"]))?
       .split(separator: "\n").first.map(String.init) ?? "unknown"
+    reporter.plan(suites.reduce(0) { total, suite in total + suite.tests.count { select(suite, $0) } } * repeats)
     for suite in suites where suite.tests.contains(where: { select(suite, $0) }) {
       if Task.isCancelled { break }
       if let reason = memory.stopReason {

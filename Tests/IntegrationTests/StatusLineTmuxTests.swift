@@ -17,12 +17,14 @@ extension Integration {
       let started = try await tmux(["new-session", "-d", "-x", "\(columns)", "-y", "50", command + "; sleep 600"])
       try #require(started.succeeded, "tmux: \(started.output)")
       var most = 0
+      var counted = false
       var screen = ""
       let deadline = Deadline.after(.seconds(240))
       while !deadline.hasPassed {
         screen = try await tmux(["capture-pane", "-p", "-J"]).output
         let rows = try await tmux(["capture-pane", "-p"]).output.split(separator: "\n", omittingEmptySubsequences: false)
         most = max(most, rows.count { $0.contains("  … ") || $0.hasSuffix(" s") && $0.contains("tee-supplicant") && !$0.contains("PASS") })
+        counted = counted || screen.contains("[1/1] boot/")
         if screen.contains("run-ended") { break }
         try await Task.sleep(for: .milliseconds(200))  // the next look at the screen; the loop ends on the marker
       }
@@ -31,6 +33,7 @@ extension Integration {
       let finalRows = try await tmux(["capture-pane", "-p"]).output.split(separator: "\n")
       #expect(!finalRows.contains { $0.contains("  … ") }, "a stale status row is left:\n\(finalRows.joined(separator: "\n"))")
       #expect(screen.contains("1 passed"), "\(screen)")
+      #expect(counted, "the status line never showed the [n/N] counter")
     }
   }
 }
