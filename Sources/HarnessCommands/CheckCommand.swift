@@ -210,8 +210,26 @@ struct ReportOptions: ParsableArguments {
 }
 
 enum Reports {
+  /// What a report says of where it was made.
+  static var environment: [String: String] {
+    var system = utsname()
+    uname(&system)
+    let field = { (value: Any) in
+      withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+    let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+    return [
+      "harness": HarnessVersion.description,
+      "host.kernel": "\(field(system.sysname)) \(field(system.release)) \(field(system.machine))",
+      "host.cpus": "\(ProcessInfo.processInfo.activeProcessorCount)",
+      "host.memory": memory.map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ") } ?? "unknown",
+    ]
+  }
+
   /// Writes `report.json` and `junit.xml` into the run folder, and copies where the user asked.
   static func write(_ result: RunResult, junit: String?, json: String?) throws {
+    var result = result
+    result.environment = (result.environment ?? [:]).merging(environment) { a, _ in a }
     let folder = URL(fileURLWithPath: result.runDirectory)
     let xml = Data(JUnitWriter.xml(result).utf8)
     let data = try JSONReportWriter.data(result)

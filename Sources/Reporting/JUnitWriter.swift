@@ -10,9 +10,10 @@ package enum JUnitWriter {
     out += #"<testsuites name="teeharness" tests="\#(run.allTests.count)" failures="\#(run.count(.failed) + run.count(.flaky))" errors="\#(run.count(.error))" time="\#(seconds(run.seconds))">"# + "\n"
     for suite in run.suites {
       out += #"  <testsuite name="\#(escape(suite.name))" tests="\#(suite.tests.count)" failures="\#(suite.count(.failed) + suite.count(.flaky))" errors="\#(suite.count(.error))" skipped="\#(suite.count(.skipped))" time="\#(seconds(suite.seconds))">"# + "\n"
-      if !suite.properties.isEmpty {
+      let properties = suite.properties.merging((run.environment ?? [:]).map { ("environment.\($0.key)", $0.value) }) { a, _ in a }
+      if !properties.isEmpty {
         out += "    <properties>\n"
-        for (key, value) in suite.properties.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
           out += #"      <property name="\#(escape(key))" value="\#(escape(value))"/>"# + "\n"
         }
         out += "    </properties>\n"

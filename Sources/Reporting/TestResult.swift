@@ -77,9 +77,15 @@ package struct SuiteResult: Sendable, Codable {
 
 /// A whole run.
 package struct RunResult: Sendable, Codable {
+  /// The JSON report's format: raised when a field changes meaning or goes (nil in reports older than it).
+  package var schemaVersion: Int? = RunResult.currentSchema
+  package static let currentSchema = 1
   package var suites: [SuiteResult]
   package var seconds: Double
   package var runDirectory: String
+  /// Where the run ran: the harness's version and commit, the host (kernel, cores, memory), the user; also a
+  /// property of every JUnit `testsuite` (`environment.NAME`).
+  package var environment: [String: String]?
 
   package init(suites: [SuiteResult], seconds: Double, runDirectory: String) {
     self.suites = suites

@@ -36,6 +36,21 @@ import Testing
     #expect(try document.nodes(forXPath: "//property[@name='qemu.argv']/@value").first?.stringValue == "qemu -a \"b\"")
   }
 
+  /// Where the run ran is in every testsuite's properties, and the JSON says its format's version.
+  @Test func theEnvironmentIsInEverySuiteAndTheJSONHasItsSchemaVersion() throws {
+    var run = Self.run
+    run.environment = ["harness": "teeharness 0.9.0 (git abc)", "host.cpus": "2"]
+    let document = try XMLDocument(xmlString: JUnitWriter.xml(run))
+    let harness = try document.nodes(forXPath: "/testsuites/testsuite/properties/property[@name='environment.harness']").first as? XMLElement
+    #expect(harness?.attribute(forName: "value")?.stringValue == "teeharness 0.9.0 (git abc)")
+    let json = try JSONSerialization.jsonObject(with: JSONReportWriter.data(run)) as? [String: Any]
+    #expect(json?["schemaVersion"] as? Int == RunResult.currentSchema)
+    #expect((json?["environment"] as? [String: String])?["host.cpus"] == "2")
+    // An older report without them still reads.
+    let old = try JSONDecoder().decode(RunResult.self, from: Data(#"{"suites":[],"seconds":1,"runDirectory":"/x"}"#.utf8))
+    #expect(old.schemaVersion == nil && old.environment == nil)
+  }
+
   @Test func exitCodesFollowTheWorstOutcome() {
     #expect(Self.run.exitCode == 2)
     var failedOnly = Self.run
