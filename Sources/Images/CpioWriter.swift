@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 
 /// One entry of a cpio archive.
 package struct CpioEntry: Sendable, Equatable {
@@ -58,6 +59,11 @@ package struct CpioWriter {
 
   private mutating func write(name: String, mode: UInt32, links: UInt32, body: Data) throws {
     let nameBytes = Data(name.utf8) + [0]
+    // newc's sizes are 8 hex digits: what does not fit is refused, never cut or trapped on.
+    guard body.count <= Int(UInt32.max), nameBytes.count <= Int(UInt32.max) else {
+      throw HarnessError("\(name) is \(body.count) bytes: an initramfs (newc cpio) holds files of at most 4 GiB",
+        fix: "leave the file out of the initramfs")
+    }
     let fields: [UInt32] = [
       nextInode, mode, 0, 0, links, 0, UInt32(body.count), 0, 0, 0, 0, UInt32(nameBytes.count), 0,
     ]

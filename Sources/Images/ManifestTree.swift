@@ -44,7 +44,8 @@ package indirect enum ManifestTree: Sendable, Equatable {
       throw HarnessError("\(place): malformed YAML: \(problem)", fix: "fix the YAML syntax at that place")
     }
     guard let node else { return .mapping([], SourceLocation(file: file, line: 1, column: 1)) }
-    return try convert(node, file: file)
+    var budget = largest
+    return try convert(node, file: file, budget: &budget)
   }
 
   private static func describe(_ error: YamlError) -> (String, Mark?) {
@@ -57,14 +58,26 @@ package indirect enum ManifestTree: Sendable, Equatable {
     }
   }
 
-  private static func convert(_ node: Node, file: String) throws -> ManifestTree {
+  /// More YAML nodes than any manifest has (the default manifest has a few hundred).
+  static let largest = 100_000
+
+  private static func convert(_ node: Node, file: String, budget: inout Int) throws -> ManifestTree {
     let mark = node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
       ?? SourceLocation(file: file, line: 0, column: 0)
+    // The composer has already put every alias's node in its place (shared, not copied), so a walk would
+    // expand a thousand aliases of a thousand aliases: the walk stops at a size no manifest reaches.
+    budget -= 1
+    guard budget >= 0 else {
+      throw HarnessError("\(file): more than \(Self.largest) YAML nodes: not a manifest (YAML aliases are not supported)",
+        fix: "write the values out, without anchors and aliases")
+    }
     switch node {
     case .scalar(let scalar):
       return .scalar(scalar.string, mark)
     case .sequence(let sequence):
-      return .sequence(try sequence.map { try convert($0, file: file) }, mark)
+      var items: [ManifestTree] = []
+      for item in sequence { items.append(try convert(item, file: file, budget: &budget)) }
+      return .sequence(items, mark)
     case .mapping(let mapping):
       var entries: [Entry] = []
       for (key, value) in mapping {
@@ -75,7 +88,7 @@ package indirect enum ManifestTree: Sendable, Equatable {
         if entries.contains(where: { $0.key == k.string }) {
           throw HarnessError("\(keyMark): '\(k.string)' is given twice", fix: "keep one of them")
         }
-        entries.append(Entry(key: k.string, keyLocation: keyMark, value: try convert(value, file: file)))
+        entries.append(Entry(key: k.string, keyLocation: keyMark, value: try convert(value, file: file, budget: &budget)))
       }
       return .mapping(entries, mark)
     case .alias:
