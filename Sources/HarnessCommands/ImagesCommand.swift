@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import HarnessSupport
 import Images
+import Machine
 
 struct ImagesCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "images",
     abstract: "Build, lock and locate stack images.",
-    subcommands: [Build.self, Lock.self, Path.self, Trees.self])
+    subcommands: [Build.self, Lock.self, Path.self, Trees.self, Snapshots.self])
 
   struct Build: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Download, verify, build and cache a stack.")
@@ -91,6 +92,45 @@ extension ImagesCommand {
 
     static func size(_ bytes: Int64) -> String {
       bytes >= 1 << 30 ? "\((Double(bytes) / Double(1 << 30)).formatted(decimals: 1)) GiB" : "\(bytes >> 20) MiB"
+    }
+  }
+}
+
+extension ImagesCommand {
+  struct Snapshots: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "List the saved machines in the cache, and remove those that will never be restored or are old.")
+    @Option(name: .long, help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
+    var cacheDir: String?
+    @Flag(name: .long, help: "Remove saved machines that cannot be restored (files missing, or saved before digests).")
+    var removeUnusable = false
+    @Option(name: .long, help: "Remove saved machines saved more than this many days ago.")
+    var olderThanDays: Int?
+
+    func validate() throws {
+      if let olderThanDays, olderThanDays < 0 { throw ValidationError("--older-than-days takes a count of 0 or more") }
+    }
+
+    func run() async throws {
+      let store = SnapshotStore(cache: CacheLocation.resolve(cacheDir))
+      let cutoff = olderThanDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
+      var freed: Int64 = 0
+      let entries = store.entries()
+      for entry in entries {
+        let old = cutoff.map { (entry.saved ?? .distantPast) < $0 } ?? false
+        let days = entry.saved.map { max(0, Int(Date().timeIntervalSince($0) / 86_400)) }
+        let line = "\(entry.key.prefix(16))  \(Trees.size(entry.bytes))  saved \(days.map { $0 == 0 ? "today" : "\($0) d ago" } ?? "?")"
+          + (entry.unusable.map { "  (unusable: \($0))" } ?? "")
+        if (removeUnusable && entry.unusable != nil) || old {
+          try await store.remove(entry)
+          freed += entry.bytes
+          Output.line("removed \(line)")
+        } else {
+          Output.line(line)
+        }
+      }
+      if entries.isEmpty { Output.line("no saved machines in \(store.directory.path)") }
+      if freed > 0 { Output.line("freed \(Trees.size(freed))") }
     }
   }
 }

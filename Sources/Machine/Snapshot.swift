@@ -243,3 +243,43 @@ extension Machine {
     }
   }
 }
+
+extension SnapshotStore {
+  /// One saved machine on disk, by its key: its files and whether it can be restored.
+  package struct Entry: Sendable {
+    package var key: String
+    package var files: [URL]
+    package var bytes: Int64
+    package var saved: Date?
+    /// Why it will never be restored (files missing, no digests: saved before digests existed), or nil.
+    package var unusable: String?
+  }
+
+  /// Every saved machine in the store, complete or not.
+  package func entries() -> [Entry] {
+    let fm = FileManager.default
+    let names = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+    var byKey: [String: [URL]] = [:]
+    for name in names where !name.hasPrefix(".") {
+      guard let key = name.split(separator: ".").first.map(String.init), key.count == 64 else { continue }
+      byKey[key, default: []].append(directory.appendingPathComponent(name))
+    }
+    return byKey.keys.sorted().map { key in
+      let files = byKey[key]!
+      let state = directory.appendingPathComponent("\(key).vmstate")
+      let attributes = try? fm.attributesOfItem(atPath: state.path)
+      let bytes = files.reduce(Int64(0)) { $0 + ((try? fm.attributesOfItem(atPath: $1.path)[.size] as? Int64) ?? 0) }
+      let missing = [state, SavedConsoles.file(beside: state), Self.digests(beside: state)].filter { !fm.fileExists(atPath: $0.path) }
+      return Entry(key: key, files: files, bytes: bytes, saved: attributes?[.modificationDate] as? Date,
+        unusable: missing.isEmpty ? nil : "no \(missing.map { $0.lastPathComponent.replacingOccurrences(of: key, with: "<key>") }.joined(separator: ", "))")
+    }
+  }
+
+  /// Removes `entry`'s files, holding its lock (never while another process saves or verifies it).
+  package func remove(_ entry: Entry) async throws {
+    let state = directory.appendingPathComponent("\(entry.key).vmstate")
+    try await FileLock.with(Self.lock(of: state), deadline: .after(.seconds(30))) {
+      for file in entry.files where file != Self.lock(of: state) { try? FileManager.default.removeItem(at: file) }
+    }
+  }
+}

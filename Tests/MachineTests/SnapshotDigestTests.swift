@@ -37,4 +37,20 @@ import Testing
     try FileManager.default.removeItem(at: SnapshotStore.digests(beside: state))
     #expect(!store.has(state), "a saved machine without its digests is not there")
   }
+
+  /// `images snapshots`: a complete saved machine is usable; one without digests (saved before they existed) or
+  /// with files missing is not, and is removed whole.
+  @Test func entriesSayWhichSavedMachinesCanBeRestored() async throws {
+    let (store, state) = try await Self.savedMachine()
+    defer { try? FileManager.default.removeItem(at: store.directory) }
+    let other = store.directory.appendingPathComponent(String(repeating: "b", count: 64) + ".vmstate")
+    try Data("old".utf8).write(to: other)
+    try Data("{}".utf8).write(to: SavedConsoles.file(beside: other))
+    let entries = Dictionary(uniqueKeysWithValues: store.entries().map { ($0.key, $0) })
+    #expect(entries.count == 1, "abc is not a key: \(entries.keys)")
+    let old = try #require(entries[String(repeating: "b", count: 64)])
+    #expect(old.unusable == "no <key>.vmstate.sha256" && old.files.count == 2)
+    try await store.remove(old)
+    #expect(!FileManager.default.fileExists(atPath: other.path) && store.has(state))
+  }
 }
