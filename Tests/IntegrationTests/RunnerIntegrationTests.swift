@@ -121,9 +121,13 @@ extension Integration {
     let checker = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../ci/junit-check").standardized
     // A failure that lasted 2 s: the secure console's 1 s callout has printed into its slice, the shell's command
     // into the normal console's.
-    let checked = try await Command.run([checker.path, junit.path, "--failing", "a pattern that never shows"])
+    let summary = URL(fileURLWithPath: result.runDirectory).appendingPathComponent("summary.md")
+    let checked = try await Command.run([checker.path, junit.path, "--failing", "a pattern that never shows", "--summary", summary.path])
     #expect(checked.status == 0, "\(checked.output)")
     #expect(checked.output.contains("valid against junit-10.xsd"))
+    // GitHub's job summary: the counts, then each test that did not pass with its message.
+    let markdown = (try? String(contentsOf: summary, encoding: .utf8)) ?? ""
+    #expect(markdown.contains("| failure | faults/a pattern that never shows | no ") && markdown.contains("**1** skipped"), "\(markdown)")
   }
 }
 }
