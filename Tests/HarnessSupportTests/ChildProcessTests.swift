@@ -14,12 +14,14 @@ import Testing
 
   @Test func aWaiterGivingUpDoesNotReleaseAnother() async throws {
     let dir = FileManager.default.temporaryDirectory
-    let child = try ChildProcess(["sleep", "0.6"], in: dir, output: dir.appendingPathComponent("cp-\(UUID()).out"))
+    // A child that runs until told to end: the impatient waiter surely gives up first, however busy the host.
+    let child = try ChildProcess(["sleep", "300"], in: dir, output: dir.appendingPathComponent("cp-\(UUID()).out"))
     async let patient = child.wait(until: .after(.seconds(10)))
     let impatient = await child.wait(until: .after(.milliseconds(100)))
     #expect(impatient == nil)
-    #expect(await patient == 0)
-    #expect(await child.wait(until: .after(.zero)) == 0)
+    child.signal(SIGTERM)
+    #expect(await patient == 128 + SIGTERM)
+    #expect(await child.wait(until: .after(.zero)) == 128 + SIGTERM)
   }
 
   @Test func theChildStartsWithNoSignalBlockedThoughTheHarnessBlocksSome() async throws {
