@@ -58,41 +58,72 @@ extension ImagesCommand {
   struct Trees: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "List what the cache keeps for local trees (mirror and build folders), and remove what is no longer needed.")
-    @Option(name: .long, help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
-    var cacheDir: String?
+    @OptionGroup var cache: CacheOption
     @Flag(name: .long, help: "Remove the workspaces of trees that no longer exist.")
     var removeGone = false
     @Option(name: .long, help: "Remove the workspaces not built for this many days.")
     var unusedDays: Int?
 
-    func validate() throws {
-      if let unusedDays, unusedDays < 0 { throw ValidationError("--unused-days takes a count of 0 or more") }
-    }
+    func validate() throws { try CacheListing.days(unusedDays, "--unused-days") }
 
     func run() async throws {
-      let workspaces = await TreeWorkspace.all(cache: CacheLocation.resolve(cacheDir))
-      let cutoff = unusedDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
-      var freed: Int64 = 0
-      for w in workspaces {
-        let stale = (removeGone && w.treeIsGone) || (cutoff.map { w.lastUsed < $0 } ?? false)
-        let days = max(0, Int(Date().timeIntervalSince(w.lastUsed) / 86_400))
-        let line = "\(w.tree?.path ?? "(tree unknown)")  \(Self.size(w.bytes))  built \(days == 0 ? "today" : "\(days) d ago")"
-          + (w.treeIsGone ? "  (tree gone)" : "") + "  \(w.folder.lastPathComponent)"
-        if stale {
-          try w.remove()
-          freed += w.bytes
-          Output.line("removed \(line)")
-        } else {
-          Output.line(line)
-        }
-      }
-      if workspaces.isEmpty { Output.line("no local tree workspaces in the cache") }
-      if freed > 0 { Output.line("freed \(Self.size(freed))") }
+      let workspaces = await TreeWorkspace.all(cache: cache.url)
+      let cutoff = CacheListing.cutoff(unusedDays)
+      try await CacheListing.prune(workspaces, none: "no local tree workspaces in the cache", bytes: \.bytes,
+        line: { w in
+          "\(w.tree?.path ?? "(tree unknown)")  \(CacheListing.size(w.bytes))  built \(CacheListing.age(w.lastUsed))"
+            + (w.treeIsGone ? "  (tree gone)" : "") + "  \(w.folder.lastPathComponent)"
+        },
+        stale: { w in (removeGone && w.treeIsGone) || (cutoff.map { w.lastUsed < $0 } ?? false) },
+        remove: { try $0.remove() })
     }
 
-    static func size(_ bytes: Int64) -> String {
-      bytes >= 1 << 30 ? "\((Double(bytes) / Double(1 << 30)).formatted(decimals: 1)) GiB" : "\(bytes >> 20) MiB"
+  }
+}
+
+/// `--cache-dir`, for the commands that look after the cache.
+struct CacheOption: ParsableArguments {
+  @Option(name: .customLong("cache-dir"), help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
+  var path: String?
+  var url: URL { CacheLocation.resolve(path) }
+}
+
+/// A cache listing a line per item, removing the stale ones and saying what that freed.
+enum CacheListing {
+  /// A count of days given on the command line must not be negative.
+  static func days(_ days: Int?, _ option: String) throws {
+    if let days, days < 0 { throw ValidationError("\(option) takes a count of 0 or more") }
+  }
+
+  /// The moment `days` ago, if given.
+  static func cutoff(_ days: Int?) -> Date? { days.map { Date().addingTimeInterval(-Double($0) * 86_400) } }
+
+  static func prune<Item>(_ items: [Item], none: String, bytes: (Item) -> Int64, line: (Item) -> String,
+    stale: (Item) -> Bool, remove: (Item) async throws -> Void) async throws
+  {
+    var freed: Int64 = 0
+    for item in items {
+      guard stale(item) else {
+        Output.line(line(item))
+        continue
+      }
+      try await remove(item)
+      freed += bytes(item)
+      Output.line("removed \(line(item))")
     }
+    if items.isEmpty { Output.line(none) }
+    if freed > 0 { Output.line("freed \(size(freed))") }
+  }
+
+  static func size(_ bytes: Int64) -> String {
+    bytes >= 1 << 30 ? "\((Double(bytes) / Double(1 << 30)).formatted(decimals: 1)) GiB" : "\(bytes >> 20) MiB"
+  }
+
+  /// `today`, `3 d ago`, or `?` when unknown.
+  static func age(_ date: Date?) -> String {
+    guard let date else { return "?" }
+    let days = max(0, Int(Date().timeIntervalSince(date) / 86_400))
+    return days == 0 ? "today" : "\(days) d ago"
   }
 }
 
@@ -100,37 +131,24 @@ extension ImagesCommand {
   struct Snapshots: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "List the saved machines in the cache, and remove those that will never be restored or are old.")
-    @Option(name: .long, help: "Cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/teeharness).")
-    var cacheDir: String?
+    @OptionGroup var cache: CacheOption
     @Flag(name: .long, help: "Remove saved machines that cannot be restored (files missing, or saved before digests).")
     var removeUnusable = false
     @Option(name: .long, help: "Remove saved machines saved more than this many days ago.")
     var olderThanDays: Int?
 
-    func validate() throws {
-      if let olderThanDays, olderThanDays < 0 { throw ValidationError("--older-than-days takes a count of 0 or more") }
-    }
+    func validate() throws { try CacheListing.days(olderThanDays, "--older-than-days") }
 
     func run() async throws {
-      let store = SnapshotStore(cache: CacheLocation.resolve(cacheDir))
-      let cutoff = olderThanDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
-      var freed: Int64 = 0
-      let entries = store.entries()
-      for entry in entries {
-        let old = cutoff.map { (entry.saved ?? .distantPast) < $0 } ?? false
-        let days = entry.saved.map { max(0, Int(Date().timeIntervalSince($0) / 86_400)) }
-        let line = "\(entry.key.prefix(16))  \(Trees.size(entry.bytes))  saved \(days.map { $0 == 0 ? "today" : "\($0) d ago" } ?? "?")"
-          + (entry.unusable.map { "  (unusable: \($0))" } ?? "")
-        if (removeUnusable && entry.unusable != nil) || old {
-          try await store.remove(entry)
-          freed += entry.bytes
-          Output.line("removed \(line)")
-        } else {
-          Output.line(line)
-        }
-      }
-      if entries.isEmpty { Output.line("no saved machines in \(store.directory.path)") }
-      if freed > 0 { Output.line("freed \(Trees.size(freed))") }
+      let store = SnapshotStore(cache: cache.url)
+      let cutoff = CacheListing.cutoff(olderThanDays)
+      try await CacheListing.prune(store.entries(), none: "no saved machines in \(store.directory.path)", bytes: \.bytes,
+        line: { e in
+          "\(e.key.prefix(16))  \(CacheListing.size(e.bytes))  saved \(CacheListing.age(e.saved))"
+            + (e.unusable.map { "  (unusable: \($0))" } ?? "")
+        },
+        stale: { e in (removeUnusable && e.unusable != nil) || (cutoff.map { (e.saved ?? .distantPast) < $0 } ?? false) },
+        remove: { try await store.remove($0) })
     }
   }
 }

@@ -280,6 +280,8 @@ extension SnapshotStore {
     let state = directory.appendingPathComponent("\(entry.key).vmstate")
     try await FileLock.with(Self.lock(of: state), deadline: .after(.seconds(30))) {
       for file in entry.files where file != Self.lock(of: state) { try? FileManager.default.removeItem(at: file) }
+      // Last, still held: a later saver makes a new one.
+      try? FileManager.default.removeItem(at: Self.lock(of: state))
     }
   }
 }
