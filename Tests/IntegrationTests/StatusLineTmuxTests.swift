@@ -14,7 +14,8 @@ extension Integration {
       let tmux = { (arguments: [String]) in try await Command.run(["tmux", "-L", server] + arguments) }
       defer { Task { _ = try? await Command.run(["tmux", "-L", server, "kill-server"]) } }
       let command = "env -u CI TERM=xterm '\(SignalTests.executable.path)' check --suite boot --test 'the TEE devices exist' --out '\(out.path)'; echo run-ended"
-      let started = try await tmux(["new-session", "-d", "-x", "\(columns)", "-y", "50", command + "; sleep 600"])
+      // The pane stays open a while after the run so its last screen can be read; the server is ended below.
+      let started = try await tmux(["new-session", "-d", "-x", "\(columns)", "-y", "50", command + "; sleep 60"])
       try #require(started.succeeded, "tmux: \(started.output)")
       var most = 0
       var counted = false
@@ -31,6 +32,7 @@ extension Integration {
       #expect(screen.contains("run-ended"), "the run did not end: \(screen)")
       #expect(most <= 1, "\(most) rows showed the status line at once")
       let finalRows = try await tmux(["capture-pane", "-p"]).output.split(separator: "\n")
+      _ = try? await tmux(["kill-server"])
       #expect(!finalRows.contains { $0.contains("  … ") }, "a stale status row is left:\n\(finalRows.joined(separator: "\n"))")
       #expect(screen.contains("1 passed"), "\(screen)")
       #expect(counted, "the status line never showed the [n/N] counter")
