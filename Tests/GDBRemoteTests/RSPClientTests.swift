@@ -141,10 +141,13 @@ import TestSupport
     try await client.connect(deadline: .after(.seconds(5)))
     actor Log { var events: [String] = []; func add(_ e: String) { events.append(e) } }
     let log = Log()
+    // The first holds the machine until the second is queued behind it.
     let first = Task {
       try await client.halted(deadline: .after(.seconds(5))) { _ in
         await log.add("first in")
-        try await Task.sleep(for: .milliseconds(200))
+        try await withDeadline(.after(.seconds(5)), "the second halt to queue") {
+          while await client.sessions.waitingCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
         await log.add("first out")
       }
     }
@@ -155,11 +158,20 @@ import TestSupport
     try await first.value
     #expect(await log.events == ["first in", "first out", "second in"])
     // One that cannot wait that long is told what held the stub.
-    let holder = Task { try await client.halted(deadline: .after(.seconds(5))) { _ in try await Task.sleep(for: .seconds(1)) } }
+    actor Gate { var open = false; func release() { open = true } }
+    let gate = Gate()
+    let holder = Task {
+      try await client.halted(deadline: .after(.seconds(5))) { _ in
+        try await withDeadline(.after(.seconds(5)), "the holder's release") {
+          while await !gate.open { try await Task.sleep(for: .milliseconds(5)) }
+        }
+      }
+    }
     try await withDeadline(.after(.seconds(5)), "the holder's halt") {
       while await client.sessions.current == nil { try await Task.sleep(for: .milliseconds(5)) }
     }
     await #expect(throws: DeadlineExceeded.self) { try await client.halted(deadline: .after(.milliseconds(200))) { _ in } }
+    await gate.release()
     try await holder.value
   }
 }

@@ -72,24 +72,27 @@ extension Integration {
       let log = out.appendingPathComponent("harness.log")
       let harness = try ChildProcess([Self.executable.path, "check", "--suite", "xtest", "--out", out.path], in: out, output: log)
       defer { harness.signal(SIGKILL) }
-      // A machine restored from the saved one: QEMU with `-incoming`; the later rounds stop later in the run.
+      // Later rounds stop later: round 1 in the restore, round k in a machine restored
+      // after k − 1 tests have finished.
+      let finished = await eventually(within: .after(.seconds(120))) {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "PASS ").count - 1 >= round - 1 || !harness.isRunning
+      }
+      try #require(finished && harness.isRunning, "round \(round): the run ended first: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+      // A machine restored from the saved one (QEMU with `-incoming`), and its private folder (sockets, flash
+      // image: `<tmp>/teeharness-<harness pid>-XXXXXX`), read at one look: the machine may be gone at the next.
+      var folders: [String] = []
       let restored = await eventually(within: .after(.seconds(120))) {
-        qemuProcesses(mentioning: out.path).contains { pid in
-          String(decoding: (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            .contains("-incoming")
-        } || !harness.isRunning
+        folders = qemuProcesses(mentioning: out.path).flatMap { pid -> [String] in
+          let cmdline = String(decoding: (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+          guard cmdline.contains("-incoming"),
+            let regex = try? NSRegularExpression(pattern: "/[^ ,=]*/teeharness-\(harness.pid)-[A-Za-z0-9]{6}")
+          else { return [] }
+          return regex.matches(in: cmdline, range: NSRange(cmdline.startIndex..., in: cmdline)).compactMap { Range($0.range, in: cmdline).map { String(cmdline[$0]) } }
+        }
+        return !folders.isEmpty || !harness.isRunning
       }
       try #require(restored && harness.isRunning, "round \(round): no restored machine: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-      // Later rounds stop later: in the restore, then in the tests (a pause, not a condition: where it lands is
-      // the variable).
-      if round > 1 { try await Task.sleep(for: .milliseconds(400 * round)) }
-      // Its private folder (sockets, flash image): `<tmp>/teeharness-<harness pid>-XXXXXX`.
-      let folders = qemuProcesses(mentioning: out.path).flatMap { pid -> [String] in
-        let cmdline = String(decoding: (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-        guard let regex = try? NSRegularExpression(pattern: "/[^ ,=]*/teeharness-\(harness.pid)-[A-Za-z0-9]{6}") else { return [] }
-        return regex.matches(in: cmdline, range: NSRange(cmdline.startIndex..., in: cmdline)).compactMap { Range($0.range, in: cmdline).map { String(cmdline[$0]) } }
-      }
-      #expect(!folders.isEmpty, "round \(round): no private folder in QEMU's command line")
       harness.signal(signal)
       let status = await harness.wait(until: .after(.seconds(40)))
       #expect(status != nil, "round \(round): the harness did not end")
