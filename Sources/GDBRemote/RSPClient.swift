@@ -35,6 +35,8 @@ package actor RSPClient {
   package private(set) var features: [String: String] = [:]
   /// Register numbers by name, from the stub's target description (`pc`, `cpsr`, `SCR_EL3`, …).
   package private(set) var registers: [String: Int] = [:]
+  /// The CPU register reads and `step` apply to: the one selected last (`Hg`), else the one that stopped last.
+  package private(set) var current: String?
 
   package init(connection: SocketConnection) { self.connection = connection }
 
@@ -90,12 +92,14 @@ package actor RSPClient {
       let packet = try await nextPacket(deadline: deadline, what: "a stop of the target", reply: false)
       if let stop = StopReply(packet) {
         state = .stopped
+        current = stop.thread ?? current  // the stub selects the CPU that stopped
         return stop
       }
     }
   }
 
-  /// Executes one instruction on the CPU that last stopped (`s`) and returns its stop.
+  /// Executes one instruction on the current CPU alone (`vCont;s:thread`: the other CPUs stay stopped; a bare
+  /// `s` would let them all run for the step) and returns its stop.
   package func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {
     try await exchanges.exclusive("a step", deadline: deadline) { try await self.sendStep(deadline: deadline) }
   }
@@ -103,7 +107,7 @@ package actor RSPClient {
   private func sendStep(deadline: Deadline) async throws -> StopReply {
     guard state == .stopped || state == .connected else { throw HarnessError("GDB step while the target runs: stop it first") }
     packets.removeAll()
-    try send(Array("s".utf8), deadline: deadline)
+    try send(Array((current.map { "vCont;s:\($0)" } ?? "s").utf8), deadline: deadline)
     state = .running
     return try await waitForStop(deadline: deadline)
   }
@@ -174,6 +178,7 @@ package actor RSPClient {
   /// Selects the thread (vCPU) later register and memory requests apply to.
   package func selectThread(_ thread: String, deadline: Deadline = .after(.seconds(5))) async throws {
     try await request("Hg\(thread)", deadline: deadline)
+    current = thread
   }
 
   /// The stub's threads: one per vCPU.

@@ -111,6 +111,11 @@ package final class SimulatedTarget: @unchecked Sendable {
     case "s":
       cpus[selected].pc += 4
       return [.packet("T05thread:\(Self.thread(selected));")]
+    case "v":
+      // `vCont;s:thread`: that CPU alone steps one instruction.
+      guard request.hasPrefix("vCont;s:"), let cpu = Self.cpu(of: String(request.dropFirst(8))), cpu < cpus.count else { return [.packet("")] }
+      cpus[cpu].pc += 4
+      return [.packet("T05thread:\(Self.thread(cpu));")]
     case "Z", "z":
       let fields = request.dropFirst().split(separator: ",")
       guard fields.count == 3, let address = UInt64(fields[1], radix: 16) else { return [.packet("E22")] }

@@ -63,7 +63,7 @@ import TestSupport
       case "z1,e0924d0,4": armed.set(false); return [.packet("OK")]
       case "Z0,e0924d0,4": return [.packet("OK")]
       case "c": return armed.value ? [.packet("T05thread:p01.02;hwbreak:;")] : []
-      case "s": return [.packet("T05thread:p01.02;")]
+      case "vCont;s:p01.02": return [.packet("T05thread:p01.02;")]
       case "\u{03}": return [.packet("T02thread:p01.01;")]
       default: return [.packet("")]
       }
@@ -75,7 +75,7 @@ import TestSupport
     try await client.resume()
     let hit = try await client.waitForStop(deadline: .after(.seconds(5)))
     #expect(hit.thread == "p01.02" && hit.reason == "hwbreak" && hit.code == 5)
-    let stepped = try await client.step()
+    let stepped = try await client.step()  // the CPU that stopped, alone
     #expect(stepped.thread == "p01.02")
     try await client.removeBreakpoint(.hardware, at: 0xe0924d0)
     try await client.resume()
