@@ -117,6 +117,10 @@ struct ComponentBuild: Sendable {
         }
         try Data(content).write(to: out.appendingPathComponent(name))
       }
+      // An SPMD's FIP carries the SPM Core manifest BL2 loads: kept for the flash the harness packs.
+      if let manifest = package.extract(.tosFwConfig, from: bytes) {
+        try Data(manifest).write(to: out.appendingPathComponent("tos_fw_config.dtb"))
+      }
     case .optee where spec.prebuilt["tee.elf"] != nil:
       var environment = ProcessInfo.processInfo.environment
       environment["OUT"] = out.path

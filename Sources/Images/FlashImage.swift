@@ -28,10 +28,12 @@ package enum FlashImage {
       }
       return [UInt8](data)
     }
-    let fip = FirmwareImagePackage.pack([
+    var entries: [(FirmwareImagePackage.Image, [UInt8])] = [
       (.bl2, try read(images.bl2)), (.bl31, try read(images.bl31)), (.bl32, try read(images.bl32)),
       (.bl32Extra1, try read(images.bl32Extra1)), (.bl32Extra2, try read(images.bl32Extra2)), (.bl33, try read(images.bl33)),
-    ])
+    ]
+    if let manifest = images.tosFwConfig { entries.append((.tosFwConfig, try read(manifest))) }
+    let fip = FirmwareImagePackage.pack(entries)
     return try make(bl1: try read(images.bl1), fip: fip)
   }
 }

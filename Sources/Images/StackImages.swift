@@ -14,6 +14,8 @@ package struct StackImages: Sendable, Equatable {
   package var bl32Extra1: URL
   package var bl32Extra2: URL
   package var bl33: URL
+  /// The SPM Core manifest BL2 loads for an SPMD (FF-A) TF-A; nil for the classic SMC stack.
+  package var tosFwConfig: URL?
   package var kernel: URL
   package var initramfs: URL
   /// OP-TEE's symbols (nil for a prebuilt OP-TEE given without them: the tests that need them skip).
@@ -40,7 +42,7 @@ package struct StackImages: Sendable, Equatable {
     ]
     let files: [String: URL?] = [
       "bl1": bl1, "bl2": bl2, "bl31": bl31, "bl32": bl32, "bl32_extra1": bl32Extra1, "bl32_extra2": bl32Extra2,
-      "bl33": bl33, "kernel": kernel, "initramfs": initramfs, "tee_elf": teeElf, "bl31_elf": bl31Elf,
+      "bl33": bl33, "tos_fw_config": tosFwConfig, "kernel": kernel, "initramfs": initramfs, "tee_elf": teeElf, "bl31_elf": bl31Elf,
       "bl1_elf": bl1Elf, "bl2_elf": bl2Elf, "optee_conf": opteeConfig, "optee_layout": opteeLayout, "ta_dev_kit": taDevKit,
       "qemu": qemu, "kernel_config": kernelConfig,
     ]

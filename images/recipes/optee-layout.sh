@@ -23,10 +23,16 @@ thread_count_size=${values[4]}
 thread_states=$states
 LAYOUT
 
-# Where a standard call that found no free thread returns OPTEE_SMC_RETURN_ETHREAD_LIMIT: the instruction after
-# thread_handle_std_smc's call to thread_alloc_and_run (which returns only when every thread is taken).
-ethread=$(aarch64-linux-gnu-objdump -d --disassemble=thread_handle_std_smc "$OUT/tee.elf" \
-  | grep -A1 'bl.*<thread_alloc_and_run>' | sed -n '2s/^ *\([0-9a-f]*\):.*/\1/p')
-[ -n "$ethread" ] || { echo "cannot find the ETHREAD_LIMIT return in thread_handle_std_smc"; exit 1; }
+# Where a standard call that found no free thread is answered "busy": the instruction after the call to
+# thread_alloc_and_run (which returns only when every thread is taken) in the function that takes standard
+# calls — thread_handle_std_smc on the classic SMC ABI (OPTEE_SMC_RETURN_ETHREAD_LIMIT), handle_yielding_call
+# for an FF-A direct request (TEE_ERROR_BUSY).
+ethread=
+for entry in thread_handle_std_smc handle_yielding_call; do
+  ethread=$(aarch64-linux-gnu-objdump -d --disassemble=$entry "$OUT/tee.elf" \
+    | { grep -A1 'bl.*<thread_alloc_and_run>' || true; } | sed -n '2s/^ *\([0-9a-f]*\):.*/\1/p')
+  [ -z "$ethread" ] || break
+done
+[ -n "$ethread" ] || { echo "cannot find the no-free-thread return in thread_handle_std_smc or handle_yielding_call"; exit 1; }
 echo "ethread_limit_return=0x$ethread" >> "$OUT/layout.txt"
 cat "$OUT/layout.txt"
