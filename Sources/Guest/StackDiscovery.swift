@@ -9,7 +9,7 @@ import Suites
 /// (the notification count rises every second while the guest idles), and its thread count (read through the
 /// GDB stub, when there is a tee.elf). Declared facts are never overridden; what stays unknown stays nil.
 package enum StackDiscovery {
-  static let learnable = ["CFG_CORE_ASYNC_NOTIF", "CFG_NOTIF_TEST_WD", "CFG_NUM_THREADS"]
+  static let learnable = ["CFG_CORE_FFA", "CFG_CORE_ASYNC_NOTIF", "CFG_NOTIF_TEST_WD", "CFG_NUM_THREADS"]
 
   /// `learn`, printing what it learns; a boot that fails leaves the facts as they were (the suites' own boots
   /// report the failure).
@@ -38,6 +38,9 @@ package enum StackDiscovery {
         learned.learned[name] = "\(value) (\(how))"
         report("facts: \(name)=\(value) (\(how))")
       }
+      let ffa = try await machine.shell.run("ls /sys/bus/arm_ffa/drivers/optee/ 2>/dev/null | grep -c ^arm-ffa-", timeout: .seconds(10))
+      let overFFA = (Int(ffa.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+      learn("CFG_CORE_FFA", overFFA ? "y" : "n", overFFA ? "Linux's OP-TEE driver is bound to an FF-A partition" : "Linux's OP-TEE driver is bound to no FF-A partition")
       let dmesg = try await machine.shell.run("dmesg | grep -E 'optee: (Asynchronous notifications enabled|initialized driver)'", timeout: .seconds(10))
       if dmesg.output.contains("optee: initialized driver") {
         let async = dmesg.output.contains("Asynchronous notifications enabled")

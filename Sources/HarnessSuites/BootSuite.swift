@@ -67,6 +67,9 @@ package let bootSuite = Suite("boot", "every milestone in order and on time; OP-
   }
 
   Test("the device tree carries the OP-TEE node") { t in
+    if t.facts.transport == .ffa {
+      try t.skip("on an FF-A stack Linux finds OP-TEE as an FF-A partition, not through a device-tree node (see 'Linux reaches OP-TEE over FF-A')")
+    }
     let node = "/sys/firmware/devicetree/base/firmware/optee"
     let compatible = try await t.run("tr '\\0' '\\n' < \(node)/compatible")
     try t.require(compatible.status == 0, "no \(node) in the device tree", details: compatible.output)
@@ -80,5 +83,33 @@ package let bootSuite = Suite("boot", "every milestone in order and on time; OP-
       let built = t.facts.optee.integer("CFG_CORE_ASYNC_NOTIF_GIC_INTID")
       try t.require(built == nil || intid == built, "the node names INTID \(intid), OP-TEE was built with \(built ?? 0)")
     }
+  }
+
+  Test("Linux reaches OP-TEE over FF-A: a version agreed, the driver bound to OP-TEE's partition") { t in
+    guard t.facts.transport == .ffa else {
+      try t.skip("OP-TEE is reached over \(t.facts.transport?.rawValue ?? "a transport nothing names"), not FF-A")
+    }
+    let versions = try await t.run("dmesg | grep 'ARM FF-A:'")
+    let firmware = versions.lines.compactMap { Pattern.regex(#"Firmware version (\d+\.\d+) found"#).firstMatch(in: $0)?.groups[1] }.first
+    try t.require(firmware != nil,
+      "Linux's FF-A driver found no FF-A firmware (no `ARM FF-A: Firmware version … found`): TF-A's SPMD did not answer FFA_VERSION",
+      details: versions.output)
+    let driver = versions.lines.compactMap { Pattern.regex(#"Driver version (\d+\.\d+)"#).firstMatch(in: $0)?.groups[1] }.first
+    t.note("FF-A: Linux's driver \(driver ?? "?"), the firmware \(firmware!)")
+    let bound = try await t.run("for d in /sys/bus/arm_ffa/drivers/optee/arm-ffa-*; do [ -e \"$d\" ] && echo \"$(cat $d/uuid) $(cat $d/partition_id)\"; done; true")
+    let partition = bound.lines.map { $0.split(separator: " ").map(String.init) }
+      .first { $0.count == 2 && $0[0].lowercased() == OpteeFFA.uuid }
+    try t.require(partition != nil, "Linux's OP-TEE driver is bound to no FF-A partition with OP-TEE's UUID \(OpteeFFA.uuid)",
+      details: bound.output)
+    let id = partition![1].lowercased()
+    t.note("OP-TEE's partition: \(OpteeFFA.uuid), endpoint \(id)")
+    // OP-TEE as the SPMC names its own endpoint at boot (a DEBUG build's log): the same partition.
+    let secure = await t.secure.lines()
+    if let logged = secure.compactMap({ Pattern.regex(#"OP-TEE endpoint ID (0x[0-9a-fA-F]+)"#).firstMatch(in: $0.text)?.groups[1] }).first {
+      t.check(UInt64(logged.dropFirst(2), radix: 16) == UInt64(id.dropFirst(2), radix: 16),
+        "OP-TEE logged its endpoint as \(logged), Linux's driver is bound to partition \(id)")
+    }
+    let smc = try await t.run("ls /sys/bus/platform/drivers/optee/ 2>/dev/null | grep -c firmware; true")
+    t.check(smc.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "Linux's OP-TEE driver is also bound over SMC (\(smc.output))")
   }
 }.fresh(.coldBoot)

@@ -16,8 +16,9 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
     Test("4 × CFG_NUM_THREADS waits of 500 ms are served in waves", timeout: .seconds(120)) { t in
       let n = try t.optee.threads(), k = 4 * n, ms = 500
       let probe = try t.optee.probe()
+      let busyAnswer = t.facts.noFreeThreadAnswer
       guard let ethreadLimit = probe.layout.ethreadLimitReturn else {
-        throw TestFailure(message: "the OP-TEE layout has no ETHREAD_LIMIT return address (rebuild the images)")
+        throw TestFailure(message: "the OP-TEE layout has no address for its no-free-thread answer (rebuild the images)")
       }
       let (limitReturns, (timeline, table)) = try await probe.watching(ethreadLimit) { watch in
         let calls = try await t.client.start(k, "wait", ms: ms, tag: "flood")
@@ -34,8 +35,8 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       t.note("\(k) calls on \(n) threads: ends at \(timeline.endsDescription) s; wall \(timeline.wallSeconds.formatted(decimals: 2)) s (lower bound \(timeline.lowerBound(threads: n).formatted(decimals: 2)) s)")
       t.note("during the flood: \(table.map(\.description).joined(separator: ", "))")
       t.note(limitReturns == 0
-        ? "queued by the Linux driver: OP-TEE answered ETHREAD_LIMIT 0 times"
-        : "queued by OP-TEE's ETHREAD_LIMIT (\(limitReturns) times), the driver waited and retried")
+        ? "queued by the Linux driver: OP-TEE answered \(busyAnswer) 0 times"
+        : "queued by OP-TEE's \(busyAnswer) (\(limitReturns) times), the driver waited and retried")
       try t.require(timeline.isComplete && timeline.calls.count == k, "the client did not report \(k) calls",
         details: (timeline.otherLines + timeline.failures.map { "call \($0.index): \($0.result)" }).joined(separator: "\n"))
       try t.require(timeline.failures.isEmpty, "\(timeline.failures.count) of \(k) calls failed: \(timeline.failures.map { "\($0.index): \($0.result) origin \($0.origin)" })")
@@ -48,9 +49,9 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       t.check(timeline.wallSeconds >= timeline.lowerBound(threads: n) - 0.02, "the flood took \(timeline.wallSeconds) s, less than \(n) threads can")
       t.check(busy.count == n, "the thread table showed \(busy.count) busy threads during the flood, expected all \(n)")
       if t.facts.threadCountAdvertised {
-        t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered ETHREAD_LIMIT \(limitReturns) times: more calls reached OP-TEE than its \(n) threads (the count it advertised is not \(n), or the driver does not queue to it)")
+        t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered \(busyAnswer) \(limitReturns) times: more calls reached OP-TEE than its \(n) threads (the count it advertised is not \(n), or the driver does not queue to it)")
       } else {
-        t.check(limitReturns > 0, "OP-TEE does not advertise its thread count, yet ETHREAD_LIMIT was never answered: who queued?")
+        t.check(limitReturns > 0, "\(t.facts.threadCountSource), yet \(busyAnswer) was never answered: who queued?")
       }
       if parkForever {
         let parked = try await t.client.start(1, "wait", ms: Int(UInt32.max), tag: "parked")
