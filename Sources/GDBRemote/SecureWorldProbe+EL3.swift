@@ -15,18 +15,19 @@ extension SecureWorldProbe {
   /// The GIC distributor's set-pending registers (QEMU virt: GICD at 0x0800_0000, `GICD_ISPENDR<n>` at 0x200).
   static let gicdISPENDR: UInt64 = 0x0800_0200
 
-  /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's `opteed_smc_handler` as it takes a yielding call from the normal world
-  /// (the call will enter OP-TEE), runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending),
+  /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's SMC handler `handlerSymbol` (`opteed_smc_handler`,
+  /// `spmd_smc_handler`) as it takes a call from the normal world that `entering` says will enter OP-TEE (by x0), runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending),
   /// then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
   /// Other CPUs' hits are stepped over and not logged. `prompt` runs once the breakpoint is armed, alongside, to
   /// make such a call (a stack without periodic calls makes none on its own); its result is returned with the log.
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
   ///   when the images lack a symbol.
-  package func afterHeldInEL3<Prompted: Sendable>(cpu: Int, symbols: [String], until: String, deadline: Deadline,
+  package func afterHeldInEL3<Prompted: Sendable>(cpu: Int, at handlerSymbol: String, entering: @escaping @Sendable (UInt64) -> Bool,
+    symbols: [String], until: String, deadline: Deadline,
     prompt: @escaping @Sendable () async throws -> Prompted,
     whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
-    let handler = try address(of: "opteed_smc_handler")
+    let handler = try address(of: handlerSymbol)
     let names = Dictionary(try (symbols + [until]).map { (try address(of: $0), $0) }, uniquingKeysWith: { a, _ in a })
     let prompting = Task { try await prompt() }
     let progress = Progress()
@@ -40,7 +41,7 @@ extension SecureWorldProbe {
           let state = try await halt.cpuState(thread: stop.thread, deadline: deadline)
           let fromNormalWorld = try await rsp.readRegister("SCR_EL3", deadline: deadline) & 1 == 1
           let call = try await rsp.readRegister("x0", deadline: deadline)
-          if state.cpu == cpu && state.pc == handler && fromNormalWorld && call & (1 << 31) == 0 {
+          if state.cpu == cpu && state.pc == handler && fromNormalWorld && entering(call) {
             held = (state, call)
           } else {
             try await halt.stepOver(state.pc, deadline: deadline)

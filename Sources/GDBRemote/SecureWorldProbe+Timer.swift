@@ -33,8 +33,8 @@ extension SecureWorldProbe {
     // The console's own handler, before it reads the byte: the stop is then surely the byte's (not the
     // timer's, which may be due), and the byte is read as soon as the CPU runs on. Without that handler, any
     // interrupt OP-TEE takes (interrupt_main_handler) will do.
-    let byCall = call != nil && tee.byName[Self.standardCallEntry] != nil
-    let handler = byCall ? Self.standardCallEntry : tee.byName["console_itr_cb"] != nil ? "console_itr_cb" : "interrupt_main_handler"
+    let byCall = call != nil && tee.byName[standardCallEntry] != nil
+    let handler = byCall ? standardCallEntry : tee.byName["console_itr_cb"] != nil ? "console_itr_cb" : "interrupt_main_handler"
     while done.count < armed.count {
       let doneSoFar = done
       let target = armed.first { !done.contains($0.cpu) }!.cpu
@@ -51,8 +51,11 @@ extension SecureWorldProbe {
     return SecureTimerRearm(cpus: armed.map(\.cpu), compareValues: armed.map(\.cval))
   }
 
-  /// Where OP-TEE takes a standard call from the normal world (the classic SMC ABI).
-  static let standardCallEntry = "thread_handle_std_smc"
+  /// Where OP-TEE takes a standard call from the normal world, before it takes a thread for it: on the classic SMC
+  /// ABI `thread_handle_std_smc`, for an FF-A direct request (OP-TEE as SPMC) `handle_yielding_call`.
+  var standardCallEntry: String {
+    tee.byName["thread_handle_std_smc"] != nil ? "thread_handle_std_smc" : "handle_yielding_call"
+  }
 
   /// The CPUs whose secure timer OP-TEE left enabled (`CNTPS_CTL_EL1.ENABLE`), with their compare values,
   /// read through the stub from a stopped machine (the registers read from any world).

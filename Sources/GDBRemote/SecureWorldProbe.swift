@@ -102,7 +102,7 @@ package struct SecureWorldProbe: Sendable {
   package func threadTable(atStandardCall call: @escaping @Sendable () async throws -> Void, deadline: Deadline) async throws
     -> [OpteeThread]
   {
-    try await whenStopped(at: Self.standardCallEntry, prompt: call, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
+    try await whenStopped(at: standardCallEntry, prompt: call, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
   }
 
   /// Reads the thread table (at each secure interrupt, ~1 s apart) until every thread is FREE or `deadline`

@@ -7,8 +7,20 @@ import Suites
 package struct Interrupts: Sendable {
   let t: TestContext
 
-  /// Linux's name for OP-TEE's notification interrupt in /proc/interrupts.
-  package static let notificationName = "optee_notification"
+  /// Linux's name for OP-TEE's notification interrupt in /proc/interrupts: the OP-TEE driver's own on the SMC
+  /// stack; on the FF-A stack the FF-A driver's schedule-receiver interrupt (an SGI OP-TEE donates), which
+  /// carries every partition's notifications — here only OP-TEE's.
+  package static func notificationName(_ transport: OpteeTransport?) -> String {
+    switch transport {
+    case .ffa: "ARM-FFA-SRI"
+    case .smc: "optee_notification"
+    case nil: anyNotificationName
+    }
+  }
+  /// Either name, for a machine whose transport is not at hand (an ERE).
+  package static let anyNotificationName = "optee_notification|ARM-FFA-SRI"
+  /// This stack's name for the notification interrupt.
+  package var notificationName: String { Self.notificationName(t.facts.transport) }
   /// QEMU virt wires its secure UART (UART1, OP-TEE's console) to SPI 8, INTID 40 (`VIRT_SECURE_UART` in
   /// hw/arm/virt.c); the secure world's device tree is not visible to Linux, so this one is the platform's.
   package static let secureUARTIntid = 40
@@ -29,7 +41,7 @@ package struct Interrupts: Sendable {
   }
 
   /// How many notification interrupts Linux has counted, on all CPUs.
-  package func notifications() async throws -> Int { try await line(matching: Self.notificationName).total }
+  package func notifications() async throws -> Int { try await line(matching: notificationName).total }
 
   /// OP-TEE's notification interrupt as the device tree's `/firmware/optee` node gives it (its cells in hex, and
   /// decoded when they are three).

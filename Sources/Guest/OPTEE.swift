@@ -12,6 +12,9 @@ package struct OPTEE: Sendable {
   /// (`CFG_CORE_ASYNC_NOTIF_GIC_INTID`'s default there).
   package static let defaultNotificationIntid = 219
 
+  /// How a secure interrupt taken in the normal world reaches OP-TEE on this stack.
+  package var route: InterruptRoute { InterruptRoute(t.facts.transport) }
+
   /// CFG_NUM_THREADS of the stack under test (from its build, never a constant); a skip when nothing says.
   package func threads() throws -> Int {
     guard let n = t.facts.opteeThreads, n > 0 else {

@@ -5,7 +5,7 @@ import Machine
 import Suites
 
 /// Proof that a restored machine's secure timer runs: the test watchdog, a callout on that timer, raises a
-/// notification every period, so Linux's `optee_notification` count rises after the machine became ready — and
+/// notification every period, so Linux's notification count (`optee_notification`, `ARM-FFA-SRI` over FF-A) rises after the machine became ready — and
 /// when it does not, the callout itself is caught running (a breakpoint), so a broken notification path is not
 /// taken for a dead timer. (Its `WD call_count` line is no proof: OP-TEE prints it only for the first calls.)
 struct SecureTimerProof: Sendable {
@@ -31,8 +31,8 @@ struct SecureTimerProof: Sendable {
   }
 
   static func notifications(_ machine: Machine) async throws -> Int {
-    guard let line = try await machine.shell.interruptLine(matching: Interrupts.notificationName) else {
-      throw HarnessError("/proc/interrupts lists no optee_notification interrupt")
+    guard let line = try await machine.shell.interruptLine(matching: Interrupts.anyNotificationName) else {
+      throw HarnessError("/proc/interrupts lists no notification interrupt (optee_notification, ARM-FFA-SRI)")
     }
     return line.total
   }
@@ -51,13 +51,13 @@ struct SecureTimerProof: Sendable {
       try? await Task.sleep(for: .milliseconds(100))
     }
     guard let probe = machine.secureWorld, probe.tee.byName[Self.callout] != nil else {
-      return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - since).formatted(decimals: 1)) s after it was ready (optee_notification stayed at \(now))"
+      return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - since).formatted(decimals: 1)) s after it was ready (the notification count stayed at \(now))"
     }
     do {
       try await probe.whenStopped(at: Self.callout, poke: false, deadline: .after(.seconds(within))) { _ in }
       return nil
     } catch is DeadlineExceeded {
-      return "the secure timer does not run on this restored machine: OP-TEE's watchdog callout (\(Self.callout), due every second on the secure timer) did not run in \(within.formatted(decimals: 0)) s, and Linux's optee_notification count stayed at \(now)"
+      return "the secure timer does not run on this restored machine: OP-TEE's watchdog callout (\(Self.callout), due every second on the secure timer) did not run in \(within.formatted(decimals: 0)) s, and Linux's notification count stayed at \(now)"
     } catch {
       return "the secure timer of this restored machine could not be checked: \(error)"
     }

@@ -41,21 +41,27 @@ package enum StackDiscovery {
       let ffa = try await machine.shell.run("ls /sys/bus/arm_ffa/drivers/optee/ 2>/dev/null | grep -c ^arm-ffa-", timeout: .seconds(10))
       let overFFA = (Int(ffa.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
       learn("CFG_CORE_FFA", overFFA ? "y" : "n", overFFA ? "Linux's OP-TEE driver is bound to an FF-A partition" : "Linux's OP-TEE driver is bound to no FF-A partition")
+      // Over FF-A the driver logs nothing about notifications: the FF-A driver's schedule-receiver interrupt
+      // being listed says they are on.
+      let name = Interrupts.notificationName(overFFA ? .ffa : .smc)
       let dmesg = try await machine.shell.run("dmesg | grep -E 'optee: (Asynchronous notifications enabled|initialized driver)'", timeout: .seconds(10))
       if dmesg.output.contains("optee: initialized driver") {
-        let async = dmesg.output.contains("Asynchronous notifications enabled")
-        learn("CFG_CORE_ASYNC_NOTIF", async ? "y" : "n", "Linux's driver \(async ? "enabled" : "did not enable") asynchronous notifications")
-        if async, let first = try await machine.shell.interruptLine(matching: "optee_notification") {
+        let first = try await machine.shell.interruptLine(matching: name)
+        let async = overFFA ? first != nil : dmesg.output.contains("Asynchronous notifications enabled")
+        learn("CFG_CORE_ASYNC_NOTIF", async ? "y" : "n", overFFA
+          ? "/proc/interrupts \(async ? "lists" : "does not list") the FF-A schedule-receiver interrupt"
+          : "Linux's driver \(async ? "enabled" : "did not enable") asynchronous notifications")
+        if async, let first {
           // The test watchdog is a 1 s callout that notifies; nothing else does on an idle guest. Watched for
           // two and a half of its periods, or until the count rises.
           let since = machine.now()
           var later = first.total
           while later == first.total && machine.now() < since + 2.5 {
             _ = try await machine.shell.run("sleep 0.25", timeout: .seconds(10))
-            later = try await machine.shell.interruptLine(matching: "optee_notification")?.total ?? later
+            later = try await machine.shell.interruptLine(matching: name)?.total ?? later
           }
           learn("CFG_NOTIF_TEST_WD", later > first.total ? "y" : "n",
-            "optee_notification went from \(first.total) to \(later) in \((machine.now() - since).formatted(decimals: 1)) s of an idle guest")
+            "\(name) went from \(first.total) to \(later) in \((machine.now() - since).formatted(decimals: 1)) s of an idle guest")
         }
       }
       if let probe = machine.secureWorld, let table = try? await probe.threadTable(poke: true, deadline: .after(.seconds(10))) {

@@ -22,7 +22,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let intid = t.optee.notificationIntid
       let (cells, dt) = try await t.interrupts.notificationInDeviceTree()
       let driver = try await t.run("dmesg | grep -E 'optee: .*[Nn]otification'").lines
-      let listed = try await t.interrupts.line(matching: Interrupts.notificationName)
+      let listed = try await t.interrupts.line(matching: t.interrupts.notificationName)
       let secureSaid = await t.secure.linesSinceBoot().contains { $0.text.contains("Asynchronous notifications are enabled") }
       t.note("device tree /firmware/optee interrupts = \(cells) → \(dt.map { "INTID \($0.intid), \($0.edge ? "edge" : "level")" } ?? "unreadable")")
       t.note("driver: \(driver.joined(separator: " | ")); /proc/interrupts: \(listed.name)")

@@ -36,10 +36,28 @@ import Testing
       hit("elx_irq", 0), hit("console_itr_cb", 0), hit("console_itr_cb", 1), hit("console_itr_cb", 1),
       hit("vector_fiq_entry", 0), hit("console_itr_cb", 0),
     ]
-    #expect(InterruptPath.paths(of: "console_itr_cb", in: log) == [
+    #expect(InterruptRoute.smc.paths(of: "console_itr_cb", in: log) == [
       .fromNormalWorldThroughEL3, .inSecureWorld, .inSecureWorld, .unknown, .unknown,
     ])
     #expect(InterruptPath.summary([.inSecureWorld, .inSecureWorld, .unknown]) == "2 taken directly in the secure world, 1 entry not seen")
+  }
+
+  /// Over FF-A both routes end at OP-TEE's IRQ vector: only the SPMD's handler just before it tells that the CPU
+  /// was in the normal world; the vector alone (or after another CPU's SPMD entry) is the secure world's.
+  @Test func overFFATheSPMDBeforeTheIRQVectorTellsTheNormalWorld() {
+    let now = ContinuousClock.now
+    func hit(_ name: String, _ cpu: Int) -> WatchHit { WatchHit(name: name, cpu: cpu, at: now) }
+    let log = [
+      hit("spmd_secure_interrupt_handler", 0), hit("elx_irq", 0), hit("console_itr_cb", 0),
+      hit("elx_irq", 0), hit("console_itr_cb", 0),
+      hit("spmd_secure_interrupt_handler", 1), hit("elx_irq", 0), hit("console_itr_cb", 0),
+      hit("spmd_secure_interrupt_handler", 0), hit("console_itr_cb", 0),
+    ]
+    #expect(InterruptRoute.ffa.paths(of: "console_itr_cb", in: log) == [.fromNormalWorldThroughEL3, .inSecureWorld, .inSecureWorld, .unknown])
+    #expect(InterruptRoute.ffa.entrySymbols == ["spmd_secure_interrupt_handler", "elx_irq"])
+    #expect(InterruptRoute.ffa.entersOPTEE(0x8400_006F) && InterruptRoute.ffa.entersOPTEE(0xC400_006F) && !InterruptRoute.ffa.entersOPTEE(0x8400_0063))
+    #expect(InterruptRoute.smc.entersOPTEE(0x3200_0004) && !InterruptRoute.smc.entersOPTEE(0xB200_0000))
+    #expect(InterruptRoute(.ffa) == .ffa && InterruptRoute(nil) == .smc)
   }
 
   @Test func theRoutingTableListsAllNineCasesInOrder() {

@@ -3,18 +3,14 @@ import GDBRemote
 /// How a secure interrupt reached its OP-TEE handler, told from the order in which one CPU executed the entry
 /// points a `SecureWorldWatch` logged just before the handler ran.
 package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
-  /// The CPU was in the normal world: the interrupt was a FIQ taken to EL3, TF-A's opteed handed it to OP-TEE's
-  /// FIQ entry (`opteed_sel1_interrupt_handler` → `vector_fiq_entry`).
+  /// The CPU was in the normal world: the interrupt was a FIQ taken to EL3, and TF-A handed it to OP-TEE (see
+  /// `InterruptRoute`).
   case fromNormalWorldThroughEL3 = "from the normal world through TF-A"
   /// The CPU was in the secure world: an IRQ taken directly at OP-TEE's own vector (`elx_irq`).
   case inSecureWorld = "taken directly in the secure world"
   /// The watch saw no entry before the handler on that CPU.
   case unknown = "entry not seen"
 
-  /// TF-A's handler for a Secure-EL1 interrupt that arrived while the CPU was in the normal world.
-  package static let el3Handler = "opteed_sel1_interrupt_handler"
-  /// OP-TEE's entry for a FIQ that TF-A passes on.
-  package static let fiqEntry = "vector_fiq_entry"
   /// OP-TEE's IRQ vector (with GICv3, Secure Group 1 is an IRQ while the CPU is secure: native).
   package static let secureIRQ = "elx_irq"
   /// OP-TEE's FIQ vector (a Non-secure Group 1 interrupt while the CPU is secure: foreign).
@@ -23,30 +19,8 @@ package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
   /// from the vector base the CPU uses in user mode, and the names a watch logs them by.
   package static let fiqFromUser = (offset: UInt64(0x500), name: "FIQ from S-EL0 (VBAR+0x500)")
   package static let irqFromUser = (offset: UInt64(0x480), name: "IRQ from S-EL0 (VBAR+0x480)")
-  /// Where OP-TEE leaves a thread for the normal world to serve a foreign interrupt.
+  /// Where OP-TEE leaves a thread for the normal world to serve a foreign interrupt (both transports).
   package static let foreignExit = "thread_foreign_intr_exit"
-  /// The symbols a watch needs to tell the paths apart.
-  package static let entrySymbols = [el3Handler, fiqEntry, secureIRQ]
-
-  /// The path of every hit of `handler` in `log`, in order: decided by the last entry the same CPU executed.
-  package static func paths(of handler: String, in log: [WatchHit]) -> [InterruptPath] {
-    var entered: [Int: [String]] = [:]
-    var paths: [InterruptPath] = []
-    for hit in log {
-      if hit.name == handler {
-        let trail = entered[hit.cpu] ?? []
-        switch trail.last {
-        case secureIRQ: paths.append(.inSecureWorld)
-        case fiqEntry where trail.dropLast().last == el3Handler: paths.append(.fromNormalWorldThroughEL3)
-        default: paths.append(.unknown)
-        }
-        entered[hit.cpu] = nil
-      } else if entrySymbols.contains(hit.name) {
-        entered[hit.cpu, default: []].append(hit.name)
-      }
-    }
-    return paths
-  }
 
   /// "3 from the normal world through TF-A, 1 taken directly in the secure world".
   package static func summary(_ paths: [InterruptPath]) -> String {
@@ -55,5 +29,76 @@ package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
       return n == 0 ? nil : "\(n) \(path.rawValue)"
     }
     return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+  }
+}
+
+/// The way a secure interrupt taken in the normal world reaches OP-TEE, which differs by how the normal world
+/// reaches OP-TEE; the symbols a watch sets breakpoints on to see it.
+package struct InterruptRoute: Sendable, Equatable {
+  /// TF-A's handler for a secure interrupt taken to EL3 while the CPU was in the normal world.
+  package var el3Handler: String
+  /// Where OP-TEE is entered with the interrupt.
+  package var handedEntry: String
+  /// How EL3 hands the interrupt to OP-TEE, in words.
+  package var handover: String
+  /// TF-A's handler of the SMC a call from the normal world enters EL3 with.
+  package var smcHandler: String
+  /// Whether `x0` at `smcHandler` is a call from the normal world that enters OP-TEE.
+  package var entersOPTEE: @Sendable (UInt64) -> Bool
+
+  /// SPD=opteed: TF-A's opteed sets OP-TEE's FIQ entry as the return address and enters it
+  /// (`opteed_sel1_interrupt_handler` → `vector_fiq_entry`); calls that enter OP-TEE are yielding SMCs.
+  package static let smc = InterruptRoute(el3Handler: "opteed_sel1_interrupt_handler", handedEntry: "vector_fiq_entry",
+    handover: "opteed's jump to OP-TEE's FIQ entry", smcHandler: "opteed_smc_handler", entersOPTEE: { $0 & (1 << 31) == 0 })
+  /// FF-A (SPD=spmd, OP-TEE the SPMC at S-EL1): TF-A's SPMD gives OP-TEE an FFA_INTERRUPT message, resuming it
+  /// after the SMC in its message loop, where OP-TEE runs with its native interrupts unmasked — so the still
+  /// pending interrupt is taken at once at OP-TEE's IRQ vector (`spmd_secure_interrupt_handler` → `elx_irq`), and
+  /// OP-TEE answers FFA_NORMAL_WORLD_RESUME. Calls that enter OP-TEE are FF-A direct requests
+  /// (FFA_MSG_SEND_DIRECT_REQ, 32- or 64-bit).
+  package static let ffa = InterruptRoute(el3Handler: "spmd_secure_interrupt_handler", handedEntry: InterruptPath.secureIRQ,
+    handover: "an FFA_INTERRUPT message from the SPMD", smcHandler: "spmd_smc_handler",
+    entersOPTEE: { $0 == 0x8400_006F || $0 == 0xC400_006F })
+
+  package static func == (a: InterruptRoute, b: InterruptRoute) -> Bool {
+    (a.el3Handler, a.handedEntry, a.smcHandler) == (b.el3Handler, b.handedEntry, b.smcHandler)
+  }
+
+  /// The route of a stack reached over `transport` (the classic one when nothing says).
+  package init(_ transport: OpteeTransport?) { self = transport == .ffa ? .ffa : .smc }
+
+  init(el3Handler: String, handedEntry: String, handover: String, smcHandler: String, entersOPTEE: @escaping @Sendable (UInt64) -> Bool) {
+    (self.el3Handler, self.handedEntry, self.handover, self.smcHandler, self.entersOPTEE) = (el3Handler, handedEntry, handover, smcHandler, entersOPTEE)
+  }
+
+  /// "TF-A's spmd_secure_interrupt_handler → OP-TEE's elx_irq".
+  package var description: String { "TF-A \(el3Handler) → \(handedEntry)" }
+
+  /// The symbols a watch needs to tell the paths apart.
+  package var entrySymbols: [String] {
+    [el3Handler, handedEntry, InterruptPath.secureIRQ].reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+  }
+
+  /// The path of every hit of `handler` in `log`, in order: decided by the last entries the same CPU executed —
+  /// EL3's handler then the entry it hands to is the normal world's route; OP-TEE's IRQ vector alone is the
+  /// secure world's.
+  package func paths(of handler: String, in log: [WatchHit]) -> [InterruptPath] {
+    var entered: [Int: [String]] = [:]
+    var paths: [InterruptPath] = []
+    for hit in log {
+      if hit.name == handler {
+        let trail = entered[hit.cpu] ?? []
+        if trail.last == handedEntry && trail.dropLast().last == el3Handler {
+          paths.append(.fromNormalWorldThroughEL3)
+        } else if trail.last == InterruptPath.secureIRQ {
+          paths.append(.inSecureWorld)
+        } else {
+          paths.append(.unknown)
+        }
+        entered[hit.cpu] = nil
+      } else if entrySymbols.contains(hit.name) {
+        entered[hit.cpu, default: []].append(hit.name)
+      }
+    }
+    return paths
   }
 }
