@@ -84,25 +84,25 @@ package actor SecureWorldWatch {
 
   private func loop(_ halt: Halt) async throws {
     while true {
+      // Ending, or arming the entry for a table request, is looked at before every wait: a breakpoint that fires
+      // without pause (an interrupt storm) must not keep the watch from ending.
+      if finishing || (!tableRequests.isEmpty && !entryArmed) {
+        // Stop the machine to change breakpoints (a hit may come first: it is handled, the machine kept stopped).
+        if let stop = try await halt.stop(deadline: .after(.seconds(5))) { try await handle(stop, halt, resume: false) }
+        if finishing { return }
+        try await halt.arm(entry, deadline: .after(.seconds(5)))
+        entryArmed = true
+        if !probe.periodicEntry { try? await probe.poke() }
+        try await halt.run()
+      }
       do {
         try await handle(try await halt.nextStop(deadline: .after(.milliseconds(100))), halt)
-        continue
       } catch is DeadlineExceeded {}
-      // Nothing stopped for a while: time to end, or to arm the entry for a table request.
-      guard finishing || (!tableRequests.isEmpty && !entryArmed) else { continue }
-      // Stop the machine to change breakpoints (a hit may come first: it is handled all the same).
-      if let stop = try await halt.stop(deadline: .after(.seconds(5))), try await handle(stop, halt) { continue }
-      if finishing { return }
-      try await halt.arm(entry, deadline: .after(.seconds(5)))
-      entryArmed = true
-      if !probe.periodicEntry { try? await probe.poke() }
-      try await halt.run()
     }
   }
 
-  /// Deals with one stop; returns true when it resumed the machine (a counted hit or a table read).
-  @discardableResult
-  private func handle(_ stop: StopReply, _ halt: Halt) async throws -> Bool {
+  /// Deals with one stop (a counted hit, a table read) and, when `resume`, lets the machine run again.
+  private func handle(_ stop: StopReply, _ halt: Halt, resume: Bool = true) async throws {
     let deadline = Deadline.after(.seconds(5))
     let at = ContinuousClock.now
     let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
@@ -118,11 +118,8 @@ package actor SecureWorldWatch {
       } catch {
         answerTableRequests(.failure(error))
       }
-    } else {
-      return false
     }
-    try await halt.run()
-    return true
+    if resume { try await halt.run() }
   }
 
   private func answerTableRequests(_ table: Result<[OpteeThread], any Error>) {

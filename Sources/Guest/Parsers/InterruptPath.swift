@@ -43,6 +43,9 @@ package struct InterruptRoute: Sendable, Equatable {
   package var handover: String
   /// TF-A's handler of the SMC a call from the normal world enters EL3 with.
   package var smcHandler: String
+  /// Where OP-TEE receives what EL3 hands it, when that is a message (FF-A's `thread_spmc_msg_recv`): it runs
+  /// after the interrupt was taken, so the two tell "never entered" from "entered and not taken".
+  package var receiver: String? = nil
   /// Whether `x0` at `smcHandler` is a call from the normal world that enters OP-TEE.
   package var entersOPTEE: @Sendable (UInt64) -> Bool
 
@@ -57,7 +60,7 @@ package struct InterruptRoute: Sendable, Equatable {
   /// (FFA_MSG_SEND_DIRECT_REQ, 32- or 64-bit).
   package static let ffa = InterruptRoute(el3Handler: "spmd_secure_interrupt_handler", handedEntry: InterruptPath.secureIRQ,
     handover: "an FFA_INTERRUPT message from the SPMD", smcHandler: "spmd_smc_handler",
-    entersOPTEE: { $0 == 0x8400_006F || $0 == 0xC400_006F })
+    entersOPTEE: { $0 == 0x8400_006F || $0 == 0xC400_006F }, receiver: "thread_spmc_msg_recv")
 
   package static func == (a: InterruptRoute, b: InterruptRoute) -> Bool {
     (a.el3Handler, a.handedEntry, a.smcHandler) == (b.el3Handler, b.handedEntry, b.smcHandler)
@@ -66,9 +69,15 @@ package struct InterruptRoute: Sendable, Equatable {
   /// The route of a stack reached over `transport` (the classic one when nothing says).
   package init(_ transport: OpteeTransport?) { self = transport == .ffa ? .ffa : .smc }
 
-  init(el3Handler: String, handedEntry: String, handover: String, smcHandler: String, entersOPTEE: @escaping @Sendable (UInt64) -> Bool) {
+  init(el3Handler: String, handedEntry: String, handover: String, smcHandler: String, entersOPTEE: @escaping @Sendable (UInt64) -> Bool,
+    receiver: String? = nil)
+  {
     (self.el3Handler, self.handedEntry, self.handover, self.smcHandler, self.entersOPTEE) = (el3Handler, handedEntry, handover, smcHandler, entersOPTEE)
+    self.receiver = receiver
   }
+
+  /// The symbols a watch of the handover needs: the entries, and the receiver when there is one.
+  package var handoverSymbols: [String] { entrySymbols + (receiver.map { [$0] } ?? []) }
 
   /// "TF-A's spmd_secure_interrupt_handler → OP-TEE's elx_irq".
   package var description: String { "TF-A \(el3Handler) → \(handedEntry)" }
@@ -76,6 +85,28 @@ package struct InterruptRoute: Sendable, Equatable {
   /// The symbols a watch needs to tell the paths apart.
   package var entrySymbols: [String] {
     [el3Handler, handedEntry, InterruptPath.secureIRQ].reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+  }
+
+  /// How often EL3's handler ran in `log`; how often the same CPU's next entry was the one EL3 hands to (the
+  /// handover itself, whatever handler ran afterwards); and, with a receiver, how often OP-TEE received the
+  /// message after EL3's handler, taken or not.
+  package func handovers(in log: [WatchHit]) -> (taken: Int, handed: Int, received: Int) {
+    var awaitingEntry: Set<Int> = [], awaitingMessage: Set<Int> = []
+    var taken = 0, handed = 0, received = 0
+    for hit in log where handoverSymbols.contains(hit.name) {
+      if hit.name == receiver {
+        if awaitingMessage.remove(hit.cpu) != nil { received += 1 }
+        awaitingEntry.remove(hit.cpu)
+        continue
+      }
+      if awaitingEntry.remove(hit.cpu) != nil, hit.name == handedEntry { handed += 1 }
+      if hit.name == el3Handler {
+        taken += 1
+        awaitingEntry.insert(hit.cpu)
+        awaitingMessage.insert(hit.cpu)
+      }
+    }
+    return (taken, handed, received)
   }
 
   /// The path of every hit of `handler` in `log`, in order: decided by the last entries the same CPU executed —
