@@ -17,7 +17,8 @@ extension Integration {
 
   @Test func theBootAndXTestSuitesPassOnTheDefaultStack() async throws {
     let result = await try runner("check").run([bootSuite, xtestSuite])
-    for test in result.allTests where test.outcome != .passed {
+    // Passed, but for the FF-A boot test, skipped on this SMC stack as the other transport's.
+    for test in result.allTests where test.outcome != .passed && !(test.outcome == .skipped && (test.message ?? "").hasPrefix("OP-TEE is reached over")) {
       Issue.record("\(test.suite)/\(test.name): \(test.outcome) \(test.message ?? "") \(test.details ?? "")")
     }
     let xtestCases = result.allTests.filter { $0.suite == "xtest" && $0.name.contains("/") }.map(\.name)
