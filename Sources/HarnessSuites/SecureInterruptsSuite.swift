@@ -101,6 +101,49 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(failure == nil, failure ?? "")
     }
 
+    Test("\(RoutingCase.secureInNormal.title), every OP-TEE thread busy: taken at once, no thread needed", timeout: .seconds(120)) { t in
+      // Every thread SUSPENDED in a wait, the CPUs back in Linux: a secure interrupt taken in the normal world
+      // must still reach OP-TEE at once (through EL3: opteed's FIQ entry, or the SPMD's FFA_INTERRUPT), for its
+      // top half needs no thread. Only the bottom half waits for one — and the console keeps its receive
+      // interrupt off until that bottom half has read, so the bytes after the first raise none until then.
+      let probe = try t.optee.probe(), bounds = reference.scaled(t.pace), route = t.optee.route
+      let n = try t.optee.threads(), ms = 5000, text = "wxyz"
+      let onConsole = t.secureConsole.clock()
+      let from = t.secure.now()
+      let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-secure")
+      try await t.client.waitUntilInvoking(calls, count: n)
+      let (log, (table, typedAt)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
+        var typedAt: [Double] = [], table: [OpteeThread]?
+        for byte in text.utf8 {
+          typedAt.append(try await t.secureConsole.type(byte))
+          _ = try await t.poll(within: .seconds(bounds.maxSeconds)) { await watch.hits(of: "console_itr_cb") > 0 }
+          // The table is read at OP-TEE's next interrupt: after the first byte, whose own may be the one.
+          if table == nil { table = try? await watch.threadTable(deadline: .after(.seconds(5))) }
+        }
+        return (table, typedAt)
+      }
+      let timeline = try await t.client.finish(calls, timeout: .seconds(30))
+      for byte in text.utf8 { await t.secureConsole.awaitRead(of: byte, timeout: .seconds(5)) }
+      let input = await t.secureConsole.input(since: from)
+      let firstTop = log.first { $0.name == "console_itr_cb" }.map { onConsole($0.at) - typedAt[0] }
+      let paths = route.paths(of: "console_itr_cb", in: log)
+      let (taken, handed, _) = route.handovers(in: log)
+      let busy = table?.count { !$0.isFree } ?? 0
+      t.note("\(n) threads busy (\(table.map { $0.map(\.description).joined(separator: ", ") } ?? "the table could not be read")): the first byte's top half \(firstTop.map { "\($0.formatted(decimals: 3)) s after it was typed" } ?? "never ran"), \(InterruptPath.summary(paths)); meanwhile \(route.el3Handler) took \(taken) secure interrupts from the normal world, \(handed) handed to OP-TEE's \(route.handedEntry)")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty, "the waiting calls failed: \(timeline.failures.map(\.result))")
+      // The link first: what EL3 took must have reached OP-TEE.
+      try t.require(taken == handed,
+        "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
+      try t.require((firstTop ?? .infinity) <= bounds.maxSeconds,
+        "with every thread busy, the secure UART's interrupt reached OP-TEE's console_itr_cb \(firstTop.map { "after \($0.formatted(decimals: 3)) s" } ?? "never") (bound \(bounds.maxSeconds.formatted(decimals: 2)) s), not at once: \(InterruptPath.summary(paths))")
+      try t.require(paths.first == .fromNormalWorldThroughEL3,
+        "with every thread busy, the byte's interrupt should come from the normal world through \(route.description) (\(route.handover)): \(InterruptPath.summary(paths))")
+      try t.require(table != nil, "OP-TEE's thread table could not be read while the bytes were typed: whether every thread was busy is unknown")
+      try t.require(busy == n, "\(n - busy) of \(n) threads were free while the bytes were typed: the case was not reached (\(table ?? []))")
+      let problems = input.problems(typed: Array(text.utf8))
+      try t.require(problems.isEmpty, "bytes typed while every thread was busy were not each read once, in order, once a thread was free: \(problems.joined(separator: "; "))")
+    }
+
     Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
       let probe = try t.optee.probe()
       let spinMs = 6000

@@ -55,10 +55,13 @@ import Testing
     ]
     #expect(InterruptRoute.ffa.paths(of: "console_itr_cb", in: log) == [.fromNormalWorldThroughEL3, .inSecureWorld, .inSecureWorld, .unknown])
     #expect(InterruptRoute.ffa.entrySymbols == ["spmd_secure_interrupt_handler", "elx_irq"])
-    #expect(InterruptRoute.ffa.handovers(in: log) == (3, 1, 0), "CPU 1's SPMD entry was followed by no entry of its own; the last one by none")
+    #expect(InterruptRoute.ffa.handovers(in: log) == (1, 1, 0), "CPU 1's SPMD entry and the last one are followed by nothing watched: not counted")
     let storm = [hit("spmd_secure_interrupt_handler", 0), hit("thread_spmc_msg_recv", 0), hit("spmd_secure_interrupt_handler", 0),
       hit("thread_spmc_msg_recv", 0), hit("elx_irq", 0), hit("elx_irq", 1), hit("spmd_secure_interrupt_handler", 0)]
-    #expect(InterruptRoute.ffa.handovers(in: storm) == (3, 0, 2), "OP-TEE received the message twice, its IRQ vector ran only later")
+    #expect(InterruptRoute.ffa.handovers(in: storm) == (2, 0, 2), "OP-TEE received the message twice, its IRQ vector ran only later")
+    let smcStorm = [hit("opteed_sel1_interrupt_handler", 0), hit("opteed_sel1_interrupt_handler", 0), hit("vector_fiq_entry", 0),
+      hit("opteed_sel1_interrupt_handler", 0)]
+    #expect(InterruptRoute.smc.handovers(in: smcStorm) == (2, 1, 0), "the first EL3 entry was followed by another, not by OP-TEE's entry")
     let working = [hit("spmd_secure_interrupt_handler", 0), hit("elx_irq", 0), hit("console_itr_cb", 0), hit("thread_spmc_msg_recv", 0)]
     #expect(InterruptRoute.ffa.handovers(in: working) == (1, 1, 1))
     #expect(InterruptRoute.ffa.entersOPTEE(0x8400_006F) && InterruptRoute.ffa.entersOPTEE(0xC400_006F) && !InterruptRoute.ffa.entersOPTEE(0x8400_0063))

@@ -89,7 +89,8 @@ package struct InterruptRoute: Sendable, Equatable {
 
   /// How often EL3's handler ran in `log`; how often the same CPU's next entry was the one EL3 hands to (the
   /// handover itself, whatever handler ran afterwards); and, with a receiver, how often OP-TEE received the
-  /// message after EL3's handler, taken or not.
+  /// message after EL3's handler, taken or not. An EL3 entry the log ends on (its CPU executed nothing watched
+  /// after it before the watch ended) is not counted: what followed was not seen.
   package func handovers(in log: [WatchHit]) -> (taken: Int, handed: Int, received: Int) {
     var awaitingEntry: Set<Int> = [], awaitingMessage: Set<Int> = []
     var taken = 0, handed = 0, received = 0
@@ -106,7 +107,7 @@ package struct InterruptRoute: Sendable, Equatable {
         awaitingMessage.insert(hit.cpu)
       }
     }
-    return (taken, handed, received)
+    return (taken - awaitingEntry.count, handed, received)
   }
 
   /// The path of every hit of `handler` in `log`, in order: decided by the last entries the same CPU executed —
