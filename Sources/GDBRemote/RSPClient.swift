@@ -260,10 +260,12 @@ package actor RSPClient {
     if !packets.isEmpty { return packets.removeFirst() }
     guard state != .closed else { throw HarnessError("the GDB stub connection is closed (QEMU exited)") }
     // Never replace a waiter (it would wait forever): a second wait is a caller's mistake, said as such. A
-    // cancelled wait leaves by itself in a moment (its expiry is queued on this actor): give it that moment.
-    for attempt in 0... {
+    // cancelled wait leaves by itself in a moment (its expiry is queued on this actor): give it that moment —
+    // measured in time, up to 5 s or the deadline, for on a loaded host the expiry's task may start late.
+    let began = ContinuousClock.now
+    while true {
       guard let other = waiter else { break }
-      if attempt == 200 {
+      if ContinuousClock.now - began > .seconds(5) || deadline.hasPassed {
         throw HarnessError("GDB stub: \(what) is awaited while \(other.what) is still awaited (one conversation at a time)")
       }
       try await Task.sleep(for: .milliseconds(1))
