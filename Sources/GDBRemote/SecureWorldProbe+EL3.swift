@@ -16,8 +16,8 @@ extension SecureWorldProbe {
   static let gicdISPENDR: UInt64 = 0x0800_0200
 
   /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's SMC handler `handlerSymbol` (`opteed_smc_handler`,
-  /// `spmd_smc_handler`) as it takes a call from the normal world that `entering` says will enter OP-TEE (by x0), runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending),
-  /// then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
+  /// `spmd_smc_handler`) as it takes a call from the normal world that `entering` says will enter OP-TEE (by x0),
+  /// runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending), then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
   /// Other CPUs' hits are stepped over and not logged. `prompt` runs once the breakpoint is armed, alongside, to
   /// make such a call (a stack without periodic calls makes none on its own); its result is returned with the log.
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`

@@ -14,11 +14,9 @@ package struct Interrupts: Sendable {
     switch transport {
     case .ffa: "ARM-FFA-SRI"
     case .smc: "optee_notification"
-    case nil: anyNotificationName
+    case nil: "optee_notification|ARM-FFA-SRI"  // either (an ERE), for a machine whose transport is not at hand
     }
   }
-  /// Either name, for a machine whose transport is not at hand (an ERE).
-  package static let anyNotificationName = "optee_notification|ARM-FFA-SRI"
   /// This stack's name for the notification interrupt.
   package var notificationName: String { Self.notificationName(t.facts.transport) }
   /// QEMU virt wires its secure UART (UART1, OP-TEE's console) to SPI 8, INTID 40 (`VIRT_SECURE_UART` in

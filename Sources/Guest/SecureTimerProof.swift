@@ -31,7 +31,7 @@ struct SecureTimerProof: Sendable {
   }
 
   static func notifications(_ machine: Machine) async throws -> Int {
-    guard let line = try await machine.shell.interruptLine(matching: Interrupts.anyNotificationName) else {
+    guard let line = try await machine.shell.interruptLine(matching: Interrupts.notificationName(nil)) else {
       throw HarnessError("/proc/interrupts lists no notification interrupt (optee_notification, ARM-FFA-SRI)")
     }
     return line.total

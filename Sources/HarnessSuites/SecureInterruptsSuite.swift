@@ -14,13 +14,14 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
   return Suite("secure-interrupts", "GICv3 routing: Secure and Non-secure Group 1 (and Group 0) × normal world, secure world, EL3") {
     Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150)) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
+      let route = t.optee.route
       // Each byte's bottom half is a call into OP-TEE, so the next byte may find CPU 0 in the secure world: every
       // interrupt is judged by where the CPU was when it was taken, and bytes are typed until four found it in the
       // normal world (at most 12).
       let wanted = 4
-      let (log, routed) = try await probe.watching(t.optee.route.handoverSymbols + ["console_itr_cb"]) { watch in
+      let (log, routed) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
         try await t.secureConsole.typeOneByOne("0123456789ab") {
-          t.optee.route.paths(of: "console_itr_cb", in: await watch.log).count { $0 == .fromNormalWorldThroughEL3 } >= wanted
+          route.paths(of: "console_itr_cb", in: await watch.log).count { $0 == .fromNormalWorldThroughEL3 } >= wanted
         }
       }
       // The path first (its breakpoints see the first interrupts, which a broken stack may handle only once), then
@@ -30,12 +31,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let burst = try await t.secureConsole.typeBurst("abcdefghijklmnopqrst")
       let burstEnd = burst.latencies.compactMap { $0 }.max()
       t.note("a burst of 20 bytes: all read \(burstEnd.map { $0.formatted(decimals: 3) } ?? "never") s after the write")
-      let paths = t.optee.route.paths(of: "console_itr_cb", in: log)
+      let paths = route.paths(of: "console_itr_cb", in: log)
       let viaEL3 = paths.count { $0 == .fromNormalWorldThroughEL3 }
-      t.note("\(routed.bytes.count) bytes with breakpoints set: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); TF-A's \(t.optee.route.el3Handler) ran \(log.count { $0.name == t.optee.route.el3Handler }) times")
+      t.note("\(routed.bytes.count) bytes with breakpoints set: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); TF-A's \(route.el3Handler) ran \(log.count { $0.name == route.el3Handler }) times")
       let latency = single.latencies.compactMap { $0 }
       let problems = single.problems + burst.problems.map { "burst: \($0)" } + routed.problems.map { "with breakpoints: \($0)" }
-      let route = t.optee.route
       let (el3Runs, handed, received) = route.handovers(in: log)
       let bytes = "bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; "))"
       var failure: String?
@@ -44,7 +44,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world and OP-TEE received the handover (\(route.handover)) \(received) times at \(receiver), but its IRQ vector (\(route.handedEntry)) never ran in between: OP-TEE answered without taking the interrupt, which stayed pending and came straight back to EL3 (\(bytes))"
       } else if el3Runs > 0 && handed == 0 {
         // The link that broke, before what it broke: EL3 took the interrupts and never entered OP-TEE.
-        failure = "TF-A's \(t.optee.route.el3Handler) took \(el3Runs) secure interrupts from the normal world, but OP-TEE's \(t.optee.route.handedEntry) never ran after it: EL3 does not hand them to OP-TEE (\(t.optee.route.handover)) (bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; ")))"
+        failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world, but OP-TEE's \(route.handedEntry) never ran after it: EL3 does not hand them to OP-TEE (\(route.handover)) (bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; ")))"
       } else if !problems.isEmpty {
         failure = "bytes typed at the secure console were not each read once, in order: \(problems.joined(separator: "; "))"
       } else if (median(latency) ?? .infinity) > bounds.medianSeconds || (latency.max() ?? .infinity) > bounds.maxSeconds {
@@ -52,24 +52,25 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       } else if (burstEnd ?? .infinity) > bounds.burstSeconds {
         failure = "a burst of 20 bytes took \(burstEnd ?? .infinity) s to be read (bound \(bounds.burstSeconds.formatted(decimals: 2)) s)"
       } else if paths.contains(.unknown) {
-        failure = "OP-TEE's console handler ran without either entry for a secure interrupt (from the normal world: \(t.optee.route.el3Handler) → \(t.optee.route.handedEntry); in the secure world: \(InterruptPath.secureIRQ)): \(InterruptPath.summary(paths))"
+        failure = "OP-TEE's console handler ran without either entry for a secure interrupt (from the normal world: \(route.el3Handler) → \(route.handedEntry); in the secure world: \(InterruptPath.secureIRQ)): \(InterruptPath.summary(paths))"
       } else if viaEL3 < wanted {
         failure = "of \(routed.bytes.count) bytes typed while Linux idled, \(viaEL3) reached OP-TEE's console handler from the normal world through TF-A (\(wanted) wanted); its \(paths.count) runs: \(InterruptPath.summary(paths))"
       }
-      await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(t.optee.route.description) (\(t.optee.route.handover))",
+      await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(route.description) (\(route.handover))",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single.latencySummary))"))
       try t.require(failure == nil, failure ?? "", details: single.input.reads.map { "\($0.time.formatted(decimals: 3)) got 0x\(String($0.byte, radix: 16))" }.joined(separator: "\n"))
     }
 
     Test("\(RoutingCase.secureInSecure.title): a byte typed while every OP-TEE thread spins in a TA", timeout: .seconds(150)) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
+      let route = t.optee.route
       let n = try t.optee.threads(), spinMs = 1500, text = "klmn"
       let onConsole = t.secureConsole.clock()
       let from = t.secure.now()
       // Every thread spins, all of them on CPU 0, where the secure UART's interrupt goes: left to the scheduler, the
       // spins may share CPU 1 while CPU 0 idles in the normal world. Taking turns at Linux's ticks, they keep CPU 0
       // in the secure world when the byte arrives; its bottom half waits for the spins to end.
-      let (log, (typedAt, spins)) = try await probe.watching(t.optee.route.entrySymbols + ["console_itr_cb"]) { _ in
+      let (log, (typedAt, spins)) = try await probe.watching(route.entrySymbols + ["console_itr_cb"]) { _ in
         var typedAt: [Double] = [], spins: [CallTimeline] = []
         for (round, byte) in text.utf8.enumerated() {
           let calls = try await t.client.start(n, "spin", ms: spinMs, tag: "spin-\(round)", cpu: 0)
@@ -81,7 +82,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         return (typedAt, spins)
       }
       let input = await t.secureConsole.input(since: from)
-      let paths = t.optee.route.paths(of: "console_itr_cb", in: log)
+      let paths = route.paths(of: "console_itr_cb", in: log)
       let direct = paths.count { $0 == .inSecureWorld }
       let tops = log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) }
       let toTop = typedAt.compactMap { at in tops.first { $0 >= at }.map { $0 - at } }
@@ -280,9 +281,10 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
 
     Test("\(RoutingCase.secureInEL3.title): a byte arrives while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
       let probe = try t.optee.probe()
+      let route = t.optee.route
       let from = t.secure.now()
       let byte: UInt8 = 0x2a
-      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, at: t.optee.route.smcHandler, entering: t.optee.route.entersOPTEE, symbols: t.optee.route.entrySymbols, until: "console_itr_cb",
+      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, at: route.smcHandler, entering: route.entersOPTEE, symbols: route.entrySymbols, until: "console_itr_cb",
         deadline: .after(.seconds(30)), prompt: { try await t.client.start(1, "return", tag: "el3-secure", cpu: 0) }) { _ in
         try await t.secure.send(bytes: [byte])
         try await probe.waitPending(intid: Interrupts.secureUARTIntid, deadline: .after(.seconds(3)))
@@ -291,8 +293,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         await t.secureConsole.input(since: from).firstRead(of: byte, after: from) != nil
       }
       let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
-      let paths = t.optee.route.paths(of: "console_itr_cb", in: seen.log)
-      t.note("CPU 0 held at \(t.optee.route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
+      let paths = route.paths(of: "console_itr_cb", in: seen.log)
+      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
       let ok = paths == [.inSecureWorld] && read
       await table.record(RoutingRow(.secureInEL3, handler: "held pending in EL3, then OP-TEE console_itr_cb at \(InterruptPath.secureIRQ) once TF-A entered OP-TEE",
         count: paths.count, verdict: ok ? "passed" : "FAILED: \(seen.log.map(\.name))"))
@@ -303,12 +305,13 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
 
     Test("\(RoutingCase.nonSecureInEL3.title): a normal-console interrupt while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
       let probe = try t.optee.probe()
+      let route = t.optee.route
       // The normal UART's interrupt goes to CPU 0, so it meets the held CPU.
       let before = try await t.interrupts.line(matching: "pl011")
       let uart = try t.requireValue(before.hardwareNumber, "/proc/interrupts gives no GIC number for the normal UART: \(before.name)")
       _ = try await t.run("echo 1 > /proc/irq/\(before.irq)/smp_affinity")
       // XON (Ctrl-Q): the tty's flow control takes it, so the shell never sees a byte.
-      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, at: t.optee.route.smcHandler, entering: t.optee.route.entersOPTEE, symbols: t.optee.route.entrySymbols + [InterruptPath.foreignFIQ],
+      let (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, at: route.smcHandler, entering: route.entersOPTEE, symbols: route.entrySymbols + [InterruptPath.foreignFIQ],
         until: InterruptPath.foreignExit, deadline: .after(.seconds(30)),
         prompt: { try await t.client.start(1, "return", tag: "el3-normal", cpu: 0) }) { _ in
         try await t.normal.send(bytes: [0x11])
@@ -317,7 +320,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
       let after = try await t.interrupts.line(matching: "pl011")
       let rise = zip(after.counts, before.counts).map { $0 - $1 }
-      t.note("CPU 0 held at \(t.optee.route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
+      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
       let names = seen.log.map(\.name)
       let ok = names.contains(InterruptPath.foreignFIQ) && (rise.first ?? 0) > 0
       await table.record(RoutingRow(.nonSecureInEL3, handler: "held pending in EL3, then OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux \(after.name)",
@@ -345,10 +348,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
     Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
       try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.optee.probe()
-      let (log, _) = try await probe.watching(["test_wd_callback"] + t.optee.route.entrySymbols) { _ in try await t.run("sleep 6") }
+      let route = t.optee.route
+      let (log, _) = try await probe.watching(["test_wd_callback"] + route.entrySymbols) { _ in try await t.run("sleep 6") }
       let fired = log.filter { $0.name == "test_wd_callback" }.map(\.at)
       let periods = zip(fired.dropFirst(), fired).map { ($0 - $1).seconds }
-      let paths = t.optee.route.paths(of: "test_wd_callback", in: log)
+      let paths = route.paths(of: "test_wd_callback", in: log)
       t.note("test_wd_callback ran \(fired.count) times in 6 s; periods \(periods.map { $0.formatted(decimals: 3) }.joined(separator: ", ")) s; \(InterruptPath.summary(paths))")
       let mid = median(periods) ?? 0
       try t.require(fired.count >= 5, "the 1 s watchdog callout ran \(fired.count) times in 6 s")

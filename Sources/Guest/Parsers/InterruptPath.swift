@@ -59,22 +59,13 @@ package struct InterruptRoute: Sendable, Equatable {
   /// OP-TEE answers FFA_NORMAL_WORLD_RESUME. Calls that enter OP-TEE are FF-A direct requests
   /// (FFA_MSG_SEND_DIRECT_REQ, 32- or 64-bit).
   package static let ffa = InterruptRoute(el3Handler: "spmd_secure_interrupt_handler", handedEntry: InterruptPath.secureIRQ,
-    handover: "an FFA_INTERRUPT message from the SPMD", smcHandler: "spmd_smc_handler",
-    entersOPTEE: { $0 == 0x8400_006F || $0 == 0xC400_006F }, receiver: "thread_spmc_msg_recv")
+    handover: "an FFA_INTERRUPT message from the SPMD", smcHandler: "spmd_smc_handler", receiver: "thread_spmc_msg_recv",
+    entersOPTEE: { $0 == 0x8400_006F || $0 == 0xC400_006F })
 
   package static func == (a: InterruptRoute, b: InterruptRoute) -> Bool {
     (a.el3Handler, a.handedEntry, a.smcHandler) == (b.el3Handler, b.handedEntry, b.smcHandler)
   }
 
-  /// The route of a stack reached over `transport` (the classic one when nothing says).
-  package init(_ transport: OpteeTransport?) { self = transport == .ffa ? .ffa : .smc }
-
-  init(el3Handler: String, handedEntry: String, handover: String, smcHandler: String, entersOPTEE: @escaping @Sendable (UInt64) -> Bool,
-    receiver: String? = nil)
-  {
-    (self.el3Handler, self.handedEntry, self.handover, self.smcHandler, self.entersOPTEE) = (el3Handler, handedEntry, handover, smcHandler, entersOPTEE)
-    self.receiver = receiver
-  }
 
   /// The symbols a watch of the handover needs: the entries, and the receiver when there is one.
   package var handoverSymbols: [String] { entrySymbols + (receiver.map { [$0] } ?? []) }
@@ -133,4 +124,9 @@ package struct InterruptRoute: Sendable, Equatable {
     }
     return paths
   }
+}
+
+extension InterruptRoute {
+  /// The route of a stack reached over `transport` (the classic one when nothing says).
+  package init(_ transport: OpteeTransport?) { self = transport == .ffa ? .ffa : .smc }
 }
