@@ -90,11 +90,14 @@ package let bootSuite = Suite("boot", "every milestone in order and on time; OP-
       try t.skip("OP-TEE is reached over \(t.facts.transport?.rawValue ?? "a transport nothing names"), not FF-A")
     }
     let versions = try await t.run("dmesg | grep 'ARM FF-A:'")
+    let driver = versions.lines.compactMap { Pattern.regex(#"Driver version (\d+\.\d+)"#).firstMatch(in: $0)?.groups[1] }.first
+    try t.require(driver != nil,
+      "Linux has no FF-A driver (no `ARM FF-A: Driver version` in its log): the kernel lacks CONFIG_ARM_FFA_TRANSPORT, or the initramfs does not load ffa-module",
+      details: versions.output)
     let firmware = versions.lines.compactMap { Pattern.regex(#"Firmware version (\d+\.\d+) found"#).firstMatch(in: $0)?.groups[1] }.first
     try t.require(firmware != nil,
       "Linux's FF-A driver found no FF-A firmware (no `ARM FF-A: Firmware version … found`): TF-A's SPMD did not answer FFA_VERSION",
       details: versions.output)
-    let driver = versions.lines.compactMap { Pattern.regex(#"Driver version (\d+\.\d+)"#).firstMatch(in: $0)?.groups[1] }.first
     t.note("FF-A: Linux's driver \(driver ?? "?"), the firmware \(firmware!)")
     let bound = try await t.run("for d in /sys/bus/arm_ffa/drivers/optee/arm-ffa-*; do [ -e \"$d\" ] && echo \"$(cat $d/uuid) $(cat $d/partition_id)\"; done; true")
     let partition = bound.lines.map { $0.split(separator: " ").map(String.init) }
