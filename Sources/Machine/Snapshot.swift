@@ -135,9 +135,9 @@ extension Machine {
     let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(getpid()).partial")
     let consoles = SavedConsoles.file(beside: file)
     let partialConsoles = file.deletingLastPathComponent().appendingPathComponent(".\(consoles.lastPathComponent).\(getpid()).partial")
+    let written = partial.appendingPathExtension("written")
     defer {
-      try? fm.removeItem(at: partial)
-      try? fm.removeItem(at: partialConsoles)
+      for leftover in [partial, partialConsoles, written] { try? fm.removeItem(at: leftover) }
     }
     // Stopped through the GDB stub when the harness holds it: a QMP `stop` would make the stub report a stop
     // nobody asked it for, and the harness would take it for the next breakpoint. (Not at a breakpoint: a
@@ -152,7 +152,9 @@ extension Machine {
     try await halt()
     do {
       let history = SavedConsoles(normal: await normal.lines(), secure: await secure.lines(), savedAt: now())
-      try await qmp.execute("migrate", arguments: ["uri": "exec:cat > \(shellQuoted(partial.path))"], deadline: deadline)
+      // QEMU says "completed" once it has written the last byte into the pipe, before `cat` has drained it into
+      // the file: the writer says when it is done (and how) in a file of its own, read before the state is digested.
+      try await qmp.execute("migrate", arguments: ["uri": "exec:\(SavedStateWriter.command(writing: partial, reportingTo: written))"], deadline: deadline)
       while true {
         let state = try await qmp.execute("query-migrate", deadline: deadline).dictionary
         let status = state["status"] as? String ?? "none"
@@ -162,6 +164,17 @@ extension Machine {
         }
         if deadline.hasPassed { throw DeadlineExceeded("saving the machine (migration \(status))", after: .now - started) }
         try await Task.sleep(for: .milliseconds(20))
+      }
+      while true {
+        switch SavedStateWriter.outcome(in: written) {
+        case .done: break
+        case .failed(let status): throw HarnessError("saving the machine failed: writing \(partial.path) ended with status \(status)")
+        case .running:
+          if deadline.hasPassed { throw DeadlineExceeded("the saved machine's file to be written to its end (QEMU said the migration completed)", after: .now - started) }
+          try await Task.sleep(for: .milliseconds(5))
+          continue
+        }
+        break
       }
       try history.encoded().write(to: partialConsoles)
       // Digests beside the files, checked before every restore: a damaged saved machine is never loaded.
@@ -283,5 +296,23 @@ extension SnapshotStore {
       // Last, still held: a later saver makes a new one.
       try? FileManager.default.removeItem(at: Self.lock(of: state))
     }
+  }
+}
+
+/// The command QEMU's `exec:` migration writes a saved machine through, and what it says when it has finished.
+enum SavedStateWriter {
+  enum Outcome: Equatable { case running, done, failed(String) }
+
+  /// `cat` into `file`, then its exit status into `report` (written once `cat` has closed `file`).
+  static func command(writing file: URL, reportingTo report: URL) -> String {
+    "cat > \(shellQuoted(file.path)); echo \"$?\" > \(shellQuoted(report.path))"
+  }
+
+  /// What the report at `url` says: nothing yet (no file, or its line not yet whole), done, or failed.
+  static func outcome(in url: URL) -> Outcome {
+    guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8),
+      text.hasSuffix("\n") else { return .running }
+    let status = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    return status == "0" ? .done : .failed(status.isEmpty ? "unknown" : String(status.prefix(20)))
   }
 }

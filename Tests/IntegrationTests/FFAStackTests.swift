@@ -40,7 +40,8 @@ extension Integration {
     }
 
     @Test func anOPTEEThatDoesNotTakeWhatTheSPMDHandsItFailsCase6NamingTheLink() async throws {
-      let result = try await Self.run("ffa-interrupt-masked") { _, test in test.name.hasPrefix("case 6") }
+      // Only the idle case: with every thread busy, the interrupt this stack never takes starves the guest's shell.
+      let result = try await Self.run("ffa-interrupt-masked") { _, test in test.name.hasPrefix("case 6") && !test.name.contains("busy") }
       let bytes = result.allTests.first { $0.name.hasPrefix("case 6") }
       #expect(bytes?.outcome == .failed, "\(bytes?.outcome.rawValue ?? "not run"): \(bytes?.message ?? "")")
       #expect(bytes?.message?.contains("OP-TEE answered without taking the interrupt") == true, "\(bytes?.message ?? "")")
