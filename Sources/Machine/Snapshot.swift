@@ -82,10 +82,21 @@ package struct SnapshotStore: Sendable {
     if stamps.allSatisfy({ $0 != nil && VerifiedFiles.shared.contains($0!) }) { return nil }
     guard let actual = try? await FileDigest.sha256(of: files) else { return "its files cannot be read" }
     for (file, digest) in zip(files, actual) where expected[file.lastPathComponent] != digest {
-      return "\(file.lastPathComponent) does not match its sha256 (\(expected[file.lastPathComponent].map { String($0.prefix(12)) } ?? "none") saved, \(digest.prefix(12)) now)"
+      return "\(file.lastPathComponent) does not match its sha256 (\(expected[file.lastPathComponent].map { String($0.prefix(12)) } ?? "none") saved, \(digest.prefix(12)) now; \(Self.history(of: file, digests: digests(beside: state))))"
     }
     for stamp in stamps.compactMap({ $0 }) { VerifiedFiles.shared.insert(stamp) }
     return nil
+  }
+}
+
+extension SnapshotStore {
+  /// The file's size and when it was last written, against its digests' time: a file written after its digests
+  /// names a late writer; one written before them, a change that kept the time (or a digest of the wrong bytes).
+  static func history(of file: URL, digests: URL) -> String {
+    guard let state = FileStamp(file), let sums = FileStamp(digests) else { return "its times cannot be read" }
+    let late = Double(state.modified - sums.modified) / 1e9
+    let when = late >= 0 ? "written \(late.formatted(decimals: 3)) s after its digests" : "last written \((-late).formatted(decimals: 3)) s before its digests"
+    return "\(state.size) bytes, \(when)"
   }
 }
 

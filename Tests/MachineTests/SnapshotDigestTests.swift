@@ -32,8 +32,10 @@ import Testing
     var bytes = try Data(contentsOf: state)
     bytes[50_000] ^= 0x01
     try bytes.write(to: state)
+    try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: state.path)
     let why = await SnapshotStore.damage(of: state)
     #expect(why?.contains("abc.vmstate does not match its sha256") == true, "\(why ?? "nil")")
+    #expect(why?.contains("100000 bytes, written 5.") == true && why?.contains("s after its digests") == true, "the late writer is named: \(why ?? "nil")")
     try FileManager.default.removeItem(at: SnapshotStore.digests(beside: state))
     #expect(!store.has(state), "a saved machine without its digests is not there")
   }
