@@ -30,6 +30,12 @@ package struct SuiteRunner: Sendable {
   package var rearmSecureTimer = true
   /// What the stack must show around every test (an invariant after each, a proof for a restored machine).
   package var checks: StackChecks
+  /// How many machines run a suite's tests at once (`--jobs`); the boot suite always uses one.
+  package var jobs = 1
+  /// Each test's expected seconds (`suite/test`), from earlier runs: the longest are spread first.
+  package var durations: [String: Double] = [:]
+  /// Where the run's durations are kept for the next (nil: not kept).
+  package var durationsFile: TestDurations?
   /// What the run learned once for all its machines: the host's pace, a saved machine that does not restore.
   let memory = RunMemory()
 
@@ -62,7 +68,9 @@ package struct SuiteRunner: Sendable {
       }
       results.append(await run(suite, qemuVersion: qemuVersion))
     }
-    return RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
+    let run = RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
+    await durationsFile?.record(run)
+    return run
   }
 
   func run(_ suite: Suite, qemuVersion: String) async -> SuiteResult {
@@ -80,7 +88,6 @@ package struct SuiteRunner: Sendable {
     if repeats > 1 { properties["repeat"] = "\(repeats)" }
     var results: [TestResult] = []
     let selected = suite.tests.filter { select(suite, $0) }
-    var pending = selected.flatMap { test in (1...repeats).map { (test: test, run: $0) } }
     if let reason = suite.unsupported(facts) {
       for test in selected {
         let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: "not supported by this stack: \(reason)", seconds: 0)
@@ -89,9 +96,7 @@ package struct SuiteRunner: Sendable {
       }
       return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: 0)
     }
-    var runs = RunsOfOneTest(repeats: repeats)
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
-    var boots = 0
     // Without saved machines a fresh machine is a boot: per test only when asked for.
     let snapshots = usableSnapshots
     let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? (snapshots == nil ? .perSuite : suite.fresh))
@@ -99,12 +104,43 @@ package struct SuiteRunner: Sendable {
     if self.snapshots != nil && snapshots == nil {
       properties["snapshots"] = "off: without tee.elf a restored machine's secure timer cannot be armed again"
     }
-    var restoreFailure: String?
     if let failed = memory.restoreFailure, snapshots != nil, fresh != .coldBoot {
       properties["restore.skipped"] = "the saved machine did not restore earlier in this run (\(failed)): every machine boots"
     }
+    // With `--jobs`, the tests spread over machines that run at once (the boot suite's machines always boot, one
+    // at a time); each lane replaces its machine as one run alone would.
+    let lanes = Lanes.split(selected, jobs: fresh == .coldBoot ? 1 : jobs) { durations["\(suite.name)/\($0.name)"] }
+    if lanes.count > 1 { properties["jobs"] = "\(lanes.count) machines at once: \(lanes.map { "\($0.count)" }.joined(separator: " + ")) tests" }
+    let numbers = MachineNumbers()
+    let done = await withTaskGroup(of: (Int, [TestResult], [String: String]).self) { group in
+      for (index, lane) in lanes.enumerated() {
+        group.addTask {
+          let (results, properties) = await self.lane(lane, of: suite, fresh: fresh, snapshots: snapshots, directory: suiteDirectory,
+            numbers: numbers, qemuVersion: qemuVersion)
+          return (index, results, properties)
+        }
+      }
+      var done: [(Int, [TestResult], [String: String])] = []
+      for await lane in group { done.append(lane) }
+      return done.sorted { $0.0 < $1.0 }
+    }
+    for (_, _, found) in done { properties.merge(found) { first, _ in first } }
+    results += Lanes.merge(done.map(\.1), order: selected.map(\.name))
+    return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
+  }
+
+  /// Runs `tests` (each `repeats` times) on machines of their own, one after another, each replaced when a test
+  /// spoils it or wants a fresh one; returns their results and what the machines showed (`properties`).
+  func lane(_ tests: [Test], of suite: Suite, fresh: Suite.Fresh, snapshots: SnapshotStore?, directory suiteDirectory: URL,
+    numbers: MachineNumbers, qemuVersion: String) async -> ([TestResult], [String: String])
+  {
+    var properties: [String: String] = [:]
+    var results: [TestResult] = []
+    var pending = tests.flatMap { test in (1...repeats).map { (test: test, run: $0) } }
+    var runs = RunsOfOneTest(repeats: repeats)
+    var restoreFailure: String?
     while !pending.isEmpty && !Task.isCancelled && memory.stopReason == nil {
-      boots += 1
+      let boots = numbers.next()
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
       var saved: URL?
       var ready = false
@@ -173,7 +209,7 @@ package struct SuiteRunner: Sendable {
       let r = TestResult(suite: suite.name, name: test.name, outcome: .skipped, message: memory.stopReason ?? "interrupted", seconds: 0)
       if let done = runs.add([r], last: k == repeats) { results.append(contentsOf: done) }
     }
-    return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
+    return (results, properties)
   }
 
   /// Brings a new machine to ready: a restored one runs, answers and has its secure timer armed again; a booted

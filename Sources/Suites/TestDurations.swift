@@ -1,0 +1,33 @@
+import Foundation
+import HarnessSupport
+import Reporting
+
+/// How long each test took when it last ran to a verdict (`suite/test` → seconds), kept in the cache: `--jobs`
+/// spreads the longest tests first.
+package struct TestDurations: Sendable {
+  package var file: URL
+
+  package init(cache: URL) { file = cache.appendingPathComponent("durations.json") }
+
+  /// What the file holds; nothing when it is missing or unreadable (it only guides the order).
+  package func load() -> [String: Double] {
+    guard let data = FileManager.default.contents(atPath: file.path),
+      let table = try? JSONDecoder().decode([String: Double].self, from: data)
+    else { return [:] }
+    return table.filter { $0.value.isFinite && $0.value >= 0 }
+  }
+
+  /// Adds the run's passed and failed tests (a skip or an error says nothing of a test's length), one writer at a
+  /// time; a file that cannot be written is left as it was.
+  package func record(_ run: RunResult) async {
+    let measured = run.allTests.filter { [.passed, .failed, .flaky].contains($0.outcome) && $0.seconds > 0 && $0.seconds.isFinite }
+    guard !measured.isEmpty else { return }
+    try? await FileLock.with(file.appendingPathExtension("lock"), deadline: .after(.seconds(10))) {
+      var table = load()
+      for test in measured { table[test.id] = (test.seconds * 10).rounded() / 10 }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+      try encoder.encode(table).write(to: file, options: .atomic)
+    }
+  }
+}
