@@ -26,7 +26,7 @@ package struct TestDurations: Sendable {
       var table = load()
       for test in measured { table[test.id] = (test.seconds * 10).rounded() / 10 }
       let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
       try encoder.encode(table).write(to: file, options: .atomic)
     }
   }
