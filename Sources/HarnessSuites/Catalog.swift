@@ -4,6 +4,7 @@ import Suites
 package enum Catalog {
   package static let all: [Suite] = [
     bootSuite, xtestSuite, gdbSuite, threadExhaustionSuite, secureInterruptsSuite, asyncNotificationsSuite, ocallRecoverySuite,
+    xtestFullSuite,
   ]
   /// What `check` runs without `--suite`. `ocall-recovery` is asked for by name: on this stack every
   /// supplicant death deadlocks the driver until the client is killed, and its 60 kill rounds take ~15 min.

@@ -13,8 +13,10 @@ package struct XTestReport: Sendable, Equatable {
   package var failedTestCases: Int?
   /// The subtests xtest reports FAILED (`regression_1009.3`), sorted.
   package var failedSubtestNames: [String] = []
+  /// The cases xtest skipped (`regression_1030 SKIPPED: "why"`), with xtest's reason.
+  package var skipped: [String: String] = [:]
 
-  /// Parses xtest's output: `* regression_1001 Title`, `  regression_1001 OK|FAILED`, and the totals
+  /// Parses xtest's output: `* regression_1001 Title`, `  regression_1001 OK|FAILED`, `regression_1030 SKIPPED: "why"`, and the totals
   /// `N subtests of which M failed` / `N test cases of which M failed`.
   package init(parsing output: String) {
     var titles: [String: String] = [:]
@@ -33,6 +35,8 @@ package struct XTestReport: Sendable, Equatable {
         } else {
           cases.append(verdict)
         }
+      } else if words.count >= 2, Self.isCaseName(words[0]), !words[0].contains("."), words[1] == "SKIPPED:" || words[1] == "SKIPPED" {
+        skipped[words[0]] = words.dropFirst(2).joined(separator: " ").filter { $0 != "\"" }
       } else if words.count == 2, Self.isCaseName(words[0]), words[0].contains("."), words[1] == "FAILED" {
         if !failedSubtestNames.contains(words[0]) {
           failedSubtestNames.append(words[0])
