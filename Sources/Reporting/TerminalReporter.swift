@@ -41,11 +41,11 @@ package struct TerminalReporter: Sendable {
   /// On a terminal: `… [n/N] suite/test 12 s` until the test finishes. `run` counts repeats (`--repeat`).
   package func testStarted(suite: String, test: String, run: (Int, of: Int)? = nil) {
     let repeatText = run.map { " (run \($0.0) of \($0.of))" } ?? ""
-    status?.start("\(suite)/\(test)\(repeatText)")
+    status?.start("\(suite)/\(test)", "\(suite)/\(test)\(repeatText)")
   }
 
   package func testFinished(_ result: TestResult) {
-    status?.stop()
+    status?.finish(result.id)
     var text = "  \(label(result.outcome)) \(result.suite)/\(result.name) (\(result.seconds.formatted(decimals: 1)) s)"
     if let runs = result.runs { text += " [\(runs.map(\.rawValue).joined(separator: " "))]" }
     if let message = result.message, result.outcome != .passed { text += " — \(message)" }
@@ -75,57 +75,75 @@ package struct TerminalReporter: Sendable {
   }
 }
 
-/// The one live line at the bottom of a terminal: redrawn every second with the elapsed time, erased before any
-/// other line is written so output never interleaves with it.
+/// The one live line at the bottom of a terminal: the tests running now (one per machine with `--jobs`), each with
+/// its elapsed time, redrawn every second; erased before any other line is written so output never interleaves
+/// with it.
 final class StatusLine: @unchecked Sendable {
   private let lock = NSLock()
-  private var text: String?
-  private var started = ContinuousClock.now
+  private var running: [(key: String, text: String, started: ContinuousClock.Instant)] = []
   private var ticker: Task<Void, Never>?
   private var planned = 0
   private var begun = 0
 
   func plan(_ runs: Int) { lock.withLock { planned = runs } }
 
-  func start(_ text: String) {
+  /// A test began (`key` names it until `finish`).
+  func start(_ key: String, _ text: String) {
     lock.withLock {
       begun += 1
-      self.text = planned > 0 ? "[\(min(begun, planned))/\(planned)] \(text)" : text
-      started = .now
+      let shown = planned > 0 ? "[\(min(begun, planned))/\(planned)] \(text)" : text
+      running.removeAll { $0.key == key }
+      running.append((key, shown, .now))
       draw()
-      ticker?.cancel()
-      ticker = Task { [weak self] in
-        while !Task.isCancelled {
-          try? await Task.sleep(for: .seconds(1))  // a clock for the display, not a wait for the guest
-          self?.tick()
+      if ticker == nil {
+        ticker = Task { [weak self] in
+          while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))  // a clock for the display, not a wait for the guest
+            self?.tick()
+          }
         }
       }
     }
   }
 
-  func stop() {
+  /// The test `key` ended: the line shows the others still running, or goes.
+  func finish(_ key: String) {
     lock.withLock {
-      ticker?.cancel()
-      ticker = nil
-      if text != nil { Output.raw("\r\u{1B}[K") }
-      text = nil
+      running.removeAll { $0.key == key }
+      if running.isEmpty { clear() } else { draw() }
     }
+  }
+
+  /// No test runs any more (the summary follows).
+  func stop() { lock.withLock { running = []; clear() } }
+
+  /// Called with the lock held.
+  private func clear() {
+    ticker?.cancel()
+    ticker = nil
+    Output.raw("\r\u{1B}[K")
   }
 
   private func tick() { lock.withLock { draw() } }
 
   func print(_ line: String) {
     lock.withLock {
-      Output.raw((text == nil ? "" : "\r\u{1B}[K") + line + "\n")
+      Output.raw((running.isEmpty ? "" : "\r\u{1B}[K") + line + "\n")
       draw()
     }
   }
 
   /// Called with the lock held.
   private func draw() {
-    guard let text else { return }
-    let elapsed = Int((ContinuousClock.now - started).seconds)
-    Output.raw("\r\u{1B}[K" + Self.fitted("  … \(text)", suffix: " \(elapsed) s", width: Self.columns()))
+    guard let last = running.last else { return }
+    let seconds = { (started: ContinuousClock.Instant) in Int((ContinuousClock.now - started).seconds) }
+    let text: String, suffix: String
+    if running.count == 1 {
+      (text, suffix) = ("  … \(last.text)", " \(seconds(last.started)) s")
+    } else {
+      (text, suffix) = ("  … " + running.map { "\($0.text) \(seconds($0.started)) s" }.joined(separator: " · "), "")
+    }
+    Output.raw("\r\u{1B}[K" + Self.fitted(text, suffix: suffix, width: Self.columns()))
   }
 
   /// `text` + `suffix` in fewer than `width` columns (a line as wide as the terminal would wrap, and `\r` would
