@@ -23,7 +23,7 @@ package struct XTest: Sendable {
 
   /// The guest commands that print `log`'s verdict lines, then the context of its failures.
   static func verdicts(_ log: String) -> String {
-    "grep -E '^\\* [a-z0-9]+_[0-9]+|[a-z0-9]+_[0-9.]+ (OK|FAILED)$|[a-z0-9]+_[0-9]+ SKIPPED|of which' \(log); echo '--- failure context:'; "
+    "grep -E '^\\* [a-z0-9]+_[0-9]+|[a-z0-9]+_[0-9][a-z0-9_.]* (OK|FAILED)$|[a-z0-9]+_[0-9][a-z0-9_]* SKIPPED|of which' \(log); echo '--- failure context:'; "
       + "grep -E -B4 '(FAILED|[^0] failed)' \(log) | tail -n 40"
   }
 

@@ -40,7 +40,7 @@ let knownXTestFailures: [String: String] = [:]
 /// Runs one group: every case xtest holds for it (read from the guest's xtest binary) must be reported, and pass.
 func runXTestGroup(_ group: XTestGroup, in t: TestContext) async throws {
   // The binary's strings one a line (busybox's `grep -o` prints one match a line, and a binary has few lines).
-  let listed = try await t.run("tr '\\0' '\\n' < $(command -v xtest) | grep -E '^\(group.suite)_[0-9]{4}$' | sort -u", timeout: .seconds(30))
+  let listed = try await t.run("tr '\\0' '\\n' < $(command -v xtest) | grep -E '^\(group.suite)_[0-9]{4}(_[a-z0-9]+)?$' | sort -u", timeout: .seconds(30))
   let held = listed.lines.filter(group.contains)
   if held.isEmpty { try t.skip("this xtest has no \(group.suite) case matching '\(group.filter)'") }
   let run = try await t.xtest.run(group.filter, suite: group.suite, timeout: group.timeout - .seconds(20))

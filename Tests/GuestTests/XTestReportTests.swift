@@ -78,4 +78,26 @@ import Testing
     #expect(report.skipped == ["regression_1030": "no dl support"])
     #expect(report.cases.map(\.name) == ["regression_1030", "regression_1031"] && report.testCases == 2)
   }
+
+  @Test func variantsOfACaseAreCasesOfTheirOwn() {
+    let text = """
+      * regression_4006_dsa Test TEE Internal API DSA Cipher/Authentication operations
+        regression_4006_dsa OK
+      * regression_4007_ed25519 Test TEE Internal API Generate ed25519 key
+      o regression_4007_ed25519.1 Generate key
+        regression_4007_ed25519.1 FAILED
+        regression_4007_ed25519 FAILED
+      regression_4006_dsa OK
+      regression_4007_ed25519 FAILED
+      12 subtests of which 1 failed
+      2 test cases of which 1 failed
+      """
+    let report = XTestReport(parsing: text)
+    #expect(report.cases.map(\.name) == ["regression_4006_dsa", "regression_4007_ed25519"])
+    #expect(report.cases.map(\.passed) == [true, false] && report.failedSubtestNames == ["regression_4007_ed25519.1"])
+    #expect(report.testCases == 2)
+    for word in ["regression_4006_DSA", "regression__1", "_1001", "regression_1001_", "regression_10a1", "regression_1001.", "régression_1001"] {
+      #expect(!XTestReport.isCaseName(word), "\(word)")
+    }
+  }
 }

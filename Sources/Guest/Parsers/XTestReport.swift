@@ -61,9 +61,18 @@ package struct XTestReport: Sendable, Equatable {
     return (count, words[1..<(words.count - 4)].joined(separator: " "), failed)
   }
 
+  /// `regression_1001`, a variant `regression_4006_dsa`, a subtest `regression_1009.3`: suite, `_`, digits,
+  /// optionally `_` and a lower-case variant, optionally `.` and numbers.
   static func isCaseName(_ word: String) -> Bool {
-    guard let underscore = word.lastIndex(of: "_") else { return false }
-    let number = word[word.index(after: underscore)...]
-    return !number.isEmpty && number.allSatisfy { $0.isNumber || $0 == "." } && word.first!.isLetter
+    let ascii = { (c: Character, letters: Bool) in c.isASCII && (c.isNumber || (letters && c.isLetter)) }
+    let base = word.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)[0]
+    let parts = base.split(separator: "_", omittingEmptySubsequences: false)
+    guard parts.count == 2 || parts.count == 3, let first = parts[0].first, first.isASCII, first.isLetter,
+      parts[0].allSatisfy({ ascii($0, true) }), !parts[1].isEmpty, parts[1].allSatisfy({ ascii($0, false) })
+    else { return false }
+    if parts.count == 3, parts[2].isEmpty || !parts[2].allSatisfy({ ascii($0, true) && !$0.isUppercase }) { return false }
+    let rest = word.dropFirst(base.count)
+    return rest.isEmpty || (rest.count > 1 && rest.dropFirst().allSatisfy { ascii($0, false) || $0 == "." })
   }
+
 }
