@@ -22,14 +22,19 @@ package struct BadPatternWatcher: Sendable {
 
   /// The kernel's hung-task detector: a task blocked for minutes (a test that hangs says where).
   package static let hungTask = "hung task"
+  /// A CPU that took no interrupt for seconds (Linux's hard-lockup watchdog), and RCU's stall detector: the guest is
+  /// stuck, like a hung task (a test that meets one says where).
+  package static let hardLockup = "hard lockup", rcuStall = "RCU stall"
+  /// The alarms that mean the guest is stuck somewhere, not broken.
+  package static let stalls: Set<String> = [hungTask, hardLockup, rcuStall]
 
   package static let normalWorld: [Rule] = [
     Rule("kernel panic", #"Kernel panic"#),
     Rule("kernel oops", #"Internal error: Oops|\bOops\b"#),
     Rule("kernel BUG", #"\bBUG:"#),
-    Rule("RCU stall", #"rcu.*detected stalls"#),
+    Rule(rcuStall, #"rcu.*detected stalls"#),
     Rule(hungTask, #"blocked for more than \d+ seconds"#),
-    Rule("hard lockup", #"Watchdog detected hard LOCKUP"#),
+    Rule(hardLockup, #"Watchdog detected hard LOCKUP"#),
     Rule("TF-A error", #"^ERROR:\s"#),
     Rule("TF-A panic", #"^PANIC|Unhandled Exception in EL3"#),
   ]

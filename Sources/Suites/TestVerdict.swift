@@ -74,7 +74,7 @@ struct TestVerdict: Sendable, Equatable {
   /// kernel reported a hung task. (A wait for an event that did not come is a failure that says so, not a hang.)
   static func isHang(_ error: (any Error)?, deadlinePassed: Bool) -> Bool {
     (error is DeadlineExceeded && deadlinePassed) || (error as? ExpectTimeout)?.command != nil
-      || (error as? BadPatternSeen)?.alarm.rule == BadPatternWatcher.hungTask
+      || (error as? BadPatternSeen).map { BadPatternWatcher.stalls.contains($0.alarm.rule) } == true
   }
 
   /// Where a failed test hung: said after its message, the evidence before its details; the machine goes.

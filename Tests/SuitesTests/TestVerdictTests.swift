@@ -38,6 +38,8 @@ import Testing
     #expect(!TestVerdict.isHang(TestFailure(message: "x"), deadlinePassed: true) && !TestVerdict.isHang(nil, deadlinePassed: true))
     let hung = BadPatternSeen(console: "normal", alarm: .init(rule: BadPatternWatcher.hungTask, line: "INFO: task irq/16-optee_no:143 blocked for more than 120 seconds."), context: "")
     #expect(TestVerdict.isHang(hung, deadlinePassed: false), "the kernel's hung-task report is a hang")
+    let lockup = BadPatternSeen(console: "normal", alarm: .init(rule: BadPatternWatcher.hardLockup, line: "watchdog: Watchdog detected hard LOCKUP on cpu 1"), context: "")
+    #expect(TestVerdict.isHang(lockup, deadlinePassed: false), "a CPU stuck without interrupts: the test says where")
     let oops = BadPatternSeen(console: "normal", alarm: .init(rule: "kernel oops", line: "Internal error: Oops"), context: "")
     #expect(!TestVerdict.isHang(oops, deadlinePassed: false))
     var v = verdict(shell)
