@@ -36,8 +36,6 @@ struct FreshMachineOptions: ParsableArguments {
     runner.fresh = fresh
     runner.rearmSecureTimer = !noSecureTimerFix
     runner.jobs = jobs ?? Self.hostJobs
-    let durations = TestDurations(cache: cache)
-    runner.durations = durations.load()
-    runner.durationsFile = durations
+    runner.durations = TestDurations(cache: cache)
   }
 }

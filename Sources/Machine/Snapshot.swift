@@ -176,16 +176,12 @@ extension Machine {
         if deadline.hasPassed { throw DeadlineExceeded("saving the machine (migration \(status))", after: .now - started) }
         try await Task.sleep(for: .milliseconds(20))
       }
-      while true {
-        switch SavedStateWriter.outcome(in: written) {
-        case .done: break
-        case .failed(let status): throw HarnessError("saving the machine failed: writing \(partial.path) ended with status \(status)")
-        case .running:
-          if deadline.hasPassed { throw DeadlineExceeded("the saved machine's file to be written to its end (QEMU said the migration completed)", after: .now - started) }
-          try await Task.sleep(for: .milliseconds(5))
-          continue
-        }
-        break
+      while case .running = SavedStateWriter.outcome(in: written) {
+        if deadline.hasPassed { throw DeadlineExceeded("the saved machine's file to be written to its end (QEMU said the migration completed)", after: .now - started) }
+        try await Task.sleep(for: .milliseconds(5))
+      }
+      if case .failed(let status) = SavedStateWriter.outcome(in: written) {
+        throw HarnessError("saving the machine failed: writing \(partial.path) ended with status \(status)")
       }
       try history.encoded().write(to: partialConsoles)
       // Digests beside the files, checked before every restore: a damaged saved machine is never loaded.

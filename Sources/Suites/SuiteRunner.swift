@@ -32,10 +32,9 @@ package struct SuiteRunner: Sendable {
   package var checks: StackChecks
   /// How many machines run a suite's tests at once (`--jobs`); the boot suite always uses one.
   package var jobs = 1
-  /// Each test's expected seconds (`suite/test`), from earlier runs: the longest are spread first.
-  package var durations: [String: Double] = [:]
-  /// Where the run's durations are kept for the next (nil: not kept).
-  package var durationsFile: TestDurations?
+  /// Each test's seconds in earlier runs (the longest are spread first), and where this run's are kept (nil: in
+  /// the suite's order, nothing kept).
+  package var durations: TestDurations?
   /// What the run learned once for all its machines: the host's pace, a saved machine that does not restore.
   let memory = RunMemory()
 
@@ -69,7 +68,7 @@ package struct SuiteRunner: Sendable {
       results.append(await run(suite, qemuVersion: qemuVersion))
     }
     let run = RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
-    await durationsFile?.record(run)
+    await durations?.record(run)
     return run
   }
 
@@ -109,7 +108,8 @@ package struct SuiteRunner: Sendable {
     }
     // With `--jobs`, the tests spread over machines that run at once (the boot suite's machines always boot, one
     // at a time); each lane replaces its machine as one run alone would.
-    let lanes = Lanes.split(selected, jobs: fresh == .coldBoot ? 1 : jobs) { durations["\(suite.name)/\($0.name)"] }
+    let expected = jobs > 1 ? durations?.load() ?? [:] : [:]
+    let lanes = Lanes.split(selected, jobs: fresh == .coldBoot ? 1 : jobs) { expected["\(suite.name)/\($0.name)"] }
     if lanes.count > 1 { properties["jobs"] = "\(lanes.count) machines at once: \(lanes.map { "\($0.count)" }.joined(separator: " + ")) tests" }
     let numbers = MachineNumbers()
     let done = await withTaskGroup(of: (Int, [TestResult], [String: String]).self) { group in
