@@ -64,6 +64,10 @@ import Testing
     #expect(InterruptRoute.smc.handovers(in: smcStorm) == (2, 1, 0), "the first EL3 entry was followed by another, not by OP-TEE's entry")
     let working = [hit("spmd_secure_interrupt_handler", 0), hit("elx_irq", 0), hit("console_itr_cb", 0), hit("thread_spmc_msg_recv", 0)]
     #expect(InterruptRoute.ffa.handovers(in: working) == (1, 1, 1))
+    let dropped = [WatchHit(name: "opteed_sel1_interrupt_handler", cpu: 0, at: now)]
+    #expect(InterruptRoute.smc.handovers(in: dropped, ended: now + .seconds(3)) == (1, 0, 0),
+      "the only EL3 entry of a watch that went on 3 s without OP-TEE's entry: taken, not handed")
+    #expect(InterruptRoute.smc.handovers(in: dropped, ended: now + .milliseconds(200)) == (0, 0, 0), "a watch that ended right after it: not decided")
     #expect(InterruptRoute.ffa.entersOPTEE(0x8400_006F) && InterruptRoute.ffa.entersOPTEE(0xC400_006F) && !InterruptRoute.ffa.entersOPTEE(0x8400_0063))
     #expect(InterruptRoute.smc.entersOPTEE(0x3200_0004) && !InterruptRoute.smc.entersOPTEE(0xB200_0000))
     #expect(InterruptRoute(.ffa) == .ffa && InterruptRoute(nil) == .smc)

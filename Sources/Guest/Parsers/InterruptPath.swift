@@ -81,24 +81,30 @@ package struct InterruptRoute: Sendable, Equatable {
   /// How often EL3's handler ran in `log`; how often the same CPU's next entry was the one EL3 hands to (the
   /// handover itself, whatever handler ran afterwards); and, with a receiver, how often OP-TEE received the
   /// message after EL3's handler, taken or not. An EL3 entry the log ends on (its CPU executed nothing watched
-  /// after it before the watch ended) is not counted: what followed was not seen.
-  package func handovers(in log: [WatchHit]) -> (taken: Int, handed: Int, received: Int) {
-    var awaitingEntry: Set<Int> = [], awaitingMessage: Set<Int> = []
+  /// after it before the watch ended) is not counted — what followed was not seen — unless the watch went on
+  /// for `settle` after it (`ended`: when the watch ended): a handover follows within microseconds of the
+  /// guest's time, and a second outlasts any breakpoint's stop. A stack that drops the interrupt in EL3 and
+  /// masks its source may run EL3's handler only once in a whole watch.
+  package func handovers(in log: [WatchHit], ended: ContinuousClock.Instant? = nil, settle: Duration = .seconds(1))
+    -> (taken: Int, handed: Int, received: Int)
+  {
+    var awaitingEntry: [Int: ContinuousClock.Instant] = [:], awaitingMessage: Set<Int> = []
     var taken = 0, handed = 0, received = 0
     for hit in log where handoverSymbols.contains(hit.name) {
       if hit.name == receiver {
         if awaitingMessage.remove(hit.cpu) != nil { received += 1 }
-        awaitingEntry.remove(hit.cpu)
+        awaitingEntry[hit.cpu] = nil
         continue
       }
-      if awaitingEntry.remove(hit.cpu) != nil, hit.name == handedEntry { handed += 1 }
+      if awaitingEntry.removeValue(forKey: hit.cpu) != nil, hit.name == handedEntry { handed += 1 }
       if hit.name == el3Handler {
         taken += 1
-        awaitingEntry.insert(hit.cpu)
+        awaitingEntry[hit.cpu] = hit.at
         awaitingMessage.insert(hit.cpu)
       }
     }
-    return (taken - awaitingEntry.count, handed, received)
+    let undecided = awaitingEntry.values.count { at in ended.map { at + settle > $0 } ?? true }
+    return (taken - undecided, handed, received)
   }
 
   /// The path of every hit of `handler` in `log`, in order: decided by the last entries the same CPU executed —
