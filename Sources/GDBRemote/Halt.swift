@@ -60,13 +60,9 @@ package actor Halt {
 
   /// Where the stopped CPU `thread` is (it becomes the selected CPU).
   package func cpuState(thread: String?, deadline: Deadline) async throws -> CPUStop {
-    let id = thread ?? "1"
-    try await select(id, deadline: deadline)
-    let cpsr = try await rsp.readRegister("cpsr", deadline: deadline)
-    let pc = try await rsp.readRegister("pc", deadline: deadline)
-    let el = Int((cpsr >> 2) & 3)
-    let scr = try await rsp.readRegister("SCR_EL3", deadline: deadline)
-    return CPUStop(thread: id, pc: pc, exceptionLevel: el, secure: el == 3 || scr & 1 == 0)
+    let state = try await rsp.cpuState(thread: thread ?? "1", deadline: deadline)
+    selected = state.thread
+    return state
   }
 
   /// The way out: stops the machine if it runs, removes every breakpoint still armed and lets the machine run.
@@ -129,5 +125,17 @@ extension RSPClient {
   /// task, so that a cancelled caller still leaves the stub clean.
   private static func cleanUp(_ halt: Halt) async throws {
     try await Task { try await halt.release(deadline: .after(.seconds(5))) }.value
+  }
+}
+
+extension RSPClient {
+  /// Where the stopped CPU `thread` is; it becomes the selected thread.
+  package func cpuState(thread: String, deadline: Deadline) async throws -> CPUStop {
+    try await selectThread(thread, deadline: deadline)
+    let cpsr = try await readRegister("cpsr", deadline: deadline)
+    let pc = try await readRegister("pc", deadline: deadline)
+    let el = Int((cpsr >> 2) & 3)
+    let scr = try await readRegister("SCR_EL3", deadline: deadline)
+    return CPUStop(thread: thread, pc: pc, exceptionLevel: el, secure: el == 3 || scr & 1 == 0)
   }
 }

@@ -23,6 +23,15 @@ package struct OpteeThread: Sendable, Equatable, CustomStringConvertible {
   package var state: String
   package var isFree: Bool { state == "FREE" }
   package var description: String { "thread \(index) \(state)" }
+
+  /// The ACTIVE threads of `table` when there are more of them than CPUs in the secure state at the same stop
+  /// (`cpus`), else none. OP-TEE marks a thread ACTIVE only while a CPU runs it in the secure world (a thread that
+  /// returns to the normal world — done, for an RPC or for a foreign interrupt — is FREE or SUSPENDED first): a
+  /// thread ACTIVE beyond what the secure CPUs can run was left so, and the call on it never comes back.
+  package static func stranded(_ table: [OpteeThread], cpus: [CPUStop]) -> [OpteeThread] {
+    let active = table.filter { $0.state == "ACTIVE" }
+    return active.count > cpus.count(where: \.secure) ? active : []
+  }
 }
 
 /// Reads the secure world's truth through the GDB stub. Secure memory can only be read through a CPU that is
@@ -95,6 +104,16 @@ package struct SecureWorldProbe: Sendable {
   /// (a byte to the secure console) instead of at the next periodic entry; nil pokes only when there is none.
   package func threadTable(poke: Bool? = nil, deadline: Deadline = .after(.seconds(5))) async throws -> [OpteeThread] {
     try await whenStopped(poke: poke, deadline: deadline) { _ in try await readThreadTable(deadline: deadline) }
+  }
+
+  /// OP-TEE's thread table and where every CPU is, read at one stop in the secure world (see `OpteeThread.stranded`).
+  package func threadsAndCPUs(deadline: Deadline = .after(.seconds(5))) async throws -> (table: [OpteeThread], cpus: [CPUStop]) {
+    try await whenStopped(deadline: deadline) { _ in
+      let table = try await readThreadTable(deadline: deadline)
+      var cpus: [CPUStop] = []
+      for thread in try await rsp.threads(deadline: deadline) { cpus.append(try await rsp.cpuState(thread: thread, deadline: deadline)) }
+      return (table, cpus)
+    }
   }
 
   /// OP-TEE's thread table, read where OP-TEE takes the standard call `call` makes (a guest command), before it

@@ -1,4 +1,5 @@
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Suites
 
@@ -49,11 +50,42 @@ package struct XTest: Sendable {
   }
 
   /// Waits (bounded by `timeout`) until the xtest `start` began has exited; its status is xtest's.
-  package func finish(_ id: String, timeout: Duration) async throws -> XTestRun {
+  /// A run that can never end — its log still, and OP-TEE holding threads ACTIVE that no CPU runs (see
+  /// `OpteeThread.stranded`), at two looks a `slice` apart — fails as a hang there and then, not at `timeout`.
+  package func finish(_ id: String, timeout: Duration, slice: Duration = .seconds(5)) async throws -> XTestRun {
     let log = Self.log(id)
+    let started = ContinuousClock.now, deadline = Deadline.after(timeout)
+    try await watchForStrandedThreads(id, log: log, slice: slice, until: deadline)
     let result = try await t.run("while ! grep -qs '^\(Self.exitLine) ' \(log); do sleep 0.2; done; \(Self.verdicts(log)); "
-      + "exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: timeout)
-    return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output, seconds: result.seconds)
+      + "exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: max(deadline.remaining, .seconds(1)))
+    return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output,
+      seconds: (ContinuousClock.now - started).seconds)
+  }
+
+  /// Returns once xtest's run has exited (or `deadline` is less than a slice away); throws a hang when it cannot.
+  /// Each slice in which the log did not grow, OP-TEE's threads and the CPUs are read at one stop in the secure
+  /// world; a stack without a probe is only waited for.
+  func watchForStrandedThreads(_ id: String, log: String, slice: Duration, until deadline: Deadline) async throws {
+    let turns = max(1, Int(slice.seconds / 0.2))
+    var size: Int?, looks: [String] = []
+    while deadline.remaining > slice + .seconds(10) {
+      let waited = try await t.run("i=0; while ! grep -qs '^\(Self.exitLine) ' \(log) && [ $i -lt \(turns) ]; do sleep 0.2; i=$((i+1)); done; "
+        + "grep -qs '^\(Self.exitLine) ' \(log) && echo exited; wc -c < \(log)", timeout: slice + .seconds(10))
+      let lines = waited.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+      if lines.contains("exited") { return }
+      let now = lines.last.flatMap { Int($0) }
+      defer { size = now }
+      guard let now, now == size, let probe = try? t.optee.probe(),
+        let (table, cpus) = try? await probe.threadsAndCPUs(deadline: .after(.seconds(5)))
+      else { looks = []; continue }
+      let stranded = OpteeThread.stranded(table, cpus: cpus)
+      guard !stranded.isEmpty else { looks = []; continue }
+      looks.append("\(table.map(\.description).joined(separator: ", ")); \(cpus.map(\.description).joined(separator: "; "))")
+      if looks.count >= 2 {
+        throw TestFailure(message: "xtest \(id) can never end: OP-TEE holds \(stranded.map(\.description).joined(separator: ", ")) while only \(cpus.count(where: \.secure)) of \(cpus.count) CPUs are in the secure world — calls that never come back — at \(looks.count) looks \(Int(slice.seconds)) s apart, xtest's log still at \(now) bytes",
+          details: looks.enumerated().map { "look \($0.offset + 1): \($0.element)" }.joined(separator: "\n"), hangs: true)
+      }
+    }
   }
 
   /// Guest commands that print, for each xtest run that has not exited, its log's name and the last case and

@@ -8,9 +8,12 @@ import Reporting
 package struct TestFailure: Error, CustomStringConvertible, Sendable {
   package var message: String
   package var details: String?
-  package init(message: String, details: String? = nil) {
+  /// The guest can never finish what the test waits for: the failure says where it hangs, and the machine goes.
+  package var hangs: Bool
+  package init(message: String, details: String? = nil, hangs: Bool = false) {
     self.message = message
     self.details = details
+    self.hangs = hangs
   }
   package var description: String { message }
 }

@@ -70,10 +70,10 @@ struct TestVerdict: Sendable, Equatable {
     (outcome, message, details) = (.failed, "\(alarm.alarm.rule) on the \(alarm.console) console: \(alarm.alarm.line)", context())
   }
 
-  /// Whether a body that threw `error` hung: it ran into its own deadline, a guest command did not end, or the
-  /// kernel reported a hung task. (A wait for an event that did not come is a failure that says so, not a hang.)
+  /// Whether a body that threw `error` hung: it ran into its own deadline, a guest command did not end, the
+  /// kernel reported a hung task, or the test found the guest unable to finish. (A wait for an event that did not come is a failure that says so, not a hang.)
   static func isHang(_ error: (any Error)?, deadlinePassed: Bool) -> Bool {
-    (error is DeadlineExceeded && deadlinePassed) || (error as? ExpectTimeout)?.command != nil
+    (error is DeadlineExceeded && deadlinePassed) || (error as? ExpectTimeout)?.command != nil || (error as? TestFailure)?.hangs == true
       || (error as? BadPatternSeen).map { BadPatternWatcher.stalls.contains($0.alarm.rule) } == true
   }
 
