@@ -23,7 +23,7 @@ extension SecureWorldProbe {
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
   ///   when the images lack a symbol.
   package func afterHeldInEL3<Prompted: Sendable>(cpu: Int, at handlerSymbol: String, entering: @escaping @Sendable (UInt64) -> Bool,
-    symbols: [String], until: String, deadline: Deadline,
+    symbols: [String], until: String, deadline: Deadline, settle: Duration = .seconds(10),
     prompt: @escaping @Sendable () async throws -> Prompted,
     whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
@@ -51,11 +51,13 @@ extension SecureWorldProbe {
         await progress.held()
         try await halt.disarm(handler, deadline: deadline)
         try await whileHeld(held!.stop)
-        // 2. Let go, and log what the held CPU does.
+        // 2. Let go, and log what the held CPU does: a healthy stack gets to `until` at once (within a second
+        // here); `settle` allows for a busy host and a storm of breakpoints stepped over.
         for address in names.keys { try await halt.arm(address, deadline: deadline) }
         try await halt.run()
+        let released = Swift.min(deadline, .after(settle))
         while true {
-          let stop = try await halt.nextStop(deadline: deadline)
+          let stop = try await halt.nextStop(deadline: released)
           let at = ContinuousClock.now
           let state = try await halt.cpuState(thread: stop.thread, deadline: deadline)
           guard let name = names[state.pc] else { try await halt.run(); continue }
@@ -73,7 +75,7 @@ extension SecureWorldProbe {
       if error is DeadlineExceeded {
         let hits = await progress.hits
         throw DeadlineExceeded(await progress.wasHeld
-          ? "CPU \(cpu) never executed \(until) after it left EL3 (it executed: \(hits.map(\.name).joined(separator: ", ")))"
+          ? "CPU \(cpu) never executed \(until) after it left EL3 (it executed: \(Self.trail(hits.map(\.name))))"
           : "CPU \(cpu) took no yielding call into OP-TEE through EL3 in time",
           after: .zero)
       }
@@ -81,6 +83,12 @@ extension SecureWorldProbe {
     }
     let prompted = try await withDeadline(deadline, "the prompt of a call into OP-TEE") { try await prompting.value }
     return (seen, prompted)
+  }
+
+  /// The names a CPU executed, in order, at most 12 of them: a storm is its first 8, a count, and its last 4.
+  static func trail(_ names: [String]) -> String {
+    guard names.count > 12 else { return names.isEmpty ? "nothing watched" : names.joined(separator: ", ") }
+    return (names.prefix(8) + ["… \(names.count - 12) more …"] + names.suffix(4)).joined(separator: ", ") + " (\(names.count) in all)"
   }
 
   /// How far a hold in EL3 got, for the message when it runs out of time.

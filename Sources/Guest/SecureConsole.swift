@@ -52,11 +52,11 @@ package struct SecureConsole: Sendable {
 
   /// Types `text` one byte at a time, as a person would: each once OP-TEE read the one before (or `each` passed)
   /// and `cadence` after the keystroke before — so each byte meets a UART whose interrupt the previous bottom half
-  /// has enabled again. Stops early once `enough` says so (asked after each byte), once two bytes in a row went
+  /// has enabled again. Stops early once `enough` says so (asked after each byte, with how many were typed), once two bytes in a row went
   /// unread (a console that does not read fails as soon as that is known), or once three bytes were read later than
   /// `late` seconds (a bound the caller fails on anyway). Returns what was typed and read.
   package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),
-    late: Double? = nil, until enough: (@Sendable () async -> Bool)? = nil) async throws -> TypedBytes
+    late: Double? = nil, until enough: (@Sendable (_ typed: Int) async -> Bool)? = nil) async throws -> TypedBytes
   {
     var bytes: [UInt8] = []
     var typedAt: [Double] = []
@@ -65,7 +65,7 @@ package struct SecureConsole: Sendable {
     // Two bytes in a row that OP-TEE never read say the console does not read: more typing adds nothing but time.
     var unreadInARow = 0, lateReads = 0
     for (i, byte) in text.utf8.enumerated() {
-      if i > 0, let enough, await enough() { break }
+      if i > 0, let enough, await enough(i) { break }
       if unreadInARow >= 2 || lateReads >= 3 { break }
       bytes.append(byte)
       // The typist's rhythm is the stimulus itself: keystrokes `cadence` apart.
