@@ -107,6 +107,13 @@ package struct SecureConsole: Sendable {
     (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: timeout, deadline: t.deadline)) != nil
   }
 
+  /// Waits for OP-TEE to read each of `bytes`, in turn, up to `each` apiece; once one was not read in time, the
+  /// rest get half a second each (a console that stopped reading does not start again for waiting).
+  package func awaitReads(of bytes: some Sequence<UInt8>, each: Duration) async {
+    var wait = each
+    for byte in bytes where await !awaitRead(of: byte, timeout: wait) { wait = .milliseconds(500) }
+  }
+
   /// What OP-TEE read since `time` (the secure console's clock).
   package func input(since time: Double) async -> SecureConsoleInput {
     SecureConsoleInput(lines: await t.secure.slice(from: time))
