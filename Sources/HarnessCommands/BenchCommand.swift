@@ -7,7 +7,7 @@ import Machine
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure image builds, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub), the secure-world probe, saving a machine, restoring it, xtest 1001 on a booted vs a restored machine, and the default suites with a restored machine per test, per suite, and a booted machine per suite.")
+    abstract: "Measure image builds, cold boots (launch → each milestone, CPU of harness vs QEMU, with and without the GDB stub), the secure-world probe, saving a machine, restoring it, xtest 1001 on a booted vs a restored machine, and the default suites with a restored machine per test, per suite, and a booted machine per suite; or (--catalog) every suite with one machine and with several at once.")
 
   @OptionGroup var stack: StackOptions
 
@@ -26,10 +26,32 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Measure only the edit loop of a local tree (first build, one .c file touched, edit → first verdict) on a copy of it.", valueName: "COMPONENT=PATH"))
   var tree: String?
 
+  @Flag(name: .long, help: "Measure only every suite of the catalog, run whole with --jobs 1 and with --jobs N: wall time, the host's CPUs' use, harness CPU against QEMU's, and whether any outcome changed.")
+  var catalog = false
+
+  @Option(name: .long, help: "With --catalog: how many machines at once for the second run (default: from the host's cores and memory, at least 2).")
+  var jobs: Int?
+
+  @Flag(name: .long, help: "With --catalog: include xtest-full (about half an hour with one machine).")
+  var xtestFull = false
+
+  func validate() throws {
+    if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs takes a count from 1 to 64 (got \(jobs))") }
+    if (jobs != nil || xtestFull) && !catalog { throw ValidationError("--jobs and --xtest-full go with --catalog") }
+  }
+
   func run() async throws {
     try HostSetup.forStack(stack.manifest, overrides: stack.overrides.value).requireInstalled()
     let runFolder = try RunFolder.make(nil)
     var figures = Figures()
+    if catalog {
+      let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache)
+      try await BenchCatalog.run(images, manifest, cache: stack.cache, jobs: jobs ?? max(2, FreshMachineOptions.hostJobs), xtestFull: xtestFull,
+        into: runFolder, figures: &figures)
+      figures.print()
+      if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
+      return
+    }
     if let tree {
       try await BenchEditLoop.run(tree, stack: stack, rounds: rounds, into: runFolder, figures: &figures)
       figures.print()

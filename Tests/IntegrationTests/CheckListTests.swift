@@ -22,6 +22,15 @@ import Testing
     #expect(unknown.status == 2 && unknown.output.contains("unknown suite 'nope'"))
   }
 
+  /// `bench`'s catalog options are checked before anything is built or booted: a usage error (64).
+  @Test func benchRefusesCatalogOptionsWithoutCatalog() async throws {
+    try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path))
+    let stray = try await Command.run([Self.executable.path, "bench", "--jobs", "2"])
+    #expect(stray.status == 64 && stray.output.contains("--jobs and --xtest-full go with --catalog"), "\(stray.output)")
+    let zero = try await Command.run([Self.executable.path, "bench", "--catalog", "--jobs", "0"])
+    #expect(zero.status == 64 && zero.output.contains("--jobs takes a count from 1 to 64"), "\(zero.output)")
+  }
+
   /// `--last-failed` reads the newest report beside the run folder: only what did not pass runs, in its suites.
   @Test func lastFailedSelectsWhatDidNotPassInTheNewestReport() async throws {
     let parent = FileManager.default.temporaryDirectory.appendingPathComponent("last-failed-\(UUID().uuidString.prefix(8))")
