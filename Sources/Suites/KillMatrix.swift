@@ -73,11 +73,11 @@ package enum KillMatrix {
   package static func markdown(_ rows: [Row], runs: [RunResult]) -> [String] {
     var lines = ["| stack | where | verdict | named by | first named at | run | green run of its suites | failed / ran |",
       "|---|---|---|---|---|---|---|---|"]
-    // A red run should take no longer than a green one of the same suites on the baseline.
-    let baseline = zip(rows, runs).first { $0.0.fault == nil }?.1
-    for row in rows {
+    // A red run should take no longer than a green one of the same suites on its baseline.
+    let baselines = zip(rows, runs).filter { $0.0.fault == nil }.map(\.1)
+    for (row, run) in zip(rows, runs) {
       let green = row.fault.flatMap { fault in
-        baseline.map { $0.suites.filter { fault.suites.contains($0.name) }.map(\.seconds).reduce(0, +) }
+        baseline(of: run, among: baselines).map { $0.suites.filter { fault.suites.contains($0.name) }.map(\.seconds).reduce(0, +) }
       }
       let verdict = row.fault == nil
         ? (row.holds ? "baseline: no false alarm" : "baseline: **\(row.failed.count + row.errors.count) false alarm(s)**")
@@ -100,6 +100,18 @@ package enum KillMatrix {
       lines.append("| \(id) | " + cells.joined(separator: " | ") + " |")
     }
     return lines
+  }
+
+  /// The baseline a fault's run is measured against: the one whose stack shares the most images with it (the
+  /// stack the fault extends differs from it by the patched component alone).
+  static func baseline(of run: RunResult, among baselines: [RunResult]) -> RunResult? {
+    func images(_ run: RunResult) -> [String: String] {
+      (run.suites.first?.properties ?? [:]).filter { $0.key.hasPrefix("image.") && !$0.key.hasSuffix(".origin") }
+    }
+    let own = images(run)
+    return baselines.max { a, b in
+      images(a).count { own[$0.key] == $0.value } < images(b).count { own[$0.key] == $0.value }
+    }
   }
 
   static func describe(_ check: Check) -> String {

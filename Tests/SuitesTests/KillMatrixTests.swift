@@ -42,6 +42,20 @@ import Testing
     #expect(rows.map(\.holds) == [true, false, false])
   }
 
+  /// A fault on the FF-A stack is measured against the FF-A baseline: the one sharing most of its images.
+  @Test func eachFaultIsMeasuredAgainstTheBaselineItDiffersLeastFrom() {
+    func stack(_ images: [String: String], seconds: Double) -> RunResult {
+      RunResult(suites: [SuiteResult(name: "s", properties: images, tests: [test("a byte typed", .passed)], seconds: seconds)],
+        seconds: seconds, runDirectory: "/r")
+    }
+    let smc = stack(["image.tfa": "smc", "image.optee": "plain", "image.kernel": "k"], seconds: 100)
+    let ffa = stack(["image.tfa": "spmd", "image.optee": "spmc", "image.kernel": "k"], seconds: 70)
+    let broken = stack(["image.tfa": "spmd", "image.optee": "spmc-broken", "image.kernel": "k"], seconds: 80)
+    #expect(KillMatrix.baseline(of: broken, among: [smc, ffa])?.seconds == 70)
+    let rows = KillMatrix.rows([("default", nil, smc), ("ffa", nil, ffa), ("broken", fault, broken)])
+    #expect(KillMatrix.markdown(rows, runs: [smc, ffa, broken]).contains { $0.hasPrefix("| broken |") && $0.contains("| 80 s | 70 s |") })
+  }
+
   @Test func theMatrixMarksEachTestPerStack() {
     let runs = [run([test("t1", .failed, "the notification interrupt", at: 3), test("t1/case", .failed)]), run([test("t1", .passed)])]
     let rows = KillMatrix.rows([("f", fault, runs[0]), ("default", nil, runs[1])])
