@@ -233,9 +233,9 @@ enum Reports {
     let folder = URL(fileURLWithPath: result.runDirectory)
     let xml = Data(JUnitWriter.xml(result).utf8)
     let data = try JSONReportWriter.data(result)
-    try xml.write(to: folder.appendingPathComponent("junit.xml"), options: .atomic)
-    try data.write(to: folder.appendingPathComponent("report.json"), options: .atomic)
-    if let junit { try xml.write(to: URL(fileURLWithPath: junit), options: .atomic) }
-    if let json { try data.write(to: URL(fileURLWithPath: json), options: .atomic) }
+    try AtomicFile.write(xml, to: folder.appendingPathComponent("junit.xml"))
+    try AtomicFile.write(data, to: folder.appendingPathComponent("report.json"))
+    if let junit { try AtomicFile.write(xml, to: URL(fileURLWithPath: junit)) }
+    if let json { try AtomicFile.write(data, to: URL(fileURLWithPath: json)) }
   }
 }

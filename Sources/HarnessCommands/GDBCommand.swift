@@ -42,7 +42,7 @@ struct GDBCommand: ParsableCommand {
       Output.error("teeharness: no kernel symbols yet (they are saved once the guest shell is up); OP-TEE and TF-A symbols only")
     }
     let script = folder.appendingPathComponent("gdbinit")
-    try Data(record.gdbScript(kernelSymbols: kernel).utf8).write(to: script, options: .atomic)
+    try AtomicFile.write(Data(record.gdbScript(kernelSymbols: kernel).utf8), to: script)
     // gdb takes over this process, and with it the terminal.
     let argv = [gdb.path, "-q", "-nx", "-x", script.path] + gdbArguments
     let cArgs = argv.map { strdup($0) } + [nil]

@@ -6,7 +6,7 @@ import Foundation
 package enum Leftovers {
   /// Where leftovers may be, with the pattern of their names (the first group is the owner's pid).
   static func places(cache: URL?) -> [(folder: URL, pattern: String)] {
-    let temporary = URL(fileURLWithPath: ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+    let temporary = temporaryFolder
     var places: [(URL, String)] = [(temporary, #"^teeharness-(\d+)-"#), (temporary, #"^teeharness-cmd-(\d+)-"#)]
     if let cache {
       places += [
@@ -16,6 +16,11 @@ package enum Leftovers {
       ]
     }
     return places
+  }
+
+  /// `$TMPDIR`, else `/tmp`.
+  static var temporaryFolder: URL {
+    URL(fileURLWithPath: ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
   }
 
   /// The pid in `name` by `pattern`, if it matches.
@@ -35,6 +40,13 @@ package enum Leftovers {
   package static func sweep(cache: URL?) -> [URL] {
     var removed: [URL] = []
     let fm = FileManager.default
+    // First the files a dead harness staged wherever it wrote (`AtomicFile`), then its journal with the rest.
+    for name in (try? fm.contentsOfDirectory(atPath: temporaryFolder.path)) ?? [] {
+      guard let pid = owner(of: name, pattern: #"^teeharness-(\d+)-partials$"#), !alive(pid),
+        let text = try? String(contentsOf: temporaryFolder.appendingPathComponent(name), encoding: .utf8)
+      else { continue }
+      for staged in AtomicFile.staged(byJournal: text, of: pid) where (try? fm.removeItem(at: staged)) != nil { removed.append(staged) }
+    }
     for (folder, pattern) in places(cache: cache) {
       for name in (try? fm.contentsOfDirectory(atPath: folder.path)) ?? [] {
         guard let pid = owner(of: name, pattern: pattern), !alive(pid) else { continue }

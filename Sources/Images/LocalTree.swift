@@ -71,7 +71,7 @@ struct LocalTree: Sendable {
         ?? "\(entry.path) \(entry.mode & 0o111 != 0 ? "x" : "-") \(known[entry.path]!.sha256)"
     }
     let kept = Dictionary(uniqueKeysWithValues: entries.compactMap { e in known[e.path].map { (e.path, $0) } })
-    try? JSONEncoder().encode(kept).write(to: cache, options: .atomic)
+    try? AtomicFile.write(try JSONEncoder().encode(kept), to: cache)
     return SHA256.hex(lines.joined(separator: "\n"))
   }
 

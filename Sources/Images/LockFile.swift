@@ -81,7 +81,7 @@ package struct LockFile: Sendable, Codable, Equatable {
   package func write(to url: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try (try encoder.encode(self) + Data("\n".utf8)).write(to: url, options: .atomic)
+    try AtomicFile.write(try encoder.encode(self) + Data("\n".utf8), to: url)
   }
 
   /// The pinned files for `key`.

@@ -1,4 +1,5 @@
 import Foundation
+import HarnessSupport
 
 extension StackManifest {
   /// The manifest as a self-contained YAML file: no `extends`, every path absolute. What a run was made of, so
@@ -50,7 +51,7 @@ extension StackManifest {
 
   /// Writes `manifest.yaml` (the effective manifest) into a run folder.
   package func writeEffective(into runDirectory: URL) throws {
-    try Data(yaml.utf8).write(to: runDirectory.appendingPathComponent("manifest.yaml"), options: .atomic)
+    try AtomicFile.write(Data(yaml.utf8), to: runDirectory.appendingPathComponent("manifest.yaml"))
   }
 
   /// A YAML scalar that reads back as the same string.

@@ -18,7 +18,7 @@ package struct TreeWorkspace: Sendable {
 
   /// Records that `workspace` serves `tree` and was used now.
   static func markUsed(_ workspace: URL, tree: URL) throws {
-    try Data((tree.path + "\n").utf8).write(to: workspace.appendingPathComponent(note), options: .atomic)
+    try AtomicFile.write(Data((tree.path + "\n").utf8), to: workspace.appendingPathComponent(note))
   }
 
   /// Every workspace under the cache's `trees/`, most recently used first.

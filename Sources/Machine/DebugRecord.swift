@@ -31,7 +31,7 @@ package struct DebugRecord: Codable, Sendable, Equatable {
   package func write(to runDirectory: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try encoder.encode(self).write(to: runDirectory.appendingPathComponent(Self.fileName), options: .atomic)
+    try AtomicFile.write(try encoder.encode(self), to: runDirectory.appendingPathComponent(Self.fileName))
   }
 
   /// The record in `runDirectory`.
@@ -87,7 +87,7 @@ package enum KernelSymbols {
     guard symbols.count > 1000 else {
       throw HarnessError("the guest's /proc/kallsyms gave only \(symbols.count) symbols", fix: "boot a kernel built with CONFIG_KALLSYMS_ALL")
     }
-    try Data(SymbolFile.elf(symbols)).write(to: file, options: .atomic)
+    try AtomicFile.write(Data(SymbolFile.elf(symbols)), to: file)
     return symbols.count
   }
 }

@@ -27,7 +27,7 @@ package struct TestDurations: Sendable {
       for test in measured { table[test.id] = (test.seconds * 10).rounded() / 10 }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-      try encoder.encode(table).write(to: file, options: .atomic)
+      try AtomicFile.write(try encoder.encode(table), to: file)
     }
   }
 }
