@@ -28,7 +28,7 @@ struct ListCommand: AsyncParsableCommand {
         continue
       }
       Output.line("  \(name) [\(fault.layer)] — \(Self.description(of: file))")
-      for catching in fault.caughtBy { Output.line("    must fail: \(catching.test) — saying “\(catching.says)”") }
+      for catching in fault.caughtBy { Output.line("    must fail: \(catching.test) — saying \(catching.wanted)") }
     }
   }
 

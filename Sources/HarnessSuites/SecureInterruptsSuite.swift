@@ -53,6 +53,9 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       } else if handoverBroken {
         // The link that broke, before what it broke: EL3 took the interrupts and never entered OP-TEE.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world, but OP-TEE's \(route.handedEntry) never ran after it: EL3 does not hand them to OP-TEE (\(route.handover)) (bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; ")))"
+      } else if paths.isEmpty, let single, !latency.isEmpty {
+        // The link that broke: bytes were read, but never by the console's interrupt handler.
+        failure = "OP-TEE's console handler (console_itr_cb) never ran for the \(routed.bytes.count) bytes typed with breakpoints set, yet bytes were read (\(single.latencySummary)): something periodic picked them up, not the secure UART interrupt (\(bytes))"
       } else if !problems.isEmpty {
         failure = "bytes typed at the secure console were not each read once, in order: \(problems.joined(separator: "; "))"
       } else if (median(latency) ?? .infinity) > bounds.medianSeconds || (latency.max() ?? .infinity) > bounds.maxSeconds {

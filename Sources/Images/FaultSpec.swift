@@ -13,10 +13,19 @@ package struct FaultSpec: Sendable, Equatable {
   package struct Catch: Sendable, Equatable {
     /// Part of the test's name (`case 6:`), or its suite and name (`secure-interrupts/case 6:`).
     package var test: String
-    /// Part of the failure's message, compared without regard to case: the symptom it must name.
-    package var says: String
+    /// Parts of the failure's message, compared without regard to case: the symptom it must name — any one of
+    /// them, when the fault may show either way (a starved CPU is a hard lockup or an RCU stall, whichever Linux
+    /// notices first).
+    package var says: [String]
 
-    package init(test: String, says: String) { (self.test, self.says) = (test, says) }
+    package init(test: String, says: String...) { (self.test, self.says) = (test, says) }
+    package init(test: String, anyOf says: [String]) { (self.test, self.says) = (test, says) }
+
+    /// Whether `message` names the symptom.
+    package func named(in message: String) -> Bool { says.contains { message.localizedCaseInsensitiveContains($0) } }
+
+    /// “words”, or “words” or “other words”.
+    package var wanted: String { says.map { "“\($0)”" }.joined(separator: " or ") }
   }
 
   package init(layer: String, suites: [String], caughtBy: [Catch]) {
@@ -39,11 +48,14 @@ package struct FaultSpec: Sendable, Equatable {
       guard let test = item["test"], let says = item["says"] else {
         throw HarnessError("\(item.location): each catch names the `test` that must fail and what it `says`", fix: "add both")
       }
-      let words = try says.scalar("says")
-      guard words.count >= 8 else {
-        throw HarnessError("\(says.location): `says: \(words)` would match almost any failure", fix: "quote the words that name the symptom (8 characters or more)")
+      let alternatives = try says.list("says")
+      if let short = alternatives.first(where: { $0.count < 8 }) {
+        throw HarnessError("\(says.location): `says: \(short)` would match almost any failure", fix: "quote the words that name the symptom (8 characters or more)")
       }
-      return Catch(test: try test.scalar("test"), says: words)
+      guard !alternatives.isEmpty else {
+        throw HarnessError("\(says.location): `says` is empty", fix: "quote the words that name the symptom (or a list of them, any of which will do)")
+      }
+      return Catch(test: try test.scalar("test"), anyOf: alternatives)
     }
     let names = try suites.list("suites")
     guard !names.isEmpty else {

@@ -43,7 +43,7 @@ extension StackManifest {
     if let fault {
       lines += ["fault:", "  where: \(Self.quote(fault.layer))", "  suites: [\(fault.suites.map(Self.quote).joined(separator: ", "))]", "  caught-by:"]
       for catching in fault.caughtBy {
-        lines += ["    - test: \(Self.quote(catching.test))", "      says: \(Self.quote(catching.says))"]
+        lines += ["    - test: \(Self.quote(catching.test))", "      says: \(catching.says.count == 1 ? Self.quote(catching.says[0]) : "[\(catching.says.map(Self.quote).joined(separator: ", "))]")"]
       }
     }
     return lines.joined(separator: "\n") + "\n"

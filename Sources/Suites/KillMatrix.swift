@@ -61,7 +61,7 @@ package enum KillMatrix {
   static func seen(_ expected: FaultSpec.Catch, in tests: [TestResult]) -> Seen {
     let candidates = tests.filter { $0.id.localizedCaseInsensitiveContains(expected.test) }
     let failed = candidates.filter { $0.outcome == .failed || $0.outcome == .flaky }
-    if let hit = failed.first(where: { ($0.message ?? "").localizedCaseInsensitiveContains(expected.says) }) {
+    if let hit = failed.first(where: { expected.named(in: $0.message ?? "") }) {
       return .named(test: hit.id, at: hit.verdictAt)
     }
     if let other = failed.first { return .otherSymptom(test: other.id, message: other.message ?? "") }
@@ -115,7 +115,7 @@ package enum KillMatrix {
   }
 
   static func describe(_ check: Check) -> String {
-    let wanted = "\(check.expected.test) says “\(check.expected.says)”"
+    let wanted = "\(check.expected.test) says \(check.expected.wanted)"
     switch check.seen {
     case .named(let test, _): return "✓ \(test)"
     case .otherSymptom(let test, let message): return "✗ \(wanted): \(test) failed saying “\(message.prefix(160))”"

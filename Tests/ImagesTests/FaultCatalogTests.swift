@@ -31,6 +31,13 @@ import Testing
     let again = try FaultSpec.of(effectiveManifest: m.yaml)
     #expect(again == m.fault)
     #expect(try FaultSpec.of(effectiveManifest: try ManifestLoader.load(layout.manifest("default")).yaml) == nil)
+    // A symptom that may show either way is a list, any of which will do; it travels too.
+    let starved = try ManifestLoader.load(layout.manifest("user-mode-fiq-masked"))
+    let computing = try #require(starved.fault?.caughtBy.first { $0.test.contains("computing") })
+    #expect(computing.says.count == 2)
+    #expect(computing.named(in: "RCU stall on the normal console: rcu: INFO: rcu_sched detected stalls on CPUs/tasks:"))
+    #expect(!computing.named(in: "the computation lasted 24760 ms by the TA's clock"))
+    #expect(try FaultSpec.of(effectiveManifest: starved.yaml) == starved.fault)
   }
 
   @Test func aBrokenFaultBlockIsOneClearError() throws {
