@@ -181,10 +181,12 @@ struct Figures {
 
   func print() {
     Output.line("")
-    Output.line("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "median      min      max   n")
+    // As wide as the longest name: a figure's name is never cut.
+    let width = max(40, order.map(\.count).max() ?? 0)
+    Output.line("figure".padding(toLength: width + 4, withPad: " ", startingAt: 0) + "median      min      max   n")
     for name in order {
       let v = samples[name]!
-      let row = name.padding(toLength: 40, withPad: " ", startingAt: 0)
+      let row = name.padding(toLength: width, withPad: " ", startingAt: 0)
         + String(format: "%10.3f %8.3f %8.3f %3d", median(v) ?? .nan, v.min() ?? .nan, v.max() ?? .nan, v.count)
       Output.line(row)
     }
