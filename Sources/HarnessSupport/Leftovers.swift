@@ -5,8 +5,7 @@ import Foundation
 /// in its name; `sweep` removes those whose owner is gone. A live owner's files are never touched.
 package enum Leftovers {
   /// Where leftovers may be, with the pattern of their names (the first group is the owner's pid).
-  static func places(cache: URL?) -> [(folder: URL, pattern: String)] {
-    let temporary = temporaryFolder
+  static func places(cache: URL?, temporary: URL) -> [(folder: URL, pattern: String)] {
     var places: [(URL, String)] = [(temporary, #"^teeharness-(\d+)-"#), (temporary, #"^teeharness-cmd-(\d+)-"#)]
     if let cache {
       places += [
@@ -36,8 +35,9 @@ package enum Leftovers {
   package static func alive(_ pid: Int32) -> Bool { pid == getpid() || kill(pid, 0) == 0 || errno == EPERM }
 
   /// Removes every leftover of a dead harness under the temporary folder and `cache`; returns what it removed.
+  /// (`temporary` is `$TMPDIR` but for tests, which sweep a folder of their own.)
   @discardableResult
-  package static func sweep(cache: URL?) -> [URL] {
+  package static func sweep(cache: URL?, temporary temporaryFolder: URL = temporaryFolder) -> [URL] {
     var removed: [URL] = []
     let fm = FileManager.default
     // First the files a dead harness staged wherever it wrote (`AtomicFile`), then its journal with the rest.
@@ -47,7 +47,7 @@ package enum Leftovers {
       else { continue }
       for staged in AtomicFile.staged(byJournal: text, of: pid) where (try? fm.removeItem(at: staged)) != nil { removed.append(staged) }
     }
-    for (folder, pattern) in places(cache: cache) {
+    for (folder, pattern) in places(cache: cache, temporary: temporaryFolder) {
       for name in (try? fm.contentsOfDirectory(atPath: folder.path)) ?? [] {
         guard let pid = owner(of: name, pattern: pattern), !alive(pid) else { continue }
         let url = folder.appendingPathComponent(name)

@@ -39,11 +39,12 @@ import Testing
     let other = dir.appendingPathComponent("report.json")
     let foreign = dir.appendingPathComponent(".report.json.\(getpid()).partial")
     for url in [staged, other, foreign] { #expect(FileManager.default.createFile(atPath: url.path, contents: Data("x".utf8))) }
-    let journal = URL(fileURLWithPath: ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
-      .appendingPathComponent("teeharness-\(dead)-partials")
+    // The journal lies in a temporary folder of this test's own: no other test's sweep takes it first.
+    let temporary = dir.appendingPathComponent("tmp", isDirectory: true)
+    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    let journal = temporary.appendingPathComponent("teeharness-\(dead)-partials")
     try Data([staged, other, foreign].map { $0.path + "\n" }.joined().utf8).write(to: journal)
-    defer { try? FileManager.default.removeItem(at: journal) }
-    let removed = Leftovers.sweep(cache: nil).map(\.path)
+    let removed = Leftovers.sweep(cache: nil, temporary: temporary).map(\.path)
     #expect(removed.contains(staged.path) && removed.contains(journal.path), "\(removed)")
     #expect(!FileManager.default.fileExists(atPath: staged.path) && !FileManager.default.fileExists(atPath: journal.path))
     #expect(FileManager.default.fileExists(atPath: other.path) && FileManager.default.fileExists(atPath: foreign.path),

@@ -26,8 +26,9 @@ import Testing
       try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
       #expect(fm.createFile(atPath: url.path, contents: Data("x".utf8)))
     }
-    // (What killed runs left in the temporary folder may go too: only the cache's are looked at here.)
-    let removed = Set(Leftovers.sweep(cache: cache).map(\.path).filter { $0.hasPrefix(cache.path + "/") }
+    let temporary = cache.appendingPathComponent("tmp-folder", isDirectory: true)
+    try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+    let removed = Set(Leftovers.sweep(cache: cache, temporary: temporary).map(\.path).filter { $0.hasPrefix(cache.path + "/") }
       .map { $0.replacingOccurrences(of: cache.path + "/", with: "") })
     #expect(removed == ["tmp/optee-os-p\(dead)-A", "downloads/partial-\(dead)-C", "snapshots/.k.vmstate.\(dead).partial"])
     for path in paths where !removed.contains(path) { #expect(fm.fileExists(atPath: cache.appendingPathComponent(path).path), "\(path)") }
