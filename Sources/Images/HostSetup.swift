@@ -44,10 +44,15 @@ package struct HostSetup: Sendable {
     .init(provides: "/usr/include/fdt.h", package: "libfdt-dev"),
   ]
 
+  /// What looking at `report.html` headless adds: a browser that renders it to a picture (`setup --browser`; the
+  /// integration test of the report uses it).
+  package static let browser: [Requirement] = [.init(provides: "chromium", package: "chromium")]
+
   package var requirements: [Requirement]
 
-  package init(building manifests: [StackManifest] = []) {
+  package init(building manifests: [StackManifest] = [], browser: Bool = false) {
     requirements = Self.base + (manifests.contains { $0.components[.qemu] != nil } ? Self.qemuBuild : [])
+      + (browser ? Self.browser : [])
   }
 
   /// The packages whose files are missing.
