@@ -21,7 +21,7 @@ let package = Package(
       ]),
     .target(name: "Repro", dependencies: ["Guest", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "HarnessSuites", dependencies: ["Guest", "Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
-    .target(name: "Guest", dependencies: ["Suites", "Machine", "Console", "GDBRemote", "Images", "HarnessSupport"]),
+    .target(name: "Guest", dependencies: ["Suites", "Reporting", "Machine", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Suites", dependencies: ["Reporting", "Machine", "Console", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
     .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),

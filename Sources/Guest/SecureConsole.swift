@@ -1,6 +1,7 @@
 import Console
 import Foundation
 import HarnessSupport
+import Reporting
 import Suites
 
 /// Bytes typed at the secure console and when OP-TEE read each of them.
@@ -24,6 +25,17 @@ package struct TypedBytes: Sendable {
   package var problems: [String] { input.problems(typed: bytes) }
   /// The spread of the latencies of the bytes that were read.
   package var latencySummary: String { spread(latencies.compactMap { $0 }) }
+
+  /// The latencies of the bytes that were read, each labelled with its byte.
+  package func measured(_ name: String, bound: Double?) -> Measured {
+    let read = zip(bytes, latencies).compactMap { byte, latency in latency.map { (byteLabel(byte), $0) } }
+    return Measured(name, unit: "s", samples: read.map(\.1), labels: read.map(\.0), bound: bound)
+  }
+}
+
+/// A byte as a person reads it: the character when printable, else its hex.
+package func byteLabel(_ byte: UInt8) -> String {
+  (0x21...0x7e).contains(byte) ? String(UnicodeScalar(byte)) : "0x\(String(byte, radix: 16))"
 }
 
 /// Bounds of the secure console's timing: a byte whose interrupt works is read within milliseconds; one picked

@@ -226,7 +226,7 @@ enum Reports {
     ]
   }
 
-  /// Writes `report.json` and `junit.xml` into the run folder, and copies where the user asked.
+  /// Writes `report.json`, `junit.xml` and `report.html` into the run folder, and copies where the user asked.
   static func write(_ result: RunResult, junit: String?, json: String?) throws {
     var result = result
     result.environment = (result.environment ?? [:]).merging(environment) { a, _ in a }
@@ -235,6 +235,7 @@ enum Reports {
     let data = try JSONReportWriter.data(result)
     try AtomicFile.write(xml, to: folder.appendingPathComponent("junit.xml"))
     try AtomicFile.write(data, to: folder.appendingPathComponent("report.json"))
+    try AtomicFile.write(Data(HTMLReport.html(result).utf8), to: folder.appendingPathComponent("report.html"))
     if let junit { try AtomicFile.write(xml, to: URL(fileURLWithPath: junit)) }
     if let json { try AtomicFile.write(data, to: URL(fileURLWithPath: json)) }
   }

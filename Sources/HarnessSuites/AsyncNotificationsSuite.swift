@@ -2,6 +2,7 @@ import Foundation
 import Guest
 import GDBRemote
 import HarnessSupport
+import Reporting
 import Suites
 
 /// OP-TEE's asynchronous notifications end to end: a top half in secure interrupt context raises the
@@ -62,6 +63,10 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let watchdog = log.count { $0.name == "test_wd_callback" }
       let sent = log.count { $0.name == "notif_send_async" }
       t.note("\(text.count) bytes: \(topHalves) top halves, OP-TEE sent \(sent) notifications (the watchdog fired \(watchdog) times meanwhile), Linux counted +\(after - before), \(log.count { $0.name == "yielding_console_notif" }) bottom halves")
+      for (name, step) in [("typed → top half", \NotificationChain.toTopHalf), ("top half → bottom half", \.toBottomHalf), ("top half → byte printed", \.toPrinted)] {
+        let measured = chains.compactMap { chain in chain[keyPath: step].map { (byteLabel(chain.byte), $0) } }
+        t.measure(Measured(name, unit: "s", samples: measured.map(\.1), labels: measured.map(\.0), bound: bounds.maxSeconds))
+      }
       t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); top half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
       // The watchdog's own notifications (about one a second) are taken out of what the console's chain carried.
       let links = NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: topHalves,

@@ -2,12 +2,15 @@ import Foundation
 import Guest
 import Console
 import Machine
+import Reporting
 import Suites
 
 /// The stack comes up: both worlds, in order, within budget, and Linux sees OP-TEE.
 package let bootSuite = Suite("boot", "every milestone in order and on time; OP-TEE visible to Linux") {
   Test("every milestone is reached in order within its budget") { t in
     let milestones = await t.machine.milestones
+    let reached = milestones.filter { $0.reachedAt != nil }
+    t.measure(Measured("boot milestones", unit: "s", samples: reached.compactMap(\.reachedAt), labels: reached.map(\.name)))
     for m in milestones {
       try t.require(m.reachedAt != nil, "milestone '\(m.name)' was not reached")
       let at = m.reachedAt!

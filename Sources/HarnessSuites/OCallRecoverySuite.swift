@@ -1,6 +1,7 @@
 import Foundation
 import Guest
 import HarnessSupport
+import Reporting
 import Suites
 
 /// A trusted application calls out to the normal world — `tee_invoke_supp_plugin()` → OP-TEE → the Linux driver →
@@ -95,6 +96,9 @@ package func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 
           }
           t.note("\(victim) killed \(times.count)×: thread FREE after median \(median(times)?.formatted(decimals: 2) ?? "-") s, max \(times.max()?.formatted(decimals: 2) ?? "-") s")
           t.note("OP-TEE heap after each round: \(heap.min() ?? 0)–\(heap.max() ?? 0) bytes (before: \(before.resources.allocated["Heap"] ?? 0))")
+          let labels = rounds.map { "round \($0)" }
+          t.measure(Measured("\(victim) killed: the thread FREE again after", unit: "s", samples: times, labels: labels))
+          t.measure(Measured("OP-TEE heap after each round", unit: "bytes", samples: heap.map(Double.init), labels: labels))
           try await t.requireNothingLeft(since: before, after: "\(times.count) kills of \(victim) (rounds \(rounds.lowerBound)–\(rounds.upperBound))")
         }
       }

@@ -2,6 +2,7 @@ import Foundation
 import Guest
 import GDBRemote
 import HarnessSupport
+import Reporting
 import Suites
 
 /// Where each kind of interrupt goes on this platform, proven per case by GDB breakpoints on TF-A (bl31.elf) and
@@ -38,6 +39,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let burstEnd = burst.map { $0.latencies.compactMap { $0 }.max() } ?? nil
       if let single, burst != nil {
         t.note("20 bytes typed one at a time: typed → read by OP-TEE \(single.latencySummary)")
+        t.measure(single.measured("typed one at a time → read by OP-TEE", bound: bounds.maxSeconds))
+        if let burst { t.measure(burst.measured("typed in a burst → read by OP-TEE", bound: bounds.maxSeconds)) }
         t.note("a burst of 20 bytes: all read \(burstEnd.map { $0.formatted(decimals: 3) } ?? "never") s after the write")
       }
       let paths = route.paths(of: "console_itr_cb", in: log)
@@ -367,6 +370,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let periods = zip(fired.dropFirst(), fired).map { ($0 - $1).seconds }
       let paths = route.paths(of: "test_wd_callback", in: log)
       t.note("test_wd_callback ran \(fired.count) times in 6 s; periods \(periods.map { $0.formatted(decimals: 3) }.joined(separator: ", ")) s; \(InterruptPath.summary(paths))")
+      t.measure(Measured("test_wd_callback's periods", unit: "s", samples: periods, labels: periods.indices.map { "\($0 + 1)→\($0 + 2)" }))
       let mid = median(periods) ?? 0
       try t.require(fired.count >= 5, "the 1 s watchdog callout ran \(fired.count) times in 6 s")
       // A callout on a 1 s timer: the median may drift by a tick or two of the secure timer, one period by a

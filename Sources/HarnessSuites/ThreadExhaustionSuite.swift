@@ -2,6 +2,7 @@ import Foundation
 import Guest
 import GDBRemote
 import HarnessSupport
+import Reporting
 import Suites
 
 /// OP-TEE has CFG_NUM_THREADS threads. More concurrent calls than that must all be served — queued by the
@@ -43,6 +44,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       let timed = timeline.calls.count { $0.secureInterval != nil }
       try t.require(timed == k, "\(k - timed) of \(k) calls did not report when their TA entered and returned (the payload TA is older than its client: rebuild the images)")
       let peak = timeline.peakInSecureWorld()
+      t.measure(timeline.secureWorldSpans("calls in the secure world, on OP-TEE's clock (\(k) calls, \(n) threads)"))
       t.note("at most \(peak) TA calls ran at once, on OP-TEE's own clock")
       t.check(peak <= n, "\(peak) calls were in the secure world at once (their TAs' own entry and return times overlap), OP-TEE has \(n) threads")
       t.check(timeline.wavesViolated(threads: n).isEmpty, "not served in waves of \(n): \(timeline.wavesViolated(threads: n).joined(separator: "; "))")

@@ -12,6 +12,10 @@ package enum RepeatedRuns {
     result.runs = outcomes
     result.seconds = runs.map(\.seconds).reduce(0, +)
     result.notes = runs.enumerated().flatMap { i, run in run.notes.map { "run \(i + 1): \($0)" } }
+    let measured = runs.enumerated().flatMap { i, run in
+      (run.measurements ?? []).map { var m = $0; m.name = "run \(i + 1): \(m.name)"; return m }
+    }
+    result.measurements = measured.isEmpty ? nil : measured
     if outcomes.contains(.error) {
       result.outcome = .error
     } else if outcomes.contains(.skipped) {

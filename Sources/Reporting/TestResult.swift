@@ -28,6 +28,8 @@ package struct TestResult: Sendable, Codable {
   package var seconds: Double
   /// Notes the test recorded (measurements, facts read from the guest).
   package var notes: [String]
+  /// What the test measured, as data for plots (nil when it measured nothing, and in older reports).
+  package var measurements: [Measured]?
   package var slices: [ConsoleSlice]
   /// Each run's outcome when the test was repeated (`--repeat`), in order; nil when it ran once.
   package var runs: [Outcome]?

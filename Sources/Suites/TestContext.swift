@@ -35,6 +35,7 @@ package final class TestContext: @unchecked Sendable {
   private let lock = NSLock()
   private var checkFailures: [String] = []
   private var noteLines: [String] = []
+  private var measured: [Measured] = []
   private var subresults: [TestResult] = []
 
   init(machine: Machine, facts: StackFacts, deadline: Deadline, suite: String, test: String, pace: HostPace = .reference) {
@@ -96,6 +97,13 @@ package final class TestContext: @unchecked Sendable {
     lock.unlock()
   }
 
+  /// Keeps a measurement as data (`report.html` plots it); say it in a note too.
+  package func measure(_ measurement: Measured) {
+    lock.lock()
+    measured.append(measurement)
+    lock.unlock()
+  }
+
   /// Reports a case of its own within this test (each xtest case, each routing case) as a separate result.
   /// A case reported again (a scenario repeated) keeps its first result.
   package func report(case name: String, _ outcome: Outcome, message: String? = nil, seconds: Double = 0) {
@@ -108,9 +116,9 @@ package final class TestContext: @unchecked Sendable {
   /// Ends the test as skipped, with the reason.
   package func skip(_ reason: String) throws -> Never { throw TestSkipped(reason: reason) }
 
-  var collected: (failures: [String], notes: [String], cases: [TestResult]) {
+  var collected: (failures: [String], notes: [String], measurements: [Measured], cases: [TestResult]) {
     lock.lock()
     defer { lock.unlock() }
-    return (checkFailures, noteLines, subresults)
+    return (checkFailures, noteLines, measured, subresults)
   }
 }

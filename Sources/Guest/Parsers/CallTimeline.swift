@@ -1,5 +1,6 @@
 import Foundation
 import HarnessSupport
+import Reporting
 
 /// What the payload client reported about one run of parallel calls: one JSON line per call and a summary
 /// (`teeharness-client calls`). Pure: text in, facts out.
@@ -111,5 +112,15 @@ package struct CallTimeline: Sendable, Equatable {
   /// The end times, relative to the flood's start, rounded to 10 ms: "0.51 0.51 1.02 1.02 …".
   package var endsDescription: String {
     calls.map(\.end).sorted().map { ($0 - origin).formatted(decimals: 2) }.joined(separator: " ")
+  }
+
+  /// Each call's time in the secure world (its TA's entry and return on OP-TEE's clock), a lane per call, in
+  /// seconds from the first entry.
+  package func secureWorldSpans(_ name: String) -> Measured {
+    let timed = calls.compactMap { call in call.secureInterval.map { (call.index, $0) } }
+    let origin = timed.map(\.1.lowerBound).min() ?? 0
+    return Measured(name, unit: "s", spans: timed.map { index, interval in
+      Measured.Span(lane: "call \(index)", start: Double(interval.lowerBound - origin) / 1000, end: Double(interval.upperBound - origin) / 1000)
+    })
   }
 }
