@@ -8,7 +8,7 @@ import Suites
 
 struct ReportCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "report", abstract: "Work with run reports.",
-    subcommands: [MergeReports.self, FlakeReports.self, FaultReports.self])
+    subcommands: [MergeReports.self, HTMLReportCommand.self, FlakeReports.self, FaultReports.self])
 }
 
 /// `teeharness report merge`: the JSON reports of a sharded run (`check --shard I/N`) combined into the reports
@@ -50,6 +50,28 @@ struct MergeReports: AsyncParsableCommand {
     } catch {
       throw HarnessError("\(url.path) is not a teeharness report: \(error)", fix: "pass the report.json a `check` run wrote")
     }
+  }
+}
+
+/// `teeharness report html RUN`: the page of a run's `report.json` (an older run's, a merged one's) written again
+/// as `report.html` beside it, or where `--to` says.
+struct HTMLReportCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "html",
+    abstract: "Write report.html for a report.json (or run folder).")
+
+  @Argument(help: "A report.json (or its run folder).")
+  var report: String
+
+  @Option(name: .long, help: "Where to write the page (default: report.html beside the report).")
+  var to: String?
+
+  func run() async throws {
+    let run = try MergeReports.load(report)
+    var source = URL(fileURLWithPath: report)
+    if source.pathExtension == "json" { source.deleteLastPathComponent() }
+    let target = to.map { URL(fileURLWithPath: $0) } ?? source.appendingPathComponent("report.html")
+    try AtomicFile.write(Data(HTMLReport.html(run).utf8), to: target)
+    Output.line("report: \(target.path)")
   }
 }
 

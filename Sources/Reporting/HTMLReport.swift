@@ -165,7 +165,7 @@ package enum HTMLReport {
 
   static let style = """
     body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
-    header{padding:12px 20px;background:#fff;border-bottom:1px solid #ddd;position:sticky;top:0;z-index:1}
+    header{padding:12px 20px;background:#fff;border-bottom:1px solid #ddd}
     h1{font-size:20px;margin:0}h2{font-size:17px;margin:18px 0 4px}h3{font-size:14px;margin:0 0 6px}
     main{padding:0 20px 40px}.where{color:#666;font-size:12px;margin:2px 0}
     .outcomes{display:flex;height:10px;margin:6px 0;max-width:900px}.cell{flex:1;margin-right:1px}
@@ -174,7 +174,7 @@ package enum HTMLReport {
     article.o-passed{border-left-color:#2e7d32}article.o-failed{border-left-color:#c62828}article.o-error{border-left-color:#ef6c00}
     article.o-flaky{border-left-color:#f9a825}article.o-skipped{border-left-color:#9e9e9e}
     .badge{color:#fff;padding:1px 6px;border-radius:3px;font-size:12px;font-weight:600}.secs{color:#666;font-weight:400}
-    .message{font-weight:600;color:#8e0000;margin:4px 0}.details{background:#f4f4f4;padding:6px;overflow:auto;max-height:260px;font-size:12px}
+    .message{font-weight:600;color:#8e0000;margin:4px 0}article.o-skipped .message{color:#555;font-weight:400}.details{background:#f4f4f4;padding:6px;overflow:auto;max-height:260px;font-size:12px}
     .notes{margin:4px 0;padding-left:20px;color:#333}.notes li{margin:1px 0}
     figure{margin:6px 0}figcaption{font-size:12px;color:#333;margin-bottom:2px}
     .plot .label,.plot .unit,.plot .value{font-size:10px;fill:#444}.plot .axis{stroke:#888}
@@ -188,12 +188,16 @@ package enum HTMLReport {
     table.console td.t{color:#888}table.console td.n{background:#f1f8ff}table.console td.s{background:#fff7e6}
     details.consoles{margin-top:6px}details.consoles>table{display:block;max-height:420px;overflow:auto}
     body.only-bad article.o-passed,body.only-bad article.o-skipped{display:none}
+    body.focus article.test:not(:target),body.focus section.suite:not(:has(:target)){display:none}
     """
 
-  /// Filtering, and a check that the page drew: the root element says how many plots it has and how many drew
+  /// Filtering (a link to `report.html#<test's id>` shows that test alone), and a check that the page drew: the root element says how many plots it has and how many drew
   /// nothing (a headless browser reads it back), and any script error.
   static let script = """
     document.getElementById('only-bad').addEventListener('change',e=>document.body.classList.toggle('only-bad',e.target.checked));
+    function focus(){const t=location.hash.length>1&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    document.body.classList.toggle('focus',!!(t&&t.matches('article.test')));if(t)window.scrollTo(0,0)}
+    window.addEventListener('hashchange',focus);focus();
     window.addEventListener('error',e=>{document.documentElement.dataset.error=String(e.message)});
     (function(){const plots=[...document.querySelectorAll('svg.plot')];let empty=0;
     for(const p of plots){const b=p.getBBox();if(!(b.width>0&&b.height>0)||p.childElementCount<2)empty++}

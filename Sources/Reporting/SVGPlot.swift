@@ -4,7 +4,7 @@ import Foundation
 /// timeline, labelled samples as one bar each, many unlabelled samples as a histogram, a few as dots. The median
 /// is a dashed line, a bound the test held the samples to a red one. Pure: a measurement in, markup out.
 package enum SVGPlot {
-  static let width = 720.0, left = 150.0, right = 20.0, top = 8.0, axis = 26.0
+  static let width = 760.0, left = 200.0, right = 30.0, top = 8.0, axis = 26.0
 
   package static func svg(_ m: Measured) -> String {
     if let spans = m.spans, !spans.isEmpty { return lanes(m, spans) }
@@ -101,12 +101,13 @@ package enum SVGPlot {
 
   static func xAxis(_ scale: Scale, at y: Double, unit: String) -> String {
     var out = #"<line class="axis" x1="\#(f(left))" x2="\#(f(width - right))" y1="\#(f(y))" y2="\#(f(y))"/>"#
-    for tick in scale.ticks {
+    let ticks = scale.ticks
+    for (i, tick) in ticks.enumerated() {
       let x = scale.x(tick)
       out += #"<line class="axis" x1="\#(f(x))" x2="\#(f(x))" y1="\#(f(y))" y2="\#(f(y + 4))"/>"#
-      out += text(x, y + 15, number(tick), anchor: "middle")
+      out += text(x, y + 15, number(tick) + (i == ticks.count - 1 ? " \(unit)" : ""), anchor: "middle")
     }
-    return out + text(width - right, y + 15, unit, anchor: "end", cls: "unit")
+    return out
   }
 
   static func open(_ height: Double, _ m: Measured) -> String {
@@ -114,7 +115,7 @@ package enum SVGPlot {
   }
 
   static func text(_ x: Double, _ y: Double, _ s: String, anchor: String, cls: String = "label") -> String {
-    let shown = s.count > 24 ? String(s.prefix(11)) + "…" + String(s.suffix(12)) : s
+    let shown = s.count > 34 ? String(s.prefix(16)) + "…" + String(s.suffix(17)) : s
     return #"<text class="\#(cls)" x="\#(f(x))" y="\#(f(y))" text-anchor="\#(anchor)">\#(escape(shown))</text>"#
   }
 

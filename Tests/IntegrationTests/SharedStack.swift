@@ -21,7 +21,7 @@ actor SharedStack {
   func get() async throws -> (StackImages, StackManifest) {
     if prepared == nil {
       prepared = Task {
-        if getuid() == 0 { try await HostSetup().ensure { print($0) } }
+        if getuid() == 0 { try await HostSetup(browser: true).ensure { print($0) } }
         let (images, manifest, outcomes) = try await Stack.prepare(manifest: "default", cache: CacheLocation.resolve()) { print("images: \($0)") }
         let built = outcomes.compactMap(\.builtSeconds)
         if !built.isEmpty { print("images: built \(built.count) components in \(built.reduce(0, +)) s") }

@@ -114,10 +114,10 @@ package struct CallTimeline: Sendable, Equatable {
     calls.map(\.end).sorted().map { ($0 - origin).formatted(decimals: 2) }.joined(separator: " ")
   }
 
-  /// Each call's time in the secure world (its TA's entry and return on OP-TEE's clock), a lane per call, in
-  /// seconds from the first entry.
+  /// Each call's time in the secure world (its TA's entry and return on OP-TEE's clock), a lane per call in the
+  /// order they entered, in seconds from the first entry.
   package func secureWorldSpans(_ name: String) -> Measured {
-    let timed = calls.compactMap { call in call.secureInterval.map { (call.index, $0) } }
+    let timed = calls.compactMap { call in call.secureInterval.map { (call.index, $0) } }.sorted { $0.1.lowerBound < $1.1.lowerBound }
     let origin = timed.map(\.1.lowerBound).min() ?? 0
     return Measured(name, unit: "s", spans: timed.map { index, interval in
       Measured.Span(lane: "call \(index)", start: Double(interval.lowerBound - origin) / 1000, end: Double(interval.upperBound - origin) / 1000)
