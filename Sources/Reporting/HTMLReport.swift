@@ -23,7 +23,7 @@ package enum HTMLReport {
       <label class="filter"><input type="checkbox" id="only-bad"> only what did not pass</label></header>
       <main>
       """
-    for suite in run.suites { out += section(suite) }
+    for suite in run.suites { out += section(suite, runDirectory: run.runDirectory) }
     out += "</main><script>\(script)</script></body></html>\n"
     return out
   }
@@ -42,7 +42,7 @@ package enum HTMLReport {
     return #"<div class="outcomes">\#(cells.joined())</div>"#
   }
 
-  static func section(_ suite: SuiteResult) -> String {
+  static func section(_ suite: SuiteResult, runDirectory: String) -> String {
     let counts = [Outcome.passed, .failed, .error, .flaky, .skipped].compactMap { o in
       suite.count(o) > 0 ? "\(suite.count(o)) \(o.rawValue)" : nil
     }
@@ -51,7 +51,7 @@ package enum HTMLReport {
       out += "<details><summary>what it ran on (\(suite.properties.count) properties)</summary>\(table(suite.properties, caption: nil))</details>"
     }
     if let timeline = testTimeline(suite) { out += figure(timeline) }
-    for test in suite.tests { out += article(test, suite: suite.name) }
+    for test in suite.tests { out += article(test, run: runDirectory) }
     return out + "</section>"
   }
 
@@ -64,7 +64,7 @@ package enum HTMLReport {
       spans: timed.map { Measured.Span(lane: $0.0, start: $0.1 - origin, end: $0.2 - origin) })
   }
 
-  static func article(_ test: TestResult, suite: String) -> String {
+  static func article(_ test: TestResult, run: String) -> String {
     let o = test.outcome.rawValue
     var out = #"<article class="test o-\#(o)" id="\#(escape(anchor(test.id)))"><h3><span class="badge o-\#(o)">\#(o)</span> \#(escape(test.name)) <span class="secs">\#(SVGPlot.number(test.seconds)) s</span></h3>"#
     if let runs = test.runs { out += "<p class=\"runs\">runs: \(escape(runs.map(\.rawValue).joined(separator: " ")))</p>" }
@@ -72,7 +72,7 @@ package enum HTMLReport {
     if let details = test.details, !details.isEmpty { out += "<pre class=\"details\">\(escape(details))</pre>" }
     if !test.notes.isEmpty { out += "<ul class=\"notes\">" + test.notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
     for m in test.measurements ?? [] { out += figure(m) }
-    out += consoles(test, suite: suite)
+    out += consoles(test, run: run)
     return out + "</article>"
   }
 
@@ -86,16 +86,20 @@ package enum HTMLReport {
   }
 
   /// Both consoles' lines in one table ordered by their timestamps: time | normal world | secure world.
-  static func consoles(_ test: TestResult, suite: String) -> String {
+  static func consoles(_ test: TestResult, run: String) -> String {
     let normal = test.slices.first { $0.console == "normal" }?.lines ?? []
     let secure = test.slices.first { $0.console == "secure" }?.lines ?? []
     guard !normal.isEmpty || !secure.isEmpty else { return "" }
     let rows = merged(normal: Array(normal.suffix(shownLines)), secure: Array(secure.suffix(shownLines)))
     let open = test.outcome == .passed || test.outcome == .skipped ? "" : " open"
-    let stem = "\(suite)/\(TestResult.fileStem(test.name))"
-    let cut = normal.count > shownLines || secure.count > shownLines
-      ? " (the last \(shownLines) of each; all in <a href=\"\(escape(stem)).normal.log\">normal</a> and <a href=\"\(escape(stem)).secure.log\">secure</a>)" : ""
-    var out = "<details class=\"consoles\"\(open)><summary>consoles: \(normal.count) normal-world lines, \(secure.count) secure-world lines\(cut)</summary>"
+    let cut = normal.count > shownLines || secure.count > shownLines ? " (the last \(shownLines) of each)" : ""
+    // The whole transcripts, by a path relative to the page when they are in its run folder.
+    let files = test.transcripts.map { folder -> String in
+      let relative = folder.hasPrefix(run + "/") ? String(folder.dropFirst(run.count + 1)) : "file://" + folder
+      let stem = "\(relative)/\(TestResult.fileStem(test.name))"
+      return test.runs == nil ? " — whole: <a href=\"\(escape(stem)).normal.log\">normal</a>, <a href=\"\(escape(stem)).secure.log\">secure</a>" : ""
+    } ?? ""
+    var out = "<details class=\"consoles\"\(open)><summary>consoles: \(normal.count) normal-world lines, \(secure.count) secure-world lines\(cut)\(files)</summary>"
     out += "<table class=\"console\"><thead><tr><th>time (s)</th><th>normal world</th><th>secure world</th></tr></thead><tbody>"
     for row in rows {
       let time = row.time.map { String(format: "%.3f", $0) } ?? ""

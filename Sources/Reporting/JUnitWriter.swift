@@ -32,8 +32,9 @@ package enum JUnitWriter {
         let normal = test.slices.first { $0.console == "normal" }?.lines ?? []
         let secure = test.slices.first { $0.console == "secure" }?.lines ?? []
         let notes = test.notes.map { "note: \($0)" }
-        if !normal.isEmpty || !notes.isEmpty {
-          out += "      <system-out>\(escape((notes + normal).joined(separator: "\n")))</system-out>\n"
+        let attachments = normal.isEmpty && secure.isEmpty ? [] : attachments(of: test)
+        if !normal.isEmpty || !notes.isEmpty || !attachments.isEmpty {
+          out += "      <system-out>\(escape((notes + normal + attachments).joined(separator: "\n")))</system-out>\n"
         }
         if !secure.isEmpty { out += "      <system-err>\(escape(secure.joined(separator: "\n")))</system-err>\n" }
         out += "    </testcase>\n"
@@ -42,6 +43,14 @@ package enum JUnitWriter {
     }
     out += "</testsuites>\n"
     return out
+  }
+
+  /// The test's whole transcripts in the run folder, as Jenkins' and GitLab's attachment lines.
+  static func attachments(of test: TestResult) -> [String] {
+    guard let folder = test.transcripts else { return [] }
+    let stem = "\(folder)/\(TestResult.fileStem(test.name))"
+    let runs = test.runs.map { $0.indices.map { ".run-\($0 + 1)" } } ?? [""]
+    return runs.flatMap { r in ["normal", "secure"].map { "[[ATTACHMENT|\(stem)\(r).\($0).log]]" } }
   }
 
   static func seconds(_ s: Double) -> String { String(format: "%.3f", s) }

@@ -31,6 +31,9 @@ package struct TestResult: Sendable, Codable {
   /// What the test measured, as data for plots (nil when it measured nothing, and in older reports).
   package var measurements: [Measured]?
   package var slices: [ConsoleSlice]
+  /// The folder of the test's whole console transcripts (`<stem>.normal.log`, `<stem>.secure.log`); kept when
+  /// shards' reports are merged.
+  package var transcripts: String?
   /// Each run's outcome when the test was repeated (`--repeat`), in order; nil when it ran once.
   package var runs: [Outcome]?
   /// When the verdict was in, in seconds from the start of the run (nil for a result the runner made without

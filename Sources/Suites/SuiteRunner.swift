@@ -312,6 +312,7 @@ package struct SuiteRunner: Sendable {
       seconds: (ContinuousClock.now - started).seconds, notes: notes, slices: slices)
     result.verdictAt = (ContinuousClock.now - memory.started).seconds
     result.measurements = collected.measurements.isEmpty ? nil : collected.measurements
+    result.transcripts = directory.path
     // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
     let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
     // A body abandoned at its deadline may still run (it was cancelled, but need not listen): it keeps this

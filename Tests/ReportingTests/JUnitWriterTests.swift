@@ -20,7 +20,9 @@ import Testing
     ], seconds: 5, runDirectory: "/tmp/x")
 
   @Test func isWellFormedXMLWithEveryOutcome() throws {
-    let xml = JUnitWriter.xml(Self.run)
+    var run = Self.run
+    run.suites[0].tests[0].transcripts = "/tmp/x/boot"
+    let xml = JUnitWriter.xml(run)
     let document = try XMLDocument(xmlString: xml)
     let suite = try document.nodes(forXPath: "/testsuites/testsuite").first as? XMLElement
     #expect(suite?.attribute(forName: "tests")?.stringValue == "4")
@@ -32,6 +34,8 @@ import Testing
     #expect(try document.nodes(forXPath: "//testcase[@name='n/a']/skipped").count == 1)
     let out = try document.nodes(forXPath: "//testcase[@name='ok']/system-out").first?.stringValue ?? ""
     #expect(out.contains("hello <world> [6n"), "the ESC byte is gone, the rest kept")
+    #expect(out.hasSuffix("[[ATTACHMENT|/tmp/x/boot/ok.normal.log]]\n[[ATTACHMENT|/tmp/x/boot/ok.secure.log]]"),
+      "the whole transcripts attached: \(out.suffix(120))")
     #expect(try document.nodes(forXPath: "//testcase[@name='ok']/system-err").first?.stringValue?.contains("& more") == true)
     #expect(try document.nodes(forXPath: "//property[@name='qemu.argv']/@value").first?.stringValue == "qemu -a \"b\"")
   }
