@@ -3,6 +3,7 @@ import Foundation
 import HarnessSupport
 import Images
 import Machine
+import Reporting
 
 struct BenchCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -48,14 +49,12 @@ struct BenchCommand: AsyncParsableCommand {
       let (images, manifest, _) = try await Stack.prepare(manifest: stack.manifest, overrides: stack.overrides.value, cache: stack.cache)
       try await BenchCatalog.run(images, manifest, cache: stack.cache, jobs: jobs ?? max(2, FreshMachineOptions.hostJobs), xtestFull: xtestFull,
         into: runFolder, figures: &figures)
-      figures.print()
-      if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
+      try figures.finish(into: runFolder, json: json, manifest: manifest.name, digest: images.digest)
       return
     }
     if let tree {
       try await BenchEditLoop.run(tree, stack: stack, rounds: rounds, into: runFolder, figures: &figures)
-      figures.print()
-      if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: stack.manifest, digest: "") }
+      try figures.finish(into: runFolder, json: json, manifest: stack.manifest, digest: "")
       return
     }
 
@@ -115,8 +114,7 @@ struct BenchCommand: AsyncParsableCommand {
     figures.ratio("xtest 1001 restored / booted", "xtest 1001 on a restored machine: launch → done", "xtest 1001 on a booted machine: launch → done")
     figures.ratio("default suites: per-test restored / per-suite booted", "default suites: a restored machine per test",
       "default suites: a booted machine per suite")
-    figures.print()
-    if let json { try figures.write(to: URL(fileURLWithPath: json), manifest: manifest.name, digest: images.digest) }
+    try figures.finish(into: runFolder, json: json, manifest: manifest.name, digest: images.digest)
   }
 
   /// One cold boot to the shell; with the stub attached, also times the thread-table probe ten times.
@@ -167,6 +165,7 @@ func xtest1001(_ machine: Machine) async throws -> Double {
 struct Figures {
   private(set) var order: [String] = []
   private(set) var samples: [String: [Double]] = [:]
+  private(set) var ratios: Set<String> = []
 
   mutating func add(_ name: String, _ value: Double) {
     if samples[name] == nil { order.append(name) }
@@ -177,6 +176,7 @@ struct Figures {
   mutating func ratio(_ name: String, _ numerator: String, _ denominator: String) {
     guard let n = samples[numerator].flatMap(median), let d = samples[denominator].flatMap(median), d > 0 else { return }
     add(name, n / d)
+    ratios.insert(name)
   }
 
   func print() {
@@ -190,6 +190,30 @@ struct Figures {
         + String(format: "%10.3f %8.3f %8.3f %3d", median(v) ?? .nan, v.min() ?? .nan, v.max() ?? .nan, v.count)
       Output.line(row)
     }
+  }
+
+  /// Prints the table, draws `bench.html` in the run folder and writes the JSON where asked.
+  func finish(into runFolder: URL, json: String?, manifest: String, digest: String) throws {
+    print()
+    let page = try draw(into: runFolder, manifest: manifest, digest: digest)
+    Output.line("\nfigures drawn: \(page.path)")
+    if let json { try write(to: URL(fileURLWithPath: json), manifest: manifest, digest: digest) }
+  }
+
+  /// Each figure as a measurement: "(%)" figures in percent, ratios as such, the others in seconds.
+  func measurements(ratios: Set<String>) -> [Measured] {
+    order.map { name in
+      Measured(name, unit: name.hasSuffix("(%)") ? "%" : ratios.contains(name) ? "×" : "s", samples: samples[name]!,
+        labels: samples[name]!.indices.map { "sample \($0 + 1)" })
+    }
+  }
+
+  /// `bench.html` in the run folder: a plot per figure.
+  func draw(into runFolder: URL, manifest: String, digest: String) throws -> URL {
+    let page = runFolder.appendingPathComponent("bench.html")
+    let about = ["manifest": manifest, "stack": digest, "harness": HarnessVersion.description]
+    try AtomicFile.write(Data(HTMLReport.figures(measurements(ratios: ratios), title: "teeharness bench", about: about).utf8), to: page)
+    return page
   }
 
   func write(to url: URL, manifest: String, digest: String) throws {

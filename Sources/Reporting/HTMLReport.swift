@@ -28,6 +28,28 @@ package enum HTMLReport {
     return out
   }
 
+  /// A page of figures alone (what `bench` measured): the medians of each unit's figures side by side, then each
+  /// figure of several samples on its own (every sample, the median dashed).
+  package static func figures(_ figures: [Measured], title: String, about: [String: String]) -> String {
+    var units: [String] = []
+    for f in figures where !units.contains(f.unit) { units.append(f.unit) }
+    let overviews = units.map { unit in
+      let these = figures.filter { $0.unit == unit && $0.value != nil }
+      var overview = Measured("every figure in \(unit): its median", unit: unit, samples: these.compactMap(\.value), labels: these.map(\.name))
+      overview.value = nil  // (a median of different figures means nothing)
+      return overview
+    }
+    return """
+    <!DOCTYPE html>
+    <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title><style>\(style)</style></head><body>
+    <header><h1>\(escape(title))</h1>\(table(about, caption: nil))</header>
+    <main><article class="test o-passed"><label class="filter" hidden><input type="checkbox" id="only-bad"></label>
+    \((overviews + figures.filter { $0.samples.count > 1 }).map(figure).joined(separator: "\n"))
+    </article></main><script>\(script)</script></body></html>
+
+    """
+  }
+
   static func summaryLine(_ run: RunResult) -> String {
     let counts = [Outcome.passed, .failed, .error, .flaky, .skipped].compactMap { o in
       run.count(o) > 0 ? "\(run.count(o)) \(o.rawValue)" : nil

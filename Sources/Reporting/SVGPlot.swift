@@ -4,7 +4,7 @@ import Foundation
 /// timeline, labelled samples as one bar each, many unlabelled samples as a histogram, a few as dots. The median
 /// is a dashed line, a bound the test held the samples to a red one. Pure: a measurement in, markup out.
 package enum SVGPlot {
-  static let width = 760.0, left = 200.0, right = 30.0, top = 8.0, axis = 26.0
+  static let width = 800.0, left = 220.0, right = 50.0, top = 8.0, axis = 26.0
 
   package static func svg(_ m: Measured) -> String {
     if let spans = m.spans, !spans.isEmpty { return lanes(m, spans) }
@@ -115,7 +115,7 @@ package enum SVGPlot {
   }
 
   static func text(_ x: Double, _ y: Double, _ s: String, anchor: String, cls: String = "label") -> String {
-    let shown = s.count > 34 ? String(s.prefix(16)) + "…" + String(s.suffix(17)) : s
+    let shown = s.count > 38 ? String(s.prefix(18)) + "…" + String(s.suffix(19)) : s
     return #"<text class="\#(cls)" x="\#(f(x))" y="\#(f(y))" text-anchor="\#(anchor)">\#(escape(shown))</text>"#
   }
 
