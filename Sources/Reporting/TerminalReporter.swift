@@ -71,7 +71,7 @@ package struct TerminalReporter: Sendable {
         line("      logs: \(base).normal.log, \(base).secure.log")
       }
     }
-    line("  transcripts and reports: \(run.runDirectory)")
+    line("  transcripts and reports: \(run.runDirectory) (to look at: \(run.runDirectory)/report.html)")
   }
 }
 
