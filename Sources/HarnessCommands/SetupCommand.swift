@@ -6,7 +6,7 @@ import Images
 struct SetupCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "setup",
-    abstract: "Check and install the host prerequisites from Debian bookworm (as root; otherwise prints the command).")
+    abstract: "Check and install the host prerequisites from the host's own release (as root; otherwise prints the command).")
 
   @Option(name: .long, help: "Also what this manifest needs (e.g. qemu-10 builds QEMU from source).")
   var manifest: String?

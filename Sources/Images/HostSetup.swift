@@ -1,10 +1,11 @@
 import Foundation
 import HarnessSupport
 
-/// The host's prerequisites: tools from Debian bookworm, checked by what they provide and installed by
-/// package name. Only the host's own suite is ever installed; target packages are only downloaded.
+/// The host's prerequisites, checked by what they provide and installed by package name from the host's own
+/// release (Debian 12 or 13, Ubuntu 24.04: `HostRelease`). Target packages are only ever downloaded.
 package struct HostSetup: Sendable {
-  /// Something the harness needs on the host, and the bookworm package that provides it.
+  /// Something the harness needs on the host, and the Debian package that provides it (`HostRelease.package`
+  /// names it on the host).
   package struct Requirement: Sendable, Equatable {
     /// An executable on PATH, or an absolute path that must exist.
     package var provides: String
@@ -20,6 +21,8 @@ package struct HostSetup: Sendable {
     .init(provides: "gdb-multiarch", package: "gdb-multiarch"),
     .init(provides: "/usr/lib/python3/dist-packages/elftools", package: "python3-pyelftools"),
     .init(provides: "/usr/lib/python3/dist-packages/cryptography", package: "python3-cryptography"),
+    // ci/junit-check and ci/templates-check fetch their pinned checkers from PyPI with pip.
+    .init(provides: "/usr/lib/python3/dist-packages/pip", package: "python3-pip"),
     .init(provides: "dpkg-source", package: "dpkg-dev"),
     .init(provides: "xz", package: "xz-utils"),
     .init(provides: "cpio", package: "cpio"),
@@ -49,6 +52,7 @@ package struct HostSetup: Sendable {
   package static let browser: [Requirement] = [.init(provides: "chromium", package: "chromium")]
 
   package var requirements: [Requirement]
+  package var release: HostRelease = .current
 
   package init(building manifests: [StackManifest] = [], browser: Bool = false) {
     requirements = Self.base + (manifests.contains { $0.components[.qemu] != nil } ? Self.qemuBuild : [])
@@ -58,7 +62,9 @@ package struct HostSetup: Sendable {
   /// The packages whose files are missing.
   package func missingPackages() -> [String] {
     var missing: [String] = []
-    for r in requirements where !Self.isPresent(r.provides) && !missing.contains(r.package) { missing.append(r.package) }
+    for r in requirements where !Self.isPresent(r.provides) && !missing.contains(release.package(r.package)) {
+      missing.append(release.package(r.package))
+    }
     return missing
   }
 
@@ -66,8 +72,9 @@ package struct HostSetup: Sendable {
     provides.hasPrefix("/") ? FileManager.default.fileExists(atPath: provides) : (try? Command.locate(provides)) != nil
   }
 
+  /// From the host's own release (`-t CODENAME`, so a host that also lists other suites takes nothing from them).
   package func installCommand(_ packages: [String]) -> [String] {
-    ["apt-get", "install", "-y", "-t", "bookworm", "--no-install-recommends"] + packages
+    ["apt-get", "install", "-y"] + (release.codename.map { ["-t", $0] } ?? []) + ["--no-install-recommends"] + packages
   }
 
   /// Installs what is missing (as root), saying what it changed.
@@ -78,11 +85,15 @@ package struct HostSetup: Sendable {
     let missing = missingPackages()
     guard !missing.isEmpty else { return [] }
     let command = installCommand(missing)
+    guard release.usesApt else {
+      throw HarnessError("host prerequisites missing: \(missing.joined(separator: " ")); this host (\(release.name)) has no apt to install them with",
+        fix: "install what provides \(requirements.filter { missing.contains(release.package($0.package)) }.map(\.provides).joined(separator: ", ")) by hand, or use Debian 12/13 or Ubuntu 24.04")
+    }
     guard getuid() == 0 else {
       throw HarnessError("host prerequisites missing: \(missing.joined(separator: " ")); installing them needs root",
         fix: "run `sudo apt-get update && sudo \(command.joined(separator: " "))`, or `sudo swift run teeharness setup`")
     }
-    report("setup: installing \(missing.joined(separator: " ")) from bookworm")
+    report("setup: installing \(missing.joined(separator: " ")) from \(release.name)\(release.codename.map { " (\($0))" } ?? "")")
     var environment = ProcessInfo.processInfo.environment
     environment["DEBIAN_FRONTEND"] = "noninteractive"
     var result = try await Command.run(command, environment: environment)
