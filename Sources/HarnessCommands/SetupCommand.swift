@@ -14,10 +14,20 @@ struct SetupCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Also a headless browser (chromium) that renders report.html to a picture.")
   var browser = false
 
+  @Flag(name: .long, help: "Only print the command that installs what is missing (for an administrator to run), and change nothing.")
+  var print = false
+
   func run() async throws {
     let layout = try ProjectLayout.find()
     let manifests = try manifest.map { [try ManifestLoader.load(layout.manifest($0))] } ?? []
-    let installed = try await HostSetup(building: manifests, browser: browser).ensure { Output.line($0) }
+    let setup = HostSetup(building: manifests, browser: browser)
+    if print {
+      let missing = setup.missingPackages()
+      Output.line(missing.isEmpty ? "# nothing missing on \(setup.release.name)"
+        : "apt-get update && \(setup.installCommand(missing).joined(separator: " "))")
+      return
+    }
+    let installed = try await setup.ensure { Output.line($0) }
     Output.line(installed.isEmpty ? "setup: host prerequisites present, nothing changed" : "setup: installed \(installed.joined(separator: " "))")
   }
 }
