@@ -14,13 +14,17 @@ struct SetupCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Also a headless browser (chromium) that renders report.html to a picture.")
   var browser = false
 
+  @Flag(name: .long, help: "Only what a report job needs (Python with pip, for ci/junit-check), not the tools that build and boot the stack.")
+  var reports = false
+
   @Flag(name: .long, help: "Only print the command that installs what is missing (for an administrator to run), and change nothing.")
   var print = false
 
   func run() async throws {
     let layout = try ProjectLayout.find()
     let manifests = try manifest.map { [try ManifestLoader.load(layout.manifest($0))] } ?? []
-    let setup = HostSetup(building: manifests, browser: browser)
+    var setup = HostSetup(building: manifests, browser: browser)
+    if reports { setup.requirements = HostSetup.reportTools }
     if print {
       let missing = setup.missingPackages()
       Output.line(missing.isEmpty ? "# nothing missing on \(setup.release.name)"

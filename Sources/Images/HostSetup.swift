@@ -10,6 +10,10 @@ package struct HostSetup: Sendable {
     /// An executable on PATH, or an absolute path that must exist.
     package var provides: String
     package var package: String
+    package init(provides: String, package: String) {
+      self.provides = provides
+      self.package = package
+    }
   }
 
   package static let base: [Requirement] = [
@@ -22,6 +26,11 @@ package struct HostSetup: Sendable {
     .init(provides: "/usr/lib/python3/dist-packages/elftools", package: "python3-pyelftools"),
     .init(provides: "/usr/lib/python3/dist-packages/cryptography", package: "python3-cryptography"),
     // ci/junit-check and ci/templates-check fetch their pinned checkers from PyPI with pip.
+  ] + reportTools
+
+  /// What the report jobs need (`setup --reports`): Python with pip, for `ci/junit-check`.
+  package static let reportTools: [Requirement] = [
+    .init(provides: "python3", package: "python3"),
     .init(provides: "/usr/lib/python3/dist-packages/pip", package: "python3-pip"),
     .init(provides: "dpkg-source", package: "dpkg-dev"),
     .init(provides: "xz", package: "xz-utils"),
@@ -93,7 +102,7 @@ package struct HostSetup: Sendable {
       throw HarnessError("host prerequisites missing: \(missing.joined(separator: " ")); installing them needs root",
         fix: "run `sudo apt-get update && sudo \(command.joined(separator: " "))`, or `sudo swift run teeharness setup`")
     }
-    report("setup: installing \(missing.joined(separator: " ")) from \(release.name)\(release.codename.map { " (\($0))" } ?? "")")
+    report("setup: installing \(missing.joined(separator: " ")) from \(release.name)\(release.codename.map { release.name.contains($0) ? "" : " (\($0))" } ?? "")")
     var environment = ProcessInfo.processInfo.environment
     environment["DEBIAN_FRONTEND"] = "noninteractive"
     var result = try await Command.run(command, environment: environment)

@@ -1,0 +1,73 @@
+import Foundation
+import HarnessSupport
+import Images
+
+/// A clean Debian root made with `debootstrap` (minbase plus `include`), in which a command runs as on a fresh
+/// host of that release: the Swift toolchain and the project's folders are bound in, `/proc` is mounted, and all
+/// of it in a mount namespace of its own, so no mount outlives the command whatever ends it. The pristine root is
+/// kept as a tarball in the cache (`roots/`); each use unpacks a fresh copy into the temporary folder
+/// (`teeharness-PID-root-…`, swept after a killed run) and removes it after.
+struct DebianRoot {
+  let suite: String
+  let folder: URL
+
+  static let mirror = "http://deb.debian.org/debian"
+
+  /// A fresh root of `suite` with `include`'s packages.
+  static func make(_ suite: String, include: [String] = []) async throws -> DebianRoot {
+    var tools = HostSetup()
+    tools.requirements = [.init(provides: "debootstrap", package: "debootstrap")]
+    try await tools.ensure { print($0) }
+    let cache = CacheLocation.resolve().appendingPathComponent("roots", isDirectory: true)
+    try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+    let key = SHA256.hex(suite + " " + include.sorted().joined(separator: ",")).prefix(12)
+    let tarball = cache.appendingPathComponent("\(suite)-minbase-\(key).tar")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-\(getpid())-root-\(suite)-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    if !FileManager.default.fileExists(atPath: tarball.path) {
+      let made = try await Command.run(["debootstrap", "--variant=minbase"] + (include.isEmpty ? [] : ["--include=" + include.joined(separator: ",")])
+        + [suite, folder.path, mirror], timeout: .seconds(1800))
+      guard made.status == 0 else {
+        try? FileManager.default.removeItem(at: folder)
+        throw HarnessError("debootstrap \(suite) failed", details: made.output.lastLines(20))
+      }
+      let staged = cache.appendingPathComponent(".\(tarball.lastPathComponent).\(getpid()).partial")
+      let packed = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-cf", staged.path, "."], timeout: .seconds(600))
+      guard packed.status == 0, rename(staged.path, tarball.path) == 0 else {
+        try? FileManager.default.removeItem(at: staged)
+        throw HarnessError("cannot keep the \(suite) root in \(tarball.path)", details: packed.output.lastLines(10))
+      }
+    } else {
+      let unpacked = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-xf", tarball.path], timeout: .seconds(600))
+      guard unpacked.status == 0 else { throw HarnessError("cannot unpack \(tarball.path)", details: unpacked.output.lastLines(10)) }
+    }
+    return DebianRoot(suite: suite, folder: folder)
+  }
+
+  /// A host folder seen inside the root.
+  struct Bind {
+    var host: String
+    var inside: String
+    var readOnly = true
+  }
+
+  /// Runs `script` with `/bin/sh` inside the root, as root, with `binds` and `environment`.
+  func run(_ script: String, binds: [Bind], environment: [String: String] = [:], timeout: Duration) async throws -> CommandResult {
+    let r = folder.path
+    var setup = ["set -e", "mount -t proc proc '\(r)/proc'", "cp /etc/resolv.conf '\(r)/etc/resolv.conf'",
+      // Nothing the packages install starts a service.
+      "printf '#!/bin/sh\\nexit 101\\n' > '\(r)/usr/sbin/policy-rc.d'", "chmod +x '\(r)/usr/sbin/policy-rc.d'"]
+    for bind in binds {
+      setup.append("mkdir -p '\(r)\(bind.inside)'")
+      setup.append("mount --bind '\(bind.host)' '\(r)\(bind.inside)'")
+      if bind.readOnly { setup.append("mount -o remount,bind,ro '\(r)\(bind.inside)'") }
+    }
+    let exports = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+    let quoted = script.replacingOccurrences(of: "'", with: "'\\''")
+    setup.append("exec chroot '\(r)' /usr/bin/env -i HOME=/root PATH=/opt/swift/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \(exports) /bin/sh -c '\(quoted)'")
+    return try await Command.run(["unshare", "--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", setup.joined(separator: "\n")],
+      timeout: timeout)
+  }
+
+  func remove() { try? FileManager.default.removeItem(at: folder) }
+}
