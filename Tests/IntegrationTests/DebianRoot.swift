@@ -54,7 +54,11 @@ struct DebianRoot {
   /// Runs `script` with `/bin/sh` inside the root, as root, with `binds` and `environment`.
   func run(_ script: String, binds: [Bind], environment: [String: String] = [:], timeout: Duration) async throws -> CommandResult {
     let r = folder.path
+    // The host's network as it is: its resolver, its certificate authorities (a proxy's own among them) and pip's
+    // settings, and its proxy variables.
     var setup = ["set -e", "mount -t proc proc '\(r)/proc'", "cp /etc/resolv.conf '\(r)/etc/resolv.conf'",
+      "if [ -f /etc/ssl/certs/ca-certificates.crt ]; then mkdir -p '\(r)/etc/ssl/certs'; cp /etc/ssl/certs/ca-certificates.crt '\(r)/etc/ssl/certs/'; fi",
+      "if [ -f /etc/pip.conf ]; then cp /etc/pip.conf '\(r)/etc/pip.conf'; fi",
       // Nothing the packages install starts a service.
       "printf '#!/bin/sh\\nexit 101\\n' > '\(r)/usr/sbin/policy-rc.d'", "chmod +x '\(r)/usr/sbin/policy-rc.d'"]
     for bind in binds {
@@ -62,7 +66,9 @@ struct DebianRoot {
       setup.append("mount --bind '\(bind.host)' '\(r)\(bind.inside)'")
       if bind.readOnly { setup.append("mount -o remount,bind,ro '\(r)\(bind.inside)'") }
     }
-    let exports = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+    let proxies = ProcessInfo.processInfo.environment.filter { ["http_proxy", "https_proxy", "no_proxy"].contains($0.key.lowercased()) }
+    let exports = proxies.merging(environment) { _, mine in mine }.sorted { $0.key < $1.key }
+      .map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
     let quoted = script.replacingOccurrences(of: "'", with: "'\\''")
     setup.append("exec chroot '\(r)' /usr/bin/env -i HOME=/root PATH=/opt/swift/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \(exports) /bin/sh -c '\(quoted)'")
     return try await Command.run(["unshare", "--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", setup.joined(separator: "\n")],
