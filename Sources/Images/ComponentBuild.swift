@@ -78,6 +78,9 @@ struct ComponentBuild: Sendable {
     environment["HARNESS_IMAGES"] = layout.images.path
     environment["LC_ALL"] = "C"
     environment["SOURCE_DATE_EPOCH"] = "0"
+    // A build asks git for its version (OP-TEE's `git describe`, TF-A's build string): git must not find a
+    // repository around the cache — CI keeps the cache inside the project's checkout — and name the build after it.
+    environment["GIT_CEILING_DIRECTORIES"] = src.deletingLastPathComponent().path
     for (name, dir) in dependencies { environment["DEP_\(name.rawValue.uppercased())"] = dir.path }
     let recipe = layout.images.appendingPathComponent("recipes/\(spec.name.rawValue).sh")
     try await step(["bash", recipe.path] + spec.options.map(\.assignment), "recipe \(spec.name.rawValue).sh",

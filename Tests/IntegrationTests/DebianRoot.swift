@@ -59,6 +59,8 @@ struct DebianRoot {
     var setup = ["set -e", "mount -t proc proc '\(r)/proc'", "cp /etc/resolv.conf '\(r)/etc/resolv.conf'",
       "if [ -f /etc/ssl/certs/ca-certificates.crt ]; then mkdir -p '\(r)/etc/ssl/certs'; cp /etc/ssl/certs/ca-certificates.crt '\(r)/etc/ssl/certs/'; fi",
       "if [ -f /etc/pip.conf ]; then cp /etc/pip.conf '\(r)/etc/pip.conf'; fi",
+      // Where git (and so SwiftPM) fetches packages from on this host.
+      "for f in /etc/gitconfig /etc/gitignore; do if [ -f $f ]; then cp $f '\(r)'$f; fi; done",
       // Nothing the packages install starts a service.
       "printf '#!/bin/sh\\nexit 101\\n' > '\(r)/usr/sbin/policy-rc.d'", "chmod +x '\(r)/usr/sbin/policy-rc.d'"]
     for bind in binds {

@@ -89,6 +89,33 @@ struct HostRootsTests {
     #expect(summary.contains("bad"), "GitHub's job summary names the failed test: \(summary)")
   }
 
+  /// GitLab's check job as its YAML says it (build, setup, a shard of the default suites into an empty cache), then
+  /// its report job on what the check job left (its reports and its harness), each in a fresh Swift image.
+  @Test func theCheckJobThenTheReportJobRunInTheSwiftImagesRelease() async throws {
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-\(getpid())-jobs-\(UUID().uuidString.prefix(6))")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let clone = try await Command.run(["git", "clone", "-q", Self.repo.path, work.path], timeout: .seconds(120))
+    try #require(clone.status == 0, "\(clone.output)")
+    let yaml = try String(contentsOf: work.appendingPathComponent("ci/gitlab-ci.yml"), encoding: .utf8)
+    let binds = [DebianRoot.Bind(host: "/opt/swift", inside: "/opt/swift"), .init(host: "/opt/swift-packages", inside: "/opt/swift-packages"),
+      .init(host: work.path, inside: "/builds/project", readOnly: false)]
+    let environment = ["CI": "true", "CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "2", "XDG_CACHE_HOME": "/builds/project/.cache"]
+    var statuses: [Int32] = []
+    for job in ["teeharness:check", "teeharness:report"] {
+      let root = try await DebianRoot.make("bookworm", include: Self.swiftImage)
+      defer { root.remove() }
+      let started = ContinuousClock.now
+      let result = try await root.run("rm -rf /var/lib/apt/lists/*\ncd /builds/project\nset -e\n" + (try Self.gitlabScript(yaml, job: job)),
+        binds: binds, environment: environment, timeout: .seconds(2400))
+      print("\(job) in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s, exit \(result.status):\n\(result.output.lastLines(12))")
+      statuses.append(result.status)
+      #expect(result.status == 0, "\(job) in the Swift image's release:\n\(result.output.lastLines(40))")
+    }
+    let fm = FileManager.default
+    #expect(fm.fileExists(atPath: work.appendingPathComponent("ci-out/shard-1/junit.xml").path))
+    #expect(fm.fileExists(atPath: work.appendingPathComponent("ci-out/merged/report.html").path))
+  }
+
   /// A GitLab job's `script:` lines.
   static func gitlabScript(_ yaml: String, job: String) throws -> String {
     let lines = yaml.components(separatedBy: "\n")
