@@ -79,6 +79,7 @@ package struct SuiteRunner: Sendable {
       "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
     ]
     for (component, key) in facts.images.keys { properties["image.\(component)"] = key }
+    properties.merge(await ComponentVersions.of(facts.manifest, locked: facts.images.packageVersions)) { a, _ in a }
     for spec in facts.manifest.orderedComponents where spec.tree != nil || !spec.prebuilt.isEmpty {
       properties["image.\(spec.name.rawValue).origin"] = spec.origin
     }
