@@ -102,6 +102,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let direct = paths.count { $0 == .inSecureWorld }
       let tops = log.filter { $0.name == "console_itr_cb" }.map { onConsole($0.at) }
       let toTop = typedAt.compactMap { at in tops.first { $0 >= at }.map { $0 - at } }
+      let labelled = zip(text.utf8, typedAt).compactMap { byte, at in tops.first { $0 >= at }.map { (byteLabel(byte), $0 - at) } }
+      t.measure(Measured("typed while the TAs spin → top half", unit: "s", samples: labelled.map(\.1), labels: labelled.map(\.0), bound: bounds.maxSeconds))
       t.note("\(text.count) bytes, each typed while \(n) TA call(s) spun \(spinMs) ms: console_itr_cb ran \(paths.count) times on CPU \(cpus(log, "console_itr_cb")): \(InterruptPath.summary(paths)); typed → top half \(spread(toTop))")
       var failure: String?
       if let bad = spins.first(where: { !($0.isComplete && $0.failures.isEmpty) }) {
