@@ -223,7 +223,7 @@ package enum HTMLReport {
     document.getElementById('only-bad').addEventListener('change',e=>document.body.classList.toggle('only-bad',e.target.checked));
     function focus(){const t=location.hash.length>1&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
     document.body.classList.toggle('focus',!!(t&&t.matches('article.test')));if(t)window.scrollTo(0,0)}
-    window.addEventListener('hashchange',focus);focus();
+    window.addEventListener('hashchange',focus);window.addEventListener('load',focus);focus();
     window.addEventListener('error',e=>{document.documentElement.dataset.error=String(e.message)});
     (function(){const plots=[...document.querySelectorAll('svg.plot')];let empty=0;
     for(const p of plots){const b=p.getBBox();if(!(b.width>0&&b.height>0)||p.childElementCount<2)empty++}
