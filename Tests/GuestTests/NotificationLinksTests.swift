@@ -1,3 +1,4 @@
+import GDBRemote
 import Guest
 import Testing
 
@@ -24,5 +25,21 @@ import Testing
 
   @Test func partialLossesAreLeftToTheCountingChecks() {
     #expect(links(causes: 5, sent: 5, counted: 2, bottomHalves: 1).firstBroken == nil)
+  }
+
+  /// A top half's notifications are told from a callout's by what its CPU ran just before, whatever the watch's
+  /// window cut off at either end.
+  @Test func aCausesNotificationsAreThoseItsCPUSentRightAfterIt() {
+    let t = ContinuousClock.now
+    let hits = [
+      ("notif_send_async", 1),  // the window began between a callout and its notification
+      ("test_wd_callback", 0), ("notif_send_async", 0),
+      ("console_itr_cb", 1), ("test_wd_callback", 0), ("notif_send_async", 1), ("notif_send_async", 0),
+      ("console_itr_cb", 0), ("notif_send_async", 0),
+      ("test_wd_callback", 1),  // and ended before this one's
+    ].map { WatchHit(name: $0.0, cpu: $0.1, at: t) }
+    #expect(NotificationLinks.sends(by: "console_itr_cb", in: hits) == 2)
+    #expect(NotificationLinks.sends(by: "test_wd_callback", in: hits) == 2)
+    #expect(NotificationLinks.sends(by: "console_itr_cb", in: []) == 0)
   }
 }

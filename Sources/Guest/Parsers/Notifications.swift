@@ -1,4 +1,5 @@
 import Foundation
+import GDBRemote
 
 /// The notification interrupt as the device tree's `interrupts` property gives it (three cells: SPI, number,
 /// flags; `00000000 000000bb 00000001` is SPI 187, edge → INTID 219).
@@ -108,5 +109,20 @@ package struct NotificationLinks: Sendable, Equatable {
       return "Linux counted \(counted) notification interrupts but no bottom half ran (\(bottomHalf) was never called): the bottom half is not requested or not delivered"
     }
     return nil
+  }
+}
+
+extension NotificationLinks {
+  /// How many of `send`'s runs `cause` made: each run whose CPU's previous watched hit was `cause` (a top half
+  /// notifies from within itself, on its own CPU). Exact where subtracting another cause's count is not: a watch
+  /// that begins or ends between a callout and its notification counts one without the other.
+  package static func sends(by cause: String, in hits: [WatchHit], send: String = "notif_send_async") -> Int {
+    var last: [Int: String] = [:]
+    var count = 0
+    for hit in hits {
+      if hit.name == send, last[hit.cpu] == cause { count += 1 }
+      last[hit.cpu] = hit.name
+    }
+    return count
   }
 }
