@@ -195,9 +195,9 @@ struct Figures {
   /// Prints the table, draws `bench.html` in the run folder and writes the JSON where asked.
   func finish(into runFolder: URL, json: String?, manifest: String, digest: String) throws {
     print()
+    if let json { try write(to: URL(fileURLWithPath: json), manifest: manifest, digest: digest) }
     let page = try draw(into: runFolder, manifest: manifest, digest: digest)
     Output.line("\nfigures drawn: \(page.path)")
-    if let json { try write(to: URL(fileURLWithPath: json), manifest: manifest, digest: digest) }
   }
 
   /// Each figure as a measurement: "(%)" figures in percent, ratios as such, the others in seconds.

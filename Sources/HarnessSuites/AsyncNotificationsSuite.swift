@@ -125,7 +125,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try await t.client.waitUntilInvoking(calls, count: n)
       let invoking = ContinuousClock.now
       let before = try await t.interrupts.notifications()
-      let (log, (typed, table)) = try await probe.watching(["console_itr_cb", "yielding_console_notif", "notif_send_async"]) { watch in
+      let (log, (typed, table)) = try await probe.watching(["console_itr_cb", "yielding_console_notif", "notif_send_async", "test_wd_callback"]) { watch in
         let table = try await watch.threadTable()
         // Read by the time the bottom half must have run (below): waiting longer only delays the verdict.
         let due = Duration.seconds(Double(ms) / 1000 + t.pace.scaled(5)) - (ContinuousClock.now - invoking)

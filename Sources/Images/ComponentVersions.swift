@@ -21,9 +21,14 @@ package enum ComponentVersions {
     return out
   }
 
-  /// `git describe --always --dirty --abbrev=12` of a tree (nil when it is not a checkout or git is missing).
+  /// `git describe --always --dirty --abbrev=12` of a tree (nil when it is not a checkout of its own or git is
+  /// missing); read only: git takes no lock and writes nothing into the user's tree.
   static func commit(of tree: URL) async -> String? {
-    guard let result = try? await Command.run(["git", "-C", tree.path, "describe", "--always", "--dirty", "--abbrev=12"], timeout: .seconds(20)),
+    let git = ["git", "--no-optional-locks", "-C", tree.path]
+    guard let top = try? await Command.run(git + ["rev-parse", "--show-toplevel"], timeout: .seconds(20)), top.status == 0,
+      URL(fileURLWithPath: top.output.trimmingCharacters(in: .whitespacesAndNewlines)).resolvingSymlinksInPath().path
+        == tree.resolvingSymlinksInPath().path,
+      let result = try? await Command.run(git + ["describe", "--always", "--dirty", "--abbrev=12"], timeout: .seconds(20)),
       result.status == 0
     else { return nil }
     let text = result.output.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -25,13 +25,6 @@ package struct HostSetup: Sendable {
     .init(provides: "gdb-multiarch", package: "gdb-multiarch"),
     .init(provides: "/usr/lib/python3/dist-packages/elftools", package: "python3-pyelftools"),
     .init(provides: "/usr/lib/python3/dist-packages/cryptography", package: "python3-cryptography"),
-    // ci/junit-check and ci/templates-check fetch their pinned checkers from PyPI with pip.
-  ] + reportTools
-
-  /// What the report jobs need (`setup --reports`): Python with pip, for `ci/junit-check`.
-  package static let reportTools: [Requirement] = [
-    .init(provides: "python3", package: "python3"),
-    .init(provides: "/usr/lib/python3/dist-packages/pip", package: "python3-pip"),
     .init(provides: "dpkg-source", package: "dpkg-dev"),
     .init(provides: "xz", package: "xz-utils"),
     .init(provides: "cpio", package: "cpio"),
@@ -43,6 +36,13 @@ package struct HostSetup: Sendable {
     .init(provides: "patch", package: "patch"),
     .init(provides: "/usr/lib/apt/apt-helper", package: "apt"),
     .init(provides: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring"),
+  ] + reportTools
+
+  /// What the report jobs need (`setup --reports`): Python with pip — ci/junit-check and ci/templates-check fetch
+  /// their pinned checkers from PyPI with it.
+  package static let reportTools: [Requirement] = [
+    .init(provides: "python3", package: "python3"),
+    .init(provides: "/usr/lib/python3/dist-packages/pip", package: "python3-pip"),
   ]
 
   /// What building QEMU from source adds.

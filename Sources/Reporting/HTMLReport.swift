@@ -118,7 +118,7 @@ package enum HTMLReport {
     // The whole transcripts, by a path relative to the page when they are in its run folder.
     let files = test.transcripts.map { folder -> String in
       let relative = folder.hasPrefix(run + "/") ? String(folder.dropFirst(run.count + 1)) : "file://" + folder
-      let stem = "\(relative)/\(TestResult.fileStem(test.name))"
+      let stem = ("\(relative)/\(TestResult.fileStem(test.name))".addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? relative)
       return test.runs == nil ? " — whole: <a href=\"\(escape(stem)).normal.log\">normal</a>, <a href=\"\(escape(stem)).secure.log\">secure</a>" : ""
     } ?? ""
     var out = "<details class=\"consoles\"\(open)><summary>consoles: \(normal.count) normal-world lines, \(secure.count) secure-world lines\(cut)\(files)</summary>"
@@ -220,13 +220,13 @@ package enum HTMLReport {
   /// Filtering (a link to `report.html#<test's id>` shows that test alone), and a check that the page drew: the root element says how many plots it has and how many drew
   /// nothing (a headless browser reads it back), and any script error.
   static let script = """
-    document.getElementById('only-bad').addEventListener('change',e=>document.body.classList.toggle('only-bad',e.target.checked));
-    function focus(){const t=location.hash.length>1&&document.getElementById(decodeURIComponent(location.hash.slice(1)));
-    document.body.classList.toggle('focus',!!(t&&t.matches('article.test')));if(t)window.scrollTo(0,0)}
-    window.addEventListener('hashchange',focus);window.addEventListener('load',focus);focus();
     window.addEventListener('error',e=>{document.documentElement.dataset.error=String(e.message)});
     (function(){const plots=[...document.querySelectorAll('svg.plot')];let empty=0;
     for(const p of plots){const b=p.getBBox();if(!(b.width>0&&b.height>0)||p.childElementCount<2)empty++}
     document.documentElement.dataset.plots=plots.length;document.documentElement.dataset.empty=empty;})();
+    document.getElementById('only-bad').addEventListener('change',e=>document.body.classList.toggle('only-bad',e.target.checked));
+    function focus(){let t=null;try{t=location.hash.length>1&&document.getElementById(decodeURIComponent(location.hash.slice(1)))}catch(e){}
+    document.body.classList.toggle('focus',!!(t&&t.matches('article.test')));if(t)window.scrollTo(0,0)}
+    window.addEventListener('hashchange',focus);window.addEventListener('load',focus);focus();
     """
 }

@@ -57,23 +57,5 @@ package enum JUnitWriter {
 
   /// Escapes XML metacharacters and removes what XML 1.0 cannot hold at all (control characters such as
   /// the ESC of terminal sequences).
-  package static func escape(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&apos;"
-      case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-      default:
-        let v = scalar.value
-        let valid = (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || (v >= 0x10000 && v <= 0x10FFFF)
-        if valid { out.unicodeScalars.append(scalar) }
-      }
-    }
-    return out
-  }
+  package static func escape(_ text: String) -> String { Markup.escape(text, unholdable: .drop) }
 }

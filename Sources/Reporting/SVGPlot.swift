@@ -7,7 +7,9 @@ package enum SVGPlot {
   static let width = 800.0, left = 220.0, right = 50.0, top = 8.0, axis = 26.0
 
   package static func svg(_ m: Measured) -> String {
-    if let spans = m.spans, !spans.isEmpty { return lanes(m, spans) }
+    var m = m
+    if let bound = m.bound, !bound.isFinite { m.bound = nil }
+    if let spans = m.spans?.filter({ $0.start.isFinite && $0.end.isFinite }), !spans.isEmpty { return lanes(m, spans) }
     let finite = m.samples.filter(\.isFinite)
     guard !finite.isEmpty else { return "" }
     if let labels = m.labels, labels.count == m.samples.count, m.samples.count <= 60 { return bars(m, labels) }
@@ -19,15 +21,15 @@ package enum SVGPlot {
     var order: [String] = []
     for span in spans where !order.contains(span.lane) { order.append(span.lane) }
     let row = 14.0
-    let low = min(0, spans.map(\.start).min() ?? 0)
-    let scale = Scale(low: low, high: spans.map(\.end).max() ?? 1)
+    let low = min(0, spans.map { min($0.start, $0.end) }.min() ?? 0)
+    let scale = Scale(low: low, high: spans.map { max($0.start, $0.end) }.max() ?? 1)
     let height = top + Double(order.count) * row + axis
     var out = open(height, m)
     for (i, lane) in order.enumerated() {
       let y = top + Double(i) * row
       out += text(left - 6, y + row - 3, lane, anchor: "end")
       for span in spans where span.lane == lane {
-        let x = scale.x(span.start), w = max(1.5, scale.x(span.end) - x)
+        let x = scale.x(min(span.start, span.end)), w = max(1.5, scale.x(max(span.start, span.end)) - x)
         out += #"<rect class="span" x="\#(f(x))" y="\#(f(y + 2))" width="\#(f(w))" height="\#(f(row - 4))"><title>\#(escape(lane)): \#(f(span.start, 3))–\#(f(span.end, 3)) \#(escape(m.unit))</title></rect>"#
       }
     }
@@ -125,6 +127,8 @@ package enum SVGPlot {
     var high: Double
     var step: Double
     init(low: Double, high: Double) {
+      // Only finite values reach a plot; should one slip through, the axis is 0…1 rather than endless.
+      let (low, high) = low.isFinite && high.isFinite ? (low, high) : (0, 1)
       let span = max(high - low, abs(high) * 1e-3, 1e-9)
       let raw = span / 5
       let magnitude = pow(10, floor(log10(raw)))
@@ -148,25 +152,5 @@ package enum SVGPlot {
     return String(format: "%.3f", v)
   }
 
-  package static func escape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.count)
-    for c in s.unicodeScalars {
-      switch c {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&#39;"
-      default:
-        // Control characters from a console are not markup: shown as their code.
-        if (c.value < 0x20 && c != "\n" && c != "\t") || c.value == 0x7f {
-          out += "\\x" + String(format: "%02x", c.value)
-        } else {
-          out.unicodeScalars.append(c)
-        }
-      }
-    }
-    return out
-  }
+  package static func escape(_ s: String) -> String { Markup.escape(s, unholdable: .showCode) }
 }

@@ -38,4 +38,9 @@ import Testing
     #expect(HostRelease(osRelease: Self.trixie).package("chromium") == "chromium")
     #expect(HostRelease(osRelease: Self.noble).package("qemu-system-arm") == "qemu-system-arm")
   }
+
+  @Test func aReportJobGetsPythonAndPipOnly() {
+    #expect(HostSetup.reportTools.map(\.package) == ["python3", "python3-pip"])
+    #expect(HostSetup.base.map(\.package).contains("make") && HostSetup.base.map(\.package).contains("python3-pip"))
+  }
 }

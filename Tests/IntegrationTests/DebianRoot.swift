@@ -24,13 +24,22 @@ struct DebianRoot {
     let tarball = cache.appendingPathComponent("\(suite)-minbase-\(key).tar")
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-\(getpid())-root-\(suite)-\(UUID().uuidString.prefix(6))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    do {
+      try await fill(folder, suite: suite, include: include, tarball: tarball, cache: cache)
+    } catch {
+      try? FileManager.default.removeItem(at: folder)
+      throw error
+    }
+    return DebianRoot(suite: suite, folder: folder)
+  }
+
+  /// Unpacks the cached root into `folder`, or makes it there with debootstrap and caches it.
+  private static func fill(_ folder: URL, suite: String, include: [String], tarball: URL, cache: URL) async throws {
     if !FileManager.default.fileExists(atPath: tarball.path) {
-      let made = try await Command.run(["debootstrap", "--variant=minbase"] + (include.isEmpty ? [] : ["--include=" + include.joined(separator: ",")])
-        + [suite, folder.path, mirror], timeout: .seconds(1800))
-      guard made.status == 0 else {
-        try? FileManager.default.removeItem(at: folder)
-        throw HarnessError("debootstrap \(suite) failed", details: made.output.lastLines(20))
-      }
+      // In a mount namespace of its own: the /proc and /sys debootstrap mounts go with it, however it ends.
+      let made = try await Command.run(["unshare", "--mount", "--propagation", "private", "--fork", "debootstrap", "--variant=minbase"]
+        + (include.isEmpty ? [] : ["--include=" + include.joined(separator: ",")]) + [suite, folder.path, mirror], timeout: .seconds(1800))
+      guard made.status == 0 else { throw HarnessError("debootstrap \(suite) failed", details: made.output.lastLines(20)) }
       let staged = cache.appendingPathComponent(".\(tarball.lastPathComponent).\(getpid()).partial")
       let packed = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-cf", staged.path, "."], timeout: .seconds(600))
       guard packed.status == 0, rename(staged.path, tarball.path) == 0 else {
@@ -41,8 +50,10 @@ struct DebianRoot {
       let unpacked = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-xf", tarball.path], timeout: .seconds(600))
       guard unpacked.status == 0 else { throw HarnessError("cannot unpack \(tarball.path)", details: unpacked.output.lastLines(10)) }
     }
-    return DebianRoot(suite: suite, folder: folder)
   }
+
+  /// `text` as one single-quoted shell word.
+  static func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
   /// A host folder seen inside the root.
   struct Bind {
@@ -53,26 +64,26 @@ struct DebianRoot {
 
   /// Runs `script` with `/bin/sh` inside the root, as root, with `binds` and `environment`.
   func run(_ script: String, binds: [Bind], environment: [String: String] = [:], timeout: Duration) async throws -> CommandResult {
-    let r = folder.path
-    // The host's network as it is: its resolver, its certificate authorities (a proxy's own among them) and pip's
-    // settings, and its proxy variables.
-    var setup = ["set -e", "mount -t proc proc '\(r)/proc'", "cp /etc/resolv.conf '\(r)/etc/resolv.conf'",
-      "if [ -f /etc/ssl/certs/ca-certificates.crt ]; then mkdir -p '\(r)/etc/ssl/certs'; cp /etc/ssl/certs/ca-certificates.crt '\(r)/etc/ssl/certs/'; fi",
-      "if [ -f /etc/pip.conf ]; then cp /etc/pip.conf '\(r)/etc/pip.conf'; fi",
-      // Where git (and so SwiftPM) fetches packages from on this host.
-      "for f in /etc/gitconfig /etc/gitignore; do if [ -f $f ]; then cp $f '\(r)'$f; fi; done",
-      // Nothing the packages install starts a service.
-      "printf '#!/bin/sh\\nexit 101\\n' > '\(r)/usr/sbin/policy-rc.d'", "chmod +x '\(r)/usr/sbin/policy-rc.d'"]
+    let q = Self.quoted, r = folder.path
+    let inside = { (path: String) in q(r + path) }
+    // The host's network as it is: its resolver, its certificate authorities (a proxy's own among them), pip's
+    // settings, where git fetches Swift packages from, and its proxy variables. Files are replaced, never written
+    // through a link the root holds.
+    var setup = ["set -e", "mount -t proc proc \(inside("/proc"))"]
+    for file in ["/etc/resolv.conf", "/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/gitconfig", "/etc/gitignore"] {
+      setup.append("if [ -f \(q(file)) ]; then mkdir -p \(inside((file as NSString).deletingLastPathComponent)); cp --remove-destination \(q(file)) \(inside(file)); fi")
+    }
+    // Nothing the packages install starts a service.
+    setup.append("rm -f \(inside("/usr/sbin/policy-rc.d")); printf '#!/bin/sh\\nexit 101\\n' > \(inside("/usr/sbin/policy-rc.d")); chmod +x \(inside("/usr/sbin/policy-rc.d"))")
     for bind in binds {
-      setup.append("mkdir -p '\(r)\(bind.inside)'")
-      setup.append("mount --bind '\(bind.host)' '\(r)\(bind.inside)'")
-      if bind.readOnly { setup.append("mount -o remount,bind,ro '\(r)\(bind.inside)'") }
+      setup.append("mkdir -p \(inside(bind.inside))")
+      setup.append("mount --bind \(q(bind.host)) \(inside(bind.inside))")
+      if bind.readOnly { setup.append("mount -o remount,bind,ro \(inside(bind.inside))") }
     }
     let proxies = ProcessInfo.processInfo.environment.filter { ["http_proxy", "https_proxy", "no_proxy"].contains($0.key.lowercased()) }
-    let exports = proxies.merging(environment) { _, mine in mine }.sorted { $0.key < $1.key }
-      .map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-    let quoted = script.replacingOccurrences(of: "'", with: "'\\''")
-    setup.append("exec chroot '\(r)' /usr/bin/env -i HOME=/root PATH=/opt/swift/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \(exports) /bin/sh -c '\(quoted)'")
+    let exports = proxies.merging(environment) { _, mine in mine }.sorted { $0.key < $1.key }.map { q("\($0.key)=\($0.value)") }
+    setup.append((["exec", "chroot", q(r), "/usr/bin/env", "-i", "HOME=/root", "PATH=/opt/swift/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "DEBIAN_FRONTEND=noninteractive"] + exports + ["/bin/sh", "-c", q(script)]).joined(separator: " "))
     return try await Command.run(["unshare", "--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", setup.joined(separator: "\n")],
       timeout: timeout)
   }

@@ -83,7 +83,7 @@ struct HostRootsTests {
       print("\(name) report job in \((ContinuousClock.now - started).seconds.formatted(decimals: 1)) s:\n\(result.output.lastLines(6))")
       // The shard had a failed test: the job is red (1) — after junit-check has read the merged report.
       #expect(result.status == 1, "\(name)'s report job in the Swift image's release:\n\(result.output.lastLines(30))")
-      #expect(result.output.contains("setup: installed python3 python3-pip") && result.output.contains("boot/bad: failure"), "\(name): junit-check read the merged report back: \(result.output.lastLines(10))")
+      #expect(result.output.contains("setup: installed python3 python3-pip\n") && result.output.contains("boot/bad: failure"), "\(name): junit-check read the merged report back: \(result.output.lastLines(10))")
     }
     let summary = (try? String(contentsOf: work.appendingPathComponent("summary.md"), encoding: .utf8)) ?? ""
     #expect(summary.contains("bad"), "GitHub's job summary names the failed test: \(summary)")

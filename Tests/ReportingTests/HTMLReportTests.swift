@@ -69,6 +69,11 @@ import Testing
     #expect(few.components(separatedBy: "class=\"dot\"").count - 1 == 3)
     #expect(SVGPlot.svg(Measured("none", unit: "s", samples: [])).isEmpty)
     #expect(SVGPlot.svg(Measured("nan", unit: "s", samples: [.nan, .infinity])).isEmpty)
+    // What is not finite is left out, never drawn to an endless axis.
+    #expect(SVGPlot.svg(Measured("unbounded", unit: "s", samples: [0.1, 0.2], labels: ["a", "b"], bound: .infinity)).contains("class=\"bar\""))
+    let odd = SVGPlot.svg(Measured("odd", unit: "s", spans: [.init(lane: "a", start: .nan, end: 1), .init(lane: "b", start: 3, end: 2)]))
+    #expect(odd.components(separatedBy: "class=\"span\"").count - 1 == 1 && !odd.contains("nan"))
+    #expect(SVGPlot.Scale(low: 0, high: .infinity).high == 1)
   }
 
   @Test func theAxisEndsOnARoundNumberAboveTheLargestSample() {
