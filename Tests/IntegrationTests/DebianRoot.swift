@@ -2,7 +2,7 @@ import Foundation
 import HarnessSupport
 import Images
 
-/// A clean Debian root made with `debootstrap` (minbase plus `include`), in which a command runs as on a fresh
+/// A clean Debian (or Ubuntu) root made with `debootstrap` (minbase plus `include`), in which a command runs as on a fresh
 /// host of that release: the Swift toolchain and the project's folders are bound in, `/proc` is mounted, and all
 /// of it in a mount namespace of its own, so no mount outlives the command whatever ends it. The pristine root is
 /// kept as a tarball in the cache (`roots/`); each use unpacks a fresh copy into the temporary folder
@@ -38,7 +38,7 @@ struct DebianRoot {
     if !FileManager.default.fileExists(atPath: tarball.path) {
       // In a mount namespace of its own: the /proc and /sys debootstrap mounts go with it, however it ends.
       let made = try await Command.run(["unshare", "--mount", "--propagation", "private", "--fork", "debootstrap", "--variant=minbase"]
-        + (include.isEmpty ? [] : ["--include=" + include.joined(separator: ",")]) + [suite, folder.path, mirror], timeout: .seconds(1800))
+        + (include.isEmpty ? [] : ["--include=" + include.joined(separator: ",")]) + arguments(suite, into: folder), timeout: .seconds(1800))
       guard made.status == 0 else { throw HarnessError("debootstrap \(suite) failed", details: made.output.lastLines(20)) }
       let staged = cache.appendingPathComponent(".\(tarball.lastPathComponent).\(getpid()).partial")
       let packed = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-cf", staged.path, "."], timeout: .seconds(600))
@@ -49,6 +49,16 @@ struct DebianRoot {
     } else {
       let unpacked = try await Command.run(["tar", "-C", folder.path, "--numeric-owner", "-xf", tarball.path], timeout: .seconds(600))
       guard unpacked.status == 0 else { throw HarnessError("cannot unpack \(tarball.path)", details: unpacked.output.lastLines(10)) }
+    }
+  }
+
+  /// debootstrap's arguments for `suite`: Debian's from its archive; Ubuntu's from Ubuntu's, with its universe,
+  /// unverified — a Debian host has no Ubuntu keyring to check it with.
+  static func arguments(_ suite: String, into folder: URL) -> [String] {
+    switch suite {
+    case "noble":
+      ["--no-check-gpg", "--components=main,universe", suite, folder.path, "http://archive.ubuntu.com/ubuntu", "/usr/share/debootstrap/scripts/gutsy"]
+    default: [suite, folder.path, mirror]
     }
   }
 
