@@ -118,8 +118,11 @@ package enum HTMLReport {
     // The whole transcripts, by a path relative to the page when they are in its run folder.
     let files = test.transcripts.map { folder -> String in
       let relative = folder.hasPrefix(run + "/") ? String(folder.dropFirst(run.count + 1)) : "file://" + folder
-      let stem = ("\(relative)/\(TestResult.fileStem(test.name))".addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? relative)
-      return test.runs == nil ? " — whole: <a href=\"\(escape(stem)).normal.log\">normal</a>, <a href=\"\(escape(stem)).secure.log\">secure</a>" : ""
+      let link = { (console: String) in
+        let path = "\(relative)/\(TestResult.transcriptName(test.name, console: console))"
+        return "<a href=\"\(escape(path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path))\">\(console)</a>"
+      }
+      return test.runs == nil ? " — whole: \(link("normal")), \(link("secure"))" : ""
     } ?? ""
     var out = "<details class=\"consoles\"\(open)><summary>consoles: \(normal.count) normal-world lines, \(secure.count) secure-world lines\(cut)\(files)</summary>"
     out += "<table class=\"console\"><thead><tr><th>time (s)</th><th>normal world</th><th>secure world</th></tr></thead><tbody>"
@@ -187,7 +190,7 @@ package enum HTMLReport {
 
   static func anchor(_ id: String) -> String { String(id.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }) }
 
-  static func escape(_ s: String) -> String { SVGPlot.escape(s) }
+  static func escape(_ s: String) -> String { Markup.escape(s, unholdable: .showCode) }
 
   static let style = """
     body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}

@@ -48,9 +48,10 @@ package enum JUnitWriter {
   /// The test's whole transcripts in the run folder, as Jenkins' and GitLab's attachment lines.
   static func attachments(of test: TestResult) -> [String] {
     guard let folder = test.transcripts else { return [] }
-    let stem = "\(folder)/\(TestResult.fileStem(test.name))"
-    let runs = test.runs.map { $0.indices.map { ".run-\($0 + 1)" } } ?? [""]
-    return runs.flatMap { r in ["normal", "secure"].map { "[[ATTACHMENT|\(stem)\(r).\($0).log]]" } }
+    let runs: [Int?] = test.runs.map { $0.indices.map { $0 + 1 } } ?? [nil]
+    return runs.flatMap { run in
+      ["normal", "secure"].map { "[[ATTACHMENT|\(folder)/\(TestResult.transcriptName(test.name, console: $0, run: run))]]" }
+    }
   }
 
   static func seconds(_ s: Double) -> String { String(format: "%.3f", s) }

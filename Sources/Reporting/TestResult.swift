@@ -56,6 +56,12 @@ package struct TestResult: Sendable, Codable {
 
   package var id: String { "\(suite)/\(name)" }
 
+  /// The name of a test's whole transcript of `console` (`normal`, `secure`) in its folder; `run` numbers the runs
+  /// of a repeated test.
+  package static func transcriptName(_ name: String, console: String, run: Int? = nil) -> String {
+    "\(fileStem(name))\(run.map { ".run-\($0)" } ?? "").\(console).log"
+  }
+
   /// The file name stem of a test's console slices in the run folder (`<stem>.normal.log`).
   package static func fileStem(_ name: String) -> String {
     String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })

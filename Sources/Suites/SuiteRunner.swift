@@ -306,7 +306,7 @@ package struct SuiteRunner: Sendable {
       ConsoleSlice(console: "secure", lines: await machine.secure.slice(from: from).map(Transcript.format)),
     ]
     for slice in slices {
-      let file = directory.appendingPathComponent("\(TestResult.fileStem(test.name))\(run.map { ".run-\($0)" } ?? "").\(slice.console).log")
+      let file = directory.appendingPathComponent(TestResult.transcriptName(test.name, console: slice.console, run: run))
       try? Data((slice.lines.joined(separator: "\n") + "\n").utf8).write(to: file)
     }
     var result = TestResult(suite: suite.name, name: test.name, outcome: outcome, message: message, details: details,
