@@ -11,7 +11,7 @@ package enum Leftovers {
       places += [
         (cache.appendingPathComponent("tmp"), #"^[a-z0-9-]+?-p(\d+)-"#),
         (cache.appendingPathComponent("downloads"), #"^partial-(\d+)-"#),
-        (cache.appendingPathComponent("snapshots"), #"^\..+\.(\d+)\.partial$"#),
+        (cache.appendingPathComponent("snapshots"), #"^\..+\.(\d+)\.partial(\.written)?$"#),
       ]
     }
     return places

@@ -143,9 +143,11 @@ extension Machine {
     let started = ContinuousClock.now
     let fm = FileManager.default
     try fm.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(getpid()).partial")
+    // Names of this save alone: the writer of an earlier save that was abandoned (its QEMU ended, its `cat` ran on)
+    // reports into a file of its own, never into this one, and never writes into this save's state.
+    let partial = SavedStateWriter.partial(of: file)
     let consoles = SavedConsoles.file(beside: file)
-    let partialConsoles = file.deletingLastPathComponent().appendingPathComponent(".\(consoles.lastPathComponent).\(getpid()).partial")
+    let partialConsoles = SavedStateWriter.partial(of: consoles)
     let written = partial.appendingPathExtension("written")
     defer {
       for leftover in [partial, partialConsoles, written] { try? fm.removeItem(at: leftover) }
@@ -186,7 +188,7 @@ extension Machine {
       try history.encoded().write(to: partialConsoles)
       // Digests beside the files, checked before every restore: a damaged saved machine is never loaded.
       let digests = SnapshotStore.digests(beside: file)
-      let partialDigests = file.deletingLastPathComponent().appendingPathComponent(".\(digests.lastPathComponent).\(getpid()).partial")
+      let partialDigests = SavedStateWriter.partial(of: digests)
       defer { try? fm.removeItem(at: partialDigests) }
       let sums = try await FileDigest.sha256(of: [partial, partialConsoles])
       try Data("\(sums[0])  \(file.lastPathComponent)\n\(sums[1])  \(consoles.lastPathComponent)\n".utf8).write(to: partialDigests)
@@ -309,6 +311,13 @@ extension SnapshotStore {
 /// The command QEMU's `exec:` migration writes a saved machine through, and what it says when it has finished.
 enum SavedStateWriter {
   enum Outcome: Equatable { case running, done, failed(String) }
+
+  /// `.<name>.s<token>.<pid>.partial` beside `file`: a name no other save uses, not even an earlier one of this
+  /// process (a leftover's pid is what `Leftovers` reads, before `.partial`).
+  static func partial(of file: URL) -> URL {
+    file.deletingLastPathComponent().appendingPathComponent(
+      ".\(file.lastPathComponent).s\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).\(getpid()).partial")
+  }
 
   /// `cat` into `file`, then its exit status into `report` (written once `cat` has closed `file`).
   static func command(writing file: URL, reportingTo report: URL) -> String {

@@ -20,6 +20,7 @@ import Testing
     let paths = [
       "tmp/optee-os-p\(dead)-A", "tmp/optee-os-p\(live)-B", "downloads/partial-\(dead)-C", "downloads/0123abcd",
       "snapshots/.k.vmstate.\(dead).partial", "snapshots/.k.vmstate.\(live).partial", "snapshots/k.vmstate",
+      "snapshots/.k.vmstate.s9f.\(dead).partial.written", "snapshots/.k.vmstate.s9f.\(live).partial.written",
     ]
     for path in paths {
       let url = cache.appendingPathComponent(path)
@@ -30,7 +31,8 @@ import Testing
     try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
     let removed = Set(Leftovers.sweep(cache: cache, temporary: temporary).map(\.path).filter { $0.hasPrefix(cache.path + "/") }
       .map { $0.replacingOccurrences(of: cache.path + "/", with: "") })
-    #expect(removed == ["tmp/optee-os-p\(dead)-A", "downloads/partial-\(dead)-C", "snapshots/.k.vmstate.\(dead).partial"])
+    #expect(removed == ["tmp/optee-os-p\(dead)-A", "downloads/partial-\(dead)-C", "snapshots/.k.vmstate.\(dead).partial",
+      "snapshots/.k.vmstate.s9f.\(dead).partial.written"])
     for path in paths where !removed.contains(path) { #expect(fm.fileExists(atPath: cache.appendingPathComponent(path).path), "\(path)") }
   }
 }

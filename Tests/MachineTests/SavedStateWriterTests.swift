@@ -64,4 +64,23 @@ import Testing
     try Data("\u{0}\u{ff}garbage\n".utf8).write(to: report)
     if case .failed = SavedStateWriter.outcome(in: report) {} else { Issue.record("garbage must not read as done") }
   }
+
+  /// The writer of an abandoned save (its QEMU ended, its `cat` drained the rest into a file already removed) reports
+  /// after that save has given up: the next save of the same machine by the same process must not read that report
+  /// as its own, nor share its state file (it would digest a file still being written).
+  @Test func everySaveWritesAndReportsThroughNamesOfItsOwn() throws {
+    let folder = try Self.folder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let state = folder.appendingPathComponent("k.vmstate")
+    let (first, second) = (SavedStateWriter.partial(of: state), SavedStateWriter.partial(of: state))
+    #expect(first != second)
+    for name in [first, second].map(\.lastPathComponent) {
+      #expect(name.hasPrefix(".k.vmstate.") && name.hasSuffix(".\(getpid()).partial"), "\(name)")
+    }
+    let (abandoned, input) = try Self.writer(first, first.appendingPathExtension("written"))
+    try input.close()
+    abandoned.waitUntilExit()
+    #expect(SavedStateWriter.outcome(in: first.appendingPathExtension("written")) == .done)
+    #expect(SavedStateWriter.outcome(in: second.appendingPathExtension("written")) == .running)
+  }
 }
