@@ -8,10 +8,13 @@ package struct WatchHit: Sendable, Equatable {
   /// The CPU's index (0 for the first).
   package var cpu: Int
   package var at: ContinuousClock.Instant
-  package init(name: String, cpu: Int, at: ContinuousClock.Instant) {
+  /// The register the watch was asked to read at this point (a function's argument), as the CPU held it.
+  package var argument: UInt64?
+  package init(name: String, cpu: Int, at: ContinuousClock.Instant, argument: UInt64? = nil) {
     self.name = name
     self.cpu = cpu
     self.at = at
+    self.argument = argument
   }
 }
 
@@ -21,6 +24,8 @@ package struct WatchHit: Sendable, Equatable {
 package actor SecureWorldWatch {
   private let probe: SecureWorldProbe
   private let points: [UInt64: String]
+  /// The register read at a point's every hit (`x1`: a function's second argument), by the point's address.
+  private let arguments: [UInt64: String]
   /// Where a table request is served: every secure interrupt runs it.
   private let entry: UInt64
   private var entryArmed = false
@@ -33,9 +38,10 @@ package actor SecureWorldWatch {
   /// Hits so far.
   package var hits: Int { log.count }
 
-  init(probe: SecureWorldProbe, points: [UInt64: String]) throws {
+  init(probe: SecureWorldProbe, points: [UInt64: String], arguments: [UInt64: String] = [:]) throws {
     self.probe = probe
     self.points = points
+    self.arguments = arguments
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
 
@@ -107,7 +113,9 @@ package actor SecureWorldWatch {
     let at = ContinuousClock.now
     let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
     if let name = points[cpu.pc] {
-      log.append(WatchHit(name: name, cpu: cpu.cpu, at: at))
+      var argument: UInt64?
+      if let register = arguments[cpu.pc] { argument = try await probe.rsp.readRegister(register, deadline: deadline) }
+      log.append(WatchHit(name: name, cpu: cpu.cpu, at: at, argument: argument))
       try await halt.stepOver(cpu.pc, deadline: deadline)
     } else if cpu.pc == entry && entryArmed {
       try await halt.disarm(entry, deadline: deadline)
@@ -140,21 +148,26 @@ extension SecureWorldProbe {
   }
 
   /// Runs `body` while logging every time a CPU executes one of `symbols` (of tee.elf or bl31.elf); returns the
-  /// log, in order, and `body`'s result.
+  /// log, in order, and `body`'s result. `reading` names, by symbol, a register to read at each of its hits (the
+  /// hit's `argument`).
   /// - Throws: `HarnessError` for a symbol neither image has.
-  package func watching<T: Sendable>(_ symbols: [String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
-    async throws -> (log: [WatchHit], result: T)
+  package func watching<T: Sendable>(_ symbols: [String], reading: [String: String] = [:],
+    _ body: @Sendable (SecureWorldWatch) async throws -> T) async throws -> (log: [WatchHit], result: T)
   {
-    var points: [UInt64: String] = [:]
-    for symbol in symbols { points[try address(of: symbol)] = symbol }
-    return try await watching(points: points, body)
+    var points: [UInt64: String] = [:], arguments: [UInt64: String] = [:]
+    for symbol in symbols {
+      let address = try address(of: symbol)
+      points[address] = symbol
+      arguments[address] = reading[symbol]
+    }
+    return try await watching(points: points, arguments: arguments, body)
   }
 
   /// Runs `body` while logging every time a CPU executes one of `points` (an address and the name to log it by).
-  package func watching<T: Sendable>(points: [UInt64: String], _ body: @Sendable (SecureWorldWatch) async throws -> T)
-    async throws -> (log: [WatchHit], result: T)
+  package func watching<T: Sendable>(points: [UInt64: String], arguments: [UInt64: String] = [:],
+    _ body: @Sendable (SecureWorldWatch) async throws -> T) async throws -> (log: [WatchHit], result: T)
   {
-    let watch = try SecureWorldWatch(probe: self, points: points)
+    let watch = try SecureWorldWatch(probe: self, points: points, arguments: arguments)
     let loop = Task { try await watch.run() }
     let result: T
     do {

@@ -94,6 +94,36 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try t.require(late.isEmpty, "the bottom half ran late: \(late.map { $0.formatted(decimals: 3) }) s after its top half (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)")
     }
 
+    Test("each notification's route, link by link: sent, its interrupt raised, fetched by Linux's driver, bottom half", timeout: .seconds(90)) { t in
+      let probe = try t.optee.probe()
+      guard let transport = t.facts.transport else { try t.skip(t.facts.unknown("CFG_CORE_FFA")) }
+      // The route is the transport's (learned from the stack): an SPI and OPTEE_SMC_GET_ASYNC_NOTIF_VALUE on the SMC
+      // stack; the donated SGI, FFA_NOTIFICATION_INFO_GET and FFA_NOTIFICATION_GET over FF-A.
+      let route = NotificationRoute(transport: transport, intid: t.optee.notificationIntid)
+      // The watchdog's callouts are watched too: its notifications are then never taken for the console's.
+      let others = ["test_wd_callback"].filter { (try? probe.address(of: $0)) != nil }
+      let text = "route"
+      let (log, typed) = try await probe.watching(["console_itr_cb", "yielding_console_notif"] + others + route.symbols, reading: route.reading) { _ in
+        try await t.secureConsole.typeOneByOne(text)
+      }
+      let traces = route.traces(of: "console_itr_cb", bottomHalf: "yielding_console_notif", in: log)
+      var steps: [String: [Double]] = [:], order: [String] = []
+      for trace in traces {
+        for (name, seconds) in route.steps(of: trace) {
+          if steps[name] == nil { order.append(name) }
+          steps[name, default: []].append(seconds)
+        }
+      }
+      for name in order { t.measure(Measured(name, unit: "s", samples: steps[name]!)) }
+      t.note("\(transport.rawValue): \(text.count) bytes, \(traces.count) top halves; \(order.map { "\($0) \(spread(steps[$0]!))" }.joined(separator: "; "))")
+      let raisedAs = Set(traces.compactMap(\.raisedAs)).sorted()
+      if !raisedAs.isEmpty { t.note("OP-TEE raised \(raisedAs.map { "INTID \($0)" }.joined(separator: ", ")) (\(route.raise)); the notification interrupt is \(route.interrupt)") }
+      try t.require(!traces.isEmpty,
+        "no byte typed at the secure console ran its top half (console_itr_cb): \(typed.problems.joined(separator: "; "))")
+      let broken = route.firstBroken(traces, cause: "the secure console's top half (console_itr_cb)", bottomHalf: "yielding_console_notif")
+      try t.require(broken == nil, broken ?? "")
+    }
+
     Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in
       try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.optee.probe()
