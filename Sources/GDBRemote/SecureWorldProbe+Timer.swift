@@ -53,7 +53,7 @@ extension SecureWorldProbe {
 
   /// Where OP-TEE takes a standard call from the normal world, before it takes a thread for it: on the classic SMC
   /// ABI `thread_handle_std_smc`, for an FF-A direct request (OP-TEE as SPMC) `handle_yielding_call`.
-  var standardCallEntry: String {
+  package var standardCallEntry: String {
     tee.byName["thread_handle_std_smc"] != nil ? "thread_handle_std_smc" : "handle_yielding_call"
   }
 
@@ -88,17 +88,27 @@ extension SecureWorldProbe {
       throw HarnessError("no MSR CNTPS_CVAL_EL1 in the first 64 bytes of write_cntps_cval or timer_set_next (\(tee.file))")
     }
     let register = "x\(word & 0x1f)"
-    let savedPC = try await rsp.readRegister("pc", deadline: deadline)
-    let savedValue = try await rsp.readRegister(register, deadline: deadline)
-    try await rsp.writeRegister(register, cval, deadline: deadline)
-    try await rsp.writeRegister("pc", instruction, deadline: deadline)
-    _ = try await rsp.step(deadline: deadline)
-    let after = try await rsp.readRegister("pc", deadline: deadline)
-    try await rsp.writeRegister(register, savedValue, deadline: deadline)
-    try await rsp.writeRegister("pc", savedPC, deadline: deadline)
+    let after = try await executeOnce(instruction, with: [register: cval], deadline: deadline)
     guard after == instruction + 4 else {
       throw HarnessError("re-arming the secure timer on CPU \(cpu): the step ended at 0x\(String(after, radix: 16))")
     }
+  }
+
+  /// On the selected CPU, stopped: executes the one instruction at `instruction` with `registers` set, then puts
+  /// the PC and those registers back as they were; returns where the step ended (the next instruction when it ran).
+  func executeOnce(_ instruction: UInt64, with registers: [String: UInt64], deadline: Deadline) async throws -> UInt64 {
+    let savedPC = try await rsp.readRegister("pc", deadline: deadline)
+    var saved: [(String, UInt64)] = []
+    for (register, value) in registers.sorted(by: { $0.key < $1.key }) {
+      saved.append((register, try await rsp.readRegister(register, deadline: deadline)))
+      try await rsp.writeRegister(register, value, deadline: deadline)
+    }
+    try await rsp.writeRegister("pc", instruction, deadline: deadline)
+    _ = try await rsp.step(deadline: deadline)
+    let after = try await rsp.readRegister("pc", deadline: deadline)
+    for (register, value) in saved { try await rsp.writeRegister(register, value, deadline: deadline) }
+    try await rsp.writeRegister("pc", savedPC, deadline: deadline)
+    return after
   }
 }
 

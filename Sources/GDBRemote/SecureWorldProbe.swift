@@ -133,7 +133,7 @@ package struct SecureWorldProbe: Sendable {
   }
 
   /// Reads the thread table through the selected CPU, which must be stopped in the secure world.
-  func readThreadTable(deadline: Deadline) async throws -> [OpteeThread] {
+  package func readThreadTable(deadline: Deadline) async throws -> [OpteeThread] {
     let count = try await rsp.readInteger(try tee.address("thread_count"), size: layout.threadCountSize, deadline: deadline)
     guard count > 0, count <= 64 else { throw HarnessError("OP-TEE's thread_count reads as \(count): not a thread table") }
     let threads = try tee.address("threads")

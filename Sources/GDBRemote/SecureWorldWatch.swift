@@ -19,17 +19,25 @@ package struct WatchHit: Sendable, Equatable {
 }
 
 /// Logs every time CPUs execute watched secure-world addresses (TF-A's or OP-TEE's) while the machine runs on,
-/// and reads OP-TEE's thread table on request in the middle — both through the one stub connection, which only
-/// the watch's loop uses while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
+/// and, on request, does something with a CPU stopped at an entry into OP-TEE in the middle (reads the thread
+/// table, makes an interrupt pending) — all through the one stub connection, which only the watch's loop uses
+/// while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
 package actor SecureWorldWatch {
   private let probe: SecureWorldProbe
   private let points: [UInt64: String]
   /// The register read at a point's every hit (`x1`: a function's second argument), by the point's address.
   private let arguments: [UInt64: String]
-  /// Where a table request is served: every secure interrupt runs it.
+  /// Where a request is served by default: every secure interrupt runs it.
   private let entry: UInt64
-  private var entryArmed = false
-  private var tableRequests: [CheckedContinuation<[OpteeThread], any Error>] = []
+  /// Work for the next stop at an entry: run with the CPU stopped there; true once done (false: not this stop).
+  private struct Request {
+    var id: Int
+    var address: UInt64
+    var run: @Sendable (Result<CPUStop, any Error>) async -> Bool
+  }
+  private var requests: [Request] = []
+  private var nextRequest = 0
+  private var armedEntries: Set<UInt64> = []
   /// Who waits for the breakpoints to be armed (nil once they are, or once the watch ended).
   private var armedWaiters: [CheckedContinuation<Void, any Error>]? = []
   private var finishing = false
@@ -51,14 +59,53 @@ package actor SecureWorldWatch {
   /// OP-TEE's thread table, read at the next secure interrupt (within about a second while counting goes on).
   /// - Throws: `DeadlineExceeded` when no CPU enters OP-TEE's interrupt handler before `deadline`.
   package func threadTable(deadline: Deadline = .after(.seconds(10))) async throws -> [OpteeThread] {
-    guard !finishing else { throw HarnessError("the watch is over: read the thread table inside its body") }
-    return try await withDeadline(deadline, "the thread table at OP-TEE's next interrupt (interrupt_main_handler never reached)") {
-      try await self.nextTable()
+    let probe = self.probe
+    return try await whenStopped(deadline: deadline, waitingFor: "the thread table at OP-TEE's next interrupt (interrupt_main_handler never reached)") { cpu in
+      guard cpu.secure else { throw HarnessError("stopped at interrupt_main_handler but \(cpu.description)") }
+      return try await probe.readThreadTable(deadline: .after(.seconds(5)))
     }
   }
 
-  private func nextTable() async throws -> [OpteeThread] {
-    try await withCheckedThrowingContinuation { tableRequests.append($0) }
+  /// Runs `body` with the machine stopped, the CPU that next enters OP-TEE at `symbol` (default: its interrupt
+  /// handler, which the probe pokes when no periodic interrupt enters it) selected; `body` returns nil to wait
+  /// for the next such stop instead. The machine runs on afterwards, the watch logging as before.
+  /// - Throws: `DeadlineExceeded` (saying `waitingFor`) when no fitting stop comes in time; what `body` throws.
+  package func whenStopped<T: Sendable>(at symbol: String? = nil, deadline: Deadline = .after(.seconds(10)), waitingFor: String? = nil,
+    _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T
+  {
+    guard !finishing else { throw HarnessError("the watch is over: stop the machine inside its body") }
+    let address = try symbol.map { try probe.address(of: $0) } ?? entry
+    let id = nextRequest
+    nextRequest += 1
+    let what = waitingFor ?? "a CPU to enter OP-TEE at \(symbol ?? "interrupt_main_handler")"
+    return try await withDeadline(deadline, what) {
+      try await withTaskCancellationHandler {
+        try await self.enqueue(id: id, address: address, body)
+      } onCancel: {
+        Task { await self.withdraw(id) }
+      }
+    }
+  }
+
+  private func enqueue<T: Sendable>(id: Int, address: UInt64, _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+      requests.append(Request(id: id, address: address) { stop in
+        do {
+          guard let value = try await body(try stop.get()) else { return false }
+          continuation.resume(returning: value)
+        } catch {
+          continuation.resume(throwing: error)
+        }
+        return true
+      })
+    }
+  }
+
+  /// A request given up (its deadline passed): answered with `CancellationError` unless already served.
+  private func withdraw(_ id: Int) async {
+    guard let k = requests.firstIndex(where: { $0.id == id }) else { return }
+    let request = requests.remove(at: k)
+    _ = await request.run(.failure(CancellationError()))
   }
 
   func finish() { finishing = true }
@@ -80,7 +127,7 @@ package actor SecureWorldWatch {
   func run() async throws {
     defer {
       armed(.failure(HarnessError("the watch ended before its breakpoints were armed")))
-      answerTableRequests(.failure(HarnessError("the watch ended")))
+      Task { await self.failRequests(HarnessError("the watch ended")) }
     }
     try await probe.rsp.breaking(at: Array(points.keys), deadline: .after(.seconds(5))) { halt in
       await self.armed(.success(()))
@@ -88,17 +135,28 @@ package actor SecureWorldWatch {
     }
   }
 
+  private func failRequests(_ error: any Error) async {
+    let pending = requests
+    requests = []
+    for request in pending { _ = await request.run(.failure(error)) }
+  }
+
+  /// Entries some request waits at that are not armed yet.
+  private var entriesToArm: Set<UInt64> { Set(requests.map(\.address)).subtracting(armedEntries) }
+
   private func loop(_ halt: Halt) async throws {
     while true {
-      // Ending, or arming the entry for a table request, is looked at before every wait: a breakpoint that fires
+      // Ending, or arming an entry for a request, is looked at before every wait: a breakpoint that fires
       // without pause (an interrupt storm) must not keep the watch from ending.
-      if finishing || (!tableRequests.isEmpty && !entryArmed) {
+      if finishing || !entriesToArm.isEmpty {
         // Stop the machine to change breakpoints (a hit may come first: it is handled, the machine kept stopped).
         if let stop = try await halt.stop(deadline: .after(.seconds(5))) { try await handle(stop, halt, resume: false) }
         if finishing { return }
-        try await halt.arm(entry, deadline: .after(.seconds(5)))
-        entryArmed = true
-        if !probe.periodicEntry { try? await probe.poke() }
+        for address in entriesToArm.sorted() where !points.keys.contains(address) {
+          try await halt.arm(address, deadline: .after(.seconds(5)))
+          armedEntries.insert(address)
+          if address == entry, !probe.periodicEntry { try? await probe.poke() }
+        }
         try await halt.run()
       }
       do {
@@ -107,7 +165,7 @@ package actor SecureWorldWatch {
     }
   }
 
-  /// Deals with one stop (a counted hit, a table read) and, when `resume`, lets the machine run again.
+  /// Deals with one stop (a counted hit, a request served) and, when `resume`, lets the machine run again.
   private func handle(_ stop: StopReply, _ halt: Halt, resume: Bool = true) async throws {
     let deadline = Deadline.after(.seconds(5))
     let at = ContinuousClock.now
@@ -117,22 +175,19 @@ package actor SecureWorldWatch {
       if let register = arguments[cpu.pc] { argument = try await probe.rsp.readRegister(register, deadline: deadline) }
       log.append(WatchHit(name: name, cpu: cpu.cpu, at: at, argument: argument))
       try await halt.stepOver(cpu.pc, deadline: deadline)
-    } else if cpu.pc == entry && entryArmed {
-      try await halt.disarm(entry, deadline: deadline)
-      entryArmed = false
-      do {
-        guard cpu.secure else { throw HarnessError("stopped at interrupt_main_handler but \(cpu.description)") }
-        answerTableRequests(.success(try await probe.readThreadTable(deadline: deadline)))
-      } catch {
-        answerTableRequests(.failure(error))
+    } else if armedEntries.contains(cpu.pc) {
+      let here = requests.filter { $0.address == cpu.pc }
+      var served: Set<Int> = []
+      for request in here where await request.run(.success(cpu)) { served.insert(request.id) }
+      requests.removeAll { served.contains($0.id) }
+      if !requests.contains(where: { $0.address == cpu.pc }) {
+        try await halt.disarm(cpu.pc, deadline: deadline)
+        armedEntries.remove(cpu.pc)
+      } else {
+        try await halt.stepOver(cpu.pc, deadline: deadline)
       }
     }
     if resume { try await halt.run() }
-  }
-
-  private func answerTableRequests(_ table: Result<[OpteeThread], any Error>) {
-    for request in tableRequests { request.resume(with: table) }
-    tableRequests = []
   }
 }
 

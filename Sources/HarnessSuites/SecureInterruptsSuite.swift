@@ -163,6 +163,10 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(problems.isEmpty, "bytes typed while every thread was busy were not each read once, in order, once a thread was free: \(problems.joined(separator: "; "))")
     }
 
+    Test("Secure Group 1 raised in the GIC through the stub, every OP-TEE thread busy: each handled once, at once", timeout: .seconds(120)) { t in
+      try await injectedWhileEveryThreadIsBusy(t, bounds: reference.scaled(t.pace))
+    }
+
     Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
       let probe = try t.optee.probe()
       let spinMs = 6000

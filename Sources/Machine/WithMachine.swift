@@ -97,7 +97,8 @@ private func attach(_ configuration: MachineConfiguration, start: Bool) async th
     let config = images.opteeConfig.map(OpteeConfigCache.load)
     return SecureWorldProbe(rsp: rsp, tee: try SymbolCache.shared.symbols(teeElf),
       firmware: images.bl31Elf.flatMap { try? SymbolCache.shared.symbols($0) }, layout: try OpteeLayout(contentsOf: layout),
-      periodicEntry: config?.flag("CFG_CALLOUT") ?? true,
+      // Only the test watchdog's callout enters OP-TEE every period: a callout service with nothing on it never does.
+      periodicEntry: (config?.flag("CFG_CALLOUT") ?? true) && (config?.flag("CFG_NOTIF_TEST_WD") ?? true),
       poke: { try await secure.send("\r") })
   }
   let machine = Machine(configuration: configuration, process: process, normal: normal, secure: secure, qmp: qmp,
