@@ -50,6 +50,10 @@ package struct NotificationChain: Sendable, CustomStringConvertible {
   package var isComplete: Bool {
     toTopHalf != nil && toBottomHalf != nil && toPrinted.map { $0 >= 0 } == true && printedInBottomHalf
   }
+  /// Printed by a bottom half before any top half ran for it: another cause's bottom half (the watchdog's) read
+  /// it first, and the interrupt it raised was gone before it was taken (the top half paired with it is the next
+  /// byte's). Rare, and never more than that other cause's bottom halves.
+  package var readBeforeItsInterrupt: Bool { toPrinted.map { $0 < 0 } == true && printedInBottomHalf }
   package var description: String {
     "0x\(String(byte, radix: 16)): top half \(toTopHalf.map { "+\($0.formatted(decimals: 3)) s" } ?? "never"), bottom half \(toBottomHalf.map { "+\($0.formatted(decimals: 3)) s after it" } ?? "never"), printed \(toPrinted.map { "+\($0.formatted(decimals: 3)) s after the top half" } ?? "never")\(toPrinted != nil && !printedInBottomHalf ? " with no bottom half begun" : "")"
   }
