@@ -46,8 +46,8 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
   let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-injected")
   try await t.client.waitUntilInvoking(calls, count: n)
   let invoking = ContinuousClock.now
-  let (log, (injections, prompts)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
-    var injections: [Injection] = [], prompts: [GuestCalls] = []
+  let (log, (injections, prompts, unhandled)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
+    var injections: [Injection] = [], prompts: [GuestCalls] = [], unhandled: SPIState?
     for round in 1...rounds {
       let before = await watch.hits(of: "console_itr_cb")
       // A prompt's call waits in Linux's driver for a free thread once OP-TEE has answered it busy: it ends after the waits.
@@ -72,10 +72,17 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
         return Injection(at: ContinuousClock.now, cpu: cpu.cpu, busy: busy)
       }
       injections.append(injected)
-      // An injection not handled in time decides the test: the next would only add to a storm or a hang.
-      guard try await t.poll(within: .seconds(bounds.maxSeconds * 2), { await watch.hits(of: "console_itr_cb") > before }) else { break }
+      // An injection not handled in time decides the test (the next would only add to a storm or a hang): what
+      // the GIC says of it then tells why.
+      guard try await t.poll(within: .seconds(bounds.maxSeconds * 2), { await watch.hits(of: "console_itr_cb") > before }) else {
+        unhandled = try? await watch.whenStopped(at: prompted ? probe.standardCallEntry : nil, deadline: .after(.seconds(5))) { (cpu: CPUStop) -> SPIState? in
+          guard cpu.secure else { return nil }
+          return try await probe.spiState(uart, distributor: try await probe.gicDistributor(deadline: .after(.seconds(5))), deadline: .after(.seconds(5)))
+        }
+        break
+      }
     }
-    return (injections, prompts)
+    return (injections, prompts, unhandled)
   }
   // Each injection's handling: the first console_itr_cb after it (before the next one).
   let ends: [ContinuousClock.Instant] = injections.dropFirst().map(\Injection.at) + [ContinuousClock.now]
@@ -93,7 +100,7 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
     "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handedOver) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
   let lost = handled.enumerated().filter { $0.element.isEmpty }.map { $0.offset + 1 }
   try t.require(lost.isEmpty,
-    "INTID \(uart) raised in the GIC while every thread was busy: injection \(lost.map(String.init).joined(separator: ", ")) of \(injections.count) never ran OP-TEE's console_itr_cb (\(InterruptPath.summary(paths)))")
+    "INTID \(uart) raised in the GIC while every thread was busy: injection \(lost.map(String.init).joined(separator: ", ")) of \(injections.count) never ran OP-TEE's console_itr_cb (\(InterruptPath.summary(paths)))\(unhandled.map { "; the distributor then showed it \($0.description)\($0.enabled ? "" : " (never enabled: GICD_ISENABLER's bit is clear)")" } ?? "")")
   let twice = handled.enumerated().filter { $0.element.count > 1 }.map { $0.offset + 1 }
   try t.require(twice.isEmpty, "one injection of INTID \(uart) ran console_itr_cb more than once (injection \(twice.map(String.init).joined(separator: ", "))): the interrupt was not acknowledged")
   // The calls are looked at only once the interrupts' evidence is judged: on a stack that storms, they never end.
