@@ -37,6 +37,8 @@ package actor SecureWorldWatch {
   }
   private var requests: [Request] = []
   private var nextRequest = 0
+  /// Requests given up while being served.
+  private var withdrawn: Set<Int> = []
   private var armedEntries: Set<UInt64> = []
   /// Who waits for the breakpoints to be armed (nil once they are, or once the watch ended).
   private var armedWaiters: [CheckedContinuation<Void, any Error>]? = []
@@ -103,7 +105,8 @@ package actor SecureWorldWatch {
 
   /// A request given up (its deadline passed): answered with `CancellationError` unless already served.
   private func withdraw(_ id: Int) async {
-    guard let k = requests.firstIndex(where: { $0.id == id }) else { return }
+    // One being served now is answered when its service ends.
+    guard let k = requests.firstIndex(where: { $0.id == id }) else { withdrawn.insert(id); return }
     let request = requests.remove(at: k)
     _ = await request.run(.failure(CancellationError()))
   }
@@ -142,7 +145,7 @@ package actor SecureWorldWatch {
   }
 
   /// Entries some request waits at that are not armed yet.
-  private var entriesToArm: Set<UInt64> { Set(requests.map(\.address)).subtracting(armedEntries) }
+  private var entriesToArm: Set<UInt64> { Set(requests.map(\.address)).subtracting(armedEntries).subtracting(points.keys) }
 
   private func loop(_ halt: Halt) async throws {
     while true {
@@ -152,7 +155,7 @@ package actor SecureWorldWatch {
         // Stop the machine to change breakpoints (a hit may come first: it is handled, the machine kept stopped).
         if let stop = try await halt.stop(deadline: .after(.seconds(5))) { try await handle(stop, halt, resume: false) }
         if finishing { return }
-        for address in entriesToArm.sorted() where !points.keys.contains(address) {
+        for address in entriesToArm.sorted() {
           try await halt.arm(address, deadline: .after(.seconds(5)))
           armedEntries.insert(address)
           if address == entry, !probe.periodicEntry { try? await probe.poke() }
@@ -170,17 +173,25 @@ package actor SecureWorldWatch {
     let deadline = Deadline.after(.seconds(5))
     let at = ContinuousClock.now
     let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
-    if let name = points[cpu.pc] {
+    let watched = points[cpu.pc]
+    if let name = watched {
       var argument: UInt64?
       if let register = arguments[cpu.pc] { argument = try await probe.rsp.readRegister(register, deadline: deadline) }
       log.append(WatchHit(name: name, cpu: cpu.cpu, at: at, argument: argument))
-      try await halt.stepOver(cpu.pc, deadline: deadline)
-    } else if armedEntries.contains(cpu.pc) {
+    }
+    if watched != nil || armedEntries.contains(cpu.pc) {
+      // Requests waiting here (at an entry armed for them, or at a watched point) run with the CPU stopped.
+      // Taken out while they run, so that a deadline passing meanwhile cannot answer one twice.
       let here = requests.filter { $0.address == cpu.pc }
-      var served: Set<Int> = []
-      for request in here where await request.run(.success(cpu)) { served.insert(request.id) }
-      requests.removeAll { served.contains($0.id) }
-      if !requests.contains(where: { $0.address == cpu.pc }) {
+      requests.removeAll { $0.address == cpu.pc }
+      for request in here where !(await request.run(.success(cpu))) {
+        if withdrawn.remove(request.id) != nil {
+          _ = await request.run(.failure(CancellationError()))
+        } else {
+          requests.append(request)
+        }
+      }
+      if watched == nil && !requests.contains(where: { $0.address == cpu.pc }) {
         try await halt.disarm(cpu.pc, deadline: deadline)
         armedEntries.remove(cpu.pc)
       } else {

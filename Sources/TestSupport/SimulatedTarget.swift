@@ -64,7 +64,7 @@ package final class SimulatedTarget: @unchecked Sendable {
 
   /// Waits (up to `timeout`) until the machine runs with no breakpoint armed: what a clean stub looks like once
   /// the client's last request arrived. Returns whether it does.
-  package func settlesClean(timeout: Duration = .seconds(2)) async -> Bool {
+  package func settlesClean(timeout: Duration = .seconds(10)) async -> Bool {
     let end = ContinuousClock.now + timeout
     while ContinuousClock.now < end {
       if lock.withLock({ running && armed.isEmpty }) { return true }
