@@ -273,23 +273,18 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let fromUser: @Sendable ([String]) -> Bool = { trail in
         trail.split(separator: "console_itr_cb", omittingEmptySubsequences: false).dropLast().contains { $0.contains(InterruptPath.irqFromUser.name) }
       }
-      let (log, reads) = try await probe.watching(points: points) { watch in
-        var reads: [Bool] = []
-        for (k, byte) in Array("uvwxyzUVWXYZ".utf8).enumerated() {
-          if k > 0 { try await Task.sleep(for: .milliseconds(150)) }  // the typist's rhythm (the stimulus)
-          _ = try await t.secureConsole.type(byte)
-          reads.append(await t.secureConsole.awaitRead(of: byte, timeout: .seconds(5)))
-          if fromUser(await watch.log.filter { $0.cpu == 0 }.map(\.name)) { break }
+      let (log, typed) = try await probe.watching(points: points) { watch in
+        try await t.secureConsole.typeOneByOne("uvwxyzUVWXYZ", cadence: .milliseconds(150), each: .seconds(5)) { _ in
+          fromUser(await watch.log.filter { $0.cpu == 0 }.map(\.name))
         }
-        return reads
       }
       let timeline = try await t.client.finish(compute, timeout: .seconds(60))
       let trail = log.filter { $0.cpu == 0 }.map(\.name)
-      t.note("CPU 0 before the bytes: \(describe(looks)); then, \(reads.count) bytes typed, on CPU 0: \(trail.joined(separator: " → "))")
+      t.note("CPU 0 before the bytes: \(describe(looks)); then, \(typed.bytes.count) bytes typed, on CPU 0: \(trail.joined(separator: " → "))")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))")
-      try t.require(!reads.contains(false), "OP-TEE never read \(reads.count { !$0 }) of \(reads.count) bytes typed while a TA computed on CPU 0")
+      try t.require(typed.problems.isEmpty, "bytes typed while a TA computed on CPU 0 were not each read once: \(typed.problems.joined(separator: "; "))")
       try t.require(fromUser(trail),
-        "the secure UART's interrupt should be taken straight from S-EL0 (\(InterruptPath.irqFromUser.name) → \(InterruptPath.secureIRQ) → console_itr_cb) while a TA computes on CPU 0; for \(reads.count) bytes CPU 0 executed \(trail.joined(separator: " → "))")
+        "the secure UART's interrupt should be taken straight from S-EL0 (\(InterruptPath.irqFromUser.name) → \(InterruptPath.secureIRQ) → console_itr_cb) while a TA computes on CPU 0; for \(typed.bytes.count) bytes CPU 0 executed \(trail.joined(separator: " → "))")
     }
 
     Test("a TA computing 30 s in user mode on CPU 0 leaves Linux without a lockup or an RCU stall", timeout: .seconds(200)) { t in
