@@ -10,6 +10,8 @@ package struct SPIState: Sendable, Equatable {
   package var description: String {
     "\(pending ? "pending" : "not pending")\(active ? ", active" : ""), \(enabled ? "enabled" : "disabled")"
   }
+  /// The state as a failure says it: a disabled interrupt with the register bit that says so.
+  package var explained: String { "\(description)\(enabled ? "" : " (never enabled: GICD_ISENABLER's bit is clear)")" }
 }
 
 extension SecureWorldProbe {
@@ -84,6 +86,15 @@ extension SecureWorldProbe {
     let after = try await executeOnce(store.at, with: ["x\(store.base)": address - store.offset, "x\(store.source)": UInt64(value)], deadline: deadline)
     guard after == store.at + 4 else {
       throw HarnessError("storing to 0x\(String(address, radix: 16)) through OP-TEE's own instruction: the step ended at 0x\(String(after, radix: 16))")
+    }
+  }
+}
+
+extension SecureWorldProbe {
+  /// `intid`'s state in the GIC distributor, read at OP-TEE's next interrupt (outside any watch).
+  package func spiStateAtNextInterrupt(_ intid: Int, deadline: Deadline) async throws -> SPIState {
+    try await whenStopped(deadline: deadline) { _ in
+      try await spiState(intid, distributor: try await gicDistributor(deadline: deadline), deadline: deadline)
     }
   }
 }

@@ -33,6 +33,9 @@ struct CheckCommand: AsyncParsableCommand {
   @Flag(name: [.customShort("x"), .long], help: "Stop at the first test that fails or errs; the rest are reported as not run.")
   var exitfirst = false
 
+  @Flag(name: .customLong("run-dependents"), help: "Run every test to its own verdict, even one that needs a link of the stack an earlier test found broken (by default it fails at once, naming the link).")
+  var runDependents = false
+
   @Flag(name: .long, help: "Print the tests this selection would run (suite/test, one a line) and exit: nothing is built or booted.")
   var list = false
 
@@ -89,6 +92,7 @@ struct CheckCommand: AsyncParsableCommand {
     runner.select = selection
     runner.repeats = `repeat`
     runner.exitFirst = exitfirst
+    runner.runDependents = runDependents
     machines.apply(to: &runner, cache: stack.cache)
     try await reports.run(selected, with: runner)
   }

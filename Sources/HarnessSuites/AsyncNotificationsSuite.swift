@@ -46,7 +46,8 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try t.require(secureSaid, "OP-TEE never said 'Asynchronous notifications are enabled' on the secure console")
     }
 
-    Test("a byte typed at the secure console: top half, one more notification, bottom half, in order", timeout: .seconds(120)) { t in
+    Test("a byte typed at the secure console: top half, one more notification, bottom half, in order", timeout: .seconds(120),
+      needs: { _ in [.secureUARTInterrupt] }) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
       let text = "notify0123"
       // Linux's count is read inside the watch, so both count over (nearly) the same window.
@@ -73,7 +74,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let links = NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: topHalves,
         sent: consoleSent, counted: max(0, after - before), bottomHalf: "yielding_console_notif",
         bottomHalves: log.count { $0.name == "yielding_console_notif" })
-      try t.require(links.firstBroken == nil, links.firstBroken ?? "")
+      try t.require(links.firstBroken == nil, breaks: links.breaks, links.firstBroken ?? "")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
       // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own — a
       // rare overlap (the UART interrupt is level-triggered). More than one in five means the bytes are being
@@ -97,7 +98,8 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try t.require(late.isEmpty, "the bottom half ran late: \(late.map { $0.formatted(decimals: 3) }) s after its top half (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)")
     }
 
-    Test("each notification's route, link by link: sent, its interrupt raised, fetched by Linux's driver, bottom half", timeout: .seconds(90)) { t in
+    Test("each notification's route, link by link: sent, its interrupt raised, fetched by Linux's driver, bottom half", timeout: .seconds(90),
+      needs: { _ in [.secureUARTInterrupt] }) { t in
       let probe = try t.optee.probe()
       guard let transport = t.facts.transport else { try t.skip(t.facts.unknown("CFG_CORE_FFA")) }
       // The route is the transport's (learned from the stack): an SPI and OPTEE_SMC_GET_ASYNC_NOTIF_VALUE on the SMC
@@ -123,8 +125,9 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       if !raisedAs.isEmpty { t.note("OP-TEE raised \(raisedAs.map { "INTID \($0)" }.joined(separator: ", ")) (\(route.raise)); the notification interrupt is \(route.interrupt)") }
       try t.require(!traces.isEmpty,
         "no byte typed at the secure console ran its top half (console_itr_cb): \(typed.problems.isEmpty ? "they were read, but not by their interrupt" : typed.problems.joined(separator: "; "))")
-      let broken = route.firstBroken(traces, cause: "the secure console's top half (console_itr_cb)", bottomHalf: "yielding_console_notif")
-      try t.require(broken == nil, broken ?? "")
+      let (cause, bottomHalf) = ("the secure console's top half (console_itr_cb)", "yielding_console_notif")
+      let broken = route.firstBroken(traces, cause: cause, bottomHalf: bottomHalf)
+      try t.require(broken == nil, breaks: route.breaks(traces, cause: cause, bottomHalf: bottomHalf), broken ?? "")
     }
 
     Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in
@@ -132,7 +135,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let probe = try t.optee.probe()
       let from = t.secure.now()
       let before = try await t.interrupts.notifications()
-      let (log, _) = try await probe.watching(["test_wd_callback", "wd_ndrv_yielding_cb"]) { _ in try await t.run("sleep 5") }
+      let (log, _) = try await probe.watching(["test_wd_callback", "wd_ndrv_yielding_cb", "notif_send_async"]) { _ in try await t.run("sleep 5") }
       let after = try await t.interrupts.notifications()
       let calls = log.count { $0.name == "test_wd_callback" }, bottoms = log.count { $0.name == "wd_ndrv_yielding_cb" }
       // Timeouts counted before this test began (a restored machine's clock jump, an earlier test that held every
@@ -140,17 +143,19 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let lines = await t.secure.lines()
       let earlier = lines.filter { $0.time < from }.compactMap { WatchdogLine(parsing: $0.text)?.timeouts }.max() ?? 0
       let timeouts = lines.filter { $0.time >= from }.compactMap { WatchdogLine(parsing: $0.text) }.filter { $0.timeouts > earlier }
-      t.note("in 5 s: watchdog callouts \(calls), its bottom halves \(bottoms), notifications +\(after - before); timeouts counted before the test \(earlier), new timeout lines \(timeouts.count)")
+      let sent = NotificationLinks.sends(by: "test_wd_callback", in: log)
+      t.note("in 5 s: watchdog callouts \(calls), notifications sent by them \(sent), counted by Linux +\(after - before), its bottom halves \(bottoms); timeouts counted before the test \(earlier), new timeout lines \(timeouts.count)")
       try t.require((4...6).contains(calls), "the watchdog's callout ran \(calls) times in 5 s: OP-TEE's secure timer does not fire once a second")
-      let links = NotificationLinks(cause: "the watchdog's callout (test_wd_callback)", causes: calls, counted: after - before,
+      let links = NotificationLinks(cause: "the watchdog's callout (test_wd_callback)", causes: calls, sent: sent, counted: after - before,
         bottomHalf: "wd_ndrv_yielding_cb", bottomHalves: bottoms)
-      try t.require(links.firstBroken == nil, links.firstBroken ?? "")
+      try t.require(links.firstBroken == nil, breaks: links.breaks, links.firstBroken ?? "")
       try t.require(after - before >= calls - 1, "\(calls) callouts but Linux counted only \(after - before) notifications: notification interrupts are being lost")
       try t.require(bottoms >= calls - 1, "\(calls) callouts and \(after - before) notifications but only \(bottoms) bottom halves: bottom halves are being lost")
       try t.require(timeouts.isEmpty, "the watchdog timed out: \(timeouts.map(\.text).joined(separator: "; "))")
     }
 
-    Test("every thread busy: the top half runs at once, the bottom half waits for a free thread", timeout: .seconds(120)) { t in
+    Test("every thread busy: the top half runs at once, the bottom half waits for a free thread", timeout: .seconds(120),
+      needs: StackLink.secureConsoleReads) { t in
       let probe = try t.optee.probe()
       let n = try t.optee.threads(), ms = 4000
       let text = "busy!"
@@ -179,7 +184,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       let links = NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: log.count { $0.name == "console_itr_cb" },
         sent: NotificationLinks.sends(by: "console_itr_cb", in: log), counted: counted, bottomHalf: "yielding_console_notif",
         bottomHalves: bottom == nil ? 0 : 1)
-      try t.require(typed.problems.isEmpty || bottom != nil,
+      try t.require(typed.problems.isEmpty || bottom != nil, breaks: links.breaks,
         "while every thread was busy: \(links.firstBroken ?? "the top half ran at \(since(top)) s but no bottom half (yielding_console_notif) ran"), even once the threads were free: \(typed.problems.joined(separator: "; "))")
       try t.require(typed.problems.isEmpty, "bytes typed while every thread was busy were lost: \(typed.problems.joined(separator: "; "))")
       let topAfter = top.map { ($0 - invoking).seconds } ?? .infinity

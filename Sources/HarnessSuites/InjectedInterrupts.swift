@@ -60,8 +60,8 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
         let state = try await probe.spiState(uart, distributor: gicd, deadline: .after(.seconds(5)))
         guard !state.pending && !state.active else {
           let (stops, over) = await alreadyPending.add()
-          try t.require(stops < 3 || over < 1,
-            "INTID \(uart), the secure console's interrupt, was already \(state.description) in the GIC distributor at \(stops) entries into OP-TEE over \(over.formatted(decimals: 1)) s, before any was raised: OP-TEE does not take it\(state.enabled ? "" : " (never enabled: GICD_ISENABLER's bit is clear)")")
+          try t.require(stops < 3 || over < 1, breaks: state.enabled ? nil : .secureUARTInterrupt,
+            "INTID \(uart), the secure console's interrupt, was already \(state.explained) in the GIC distributor at \(stops) entries into OP-TEE over \(over.formatted(decimals: 1)) s, before any was raised: OP-TEE does not take it")
           return nil
         }
         await alreadyPending.reset()
@@ -99,8 +99,8 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
   try t.require(taken == handedOver,
     "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handedOver) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
   let lost = handled.enumerated().filter { $0.element.isEmpty }.map { $0.offset + 1 }
-  try t.require(lost.isEmpty,
-    "INTID \(uart) raised in the GIC while every thread was busy: injection \(lost.map(String.init).joined(separator: ", ")) of \(injections.count) never ran OP-TEE's console_itr_cb (\(InterruptPath.summary(paths)))\(unhandled.map { "; the distributor then showed it \($0.description)\($0.enabled ? "" : " (never enabled: GICD_ISENABLER's bit is clear)")" } ?? "")")
+  try t.require(lost.isEmpty, breaks: unhandled?.enabled == false ? .secureUARTInterrupt : nil,
+    "INTID \(uart) raised in the GIC while every thread was busy: injection \(lost.map(String.init).joined(separator: ", ")) of \(injections.count) never ran OP-TEE's console_itr_cb (\(InterruptPath.summary(paths)))\(unhandled.map { "; the distributor then showed it \($0.explained)" } ?? "")")
   let twice = handled.enumerated().filter { $0.element.count > 1 }.map { $0.offset + 1 }
   try t.require(twice.isEmpty, "one injection of INTID \(uart) ran console_itr_cb more than once (injection \(twice.map(String.init).joined(separator: ", "))): the interrupt was not acknowledged")
   // The calls are looked at only once the interrupts' evidence is judged: on a stack that storms, they never end.

@@ -13,7 +13,8 @@ package let secureInterruptsSuite = makeSecureInterruptsSuite()
 package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = SecureConsoleBounds()) -> Suite {
   let table = RoutingLog()
   return Suite("secure-interrupts", "GICv3 routing: Secure and Non-secure Group 1 (and Group 0) × normal world, secure world, EL3") {
-    Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150)) { t in
+    Test("\(RoutingCase.secureInNormal.title): bytes typed at the secure console while Linux idles", timeout: .seconds(150),
+      needs: StackLink.secureConsoleReads) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
       let route = t.optee.route
       // Each byte's bottom half is a call into OP-TEE, so the next byte may find CPU 0 in the secure world: every
@@ -52,13 +53,19 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let latency = single?.latencies.compactMap { $0 } ?? []
       let problems = (single?.problems ?? []) + (burst?.problems ?? []).map { "burst: \($0)" } + routed.problems.map { "with breakpoints: \($0)" }
       let bytes = "bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; "))"
-      var failure: String?
+      // A handler that never ran at all: the distributor says whether the interrupt could reach OP-TEE by any path.
+      let inGIC = paths.isEmpty ? try? await probe.spiStateAtNextInterrupt(Interrupts.secureUARTIntid, deadline: .after(.seconds(5))) : nil
+      var failure: String?, breaks: StackLink?
       if el3Runs > 0 && handed == 0, let receiver = route.receiver, received > 0 {
         // The link that broke, before what it broke: OP-TEE was given the interrupt and did not take it.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world and OP-TEE received the handover (\(route.handover)) \(received) times at \(receiver), but its IRQ vector (\(route.handedEntry)) never ran in between: OP-TEE answered without taking the interrupt, which stayed pending and came straight back to EL3 (\(bytes))"
       } else if handoverBroken {
         // The link that broke, before what it broke: EL3 took the interrupts and never entered OP-TEE.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world, but OP-TEE's \(route.handedEntry) never ran after it: EL3 does not hand them to OP-TEE (\(route.handover)) (bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; ")))"
+      } else if paths.isEmpty, let inGIC, !inGIC.enabled {
+        // The link that broke, exactly: no path can bring a disabled interrupt to OP-TEE.
+        failure = "OP-TEE's console handler (console_itr_cb) never ran for the \(routed.bytes.count) bytes typed with breakpoints set: the GIC distributor shows the secure UART's interrupt (INTID \(Interrupts.secureUARTIntid)) \(inGIC.explained)\(latency.isEmpty ? "" : "; bytes were read (\(single?.latencySummary ?? "")) by something periodic, not the secure UART interrupt") (\(bytes))"
+        breaks = .secureUARTInterrupt
       } else if paths.isEmpty, let single, !latency.isEmpty {
         // The link that broke: bytes were read, but never by the console's interrupt handler.
         failure = "OP-TEE's console handler (console_itr_cb) never ran for the \(routed.bytes.count) bytes typed with breakpoints set, yet bytes were read (\(single.latencySummary)): something periodic picked them up, not the secure UART interrupt (\(bytes))"
@@ -75,10 +82,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(route.description) (\(route.handover))",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single?.latencySummary ?? ""))"))
-      try t.require(failure == nil, failure ?? "", details: (single ?? routed).input.reads.map { "\($0.time.formatted(decimals: 3)) got 0x\(String($0.byte, radix: 16))" }.joined(separator: "\n"))
+      try t.require(failure == nil, breaks: breaks, failure ?? "", details: (single ?? routed).input.reads.map { "\($0.time.formatted(decimals: 3)) got 0x\(String($0.byte, radix: 16))" }.joined(separator: "\n"))
     }
 
-    Test("\(RoutingCase.secureInSecure.title): a byte typed while every OP-TEE thread spins in a TA", timeout: .seconds(150)) { t in
+    Test("\(RoutingCase.secureInSecure.title): a byte typed while every OP-TEE thread spins in a TA", timeout: .seconds(150),
+      needs: StackLink.secureConsoleReads) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
       let route = t.optee.route
       let n = try t.optee.threads(), spinMs = 1500, text = "klmn"
@@ -123,7 +131,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(failure == nil, failure ?? "")
     }
 
-    Test("\(RoutingCase.secureInNormal.title), every OP-TEE thread busy: taken at once, no thread needed", timeout: .seconds(120)) { t in
+    Test("\(RoutingCase.secureInNormal.title), every OP-TEE thread busy: taken at once, no thread needed", timeout: .seconds(120),
+      needs: StackLink.secureConsoleReads) { t in
       // Every thread SUSPENDED in a wait, the CPUs back in Linux: a secure interrupt taken in the normal world
       // must still reach OP-TEE at once (through EL3: opteed's FIQ entry, or the SPMD's FFA_INTERRUPT), for its
       // top half needs no thread. Only the bottom half waits for one — and the console keeps its receive
@@ -166,7 +175,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(problems.isEmpty, "bytes typed while every thread was busy were not each read once, in order, once a thread was free: \(problems.joined(separator: "; "))")
     }
 
-    Test("Secure Group 1 raised in the GIC through the stub, every OP-TEE thread busy: each handled once, at once", timeout: .seconds(120)) { t in
+    Test("Secure Group 1 raised in the GIC through the stub, every OP-TEE thread busy: each handled once, at once", timeout: .seconds(120),
+      needs: { _ in [.secureUARTInterrupt] }) { t in
       try await injectedWhileEveryThreadIsBusy(t, bounds: reference.scaled(t.pace))
     }
 
@@ -254,7 +264,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(rate >= least, "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while a TA computed there in user mode (at least \(least.formatted(decimals: 1)) wanted): its interrupts wait for the TA")
     }
 
-    Test("\(RoutingCase.secureInSecure.title), from S-EL0: a byte typed while a TA computes in user mode on CPU 0", timeout: .seconds(90)) { t in
+    Test("\(RoutingCase.secureInSecure.title), from S-EL0: a byte typed while a TA computes in user mode on CPU 0", timeout: .seconds(90),
+      needs: StackLink.secureConsoleReads) { t in
       let probe = try t.optee.probe()
       let compute = try await t.client.startComputing(ms: 5000, tag: "compute-byte", cpu: 0)
       try await t.client.waitUntilInvoking(compute, count: 1)
@@ -312,7 +323,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try t.require(ok, "typing at the normal console raised no pl011 interrupt in Linux: \(rise)")
     }
 
-    Test("\(RoutingCase.secureInEL3.title): a byte arrives while CPU 0 is held in TF-A", timeout: .seconds(90)) { t in
+    Test("\(RoutingCase.secureInEL3.title): a byte arrives while CPU 0 is held in TF-A", timeout: .seconds(90),
+      needs: StackLink.secureConsoleReads) { t in
       let probe = try t.optee.probe()
       let route = t.optee.route
       let from = t.secure.now()

@@ -47,15 +47,20 @@ package struct Test: Sendable {
   package var allowing: Set<String>
   /// Why this test is exempt from the check that every OP-TEE thread is FREE afterwards (nil: checked).
   package var leavesThreadsBusy: String?
+  /// The links of the stack this test cannot pass without, on a stack with these facts: when an earlier test of
+  /// the run found one broken, this one fails at once saying so (unless the runner runs dependents anyway).
+  package var needs: @Sendable (StackFacts) -> [StackLink]
   package var body: @Sendable (TestContext) async throws -> Void
 
   package init(_ name: String, timeout: Duration = .seconds(60), allowing: Set<String> = [],
-    leavesThreadsBusy reason: String? = nil, _ body: @escaping @Sendable (TestContext) async throws -> Void)
+    leavesThreadsBusy reason: String? = nil, needs: @escaping @Sendable (StackFacts) -> [StackLink] = { _ in [] },
+    _ body: @escaping @Sendable (TestContext) async throws -> Void)
   {
     self.name = name
     self.timeout = timeout
     self.allowing = allowing
     self.leavesThreadsBusy = reason
+    self.needs = needs
     self.body = body
   }
 }

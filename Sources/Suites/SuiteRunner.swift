@@ -20,6 +20,9 @@ package struct SuiteRunner: Sendable {
   package var repeats = 1
   /// Stop at the first test that fails or errs (`--exitfirst`); the tests not run are reported skipped.
   package var exitFirst = false
+  /// Run a test even when a link it needs was found broken by an earlier one (`--run-dependents`); by default it
+  /// fails at once, naming the link and the test that found it. Repeated runs always run every test.
+  package var runDependents = false
   /// Saved machines: restored instead of booted, and made by the first boot when missing (nil: every machine
   /// is booted).
   package var snapshots: SnapshotStore?
@@ -140,7 +143,25 @@ package struct SuiteRunner: Sendable {
     var pending = tests.flatMap { test in (1...repeats).map { (test: test, run: $0) } }
     var runs = RunsOfOneTest(repeats: repeats)
     var restoreFailure: String?
+    /// Fails the pending tests at the front that need a link an earlier test found broken, without a machine;
+    /// says whether it took any.
+    func failDependents() -> Bool {
+      var took = false
+      while let (test, k) = pending.first, let finding = brokenNeed(of: test) {
+        pending.removeFirst()
+        var r = TestResult(suite: suite.name, name: test.name, outcome: .failed, message: BrokenLinks.message(finding), seconds: 0,
+          notes: ["decided without a machine: run it anyway with --run-dependents"])
+        r.verdictAt = (ContinuousClock.now - memory.started).seconds
+        if let done = runs.add([r], last: k == repeats) {
+          results.append(contentsOf: done)
+          done.forEach(reporter.testFinished)
+        }
+        took = true
+      }
+      return took
+    }
     while !pending.isEmpty && !Task.isCancelled && memory.stopReason == nil {
+      if failDependents() { continue }
       let boots = numbers.next()
       let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
       var saved: URL?
@@ -160,6 +181,7 @@ package struct SuiteRunner: Sendable {
           let timerProof = try await self.ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
           ready = true
           while let (test, k) = pending.first, !Task.isCancelled {
+            if failDependents() { continue }
             pending.removeFirst()
             reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
             var (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil,
@@ -298,6 +320,9 @@ package struct SuiteRunner: Sendable {
     }
     verdict.add(pace: pace)
     let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
+    if outcome == .failed, let link = (thrown as? TestFailure)?.breaks {
+      memory.record(link, foundBy: "\(suite.name)/\(test.name)", message: message ?? "")
+    }
     await machine.normal.disallow(test.allowing)
     await machine.secure.disallow(test.allowing)
 
@@ -328,6 +353,12 @@ package struct SuiteRunner: Sendable {
   func threadInvariant(_ test: Test, on machine: Machine, poke: Bool = false) async -> StackChecks.Invariant {
     if let reason = test.leavesThreadsBusy { return .unavailable("exempt: \(reason)") }
     return await checks.afterTest(machine, poke)
+  }
+
+  /// What `test` needs that an earlier test found broken (nil when nothing, or when dependents run anyway).
+  func brokenNeed(of test: Test) -> BrokenLinks.Finding? {
+    guard !runDependents, repeats == 1 else { return nil }
+    return memory.broken(among: test.needs(facts))
   }
 
   /// A machine is spoiled when QEMU is gone, a bad pattern fired, or the shell no longer answers.
@@ -376,6 +407,7 @@ final class RunMemory: @unchecked Sendable {
   private var measured: HostPace?
   private var restoreFailed: String?
   private var stopped: String?
+  private var links = BrokenLinks()
 
   var pace: HostPace? { lock.withLock { measured } }
   /// Why the run stops early (`--exitfirst` after a failure): the tests not yet run are skipped with it.
@@ -388,6 +420,14 @@ final class RunMemory: @unchecked Sendable {
     get { lock.withLock { restoreFailed } }
     set { lock.withLock { restoreFailed = restoreFailed ?? newValue } }
   }
+
+  /// Records `link` as found broken (the first test to find it is kept).
+  func record(_ link: StackLink, foundBy: String, message: String) {
+    lock.withLock { links.record(link, foundBy: foundBy, message: message) }
+  }
+
+  /// The first of `needs` found broken so far.
+  func broken(among needs: [StackLink]) -> BrokenLinks.Finding? { lock.withLock { links.first(of: needs) } }
 
   /// The pace measured by `measure` the first time; the same value afterwards.
   func measureOnce(_ measure: () async throws -> HostPace) async throws -> HostPace {

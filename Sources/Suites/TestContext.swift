@@ -10,10 +10,13 @@ package struct TestFailure: Error, CustomStringConvertible, Sendable {
   package var details: String?
   /// The guest can never finish what the test waits for: the failure says where it hangs, and the machine goes.
   package var hangs: Bool
-  package init(message: String, details: String? = nil, hangs: Bool = false) {
+  /// The link of the stack this failure found broken: later tests that need it fail at once, naming it.
+  package var breaks: StackLink?
+  package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil) {
     self.message = message
     self.details = details
     self.hangs = hangs
+    self.breaks = breaks
   }
   package var description: String { message }
 }
@@ -74,6 +77,11 @@ package final class TestContext: @unchecked Sendable {
   /// Ends the test as a failure unless `condition` holds.
   package func require(_ condition: Bool, _ message: @autoclosure () -> String, details: String? = nil) throws {
     guard condition else { throw TestFailure(message: message(), details: details) }
+  }
+
+  /// Ends the test as a failure unless `condition` holds; the failure finds `link` broken (see `StackLink`).
+  package func require(_ condition: Bool, breaks link: StackLink?, _ message: @autoclosure () -> String, details: String? = nil) throws {
+    guard condition else { throw TestFailure(message: message(), details: details, breaks: link) }
   }
 
   /// The value, or the end of the test as a failure when there is none.

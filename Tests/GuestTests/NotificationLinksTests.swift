@@ -1,5 +1,6 @@
 import GDBRemote
 import Guest
+import Suites
 import Testing
 
 @Suite struct NotificationLinksTests {
@@ -21,6 +22,16 @@ import Testing
     #expect(notRaised?.contains("bottom half") == false)
     let noBottomHalf = links(causes: 5, counted: 5, bottomHalves: 0).firstBroken
     #expect(noBottomHalf?.contains("no bottom half ran (wd_ndrv_yielding_cb was never called)") == true)
+  }
+
+  /// A notification sent (or counted) and lost breaks the link every cause needs; a cause that sent none, or a
+  /// count of sends not known, does not say so.
+  @Test func aNotificationLostAfterItWasSentBreaksTheLink() {
+    #expect(links(causes: 5, sent: 5, counted: 0, bottomHalves: 0).breaks == .notifications)
+    #expect(links(causes: 5, counted: 5, bottomHalves: 0).breaks == .notifications)
+    #expect(links(causes: 5, sent: 0, counted: 0, bottomHalves: 0).breaks == nil)
+    #expect(links(causes: 5, counted: 0, bottomHalves: 0).breaks == nil)
+    #expect(links(causes: 5, sent: 5, counted: 5, bottomHalves: 5).breaks == nil)
   }
 
   @Test func partialLossesAreLeftToTheCountingChecks() {

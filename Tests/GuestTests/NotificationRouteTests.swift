@@ -1,5 +1,6 @@
 import GDBRemote
 import Guest
+import Suites
 import Testing
 
 /// A notification followed function by function, on each transport: the first link it did not get past is named.
@@ -54,6 +55,17 @@ import Testing
     let noBottom = broken(ffa, [("console_itr_cb", 0, nil), ("notif_send_async", 0, nil), ("gic_op_raise_sgi", 0, 8),
       ("handle_notification_info_get", 0, nil), ("handle_notification_get", 0, nil)])
     #expect(noBottom?.hasSuffix("asked which were pending (FFA_NOTIFICATION_INFO_GET), then fetched them (FFA_NOTIFICATION_GET), but no bottom half (yielding_console_notif) ran after 1 of them: the bottom half is not requested or not delivered") == true, "\(noBottom ?? "nil")")
+  }
+
+  /// Only a notification sent and then lost breaks the link every cause needs; one never sent is the cause's own.
+  @Test func aRouteBrokenAfterTheSendBreaksTheNotificationsLink() {
+    func link(_ list: [(String, Int, UInt64?)]) -> StackLink? {
+      smc.breaks(smc.traces(of: "console_itr_cb", bottomHalf: "yielding_console_notif", in: hits(list)), cause: "c", bottomHalf: "yielding_console_notif")
+    }
+    #expect(link([("console_itr_cb", 0, nil), ("notif_send_async", 0, nil)]) == .notifications)
+    #expect(link([("console_itr_cb", 0, nil), ("test_wd_callback", 0, nil), ("notif_send_async", 0, nil)]) == nil)
+    #expect(link([("console_itr_cb", 0, nil), ("notif_send_async", 0, nil), ("gic_op_raise_pi", 0, 219),
+      ("get_async_notif_value", 1, nil), ("yielding_console_notif", 1, nil)]) == nil)
   }
 
   /// A send on another CPU is not this cause's; nor is one after the CPU ran something else first.

@@ -53,6 +53,38 @@ extension Integration {
     #expect(result.exitCode == 1)
   }
 
+  /// A failure that finds a link broken decides, at once and without a machine, every later test that needs it;
+  /// a test that needs another link runs. With `runDependents` each runs to its own verdict.
+  @Test func aTestThatNeedsALinkFoundBrokenFailsAtOnceNamingIt() async throws {
+    let link = StackLink("the link under test"), other = StackLink("another link")
+    let first = Suite("finds") {
+      Test("finds it broken") { t in
+        _ = try await t.run("true")
+        try t.require(false, breaks: link, "the link is down on purpose")
+      }
+      Test("needs it") { t in _ = try await t.run("touch /tmp/needs-it-ran") }
+    }
+    let second = Suite("later") {
+      Test("needs it too", needs: { _ in [other, link] }) { t in _ = try await t.run("true") }
+      Test("needs another", needs: { _ in [other] }) { t in _ = try await t.run("true") }
+    }
+    var suites = [first, second]
+    suites[0].tests[1].needs = { _ in [link] }
+    var runner = try await runner("dependents")
+    let result = await runner.run(suites)
+    let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ("\($0.suite)/\($0.name)", $0) })
+    #expect(outcome["finds/finds it broken"]?.outcome == .failed)
+    for name in ["finds/needs it", "later/needs it too"] {
+      #expect(outcome[name]?.outcome == .failed && outcome[name]?.seconds == 0
+        && outcome[name]?.message == "not run: it needs the link under test, which finds/finds it broken found broken: the link is down on purpose",
+        "\(name): \(outcome[name]?.message ?? "missing")")
+    }
+    #expect(outcome["later/needs another"]?.outcome == .passed)
+    runner.runDependents = true
+    let anyway = await runner.run(suites)
+    #expect(anyway.allTests.filter { $0.name.hasPrefix("needs") }.allSatisfy { $0.outcome == .passed })
+  }
+
   @Test func failuresErrorsAndSkipsAreToldApartAndASpoiledMachineIsReplaced() async throws {
     let suite = Suite("faults") {
       Test("an assertion about the guest that does not hold") { t in
