@@ -74,11 +74,12 @@ package struct SecureConsole: Sendable {
     var typedAt: [Double] = []
     let from = t.secure.now()
     var keystroke = ContinuousClock.now
-    // Two bytes in a row that OP-TEE never read say the console does not read: more typing adds nothing but time.
-    var unreadInARow = 0, lateReads = 0
+    // A byte OP-TEE never read fails every test that types (each must be read once): typing more would only
+    // delay the verdict. Three read late say the same of their interrupt.
+    var unread = false, lateReads = 0
     for (i, byte) in text.utf8.enumerated() {
       if i > 0, let enough, await enough(i) { break }
-      if unreadInARow >= 2 || lateReads >= 3 { break }
+      if unread || lateReads >= 3 { break }
       bytes.append(byte)
       // The typist's rhythm is the stimulus itself: keystrokes `cadence` apart.
       if i > 0 { try await Task.sleep(until: keystroke + cadence, clock: .continuous) }
@@ -88,7 +89,7 @@ package struct SecureConsole: Sendable {
       typedAt.append(at)
       try await t.secure.send(bytes: [byte])
       let read = (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)) != nil
-      unreadInARow = read ? 0 : unreadInARow + 1
+      unread = !read
       if read, let late, t.secure.now() - at > late { lateReads += 1 }
     }
     return TypedBytes(bytes: bytes, typedAt: typedAt, input: await input(since: from))
