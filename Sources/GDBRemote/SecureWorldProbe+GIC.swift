@@ -98,3 +98,38 @@ extension SecureWorldProbe {
     }
   }
 }
+
+/// An interrupt's group in a GICv3 with two security states (GICD_IGROUPR and GICD_IGRPMODR).
+package enum InterruptGroup: String, Sendable {
+  case group0 = "Group 0", secureGroup1 = "Secure Group 1", nonSecureGroup1 = "Non-secure Group 1"
+  /// From the interrupt's GICD_IGROUPR and GICD_IGRPMODR bits.
+  package init(group: Bool, modifier: Bool) { self = group ? .nonSecureGroup1 : (modifier ? .secureGroup1 : .group0) }
+}
+
+extension SecureWorldProbe {
+  static let gicdIGROUPROffset: UInt64 = 0x80, gicdIGRPMODROffset: UInt64 = 0xD00, gicdIROUTEROffset: UInt64 = 0x6000
+
+  /// The group SPI `intid` belongs to, read through the selected CPU (stopped in the secure world: a secure read
+  /// sees every group).
+  package func group(of intid: Int, distributor: UInt64, deadline: Deadline) async throws -> InterruptGroup {
+    func isSet(_ bank: UInt64) async throws -> Bool {
+      let (register, mask) = Self.bit(of: intid, bank: bank, distributor: distributor)
+      return try await rsp.readInteger(register, size: 4, deadline: deadline) & mask != 0
+    }
+    return InterruptGroup(group: try await isSet(Self.gicdIGROUPROffset), modifier: try await isSet(Self.gicdIGRPMODROffset))
+  }
+
+  /// Routes SPI `intid` to CPU `cpu` (GICD_IROUTER's affinity 0: the CPU's index on QEMU's virt machine) and makes
+  /// it pending, both stored by the selected CPU (stopped in the secure world); returns whether it reads back pending.
+  package func raise(spi intid: Int, on cpu: Int, distributor: UInt64, deadline: Deadline) async throws -> Bool {
+    try await store32(UInt32(cpu), at: distributor + Self.gicdIROUTEROffset + UInt64(8 * intid), deadline: deadline)
+    return try await setPending(spi: intid, distributor: distributor, deadline: deadline)
+  }
+
+  /// Where every CPU is, read while the machine is stopped (in a stop's body).
+  package func cpuStates(deadline: Deadline) async throws -> [CPUStop] {
+    var cpus: [CPUStop] = []
+    for thread in try await rsp.threads(deadline: deadline) { cpus.append(try await rsp.cpuState(thread: thread, deadline: deadline)) }
+    return cpus
+  }
+}

@@ -64,7 +64,7 @@ package struct SecureConsole: Sendable {
 
   /// Types `text` one byte at a time, as a person would: each once OP-TEE read the one before (or `each` passed)
   /// and `cadence` after the keystroke before — so each byte meets a UART whose interrupt the previous bottom half
-  /// has enabled again. Stops early once `enough` says so (asked after each byte, with how many were typed), once two bytes in a row went
+  /// has enabled again. Stops early once `enough` says so (asked after each byte, with how many were typed), once a byte went
   /// unread (a console that does not read fails as soon as that is known), or once three bytes were read later than
   /// `late` seconds (a bound the caller fails on anyway). Returns what was typed and read.
   package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),

@@ -71,9 +71,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       t.note("typed → top half \(spread(chains.compactMap(\.toTopHalf))); top half → bottom half \(spread(chains.compactMap(\.toBottomHalf))); top half → byte printed \(spread(chains.compactMap(\.toPrinted)))")
       // The console's own notifications are those its top half sent; Linux's count is of the one notification
       // interrupt every cause raises (the watchdog's too, about once a second), so it proves the link only.
-      let links = NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: topHalves,
-        sent: consoleSent, counted: max(0, after - before), bottomHalf: "yielding_console_notif",
-        bottomHalves: log.count { $0.name == "yielding_console_notif" })
+      let links = NotificationLinks.console(in: log, counted: after - before)
       try t.require(links.firstBroken == nil, breaks: links.breaks, links.firstBroken ?? "")
       try t.require(typed.problems.isEmpty, "bytes typed at the secure console were not each read once, in order: \(typed.problems.joined(separator: "; "))")
       // A byte that a watchdog bottom half reads before its own interrupt is taken has no top half of its own — a

@@ -49,7 +49,10 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       t.check(peak <= n, "\(peak) calls were in the secure world at once (their TAs' own entry and return times overlap), OP-TEE has \(n) threads")
       t.check(timeline.wavesViolated(threads: n).isEmpty, "not served in waves of \(n): \(timeline.wavesViolated(threads: n).joined(separator: "; "))")
       t.check(timeline.wallSeconds >= timeline.lowerBound(threads: n) - 0.02, "the flood took \(timeline.wallSeconds) s, less than \(n) threads can")
-      t.check(busy.count == n, "the thread table showed \(busy.count) busy threads during the flood, expected all \(n)")
+      // Every thread busy at once: seen in the table at one instant, or, exactly, as n TA calls overlapping on
+      // OP-TEE's own clock (a driver that backs off after ETHREAD_LIMIT may leave a thread free at the instant read).
+      t.check(busy.count == n || peak == n,
+        "the thread table showed \(busy.count) busy threads during the flood, expected all \(n), and at most \(peak) TA calls overlapped on OP-TEE's clock")
       if t.facts.threadCountAdvertised {
         t.check(limitReturns == 0, "OP-TEE advertises its thread count, yet answered \(busyAnswer) \(limitReturns) times: more calls reached OP-TEE than its \(n) threads (the count it advertised is not \(n), or the driver does not queue to it)")
       } else {

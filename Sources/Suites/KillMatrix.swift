@@ -34,8 +34,9 @@ package enum KillMatrix {
   }
 
   package enum Seen: Sendable, Equatable {
-    /// The test failed and its message names the symptom.
-    case named(test: String, at: Double?)
+    /// The test failed and its message names the symptom (`decided`: without running, by a link an earlier test
+    /// found broken, whose words it repeats).
+    case named(test: String, at: Double?, decided: Bool = false)
     /// The test failed, but its message does not say what it must.
     case otherSymptom(test: String, message: String)
     /// The test passed (the fault escaped it), errored or was skipped.
@@ -49,7 +50,7 @@ package enum KillMatrix {
     runs.map { stack, fault, run in
       let tests = run.allTests.filter { $0.outcome != .skipped && !$0.isCase(in: run) }
       let checks = (fault?.caughtBy ?? []).map { expected in Check(expected: expected, seen: seen(expected, in: tests)) }
-      let namedAt = checks.compactMap { check -> Double? in if case .named(_, let at) = check.seen { at } else { nil } }.min()
+      let namedAt = checks.compactMap { check -> Double? in if case .named(_, let at, _) = check.seen { at } else { nil } }.min()
       return Row(stack: stack, fault: fault, checks: checks,
         failed: tests.filter { $0.outcome == .failed || $0.outcome == .flaky }.map(\.id),
         errors: tests.filter { $0.outcome == .error }.map(\.id), ran: tests.count, namedAt: namedAt, runSeconds: run.seconds)
@@ -62,14 +63,15 @@ package enum KillMatrix {
     let candidates = tests.filter { $0.id.localizedCaseInsensitiveContains(expected.test) }
     let failed = candidates.filter { $0.outcome == .failed || $0.outcome == .flaky }
     if let hit = failed.first(where: { expected.named(in: $0.message ?? "") }) {
-      return .named(test: hit.id, at: hit.verdictAt)
+      return .named(test: hit.id, at: hit.verdictAt, decided: BrokenLinks.decided(hit))
     }
     if let other = failed.first { return .otherSymptom(test: other.id, message: other.message ?? "") }
     if let test = candidates.first { return .notFailed(test: test.id, outcome: test.outcome, message: test.message) }
     return .notRun
   }
 
-  /// The summary (one line per stack) and the matrix (tests × stacks: ✗ failed, E error, · passed, blank: not run).
+  /// The summary (one line per stack) and the matrix (tests × stacks: ✗ failed, ↳ failed at once for a link an
+  /// earlier test found broken, E error, · passed, blank: not run).
   package static func markdown(_ rows: [Row], runs: [RunResult]) -> [String] {
     var lines = ["| stack | where | verdict | named by | first named at | run | green run of its suites | failed / ran |",
       "|---|---|---|---|---|---|---|---|"]
@@ -93,7 +95,7 @@ package enum KillMatrix {
     for run in runs { for test in run.allTests where !test.isCase(in: run) && !order.contains(test.id) { order.append(test.id) } }
     for id in order {
       let cells = zip(rows, runs).map { row, run -> String in
-        if row.failed.contains(id) { return "✗" }
+        if row.failed.contains(id) { return run.allTests.contains { $0.id == id && BrokenLinks.decided($0) } ? "↳" : "✗" }
         if row.errors.contains(id) { return "E" }
         return run.allTests.contains { $0.id == id && $0.outcome == .passed } ? "·" : " "
       }
@@ -117,7 +119,7 @@ package enum KillMatrix {
   static func describe(_ check: Check) -> String {
     let wanted = "\(check.expected.test) says \(check.expected.wanted)"
     switch check.seen {
-    case .named(let test, _): return "✓ \(test)"
+    case .named(let test, _, let decided): return "✓ \(test)\(decided ? " (↳ decided by a link found broken before it)" : "")"
     case .otherSymptom(let test, let message): return "✗ \(wanted): \(test) failed saying “\(message.prefix(160))”"
     case .notFailed(let test, let outcome, let message):
       return "✗ \(wanted): \(test) \(outcome.rawValue)\(message.map { " (“\($0.prefix(120))”)" } ?? "")"

@@ -1,4 +1,5 @@
 import Foundation
+import Reporting
 
 /// A link of the stack that tests lean on (the secure UART's interrupt reaching OP-TEE, notifications reaching
 /// Linux's bottom half). A test that finds one broken says so in its failure (`TestFailure.breaks`); a later test
@@ -34,6 +35,14 @@ package struct BrokenLinks: Sendable {
 
   /// The failure of a test that needs a broken link: said at once, with the link and who found it.
   package static func message(_ finding: Finding) -> String {
-    "not run: it needs \(finding.link), which \(finding.foundBy) found broken: \(finding.message)"
+    "\(decidedPrefix)\(finding.link), which \(finding.foundBy) found broken: \(finding.message)"
+  }
+
+  /// How the message of a test decided by a broken link begins.
+  package static let decidedPrefix = "not run: it needs "
+
+  /// Whether a result is that of a test decided by a link an earlier test found broken (it did not run).
+  package static func decided(_ result: TestResult) -> Bool {
+    result.outcome == .failed && (result.message ?? "").hasPrefix(decidedPrefix)
   }
 }

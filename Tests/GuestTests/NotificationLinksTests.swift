@@ -34,6 +34,17 @@ import Testing
     #expect(links(causes: 5, sent: 5, counted: 5, bottomHalves: 5).breaks == nil)
   }
 
+  /// The console's links from a watch: its top halves, the sends made from within them (not the watchdog's), the
+  /// bottom halves.
+  @Test func theConsolesLinksAreReadFromAWatch() {
+    let t = ContinuousClock.now
+    let hits = [("console_itr_cb", 0), ("notif_send_async", 0), ("test_wd_callback", 1), ("notif_send_async", 1)]
+      .map { WatchHit(name: $0.0, cpu: $0.1, at: t) }
+    let links = NotificationLinks.console(in: hits, counted: -1)
+    #expect(links.causes == 1 && links.sent == 1 && links.counted == 0 && links.bottomHalves == 0)
+    #expect(links.firstBroken?.contains("Linux counted no notification interrupt") == true && links.breaks == .notifications)
+  }
+
   @Test func partialLossesAreLeftToTheCountingChecks() {
     #expect(links(causes: 5, sent: 5, counted: 2, bottomHalves: 1).firstBroken == nil)
   }

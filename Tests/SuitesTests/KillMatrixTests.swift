@@ -65,4 +65,15 @@ import Testing
     #expect(!lines.contains { $0.hasPrefix("| s/t1/case") })
     #expect(lines.contains { $0.hasPrefix("| f | OP-TEE | **escaped**") })
   }
+
+  /// A test failed at once for a link an earlier test found broken is told apart from one that failed by itself.
+  @Test func aTestDecidedByABrokenLinkIsMarkedSo() {
+    let finding = BrokenLinks.Finding(link: StackLink("the notifications"), foundBy: "s/t1", message: "the notification interrupt does not reach Linux")
+    let runs = [run([test("t1", .failed, finding.message, at: 3), test("a byte typed", .failed, BrokenLinks.message(finding), at: 4)])]
+    let rows = KillMatrix.rows([("f", fault, runs[0])])
+    #expect(rows[0].checks[0].seen == .named(test: "s/a byte typed", at: 4, decided: true))
+    let lines = KillMatrix.markdown(rows, runs: runs)
+    #expect(lines.contains("| s/t1 | ✗ |") && lines.contains("| s/a byte typed | ↳ |"))
+    #expect(lines.contains { $0.contains("✓ s/a byte typed (↳ decided by a link found broken before it)") })
+  }
 }

@@ -117,6 +117,15 @@ package struct NotificationLinks: Sendable, Equatable {
 }
 
 extension NotificationLinks {
+  /// The links of the secure console's own notifications in a watch of its top half (console_itr_cb),
+  /// notif_send_async and the bottom half (yielding_console_notif) — with the watchdog's callout too, so its
+  /// notifications are not taken for the console's — and `counted`, Linux's count over the watch.
+  package static func console(in hits: [WatchHit], counted: Int) -> NotificationLinks {
+    NotificationLinks(cause: "the secure console's top half (console_itr_cb)", causes: hits.count { $0.name == "console_itr_cb" },
+      sent: sends(by: "console_itr_cb", in: hits), counted: max(0, counted), bottomHalf: "yielding_console_notif",
+      bottomHalves: hits.count { $0.name == "yielding_console_notif" })
+  }
+
   /// How many of `send`'s runs `cause` made: each run whose CPU's previous watched hit was `cause` (a top half
   /// notifies from within itself, on its own CPU). Exact where subtracting another cause's count is not: a watch
   /// that begins or ends between a callout and its notification counts one without the other.

@@ -1,0 +1,147 @@
+import Foundation
+import GDBRemote
+import Guest
+import HarnessSupport
+import Reporting
+import Suites
+
+/// A Group 0 interrupt, raised in the GIC itself while a CPU is in a given world, and TF-A's EL3 handler that
+/// must take it (seed 002's cases 7–9). TF-A's qemu platform has no Group 0 interrupt of its own without SDEI:
+/// the `group0` stack's TF-A makes SPI 46 one and takes it in `teeharness_group0_handler`
+/// (manifests/patches/tfa-group0-handler.patch), which acknowledges it and ends it (`plat_ic_end_of_interrupt`).
+enum Group0 {
+  static let spi = 46
+  static let handler = "teeharness_group0_handler"
+  static let end = "plat_ic_end_of_interrupt"
+
+  /// Why a stack cannot run the Group 0 cases, or nil when its TF-A has the handler.
+  static func unavailable(_ probe: SecureWorldProbe) -> String? {
+    if probe.firmware?.byName[handler] != nil { return nil }
+    return "this TF-A has no Group 0 interrupt: its qemu platform makes one only with SDEI_SUPPORT=1, whose EL3_EXCEPTION_HANDLING=1 "
+      + "sets the GIC's priority mask to 0x80 whenever OP-TEE runs, while OP-TEE leaves its secure timer (INTID 29) at priority 0x80: "
+      + "on QEMU 7.2 its FIQ then reads as spurious 1023 for ever (OP-TEE's gic_native_itr_handler, 96,231 times in 29 s) and Linux never "
+      + "boots. Run cases 7–9 on `--manifest group0`, whose TF-A makes SPI \(spi) a Group 0 interrupt with an EL3 handler"
+  }
+
+  /// Where a Group 0 interrupt raised for `cpu` at `raisedAt` went: the CPU's watched entries after it, the
+  /// handler's hits (their `x1`: the interrupt flags, bit 0 set when the normal world was interrupted) and the
+  /// INTIDs ended.
+  struct Taken {
+    var trail: [WatchHit]
+    var handled: [WatchHit]
+    var ended: [UInt64]
+    init(_ log: [WatchHit], cpu: Int, after raisedAt: ContinuousClock.Instant) {
+      trail = log.filter { $0.cpu == cpu && $0.at >= raisedAt }
+      handled = log.filter { $0.name == Group0.handler && $0.at >= raisedAt }
+      ended = log.filter { $0.name == Group0.end && $0.at >= raisedAt }.compactMap(\.argument)
+    }
+    /// The handler's hits on `cpu` that interrupted the normal world.
+    func fromNormalWorld(on cpu: Int) -> [WatchHit] { handled.filter { $0.cpu == cpu && ($0.argument ?? 0) & 1 == 1 } }
+    var description: String { trail.map(\.name).joined(separator: " → ") }
+  }
+
+  /// Raises SPI 46 for a CPU chosen at a stop in the secure world (`target`: given the stopped CPU and where every
+  /// CPU is, the CPU to raise it for, or nil to wait for the next stop) and waits, within `bound`, until TF-A's
+  /// handler has run; returns the watch's log, the CPU raised for and when.
+  static func raise(_ t: TestContext, probe: SecureWorldProbe, watching symbols: [String], at stop: String? = nil,
+    bound: Double, target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws
+    -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant)
+  {
+    let (log, (cpu, at)) = try await probe.watching([handler, end] + symbols, reading: [handler: "x1", end: "x0"]) { watch in
+      let raised = try await watch.whenStopped(at: stop, deadline: .after(.seconds(15))) { (stopped: CPUStop) -> (Int, ContinuousClock.Instant)? in
+        guard stopped.secure, stopped.exceptionLevel == 1 else { return nil }
+        guard let cpu = target(stopped, try await probe.cpuStates(deadline: .after(.seconds(5)))) else { return nil }
+        let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
+        let group = try await probe.group(of: spi, distributor: gicd, deadline: .after(.seconds(5)))
+        guard group == .group0 else {
+          throw TestFailure(message: "INTID \(spi) is \(group.rawValue) in the GIC distributor, not Group 0: TF-A did not make it the Group 0 interrupt its handler takes")
+        }
+        guard try await probe.raise(spi: spi, on: cpu, distributor: gicd, deadline: .after(.seconds(5))) else {
+          throw HarnessError("INTID \(spi) set pending through OP-TEE's GIC mapping does not read back pending")
+        }
+        return (cpu, .now)
+      }
+      _ = try await t.poll(within: .seconds(max(bound * 2, 2))) {
+        let (taken, ended) = (await watch.hits(of: handler), await watch.hits(of: end))
+        return taken > 0 && ended > 0
+      }
+      return raised
+    }
+    return (log, cpu, at)
+  }
+}
+
+/// Case 9: a Group 0 interrupt raised for a CPU that is in Linux goes straight to TF-A's EL3 handler on that CPU,
+/// from the normal world, without entering OP-TEE.
+func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLog) async throws {
+  let probe = try t.optee.probe(), route = t.optee.route
+  if let reason = Group0.unavailable(probe) { try await Group0.skip(t, .group0InNormal, reason, table: table) }
+  // Stopped at OP-TEE's next interrupt on one CPU, the interrupt is raised for another that is in the normal world.
+  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols, bound: bounds.maxSeconds) { stopped, cpus in
+    cpus.first { $0.cpu != stopped.cpu && !$0.secure }?.cpu
+  }
+  let taken = Group0.Taken(log, cpu: cpu, after: at)
+  let latency = taken.handled.first.map { ($0.at - at).seconds }
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), in the normal world: then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
+  var failure: String?
+  if taken.handled.isEmpty {
+    failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised for CPU \(cpu) in the normal world never reached TF-A's \(Group0.handler) in EL3; CPU \(cpu) executed: \(taken.description.isEmpty ? "nothing watched" : taken.description)"
+  } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
+    failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), interrupting the normal world (its flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
+  } else if let entered = taken.trail.prefix(while: { $0.name != Group0.handler }).first(where: { route.entrySymbols.contains($0.name) }) {
+    failure = "the Group 0 interrupt went through OP-TEE (\(entered.name)) before TF-A's handler: \(taken.description)"
+  } else if taken.ended != [UInt64(Group0.spi)] {
+    failure = "TF-A's handler ran but did not end INTID \(Group0.spi) (plat_ic_end_of_interrupt ended \(taken.ended))"
+  } else if (latency ?? .infinity) > bounds.maxSeconds {
+    failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
+  }
+  t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the normal world", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
+  await table.record(RoutingRow(.group0InNormal, handler: "TF-A \(Group0.handler), from the normal world", count: taken.handled.count,
+    verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
+  try t.require(failure == nil, failure ?? "")
+}
+
+/// Case 8: a Group 0 interrupt raised for the CPU on which a TA runs (stopped in one of its system calls, where
+/// OP-TEE has foreign interrupts unmasked) is foreign to OP-TEE: it takes it at its FIQ vector, returns to the
+/// normal world (thread_foreign_intr_exit), and only there does TF-A's EL3 handler take it.
+func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLog) async throws {
+  let probe = try t.optee.probe(), route = t.optee.route
+  if let reason = Group0.unavailable(probe) { try await Group0.skip(t, .group0InSecure, reason, table: table) }
+  let fiq = "elx_fiq", exit = "thread_foreign_intr_exit"
+  let spin = try await t.client.start(1, "spin", ms: 3000, tag: "group0-spin", cpu: 0)
+  try await t.client.waitUntilInvoking(spin, count: 1)
+  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols + [fiq, exit], at: "syscall_get_time",
+    bound: bounds.maxSeconds) { stopped, _ in stopped.cpu }
+  let timeline = try await t.client.finish(spin, timeout: .seconds(30))
+  let taken = Group0.Taken(log, cpu: cpu, after: at)
+  let latency = taken.handled.first.map { ($0.at - at).seconds }
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), stopped in a TA's system call (syscall_get_time): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
+  let names = taken.trail.map(\.name)
+  let order = [fiq, exit, Group0.handler].map { names.firstIndex(of: $0) }
+  var failure: String?
+  if taken.handled.isEmpty {
+    failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised for CPU \(cpu) in the secure world never reached TF-A's \(Group0.handler); CPU \(cpu) executed: \(taken.description.isEmpty ? "nothing watched" : taken.description)"
+  } else if order.contains(nil) || order != order.sorted(by: { ($0 ?? 0) < ($1 ?? 0) }) {
+    failure = "the Group 0 interrupt should be foreign to OP-TEE: taken at its FIQ vector (\(fiq)), OP-TEE returning to the normal world (\(exit)), then TF-A's \(Group0.handler) in EL3; CPU \(cpu) executed: \(taken.description)"
+  } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
+    failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
+  } else if taken.ended != [UInt64(Group0.spi)] {
+    failure = "TF-A's handler ran but did not end INTID \(Group0.spi) (plat_ic_end_of_interrupt ended \(taken.ended))"
+  } else if !(timeline.isComplete && timeline.failures.isEmpty) {
+    failure = "the spinning call did not come back whole after OP-TEE left it for the Group 0 interrupt: \(timeline.failures.map(\.result))"
+  } else if (latency ?? .infinity) > bounds.maxSeconds {
+    failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
+  }
+  t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the secure world", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
+  await table.record(RoutingRow(.group0InSecure, handler: "TF-A \(Group0.handler), after OP-TEE's \(fiq) → \(exit)", count: taken.handled.count,
+    verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
+  try t.require(failure == nil, failure ?? "")
+}
+
+extension Group0 {
+  /// Skips a case the stack cannot run, with the reason in the routing table too.
+  static func skip(_ t: TestContext, _ c: RoutingCase, _ reason: String, table: RoutingLog) async throws -> Never {
+    await table.record(RoutingRow(c, handler: "-", count: nil, verdict: "skipped: \(reason)"))
+    try t.skip(reason)
+  }
+}
