@@ -126,10 +126,13 @@ extension SecureWorldProbe {
     return try await setPending(spi: intid, distributor: distributor, deadline: deadline)
   }
 
-  /// Where every CPU is, read while the machine is stopped (in a stop's body).
+  /// Where every CPU is, read while the machine is stopped (in a stop's body); the CPU selected before stays
+  /// selected (memory reads go through its translation).
   package func cpuStates(deadline: Deadline) async throws -> [CPUStop] {
+    let selected = await rsp.current
     var cpus: [CPUStop] = []
     for thread in try await rsp.threads(deadline: deadline) { cpus.append(try await rsp.cpuState(thread: thread, deadline: deadline)) }
+    if let selected { try await rsp.selectThread(selected, deadline: deadline) }
     return cpus
   }
 }
