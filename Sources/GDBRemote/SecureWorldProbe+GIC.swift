@@ -53,9 +53,9 @@ extension SecureWorldProbe {
   /// Makes interrupt `intid` (an SPI) pending, as its device's line would (GICD_ISPENDR: a one sets, a zero
   /// leaves alone); returns whether the distributor then shows it pending. The stub's own memory writes never
   /// reach a device (QEMU writes only RAM and ROM for a debugger), so the CPU writes it (`store32`).
-  package func setPending(spi intid: Int, distributor: UInt64, deadline: Deadline) async throws -> Bool {
+  package func setPending(spi intid: Int, distributor: UInt64, inEL3: Bool = false, deadline: Deadline) async throws -> Bool {
     let (register, mask) = Self.bit(of: intid, bank: Self.gicdISPENDROffset, distributor: distributor)
-    try await store32(UInt32(mask), at: register, deadline: deadline)
+    try await store32(UInt32(mask), at: register, inEL3: inEL3, deadline: deadline)
     return try await rsp.readInteger(register, size: 4, deadline: deadline) & mask != 0
   }
 
@@ -65,11 +65,16 @@ extension SecureWorldProbe {
   /// Has the selected CPU, stopped in the secure world, store `value` at `address` (a device register through
   /// OP-TEE's mapping): it executes once one 32-bit store of OP-TEE's own code (in `io_write32`, or in the GIC
   /// driver that calls it), with its registers set to make it this store, then goes back to where it was.
+  /// With `inEL3`, the CPU is stopped in EL3 and borrows a store of TF-A's GIC driver (bl31.elf) instead, to a
+  /// physical address (EL3 maps the GIC flat).
   /// - Throws: `HarnessError` when no such instruction is found, or the step does not end after it.
-  package func store32(_ value: UInt32, at address: UInt64, deadline: Deadline) async throws {
+  package func store32(_ value: UInt32, at address: UInt64, inEL3: Bool = false, deadline: Deadline) async throws {
     var found: (at: UInt64, base: Int, source: Int, offset: UInt64)?
-    for place in ["io_write32", "gic_it_set_pending", "gic_op_raise_pi"].compactMap({ tee.byName[$0]?.address }) where found == nil {
-      let code = try await rsp.readMemory(place, count: 128, deadline: deadline)
+    let (image, places) = inEL3
+      ? (firmware, ["gicv3_rdistif_init", "gicv3_distif_init", "gicv3_cpuif_enable"])
+      : (Optional(tee), ["io_write32", "gic_it_set_pending", "gic_op_raise_pi"])
+    for place in places.compactMap({ image?.byName[$0]?.address }) where found == nil {
+      let code = try await rsp.readMemory(place, count: inEL3 ? 256 : 128, deadline: deadline)
       for i in stride(from: 0, to: code.count - 3, by: 4) {
         let word = UInt32(code[i]) | UInt32(code[i + 1]) << 8 | UInt32(code[i + 2]) << 16 | UInt32(code[i + 3]) << 24
         let (base, source) = (Int(word >> 5 & 0x1f), Int(word & 0x1f))
@@ -81,7 +86,7 @@ extension SecureWorldProbe {
       }
     }
     guard let store = found, address >= store.offset else {
-      throw HarnessError("no 32-bit store (STR Wt, [Xn]) in io_write32, gic_it_set_pending or gic_op_raise_pi (\(tee.file)) to write a device register with")
+      throw HarnessError("no 32-bit store (STR Wt, [Xn]) in \(places.joined(separator: ", ")) (\(image?.file ?? "no bl31.elf")) to write a device register with")
     }
     let after = try await executeOnce(store.at, with: ["x\(store.base)": address - store.offset, "x\(store.source)": UInt64(value)], deadline: deadline)
     guard after == store.at + 4 else {
@@ -121,10 +126,13 @@ extension SecureWorldProbe {
 
   /// Routes SPI `intid` to CPU `cpu` (GICD_IROUTER's affinity 0: the CPU's index on QEMU's virt machine) and makes
   /// it pending, both stored by the selected CPU (stopped in the secure world); returns whether it reads back pending.
-  package func raise(spi intid: Int, on cpu: Int, distributor: UInt64, deadline: Deadline) async throws -> Bool {
-    try await store32(UInt32(cpu), at: distributor + Self.gicdIROUTEROffset + UInt64(8 * intid), deadline: deadline)
-    return try await setPending(spi: intid, distributor: distributor, deadline: deadline)
+  package func raise(spi intid: Int, on cpu: Int, distributor: UInt64, inEL3: Bool = false, deadline: Deadline) async throws -> Bool {
+    try await store32(UInt32(cpu), at: distributor + Self.gicdIROUTEROffset + UInt64(8 * intid), inEL3: inEL3, deadline: deadline)
+    return try await setPending(spi: intid, distributor: distributor, inEL3: inEL3, deadline: deadline)
   }
+
+  /// The GIC distributor's physical address on QEMU's virt machine, as EL3 maps it.
+  package static let gicdPhysical: UInt64 = 0x0800_0000
 
   /// Where every CPU is, read while the machine is stopped (in a stop's body); the CPU selected before stays
   /// selected (memory reads go through its translation).

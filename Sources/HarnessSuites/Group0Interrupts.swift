@@ -148,6 +148,49 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   try t.require(failure == nil, failure ?? "")
 }
 
+/// Case 7: a Group 0 interrupt raised while CPU 0 is held in EL3 (TF-A taking a yielding call into OP-TEE) waits
+/// there, EL3 running with interrupts masked; let go, CPU 0 must take it in TF-A's EL3 handler — straight away if
+/// it is back in the normal world first, or after OP-TEE, for which it is foreign, returned there — and end it.
+func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLog) async throws {
+  let probe = try t.optee.probe(), route = t.optee.route
+  if let reason = Group0.unavailable(probe) { try await Group0.skip(t, .group0InEL3, reason, table: table) }
+  let ends = (try? probe.address(of: Group0.end)) != nil
+  let gicd = SecureWorldProbe.gicdPhysical
+  let seen: AfterEL3, prompt: GuestCalls
+  do {
+    (seen, prompt) = try await probe.afterHeldInEL3(cpu: 0, at: route.smcHandler, entering: route.entersOPTEE,
+      symbols: route.entrySymbols + ["elx_fiq", "thread_foreign_intr_exit", Group0.handler], until: ends ? Group0.end : Group0.handler,
+      deadline: .after(.seconds(30)), prompt: { try await t.client.start(1, "return", tag: "el3-group0", cpu: 0) }) { _ in
+      // CPU 0, in EL3, stores to the distributor itself through one of TF-A's own instructions.
+      let group = try await probe.group(of: Group0.spi, distributor: gicd, deadline: .after(.seconds(5)))
+      guard group == .group0 else {
+        throw TestFailure(message: "INTID \(Group0.spi) is \(group.rawValue) in the GIC distributor, not Group 0: TF-A did not make it the Group 0 interrupt its handler takes")
+      }
+      guard try await probe.raise(spi: Group0.spi, on: 0, distributor: gicd, inEL3: true, deadline: .after(.seconds(5))) else {
+        throw HarnessError("INTID \(Group0.spi) set pending by CPU 0 in EL3 does not read back pending")
+      }
+    }
+  } catch let late as DeadlineExceeded {
+    let failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised while CPU 0 was held in TF-A's \(route.smcHandler) never brought CPU 0 to TF-A's \(Group0.handler)\(ends ? " and \(Group0.end)" : "") once let go: \(late.description)"
+    await table.record(RoutingRow(.group0InEL3, handler: "TF-A \(Group0.handler)", count: 0, verdict: "FAILED: \(failure)"))
+    throw TestFailure(message: failure)
+  }
+  let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
+  let trail = seen.log.map(\.name)
+  t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while INTID \(Group0.spi) (Group 0) was raised for it; let go, it executed \(trail.joined(separator: " → "))")
+  var failure: String?
+  if trail.filter({ $0 == Group0.handler }).count != 1 {
+    failure = "TF-A's \(Group0.handler) should run once on CPU 0 after it left EL3: it executed \(trail.joined(separator: " → "))"
+  } else if !ends {
+    failure = Group0.notEnded(Group0.Taken([], cpu: 0, after: .now), probe: probe)
+  } else if !(prompted.isComplete && prompted.failures.isEmpty) {
+    failure = "the call CPU 0 was taking into OP-TEE did not come back whole: \(prompted.failures.map(\.result))"
+  }
+  await table.record(RoutingRow(.group0InEL3, handler: "TF-A \(Group0.handler), once CPU 0 left EL3 (\(trail.joined(separator: " → ")))", count: 1,
+    verdict: failure.map { "FAILED: \($0)" } ?? "passed"))
+  try t.require(failure == nil, failure ?? "")
+}
+
 extension Group0 {
   /// The failure of a handler that did not end the interrupt it took.
   static func notEnded(_ taken: Taken, probe: SecureWorldProbe) -> String {
