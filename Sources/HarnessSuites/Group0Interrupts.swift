@@ -101,10 +101,8 @@ func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   } else if (latency ?? .infinity) > bounds.maxSeconds {
     failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
   }
-  t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the normal world", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
-  await table.record(RoutingRow(.group0InNormal, handler: "TF-A \(Group0.handler), from the normal world", count: taken.handled.count,
-    verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
-  try t.require(failure == nil, failure ?? "")
+  try await Group0.conclude(t, .group0InNormal, handledBy: "TF-A \(Group0.handler), from the normal world", taken: taken, latency: latency,
+    bound: bounds.maxSeconds, failure: failure, table: table)
 }
 
 /// Case 8: a Group 0 interrupt raised for the CPU on which a TA runs (stopped in one of its system calls, where
@@ -142,10 +140,8 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
       failure = "the spinning call did not come back whole after OP-TEE left it for the Group 0 interrupt: \(timeline.failures.map(\.result))"
     }
   }
-  t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the secure world", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
-  await table.record(RoutingRow(.group0InSecure, handler: "TF-A \(Group0.handler), after OP-TEE's \(fiq) → \(exit)", count: taken.handled.count,
-    verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
-  try t.require(failure == nil, failure ?? "")
+  try await Group0.conclude(t, .group0InSecure, handledBy: "TF-A \(Group0.handler), after OP-TEE's \(fiq) → \(exit)", taken: taken,
+    latency: latency, bound: bounds.maxSeconds, failure: failure, table: table)
 }
 
 /// Case 7: a Group 0 interrupt raised while CPU 0 is held in EL3 (TF-A taking a yielding call into OP-TEE) waits
@@ -196,6 +192,16 @@ func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLo
 }
 
 extension Group0 {
+  /// Ends a case: its latency kept, its row in the routing table, the test failed with `failure` if any.
+  static func conclude(_ t: TestContext, _ c: RoutingCase, handledBy: String, taken: Taken, latency: Double?, bound: Double,
+    failure: String?, table: RoutingLog) async throws
+  {
+    t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the \(c.world.rawValue)", unit: "s", samples: latency.map { [$0] } ?? [], bound: bound))
+    await table.record(RoutingRow(c, handler: handledBy, count: taken.handled.count,
+      verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
+    try t.require(failure == nil, failure ?? "")
+  }
+
   /// The failure of a handler that did not end the interrupt it took.
   static func notEnded(_ taken: Taken, probe: SecureWorldProbe) -> String {
     let why = (try? probe.address(of: end)) == nil
