@@ -38,7 +38,6 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         }
       }
       let watchEnded = ContinuousClock.now
-      let links = chain.isEmpty ? nil : NotificationLinks.console(in: log, counted: try await t.interrupts.notifications() - notifiedBefore)
       let (el3Runs, handed, received) = route.handovers(in: log, ended: watchEnded)
       // The path first (its breakpoints see the first interrupts, which a broken stack may handle only once), then
       // the latencies without breakpoints — unless the path already broke where EL3 hands over, or a byte was never
@@ -60,6 +59,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let latency = single?.latencies.compactMap { $0 } ?? []
       let problems = (single?.problems ?? []) + (burst?.problems ?? []).map { "burst: \($0)" } + routed.problems.map { "with breakpoints: \($0)" }
       let bytes = "bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; "))"
+      // Bytes whose top half ran and that were never read, on a path EL3 did hand over: the notification chain
+      // says which link lost them. Linux's count is read only then — a stack whose handover broke may have left
+      // the guest unable to answer.
+      let links = chain.isEmpty || handoverBroken || routed.problems.isEmpty || paths.isEmpty ? nil
+        : NotificationLinks.console(in: log, counted: try await t.interrupts.notifications() - notifiedBefore)
       // A handler that never ran at all: the distributor says whether the interrupt could reach OP-TEE by any path.
       let inGIC = paths.isEmpty ? try? await probe.spiStateAtNextInterrupt(Interrupts.secureUARTIntid, deadline: .after(.seconds(5))) : nil
       var failure: String?, breaks: StackLink?
