@@ -97,7 +97,7 @@ func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   } else if let entered = taken.trail.prefix(while: { $0.name != Group0.handler }).first(where: { route.entrySymbols.contains($0.name) }) {
     failure = "the Group 0 interrupt went through OP-TEE (\(entered.name)) before TF-A's handler: \(taken.description)"
   } else if taken.ended != [UInt64(Group0.spi)] {
-    failure = Group0.notEnded(taken, probe: probe)
+    failure = Group0.notEnded(ended: taken.ended, probe: probe)
   } else if (latency ?? .infinity) > bounds.maxSeconds {
     failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
   }
@@ -129,7 +129,7 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
     failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
   } else if taken.ended != [UInt64(Group0.spi)] {
-    failure = Group0.notEnded(taken, probe: probe)
+    failure = Group0.notEnded(ended: taken.ended, probe: probe)
   } else if (latency ?? .infinity) > bounds.maxSeconds {
     failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
   }
@@ -177,7 +177,7 @@ func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLo
   if trail.filter({ $0 == Group0.handler }).count != 1 {
     failure = "TF-A's \(Group0.handler) should run once on CPU 0 after it left EL3: it executed \(trail.joined(separator: " → "))"
   } else if !ends {
-    failure = Group0.notEnded(Group0.Taken([], cpu: 0, after: .now), probe: probe)
+    failure = Group0.notEnded(ended: [], probe: probe)
   }
   // The call is looked at only once the interrupt is judged: a CPU left with an interrupt active takes no other.
   if failure == nil {
@@ -203,10 +203,10 @@ extension Group0 {
   }
 
   /// The failure of a handler that did not end the interrupt it took.
-  static func notEnded(_ taken: Taken, probe: SecureWorldProbe) -> String {
+  static func notEnded(ended: [UInt64], probe: SecureWorldProbe) -> String {
     let why = (try? probe.address(of: end)) == nil
       ? "bl31.elf has no \(end): nothing in it ends an interrupt in EL3"
-      : "\(end) ended \(taken.ended.isEmpty ? "none" : taken.ended.map { "INTID \($0)" }.joined(separator: ", "))"
+      : "\(end) ended \(ended.isEmpty ? "none" : ended.map { "INTID \($0)" }.joined(separator: ", "))"
     return "TF-A's \(handler) took the Group 0 interrupt but did not end INTID \(spi) (\(why)): it stays active at the highest priority, and no interrupt reaches that CPU again"
   }
 
