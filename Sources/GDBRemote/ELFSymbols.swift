@@ -13,6 +13,8 @@ package struct ELFSymbols: Sendable {
 
   package let file: String
   package private(set) var byName: [String: Symbol] = [:]
+  /// The file's sections that occupy memory with contents (code, data): where each is loaded and its bytes.
+  private var loaded: [(address: UInt64, bytes: ArraySlice<UInt8>)] = []
 
   /// Reads `.symtab` (or `.dynsym`) of `url`.
   /// - Throws: `HarnessError` when the file is not an ELF64 little-endian file or has no symbol table.
@@ -42,13 +44,16 @@ package struct ELFSymbols: Sendable {
     guard sectionOffset > 0, sectionSize >= 64, inside(sectionOffset, sectionSize * sectionCount) else {
       throw fail("bad section headers")
     }
-    struct Section { var type: UInt32; var offset: Int; var size: Int; var link: Int; var entsize: Int }
+    struct Section { var type: UInt32; var flags: UInt64; var address: UInt64; var offset: Int; var size: Int; var link: Int; var entsize: Int }
     let sections = (0..<sectionCount).map { i -> Section in
       let base = sectionOffset + i * sectionSize
-      return Section(type: data.u32(base + 4), offset: Int(exactly: data.u64(base + 0x18)) ?? -1,
-        size: Int(exactly: data.u64(base + 0x20)) ?? -1, link: Int(data.u32(base + 0x28)),
-        entsize: Int(exactly: data.u64(base + 0x38)) ?? -1)
+      return Section(type: data.u32(base + 4), flags: data.u64(base + 8), address: data.u64(base + 0x10),
+        offset: Int(exactly: data.u64(base + 0x18)) ?? -1, size: Int(exactly: data.u64(base + 0x20)) ?? -1,
+        link: Int(data.u32(base + 0x28)), entsize: Int(exactly: data.u64(base + 0x38)) ?? -1)
     }
+    // SHT_PROGBITS with SHF_ALLOC: what the loader puts in memory as the file has it.
+    loaded = sections.filter { $0.type == 1 && $0.flags & 2 != 0 && inside($0.offset, $0.size) && $0.address != 0 }
+      .map { ($0.address, data[$0.offset..<($0.offset + $0.size)]) }
     guard let table = sections.first(where: { $0.type == 2 }) ?? sections.first(where: { $0.type == 11 }),
       table.link < sections.count, table.entsize >= 24
     else { throw fail("no symbol table") }
@@ -80,6 +85,44 @@ package struct ELFSymbols: Sendable {
   }
 
   package func address(_ name: String) throws -> UInt64 { try symbol(name).address }
+
+  /// The 32-bit little-endian word the file loads at `address`, or nil when no loaded section holds it.
+  package func word(at address: UInt64) -> UInt32? {
+    for section in loaded where address >= section.address && address - section.address + 4 <= UInt64(section.bytes.count) {
+      let at = section.bytes.startIndex + Int(address - section.address)
+      return (0..<4).reduce(UInt32(0)) { $0 | UInt32(section.bytes[at + $1]) << (8 * UInt32($1)) }
+    }
+    return nil
+  }
+
+  /// Where `caller`'s calls to `callee` return: past each AArch64 `bl` in `caller` (its symbol's size, else
+  /// `reach` bytes from its start) whose target is `callee`.
+  /// - Throws: `HarnessError` when either symbol is missing.
+  package func returns(from caller: String, callingTo callee: String, reach: UInt64 = 0x400) throws -> [UInt64] {
+    let start = try symbol(caller), target = try address(callee)
+    let length = start.size > 0 ? start.size : reach
+    return stride(from: start.address, to: start.address + length, by: 4).compactMap { pc in
+      guard let instruction = word(at: pc), let to = Self.branchAndLinkTarget(instruction, at: pc), to == target else { return nil }
+      return pc + 4
+    }
+  }
+
+  /// The target of an AArch64 `bl` (`100101` and a signed 26-bit word offset) at `pc`, or nil for any other
+  /// instruction.
+  package static func branchAndLinkTarget(_ instruction: UInt32, at pc: UInt64) -> UInt64? {
+    guard instruction & 0xFC00_0000 == 0x9400_0000 else { return nil }
+    let offset = Int64(Int32(bitPattern: instruction << 6) >> 6) * 4
+    return UInt64(bitPattern: Int64(bitPattern: pc) &+ offset)
+  }
+
+  /// Where `address` is, by the nearest symbol at or below it within `reach` bytes ("el1_fiq_sp1",
+  /// "interrupt_call_handlers+0x3c"), or nil when no symbol is that near. Labels without a size (a vector's
+  /// entries) count as much as functions.
+  package func locate(_ address: UInt64, reach: UInt64 = 0x1000) -> String? {
+    let nearest = byName.values.filter { $0.address != 0 && $0.address <= address && address - $0.address < max(reach, $0.size) }
+      .max { ($0.address, $1.name) < ($1.address, $0.name) }
+    return nearest.map { $0.address == address ? $0.name : "\($0.name)+0x\(String(address - $0.address, radix: 16))" }
+  }
 }
 
 extension Array where Element == UInt8 {

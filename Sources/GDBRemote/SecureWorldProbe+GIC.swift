@@ -143,4 +143,15 @@ extension SecureWorldProbe {
     if let selected { try await rsp.selectThread(selected, deadline: deadline) }
     return cpus
   }
+
+  /// Where every CPU is now, read with the machine stopped for a moment: "CPU 0 at EL1 secure, in el1_fiq_sp1"
+  /// (OP-TEE's symbols in the secure EL1 and EL0, TF-A's in EL3; the normal world by its pc alone).
+  package func whereCPUsAre(deadline: Deadline) async throws -> [String] {
+    try await rsp.halted(deadline: deadline) { _ in
+      try await cpuStates(deadline: deadline).map { cpu in
+        let symbols = !cpu.secure ? nil : cpu.exceptionLevel == 3 ? firmware : tee
+        return "\(cpu.description)\(symbols?.locate(cpu.pc).map { ", in \($0)" } ?? "")"
+      }
+    }
+  }
 }

@@ -60,6 +60,15 @@ package struct SecureWorldProbe: Sendable {
     self.poke = poke
   }
 
+  /// Pokes now and every `interval` until cancelled: for a stop one byte may not bring — OP-TEE reading its
+  /// console in a bottom half takes a byte that arrives before the bottom half runs with no interrupt of its own.
+  package func pokeUntilCancelled(every interval: Duration = .milliseconds(500)) async throws {
+    while true {
+      try await poke()
+      try await Task.sleep(for: interval)
+    }
+  }
+
   /// The address of `symbol` in OP-TEE (tee.elf), else in TF-A's BL31 (bl31.elf).
   /// - Throws: `HarnessError` when neither has it.
   package func address(of symbol: String) throws -> UInt64 {
@@ -94,7 +103,11 @@ package struct SecureWorldProbe: Sendable {
       if requireSecure && !cpu.secure {
         throw HarnessError("stopped at \(symbol) but \(cpu.description): secure memory cannot be read from there")
       }
-      return (try await body(cpu), prompted)
+      let result = try await body(cpu)
+      // Past the symbol's first instruction: a breakpoint armed there next sees the next call, not this one again.
+      try await halt.select(stop.thread ?? cpu.thread, deadline: deadline)
+      try await halt.stepOver(address, deadline: deadline)
+      return (result, prompted)
     }
     try await prompted?.value
     return result

@@ -39,6 +39,8 @@ package actor SecureWorldWatch {
   private var nextRequest = 0
   /// Requests given up while being served.
   private var withdrawn: Set<Int> = []
+  /// What brings a CPU to a request's stop, by request: cancelled once the request is answered.
+  private var prompts: [Int: Task<Void, Never>] = [:]
   private var armedEntries: Set<UInt64> = []
   /// Who waits for the breakpoints to be armed (nil once they are, or once the watch ended).
   private var armedWaiters: [CheckedContinuation<Void, any Error>]? = []
@@ -71,9 +73,12 @@ package actor SecureWorldWatch {
   /// Runs `body` with the machine stopped, the CPU that next enters OP-TEE at `symbol` (default: its interrupt
   /// handler, which the probe pokes when no periodic interrupt enters it) selected; `body` returns nil to wait
   /// for the next such stop instead. The machine runs on afterwards, the watch logging as before.
-  /// - Throws: `DeadlineExceeded` (saying `waitingFor`) when no fitting stop comes in time; what `body` throws.
+  /// `prompt`, when given, starts once the request waits for its stop: what brings a CPU there (a byte typed);
+  /// it is cancelled once the request is answered, so it may go on prompting until then.
+  /// - Throws: `DeadlineExceeded` (saying `waitingFor`) when no fitting stop comes in time; what `body` or
+  ///   `prompt` throws.
   package func whenStopped<T: Sendable>(at symbol: String? = nil, deadline: Deadline = .after(.seconds(10)), waitingFor: String? = nil,
-    _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T
+    prompt: (@Sendable () async throws -> Void)? = nil, _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T
   {
     guard !finishing else { throw HarnessError("the watch is over: stop the machine inside its body") }
     let address = try symbol.map { try probe.address(of: $0) } ?? entry
@@ -82,14 +87,16 @@ package actor SecureWorldWatch {
     let what = waitingFor ?? "a CPU to enter OP-TEE at \(symbol ?? "interrupt_main_handler")"
     return try await withDeadline(deadline, what) {
       try await withTaskCancellationHandler {
-        try await self.enqueue(id: id, address: address, body)
+        try await self.enqueue(id: id, address: address, prompt: prompt, body)
       } onCancel: {
         Task { await self.withdraw(id) }
       }
     }
   }
 
-  private func enqueue<T: Sendable>(id: Int, address: UInt64, _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T {
+  private func enqueue<T: Sendable>(id: Int, address: UInt64, prompt: (@Sendable () async throws -> Void)?,
+    _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T
+  {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
       requests.append(Request(id: id, address: address) { stop in
         do {
@@ -100,15 +107,21 @@ package actor SecureWorldWatch {
         }
         return true
       })
+      if let prompt {
+        prompts[id] = Task {
+          do { try await prompt() } catch is CancellationError {} catch { await self.withdraw(id, error) }
+        }
+      }
     }
   }
 
-  /// A request given up (its deadline passed): answered with `CancellationError` unless already served.
-  private func withdraw(_ id: Int) async {
+  /// A request given up (its deadline passed, its prompt failed): answered with `error` unless already served.
+  private func withdraw(_ id: Int, _ error: any Error = CancellationError()) async {
     // One being served now is answered when its service ends.
     guard let k = requests.firstIndex(where: { $0.id == id }) else { withdrawn.insert(id); return }
     let request = requests.remove(at: k)
-    _ = await request.run(.failure(CancellationError()))
+    prompts.removeValue(forKey: id)?.cancel()
+    _ = await request.run(.failure(error))
   }
 
   func finish() { finishing = true }
@@ -141,6 +154,8 @@ package actor SecureWorldWatch {
   private func failRequests(_ error: any Error) async {
     let pending = requests
     requests = []
+    for prompt in prompts.values { prompt.cancel() }
+    prompts = [:]
     for request in pending { _ = await request.run(.failure(error)) }
   }
 
@@ -184,8 +199,11 @@ package actor SecureWorldWatch {
       // Taken out while they run, so that a deadline passing meanwhile cannot answer one twice.
       let here = requests.filter { $0.address == cpu.pc }
       requests.removeAll { $0.address == cpu.pc }
-      for request in here where !(await request.run(.success(cpu))) {
-        if withdrawn.remove(request.id) != nil {
+      for request in here {
+        if await request.run(.success(cpu)) {
+          prompts.removeValue(forKey: request.id)?.cancel()
+        } else if withdrawn.remove(request.id) != nil {
+          prompts.removeValue(forKey: request.id)?.cancel()
           _ = await request.run(.failure(CancellationError()))
         } else {
           requests.append(request)

@@ -43,14 +43,19 @@ enum Group0 {
   /// Raises SPI 46 for a CPU chosen at a stop in the secure world (`target`: given the stopped CPU and where every
   /// CPU is, the CPU to raise it for, or nil to wait for the next stop) and waits, within `bound`, until TF-A's
   /// handler has run; returns the watch's log, the CPU raised for and when.
-  static func raise(_ t: TestContext, probe: SecureWorldProbe, watching symbols: [String], at stop: String? = nil,
-    bound: Double, target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws
-    -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant)
+  /// `points` are watched too (addresses learnt from the guest, by the names to log them by); `prompt` brings a CPU
+  /// to `stop` once the watch waits there.
+  static func raise(_ t: TestContext, probe: SecureWorldProbe, watching symbols: [String], points: [UInt64: String] = [:],
+    at stop: String? = nil, prompt: (@Sendable () async throws -> Void)? = nil, bound: Double,
+    target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant)
   {
     // A TF-A that never ends an interrupt in EL3 may not link plat_ic_end_of_interrupt at all.
     let ends = (try? probe.address(of: end)) != nil
-    let (log, (cpu, at)) = try await probe.watching([handler] + (ends ? [end] : []) + symbols, reading: [handler: "x1", end: "x0"]) { watch in
-      let raised = try await watch.whenStopped(at: stop, deadline: .after(.seconds(15))) { (stopped: CPUStop) -> (Int, ContinuousClock.Instant)? in
+    var named = points, arguments = [try probe.address(of: handler): "x1"]
+    for symbol in [handler] + (ends ? [end] : []) + symbols { named[try probe.address(of: symbol)] = symbol }
+    if ends { arguments[try probe.address(of: end)] = "x0" }
+    let (log, (cpu, at)) = try await probe.watching(points: named, arguments: arguments) { watch in
+      let raised = try await watch.whenStopped(at: stop, deadline: .after(.seconds(15)), prompt: prompt) { (stopped: CPUStop) -> (Int, ContinuousClock.Instant)? in
         guard stopped.secure, stopped.exceptionLevel == 1 else { return nil }
         guard let cpu = target(stopped, try await probe.cpuStates(deadline: .after(.seconds(5)))) else { return nil }
         let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
@@ -142,6 +147,56 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   }
   try await Group0.conclude(t, .group0InSecure, handledBy: "TF-A \(Group0.handler), after OP-TEE's \(fiq) → \(exit)", taken: taken,
     latency: latency, bound: bounds.maxSeconds, failure: failure, table: table)
+}
+
+/// Case 8, nested (optee_os#6010): a Group 0 interrupt raised while OP-TEE handles a Secure Group 1 one (the
+/// secure UART's, stopped in `console_itr_cb`) must wait until OP-TEE's handling of it is over — until
+/// `interrupt_main_handler`, which ends the interrupt in the GIC (EOI) on its way out, has returned to the entry
+/// that called it: OP-TEE keeps foreign interrupts masked until then. Only afterwards, OP-TEE back in the normal
+/// world (from EL3's handover at once, from a thread through its foreign-interrupt exit), may TF-A's EL3 handler
+/// take it, once, and end it. A stack that lets it in earlier (once the EOI lowered the CPU's running priority)
+/// starts on it before finishing the interrupt it was handling.
+func group0DuringSecureHandler(_ t: TestContext, bounds: SecureConsoleBounds) async throws {
+  let probe = try t.optee.probe(), route = t.optee.route
+  if let reason = Group0.unavailable(probe) { try t.skip(reason) }
+  let native = "console_itr_cb"
+  // Where OP-TEE's handling of a native interrupt ends: past each of its entries' call of interrupt_main_handler,
+  // which ends the interrupt (EOI) before it returns.
+  var ends: [UInt64: String] = [:]
+  for entry in [route.handedEntry, InterruptPath.secureIRQ] {
+    for back in try probe.tee.returns(from: entry, callingTo: "interrupt_main_handler") { ends[back] = "\(entry)'s interrupt_main_handler returned" }
+  }
+  guard !ends.isEmpty else {
+    throw HarnessError("\(probe.tee.file) has no call of interrupt_main_handler in \(route.handedEntry) or \(InterruptPath.secureIRQ): where OP-TEE's native handling ends is unknown")
+  }
+  let entries = route.entrySymbols + [InterruptPath.foreignFIQ, InterruptPath.foreignExit]
+  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: entries + [native], points: ends, at: native,
+    prompt: { try await probe.pokeUntilCancelled() }, bound: bounds.maxSeconds) { stopped, _ in stopped.cpu }
+  let taken = Group0.Taken(log, cpu: cpu, after: at)
+  let latency = taken.handled.first.map { ($0.at - at).seconds }
+  let came = log.filter { $0.cpu == cpu && $0.at < at }.last { route.entrySymbols.contains($0.name) }?.name ?? "an entry not seen"
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu) while it ran OP-TEE's \(native) (the secure UART's interrupt, entered through \(came)): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
+  let names = taken.trail.map(\.name)
+  let end = names.firstIndex { ends.values.contains($0) } ?? names.endIndex
+  var failure: String?
+  if let early = taken.trail[..<end].first(where: { entries.contains($0.name) || $0.name == Group0.handler }) {
+    failure = "the Group 0 interrupt preempted OP-TEE's handler of the Secure Group 1 one: CPU \(cpu) reached \(early.name) before OP-TEE's handling of INTID 40 (\(native)) returned from interrupt_main_handler (optee_os#6010: a native interrupt's handling must end before a foreign interrupt is taken); CPU \(cpu) executed: \(taken.description)"
+  } else if end == names.endIndex {
+    let at = (try? await probe.whereCPUsAre(deadline: .after(.seconds(5))))?.first { $0.hasPrefix("CPU \(cpu) ") }
+    let spins = at.map { $0.contains("_sp1") && ($0.contains("fiq") || $0.contains("irq")) } ?? false
+    failure = "OP-TEE's handling of INTID 40 (\(native)) never returned from interrupt_main_handler on CPU \(cpu) once a Group 0 interrupt was raised for it: \(at ?? "where CPU \(cpu) is could not be read")"
+      + (spins ? " — OP-TEE's vector for an interrupt taken inside its own exception handler, where it spins: the Group 0 interrupt preempted its native handler (optee_os#6010)" : "")
+  } else if taken.handled.isEmpty {
+    failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised while CPU \(cpu) ran OP-TEE's \(native) never reached TF-A's \(Group0.handler) after it returned; CPU \(cpu) executed: \(taken.description)"
+  } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
+    failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
+  } else if taken.ended != [UInt64(Group0.spi)] {
+    failure = Group0.notEnded(ended: taken.ended, probe: probe)
+  } else if (latency ?? .infinity) > bounds.maxSeconds {
+    failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
+  }
+  t.measure(Measured("raised in OP-TEE's native handler → TF-A's Group 0 handler", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
+  try t.require(failure == nil, failure ?? "")
 }
 
 /// Case 7: a Group 0 interrupt raised while CPU 0 is held in EL3 (TF-A taking a yielding call into OP-TEE) waits

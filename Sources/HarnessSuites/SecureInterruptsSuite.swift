@@ -402,6 +402,10 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try await group0InNormalWorld(t, bounds: reference.scaled(t.pace), table: table)
     }
 
+    Test("case 8, nested (optee_os#6010): a Group 0 interrupt raised while OP-TEE handles a Secure Group 1 one", timeout: .seconds(60)) { t in
+      try await group0DuringSecureHandler(t, bounds: reference.scaled(t.pace))
+    }
+
     Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
       try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.optee.probe()

@@ -42,6 +42,8 @@ package final class SimulatedTarget: @unchecked Sendable {
   package var inserted: [UInt64] { lock.withLock { _inserted } }
   /// Whether the machine runs.
   package var isRunning: Bool { lock.withLock { running } }
+  /// Where `cpu` is now.
+  package func pc(ofCPU cpu: Int) -> UInt64 { lock.withLock { cpus[cpu].pc } }
 
   /// Makes requests that start with `prefix` fail with `E01` from now on.
   package func fail(_ prefix: String) { lock.withLock { failing.append(prefix) } }

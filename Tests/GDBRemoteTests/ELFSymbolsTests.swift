@@ -61,4 +61,23 @@ import Testing
       _ = try? ELFSymbols(data: bad, file: "bad.elf")
     }
   }
+
+  /// An address is told by the nearest symbol at or below it, a label without a size as much as a function, and
+  /// not at all when none is near.
+  @Test func anAddressIsLocatedByTheNearestSymbolBelowIt() {
+    let symbols = ELFSymbols(file: "tee.elf", functions: ["el1_irq_sp1": 0x2280, "el1_fiq_sp1": 0x2300, "elx_fiq": 0x4638])
+    #expect(symbols.locate(0x2300) == "el1_fiq_sp1")
+    #expect(symbols.locate(0x2304) == "el1_fiq_sp1+0x4")
+    #expect(symbols.locate(0x4700) == "elx_fiq+0xc8")
+    #expect(symbols.locate(0x2000) == nil)
+    #expect(symbols.locate(0x9000) == nil)
+  }
+
+  /// A `bl`'s target, forwards and backwards; any other instruction is none.
+  @Test func aBranchAndLinksTargetIsDecoded() {
+    #expect(ELFSymbols.branchAndLinkTarget(0x9400_0400, at: 0x1000) == 0x2000)
+    #expect(ELFSymbols.branchAndLinkTarget(0x97FF_FC00, at: 0x2000) == 0x1000)
+    #expect(ELFSymbols.branchAndLinkTarget(0x1400_0400, at: 0x1000) == nil)  // b, not bl
+    #expect(ELFSymbols.branchAndLinkTarget(0xD65F_03C0, at: 0x1000) == nil)  // ret
+  }
 }

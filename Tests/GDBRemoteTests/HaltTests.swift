@@ -135,6 +135,38 @@ import TestSupport
     await Self.expectClean(target)
   }
 
+  /// One stimulus may not bring a CPU to a stop: a request's prompt goes on until the stop comes, and ends with it.
+  @Test func aStopsPromptGoesOnUntilTheStopComesAndNoLonger() async throws {
+    actor Prompts { var count = 0; func next() -> Int { count += 1; return count } }
+    let target = SimulatedTarget()
+    let (probe, _) = try await Self.probe(target)
+    let prompts = Prompts()
+    let (log, cpu) = try await probe.watching(["other_function"]) { watch in
+      try await watch.whenStopped(at: "other_function", deadline: .after(.seconds(5)), prompt: {
+        while true {
+          if await prompts.next() == 3 { target.reach(.init(cpu: 1, pc: Self.other)) }
+          try await Task.sleep(for: .milliseconds(10))
+        }
+      }) { stop in stop.cpu }
+    }
+    #expect(cpu == 1 && log.count == 1)
+    let served = await prompts.count
+    #expect(served >= 3)
+    // Ten prompts' time after: none came.
+    try await Task.sleep(for: .milliseconds(100))
+    #expect(await prompts.count == served, "the prompt went on after its stop was served")
+    await Self.expectClean(target)
+  }
+
+  /// A stop leaves its CPU past the symbol's first instruction: a breakpoint armed there next sees the next call.
+  @Test func aStopLeavesItsCPUPastTheSymbol() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other)])
+    let (probe, _) = try await Self.probe(target)
+    _ = try await probe.whenStopped(at: "other_function") { _ in 1 }
+    #expect(target.pc(ofCPU: 0) == Self.other + 4)
+    await Self.expectClean(target)
+  }
+
   @Test func haltedLooksAtAStoppedMachineAndLetsItGo() async throws {
     let target = SimulatedTarget()
     let (probe, _) = try await Self.probe(target)
