@@ -43,10 +43,12 @@ enum Group0 {
   /// Raises SPI 46 for a CPU chosen at a stop in the secure world (`target`: given the stopped CPU and where every
   /// CPU is, the CPU to raise it for, or nil to wait for the next stop) and waits, within `bound`, until TF-A's
   /// handler has run; returns the watch's log, the CPU raised for and when.
-  /// `points` are watched too (addresses learnt from the guest, by the names to log them by); `prompt` brings a CPU
-  /// to `stop` once the watch waits there.
+  /// `points` are watched too (addresses by the names to log them by); `prompt` brings a CPU to `stop` once the
+  /// watch waits there; `decided` tells from what the raised CPU executed since (its trail) that the case is
+  /// decided before the handler runs (a failure seen: no need to wait for a handler that will not come).
   static func raise(_ t: TestContext, probe: SecureWorldProbe, watching symbols: [String], points: [UInt64: String] = [:],
     at stop: String? = nil, prompt: (@Sendable () async throws -> Void)? = nil, bound: Double,
+    decided: @escaping @Sendable ([WatchHit]) -> Bool = { _ in false },
     target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant)
   {
     // A TF-A that never ends an interrupt in EL3 may not link plat_ic_end_of_interrupt at all.
@@ -74,6 +76,7 @@ enum Group0 {
       while !due.hasPassed {
         let (taken, ended) = (await watch.hits(of: handler), await watch.hits(of: end))
         if taken > 0 && (ended > 0 || !ends) { break }
+        if decided(await watch.log.filter { $0.cpu == raised.0 && $0.at >= raised.1 }) { break }
         try await Task.sleep(for: .milliseconds(20))
       }
       return raised
@@ -93,7 +96,7 @@ func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
   let latency = taken.handled.first.map { ($0.at - at).seconds }
-  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), in the normal world: then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), in the normal world: then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times\(latency.map { " (\($0.formatted(decimals: 3)) s after)" } ?? ""), ended INTIDs \(taken.ended)")
   var failure: String?
   if taken.handled.isEmpty {
     failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised for CPU \(cpu) in the normal world never reached TF-A's \(Group0.handler) in EL3; CPU \(cpu) executed: \(taken.description.isEmpty ? "nothing watched" : taken.description)"
@@ -123,7 +126,7 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
     bound: bounds.maxSeconds) { stopped, _ in stopped.cpu }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
   let latency = taken.handled.first.map { ($0.at - at).seconds }
-  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), stopped in a TA's system call (syscall_get_time): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu), stopped in a TA's system call (syscall_get_time): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times\(latency.map { " (\($0.formatted(decimals: 3)) s after)" } ?? ""), ended INTIDs \(taken.ended)")
   let names = taken.trail.map(\.name)
   let order = [fiq, exit, Group0.handler].map { names.firstIndex(of: $0) }
   var failure: String?
@@ -162,26 +165,31 @@ func group0DuringSecureHandler(_ t: TestContext, bounds: SecureConsoleBounds) as
   let native = "console_itr_cb"
   // Where OP-TEE's handling of a native interrupt ends: past each of its entries' call of interrupt_main_handler,
   // which ends the interrupt (EOI) before it returns.
-  var ends: [UInt64: String] = [:]
+  var found: [UInt64: String] = [:]
   for entry in [route.handedEntry, InterruptPath.secureIRQ] {
-    for back in try probe.tee.returns(from: entry, callingTo: "interrupt_main_handler") { ends[back] = "\(entry)'s interrupt_main_handler returned" }
+    for back in try probe.tee.returns(from: entry, callingTo: "interrupt_main_handler") { found[back] = "\(entry)'s interrupt_main_handler returned" }
   }
+  let ends = found
   guard !ends.isEmpty else {
     throw HarnessError("\(probe.tee.file) has no call of interrupt_main_handler in \(route.handedEntry) or \(InterruptPath.secureIRQ): where OP-TEE's native handling ends is unknown")
   }
   let entries = route.entrySymbols + [InterruptPath.foreignFIQ, InterruptPath.foreignExit]
+  // An entry into OP-TEE (or TF-A's handler) before its handling of INTID 40 returned: the Group 0 interrupt
+  // preempted it.
+  let preempting: @Sendable ([WatchHit]) -> WatchHit? = { trail in
+    trail.prefix { !ends.values.contains($0.name) }.first { entries.contains($0.name) || $0.name == Group0.handler }
+  }
   let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: entries + [native], points: ends, at: native,
-    prompt: { try await probe.pokeUntilCancelled() }, bound: bounds.maxSeconds) { stopped, _ in stopped.cpu }
+    prompt: { try await probe.pokeUntilCancelled() }, bound: bounds.maxSeconds, decided: { preempting($0) != nil }) { stopped, _ in stopped.cpu }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
   let latency = taken.handled.first.map { ($0.at - at).seconds }
   let came = log.filter { $0.cpu == cpu && $0.at < at }.last { route.entrySymbols.contains($0.name) }?.name ?? "an entry not seen"
-  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu) while it ran OP-TEE's \(native) (the secure UART's interrupt, entered through \(came)): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times \(latency.map { "\($0.formatted(decimals: 3)) s after" } ?? ""), ended INTIDs \(taken.ended)")
-  let names = taken.trail.map(\.name)
-  let end = names.firstIndex { ends.values.contains($0) } ?? names.endIndex
+  t.note("INTID \(Group0.spi) (Group 0) raised for CPU \(cpu) while it ran OP-TEE's \(native) (the secure UART's interrupt, entered through \(came)): then on CPU \(cpu): \(taken.description); \(Group0.handler) ran \(taken.handled.count) times\(latency.map { " (\($0.formatted(decimals: 3)) s after)" } ?? ""), ended INTIDs \(taken.ended)")
+  let returned = taken.trail.contains { ends.values.contains($0.name) }
   var failure: String?
-  if let early = taken.trail[..<end].first(where: { entries.contains($0.name) || $0.name == Group0.handler }) {
+  if let early = preempting(taken.trail) {
     failure = "the Group 0 interrupt preempted OP-TEE's handler of the Secure Group 1 one: CPU \(cpu) reached \(early.name) before OP-TEE's handling of INTID 40 (\(native)) returned from interrupt_main_handler (optee_os#6010: a native interrupt's handling must end before a foreign interrupt is taken); CPU \(cpu) executed: \(taken.description)"
-  } else if end == names.endIndex {
+  } else if !returned {
     let at = (try? await probe.whereCPUsAre(deadline: .after(.seconds(5))))?.first { $0.hasPrefix("CPU \(cpu) ") }
     let spins = at.map { $0.contains("_sp1") && ($0.contains("fiq") || $0.contains("irq")) } ?? false
     failure = "OP-TEE's handling of INTID 40 (\(native)) never returned from interrupt_main_handler on CPU \(cpu) once a Group 0 interrupt was raised for it: \(at ?? "where CPU \(cpu) is could not be read")"
