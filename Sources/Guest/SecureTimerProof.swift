@@ -128,7 +128,8 @@ extension StackChecks {
     restored: { machine, facts in
       if let impossible = SecureTimerProof.impossible(facts) { return .failure(ProofImpossible(reason: impossible)) }
       let proof = try await SecureTimerProof.start(on: machine)
-      return .success(RestoredProof { await proof.check($0) })
+      // The watchdog's callout fires while the CPUs idle in Linux: its interrupt comes through TF-A's handover.
+      return .success(RestoredProof(needs: [.handover]) { await proof.check($0) })
     },
     whereItHangs: WhereItHangs.report)
 }

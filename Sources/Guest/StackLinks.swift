@@ -10,10 +10,22 @@ extension StackLink {
   /// Linux, or counted and followed by no bottom half.
   package static let notifications = StackLink("OP-TEE's asynchronous notifications reaching Linux and bringing a bottom half")
 
+  /// TF-A handing OP-TEE the secure interrupts it takes while a CPU is in the normal world (opteed's jump to
+  /// OP-TEE's FIQ entry, the SPMD's FFA_INTERRUPT): broken when EL3's handler took them and OP-TEE's handler was
+  /// never entered after it — not handed over, or handed over and not taken. A secure interrupt that finds its CPU
+  /// in the secure world does not need it.
+  package static let handover = StackLink("TF-A handing OP-TEE the secure interrupts it takes while a CPU is in the normal world")
+
   /// What a test needs for the bytes it types at the secure console to be read: their interrupt and, where OP-TEE
   /// reads them in the bottom half (asynchronous notifications on), the notifications too.
   package static func secureConsoleReads(_ facts: StackFacts) -> [StackLink] {
     [.secureUARTInterrupt] + (facts.asyncNotifications == true ? [.notifications] : [])
+  }
+
+  /// What a test needs whose secure interrupts find their CPU in Linux (bytes typed while it idles, the secure
+  /// timer's): their reads and TF-A's handover.
+  package static func secureConsoleReadsFromNormalWorld(_ facts: StackFacts) -> [StackLink] {
+    [.handover] + secureConsoleReads(facts)
   }
 }
 

@@ -47,7 +47,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
     }
 
     Test("a byte typed at the secure console: top half, one more notification, bottom half, in order", timeout: .seconds(120),
-      needs: { _ in [.secureUARTInterrupt] }) { t in
+      needs: { _ in [.handover, .secureUARTInterrupt] }) { t in
       let probe = try t.optee.probe(), bounds = reference.scaled(t.pace)
       let text = "notify0123"
       // Linux's count is read inside the watch, so both count over (nearly) the same window.
@@ -97,7 +97,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
     }
 
     Test("each notification's route, link by link: sent, its interrupt raised, fetched by Linux's driver, bottom half", timeout: .seconds(90),
-      needs: { _ in [.secureUARTInterrupt] }) { t in
+      needs: { _ in [.handover, .secureUARTInterrupt] }) { t in
       let probe = try t.optee.probe()
       guard let transport = t.facts.transport else { try t.skip(t.facts.unknown("CFG_CORE_FFA")) }
       // The route is the transport's (learned from the stack): an SPI and OPTEE_SMC_GET_ASYNC_NOTIF_VALUE on the SMC
@@ -128,7 +128,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
       try t.require(broken == nil, breaks: route.breaks(traces, cause: cause, bottomHalf: bottomHalf), broken ?? "")
     }
 
-    Test("the test watchdog's bottom half runs every period", timeout: .seconds(60)) { t in
+    Test("the test watchdog's bottom half runs every period", timeout: .seconds(60), needs: { _ in [.handover] }) { t in
       try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.optee.probe()
       let from = t.secure.now()
@@ -153,7 +153,7 @@ package func makeAsyncNotificationsSuite(bounds reference: SecureConsoleBounds =
     }
 
     Test("every thread busy: the top half runs at once, the bottom half waits for a free thread", timeout: .seconds(120),
-      needs: StackLink.secureConsoleReads) { t in
+      needs: StackLink.secureConsoleReadsFromNormalWorld) { t in
       let probe = try t.optee.probe()
       let n = try t.optee.threads(), ms = 4000
       let text = "busy!"

@@ -70,9 +70,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       if el3Runs > 0 && handed == 0, let receiver = route.receiver, received > 0 {
         // The link that broke, before what it broke: OP-TEE was given the interrupt and did not take it.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world and OP-TEE received the handover (\(route.handover)) \(received) times at \(receiver), but its IRQ vector (\(route.handedEntry)) never ran in between: OP-TEE answered without taking the interrupt, which stayed pending and came straight back to EL3 (\(bytes))"
+        breaks = .handover
       } else if handoverBroken {
         // The link that broke, before what it broke: EL3 took the interrupts and never entered OP-TEE.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world, but OP-TEE's \(route.handedEntry) never ran after it: EL3 does not hand them to OP-TEE (\(route.handover)) (bytes: \(problems.isEmpty ? "all read" : problems.joined(separator: "; ")))"
+        breaks = .handover
       } else if paths.isEmpty, let inGIC, !inGIC.enabled {
         // The link that broke, exactly: no path can bring a disabled interrupt to OP-TEE.
         failure = "OP-TEE's console handler (console_itr_cb) never ran for the \(routed.bytes.count) bytes typed with breakpoints set: the GIC distributor shows the secure UART's interrupt (INTID \(Interrupts.secureUARTIntid)) \(inGIC.explained)\(latency.isEmpty ? "" : "; bytes were read (\(single?.latencySummary ?? "")) by something periodic, not the secure UART interrupt") (\(bytes))"
@@ -147,7 +149,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
     }
 
     Test("\(RoutingCase.secureInNormal.title), every OP-TEE thread busy: taken at once, no thread needed", timeout: .seconds(120),
-      needs: StackLink.secureConsoleReads) { t in
+      needs: StackLink.secureConsoleReadsFromNormalWorld) { t in
       // Every thread SUSPENDED in a wait, the CPUs back in Linux: a secure interrupt taken in the normal world
       // must still reach OP-TEE at once (through EL3: opteed's FIQ entry, or the SPMD's FFA_INTERRUPT), for its
       // top half needs no thread. Only the bottom half waits for one — and the console keeps its receive
@@ -178,7 +180,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       t.note("\(n) threads busy (\(table.map { $0.map(\.description).joined(separator: ", ") } ?? "the table could not be read")): the first byte's top half \(firstTop.map { "\($0.formatted(decimals: 3)) s after it was typed" } ?? "never ran"), \(InterruptPath.summary(paths)); meanwhile \(route.el3Handler) took \(taken) secure interrupts from the normal world, \(handed) handed to OP-TEE's \(route.handedEntry)")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the waiting calls failed: \(timeline.failures.map(\.result))")
       // The link first: what EL3 took must have reached OP-TEE.
-      try t.require(taken == handed,
+      try t.require(taken == handed, breaks: handed == 0 ? .handover : nil,
         "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
       try t.require((firstTop ?? .infinity) <= bounds.maxSeconds,
         "with every thread busy, the secure UART's interrupt reached OP-TEE's console_itr_cb \(firstTop.map { "after \($0.formatted(decimals: 3)) s" } ?? "never") (bound \(bounds.maxSeconds.formatted(decimals: 2)) s), not at once: \(InterruptPath.summary(paths))")
@@ -191,7 +193,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
     }
 
     Test("Secure Group 1 raised in the GIC through the stub, every OP-TEE thread busy: each handled once, at once", timeout: .seconds(120),
-      needs: { _ in [.secureUARTInterrupt] }) { t in
+      needs: { _ in [.handover, .secureUARTInterrupt] }) { t in
       try await injectedWhileEveryThreadIsBusy(t, bounds: reference.scaled(t.pace))
     }
 
@@ -406,7 +408,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try await group0DuringSecureHandler(t, bounds: reference.scaled(t.pace))
     }
 
-    Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60)) { t in
+    Test("secure timer: OP-TEE's test watchdog fires once a second while idle", timeout: .seconds(60), needs: { _ in [.handover] }) { t in
       try t.optee.require("CFG_NOTIF_TEST_WD", else: "this stack has no test watchdog")
       let probe = try t.optee.probe()
       let route = t.optee.route

@@ -41,8 +41,13 @@ package struct HangReport: Sendable, Equatable {
 
 /// A proof taken when a restored machine became ready: `check` says nil while it still holds.
 package struct RestoredProof: Sendable {
+  /// The links of the stack the proof leans on: with one found broken, its failing proves nothing of the restore.
+  package var needs: [StackLink]
   package var check: @Sendable (Machine) async -> String?
-  package init(check: @escaping @Sendable (Machine) async -> String?) { self.check = check }
+  package init(needs: [StackLink] = [], check: @escaping @Sendable (Machine) async -> String?) {
+    self.needs = needs
+    self.check = check
+  }
 }
 
 /// Why a restored machine cannot be proven to work (said in the run's properties).

@@ -308,7 +308,9 @@ package struct SuiteRunner: Sendable {
       let invariant = await threadInvariant(test, on: machine, poke: verdict.outcome == .passed && lastOnMachine)
       verdict.add(invariant: invariant)
     }
-    if verdict.outcome == .passed, let timerProof {
+    if verdict.outcome == .passed, let timerProof, let finding = memory.broken(among: timerProof.needs) {
+      verdict.notes.append("the restored machine's secure timer was not proven: the proof needs \(finding.link), which \(finding.foundBy) found broken")
+    } else if verdict.outcome == .passed, let timerProof {
       let dead = await timerProof.check(machine)
       let tails = dead == nil ? "" : await machine.context()
       verdict.add(restoredProofFailure: dead, context: tails)
