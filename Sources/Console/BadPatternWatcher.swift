@@ -52,19 +52,28 @@ package struct BadPatternWatcher: Sendable {
   /// Rule names a test has allowed for now.
   package var allowed: Set<String> = []
   private var line = ""
+  /// The line being received already raised its alarm (before its end came).
+  private var lineAlarmed = false
 
   package init(rules: [Rule]) { self.rules = rules }
 
-  /// Feeds decoded console text; returns an alarm for each complete line a rule (not allowed) matches.
+  /// Feeds decoded console text; returns an alarm for each line a rule (not allowed) matches — as soon as the
+  /// match is there, before the line's end: a CPU that locks up may hold the rest of a kernel message back for
+  /// seconds (Linux printed "Watchdog detected hard LOCKUP on cpu 0" 31 s before that line's newline).
   package mutating func feed(_ text: String) -> [Alarm] {
     var alarms: [Alarm] = []
     for character in text {
       if character == "\n" {
-        if let alarm = check(line) { alarms.append(alarm) }
+        if !lineAlarmed, let alarm = check(line) { alarms.append(alarm) }
         line = ""
+        lineAlarmed = false
       } else if line.utf8.count < 4096 {
         line.append(character)
       }
+    }
+    if !line.isEmpty, !lineAlarmed, let alarm = check(line) {
+      alarms.append(alarm)
+      lineAlarmed = true
     }
     return alarms
   }
