@@ -58,8 +58,8 @@ package struct BadPatternWatcher: Sendable {
   package init(rules: [Rule]) { self.rules = rules }
 
   /// Feeds decoded console text; returns an alarm for each line a rule (not allowed) matches — as soon as the
-  /// match is there, before the line's end: a CPU that locks up may hold the rest of a kernel message back for
-  /// seconds (Linux printed "Watchdog detected hard LOCKUP on cpu 0" 31 s before that line's newline).
+  /// match is there, not at the line's end: a kernel message printed after the shell's prompt shares its line,
+  /// and a locked-up guest may send the rest of that line, newline included, only much later.
   package mutating func feed(_ text: String) -> [Alarm] {
     var alarms: [Alarm] = []
     for character in text {

@@ -62,8 +62,8 @@ import Testing
     let alarms = watcher.feed("nic - not syncing: No working init found.\n")
     #expect(alarms.map(\.rule) == ["kernel panic"])
     #expect(alarms.first?.line.hasSuffix("No working init found.") == true)
-    // A locked-up CPU holds the rest of the line back (seen: 31 s): the alarm does not wait for its end, and the
-    // end brings no second one.
+    // A kernel message after the prompt, its line's end yet to come: the alarm does not wait for it, and the end
+    // brings no second one.
     #expect(watcher.feed("teeharness# \u{1b}[6n[   24.516594] watchdog: CPU1: Watchdog detected hard LOCKUP on cpu 0").map(\.rule) == ["hard lockup"])
     #expect(watcher.feed("\n").isEmpty)
     #expect(watcher.feed("[   24.519856] Modules linked in: optee tee\n").isEmpty)
