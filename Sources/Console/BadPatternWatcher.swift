@@ -52,28 +52,19 @@ package struct BadPatternWatcher: Sendable {
   /// Rule names a test has allowed for now.
   package var allowed: Set<String> = []
   private var line = ""
-  /// The line being received already raised its alarm (before its end came).
-  private var lineAlarmed = false
 
   package init(rules: [Rule]) { self.rules = rules }
 
-  /// Feeds decoded console text; returns an alarm for each line a rule (not allowed) matches — as soon as the
-  /// match is there, not at the line's end: a kernel message printed after the shell's prompt shares its line,
-  /// and a locked-up guest may send the rest of that line, newline included, only much later.
+  /// Feeds decoded console text; returns an alarm for each complete line a rule (not allowed) matches.
   package mutating func feed(_ text: String) -> [Alarm] {
     var alarms: [Alarm] = []
     for character in text {
       if character == "\n" {
-        if !lineAlarmed, let alarm = check(line) { alarms.append(alarm) }
+        if let alarm = check(line) { alarms.append(alarm) }
         line = ""
-        lineAlarmed = false
       } else if line.utf8.count < 4096 {
         line.append(character)
       }
-    }
-    if !line.isEmpty, !lineAlarmed, let alarm = check(line) {
-      alarms.append(alarm)
-      lineAlarmed = true
     }
     return alarms
   }

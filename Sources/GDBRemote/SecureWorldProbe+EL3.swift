@@ -17,18 +17,21 @@ extension SecureWorldProbe {
 
   /// Holds CPU `cpu` (0 for the first) in EL3 at TF-A's SMC handler `handlerSymbol` (`opteed_smc_handler`,
   /// `spmd_smc_handler`) as it takes a call from the normal world that `entering` says will enter OP-TEE (by x0),
-  /// runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending), then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`.
+  /// runs `whileHeld` with the machine stopped (e.g. makes an interrupt pending), then lets the machine go and logs what that CPU executes of `symbols` until it executes `until`
+  /// — or, with `orAfter`, until that long after it executed that symbol (the log then ends without `until`: what
+  /// should have followed it at once did not).
   /// Other CPUs' hits are stepped over and not logged. `prompt` runs once the breakpoint is armed, alongside, to
   /// make such a call (a stack without periodic calls makes none on its own); its result is returned with the log.
   /// - Throws: `DeadlineExceeded` when no such call comes or `until` is not reached in time; `HarnessError`
   ///   when the images lack a symbol.
   package func afterHeldInEL3<Prompted: Sendable>(cpu: Int, at handlerSymbol: String, entering: @escaping @Sendable (UInt64) -> Bool,
-    symbols: [String], until: String, deadline: Deadline, settle: Duration = .seconds(10),
+    symbols: [String], until: String, orAfter: (symbol: String, grace: Duration)? = nil, deadline: Deadline, settle: Duration = .seconds(10),
     prompt: @escaping @Sendable () async throws -> Prompted,
     whileHeld: @Sendable (CPUStop) async throws -> Void) async throws -> (seen: AfterEL3, prompted: Prompted)
   {
     let handler = try address(of: handlerSymbol)
-    let names = Dictionary(try (symbols + [until]).map { (try address(of: $0), $0) }, uniquingKeysWith: { a, _ in a })
+    let names = Dictionary(try (symbols + [until] + (orAfter.map { [$0.symbol] } ?? [])).map { (try address(of: $0), $0) },
+      uniquingKeysWith: { a, _ in a })
     let prompting = Task { try await prompt() }
     let progress = Progress()
     let seen: AfterEL3
@@ -57,7 +60,14 @@ extension SecureWorldProbe {
         try await halt.run()
         let released = Swift.min(deadline, .after(settle))
         while true {
-          let stop = try await halt.nextStop(deadline: released)
+          let hits = await progress.hits
+          let graceOver = orAfter.flatMap { after in hits.first { $0.name == after.symbol }.map { Deadline($0.at + after.grace) } }
+          let stop: StopReply
+          do {
+            stop = try await halt.nextStop(deadline: Swift.min(released, graceOver ?? released))
+          } catch is DeadlineExceeded where graceOver?.hasPassed == true {
+            break
+          }
           let at = ContinuousClock.now
           let state = try await halt.cpuState(thread: stop.thread, deadline: deadline)
           guard let name = names[state.pc] else { try await halt.run(); continue }

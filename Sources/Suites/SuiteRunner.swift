@@ -304,7 +304,8 @@ package struct SuiteRunner: Sendable {
     }
     let collected = context.collected
     verdict.add(checkFailures: collected.failures, notes: collected.notes)
-    if verdict.outcome == .passed || (verdict.outcome == .failed && machine.isRunning) {
+    let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true
+    if verdict.outcome == .passed || (verdict.outcome == .failed && machine.isRunning && !knownSpoiled) {
       let invariant = await threadInvariant(test, on: machine, poke: verdict.outcome == .passed && lastOnMachine)
       verdict.add(invariant: invariant)
     }
@@ -342,7 +343,7 @@ package struct SuiteRunner: Sendable {
     result.measurements = collected.measurements.isEmpty ? nil : collected.measurements
     result.transcripts = directory.path
     // A machine with a leaked thread would fail every later test: the next one gets a fresh machine.
-    let unusable = await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
+    let unusable = knownSpoiled ? true : await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
     // A body abandoned at its deadline may still run (it was cancelled, but need not listen): it keeps this
     // machine; the next test gets another.
     let abandoned = thrown is DeadlineExceeded && context.deadline.hasPassed

@@ -12,11 +12,15 @@ package struct TestFailure: Error, CustomStringConvertible, Sendable {
   package var hangs: Bool
   /// The link of the stack this failure found broken: later tests that need it fail at once, naming it.
   package var breaks: StackLink?
-  package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil) {
+  /// The test knows the machine unusable now (a CPU that takes no interrupt again): nothing more is asked of it,
+  /// and the next test gets another.
+  package var spoilsMachine: Bool
+  package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil, spoilsMachine: Bool = false) {
     self.message = message
     self.details = details
     self.hangs = hangs
     self.breaks = breaks
+    self.spoilsMachine = spoilsMachine
   }
   package var description: String { message }
 }
