@@ -94,12 +94,16 @@ package struct PayloadClient: Sendable {
   package func release(_ calls: GuestCalls) async throws { _ = try await t.run("touch /tmp/go-\(calls.tag)") }
 
   /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
-  package func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30)) async throws {
-    try await waitFor(calls, event: "invoking", count: count, timeout: timeout)
+  /// `failing` is the link that calls which already failed find broken.
+  package func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30), failing: StackLink? = nil) async throws {
+    try await waitFor(calls, event: "invoking", count: count, timeout: timeout, failing: failing)
   }
 
-  /// Waits until `calls` printed `count` lines of `event` (`opened`, `invoking`, `call`) while it runs.
-  package func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30)) async throws {
+  /// Waits until `calls` printed `count` lines of `event` (`opened`, `invoking`, `call`) while it runs; `failing`
+  /// is the link that calls which ended in an error meanwhile find broken.
+  package func waitFor(_ calls: GuestCalls, event: String, count: Int = 1, timeout: Duration = .seconds(30),
+    failing: StackLink? = nil) async throws
+  {
     let lines = "$(grep -c '\"event\":\"\(event)\"' \(calls.log))"
     let waited = try await t.run(
       "while [ \"\(lines)\" -lt \(count) ]; do kill -0 \(calls.pid) 2>/dev/null || break; sleep 0.02; done; [ \"\(lines)\" -ge \(count) ]",
@@ -109,7 +113,8 @@ package struct PayloadClient: Sendable {
       // Calls that already ended in an error say why the others never got as far.
       let failed = log.map { CallTimeline(parsing: $0.output).failures.map(\.result) } ?? []
       let why = failed.isEmpty ? "" : ": \(failed.count) of its calls had already failed (\(failed.joined(separator: ", ")))"
-      throw TestFailure(message: "the payload client never reported \(count) × \(event)\(why)", details: log?.output)
+      throw TestFailure(message: "the payload client never reported \(count) × \(event)\(why)", details: log?.output,
+        breaks: failed.isEmpty ? nil : failing)
     }
   }
 

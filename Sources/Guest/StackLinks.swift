@@ -16,6 +16,10 @@ extension StackLink {
   /// in the secure world does not need it.
   package static let handover = StackLink("TF-A handing OP-TEE the secure interrupts it takes while a CPU is in the normal world")
 
+  /// Calls beyond OP-TEE's thread count waiting for a free thread — queued by Linux's driver, or answered
+  /// ETHREAD_LIMIT and retried — instead of failing: broken when a flood's calls fail.
+  package static let waitingForAThread = StackLink("calls beyond OP-TEE's thread count waiting for a free thread instead of failing")
+
   /// What a test needs for the bytes it types at the secure console to be read: their interrupt and, where OP-TEE
   /// reads them in the bottom half (asynchronous notifications on), the notifications too.
   package static func secureConsoleReads(_ facts: StackFacts) -> [StackLink] {

@@ -23,7 +23,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       }
       let (limitReturns, (timeline, table)) = try await probe.watching(ethreadLimit) { watch in
         let calls = try await t.client.start(k, "wait", ms: ms, tag: "flood")
-        try await t.client.waitUntilInvoking(calls, count: k)
+        try await t.client.waitUntilInvoking(calls, count: k, failing: .waitingForAThread)
         // A read that falls on a wave's boundary (a call just returned, the next not yet in) is looked at once more.
         var table = try await watch.threadTable()
         if table.count { !$0.isFree } < n {
@@ -40,7 +40,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         : "queued by OP-TEE's \(busyAnswer) (\(limitReturns) times), the driver waited and retried")
       try t.require(timeline.isComplete && timeline.calls.count == k, "the client did not report \(k) calls",
         details: (timeline.otherLines + timeline.failures.map { "call \($0.index): \($0.result)" }).joined(separator: "\n"))
-      try t.require(timeline.failures.isEmpty, "\(timeline.failures.count) of \(k) calls failed: \(timeline.failures.map { "\($0.index): \($0.result) origin \($0.origin)" })")
+      try t.require(timeline.failures.isEmpty, breaks: .waitingForAThread, "\(timeline.failures.count) of \(k) calls failed: \(timeline.failures.map { "\($0.index): \($0.result) origin \($0.origin)" })")
       let timed = timeline.calls.count { $0.secureInterval != nil }
       try t.require(timed == k, "\(k - timed) of \(k) calls did not report when their TA entered and returned (the payload TA is older than its client: rebuild the images)")
       let peak = timeline.peakInSecureWorld()
@@ -94,7 +94,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         "timer interrupts stalled on a CPU: +\(rise) in \(window.formatted(decimals: 2)) s (\(rates.map { $0.formatted(decimals: 1) }) a second; at least \(least.formatted(decimals: 1)) each)")
     }
 
-    Test("a caller killed while it waits for a free thread", timeout: .seconds(120)) { t in
+    Test("a caller killed while it waits for a free thread", timeout: .seconds(120), needs: { _ in [.waitingForAThread] }) { t in
       let n = try t.optee.threads()
       // The extra caller opens its session while threads are free, then calls once every thread is taken.
       let queued = try await t.client.start(1, "wait", ms: 100, tag: "queued", held: true)
@@ -117,7 +117,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
     }
 
-    Test("a caller killed while its call waits in the secure world", timeout: .seconds(120)) { t in
+    Test("a caller killed while its call waits in the secure world", timeout: .seconds(120), needs: { _ in [.waitingForAThread] }) { t in
       let n = try t.optee.threads(), ms = 4000
       let probe = try t.optee.probe()
       let victim = try await t.client.start(1, "wait", ms: ms, tag: "victim")
@@ -138,7 +138,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(next.isComplete && next.failures.isEmpty, "the next flood failed: \(next.failures.map(\.result))")
     }
 
-    Test("sessions held open hold no thread and end with their process") { t in
+    Test("sessions held open hold no thread and end with their process", needs: { _ in [.waitingForAThread] }) { t in
       let n = try t.optee.threads(), sessions = 4 * n
       let holder = try await t.client.holdSessions(sessions, tag: "sessions")
       let said = try await t.run("cat \(holder.log)").output
@@ -152,7 +152,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(try await t.waitGone(holder.pid, within: .seconds(10)) != nil, "the killed holder never went away")
     }
 
-    Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240)) { t in
+    Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240), needs: { _ in [.waitingForAThread] }) { t in
       let n = try t.optee.threads()
       for id in ["1009", "1013"] {
         let result = try await t.xtest.run(id, suite: "regression", timeout: .seconds(180))
