@@ -100,8 +100,12 @@ package struct ELFSymbols: Sendable {
   /// - Throws: `HarnessError` when either symbol is missing.
   package func returns(from caller: String, callingTo callee: String, reach: UInt64 = 0x400) throws -> [UInt64] {
     let start = try symbol(caller), target = try address(callee)
-    let length = start.size > 0 ? start.size : reach
-    return stride(from: start.address, to: start.address + length, by: 4).compactMap { pc in
+    // A label without a size ends at the next symbol; a size is the file's word, bounded like the rest.
+    let next = byName.values.lazy.filter { $0.address > start.address }.map(\.address).min() ?? .max
+    let length = min(start.size > 0 ? start.size : min(reach, next - start.address), 0x10_0000)
+    let (end, overflow) = start.address.addingReportingOverflow(length)
+    guard !overflow else { return [] }
+    return stride(from: start.address, to: end, by: 4).compactMap { pc in
       guard let instruction = word(at: pc), let to = Self.branchAndLinkTarget(instruction, at: pc), to == target else { return nil }
       return pc + 4
     }
@@ -119,8 +123,9 @@ package struct ELFSymbols: Sendable {
   /// "interrupt_call_handlers+0x3c"), or nil when no symbol is that near. Labels without a size (a vector's
   /// entries) count as much as functions.
   package func locate(_ address: UInt64, reach: UInt64 = 0x1000) -> String? {
-    let nearest = byName.values.filter { $0.address != 0 && $0.address <= address && address - $0.address < max(reach, $0.size) }
-      .max { ($0.address, $1.name) < ($1.address, $0.name) }
+    // Mapping symbols (`$x`, `$d`) say nothing; at one address a function's name wins over a label's.
+    let nearest = byName.values.filter { $0.address != 0 && $0.address <= address && address - $0.address < max(reach, $0.size) && !$0.name.hasPrefix("$") }
+      .max { ($0.address, $0.type == 2 ? 1 : 0, $1.name) < ($1.address, $1.type == 2 ? 1 : 0, $0.name) }
     return nearest.map { $0.address == address ? $0.name : "\($0.name)+0x\(String(address - $0.address, radix: 16))" }
   }
 }

@@ -62,6 +62,8 @@ extension SecureWorldProbe {
         while true {
           let hits = await progress.hits
           let graceOver = orAfter.flatMap { after in hits.first { $0.name == after.symbol }.map { Deadline($0.at + after.grace) } }
+          // Other CPUs' hits may keep coming: the grace ends the watch whether or not the wait times out.
+          if graceOver?.hasPassed == true { break }
           let stop: StopReply
           do {
             stop = try await halt.nextStop(deadline: Swift.min(released, graceOver ?? released))

@@ -105,8 +105,9 @@ package struct SecureWorldProbe: Sendable {
       }
       let result = try await body(cpu)
       // Past the symbol's first instruction: a breakpoint armed there next sees the next call, not this one again.
-      try await halt.select(stop.thread ?? cpu.thread, deadline: deadline)
-      try await halt.stepOver(address, deadline: deadline)
+      // Its own time: a body that used up the stop's deadline keeps its result.
+      try await halt.select(stop.thread ?? cpu.thread, deadline: .after(.seconds(5)))
+      try await halt.stepOver(address, deadline: .after(.seconds(5)))
       return (result, prompted)
     }
     try await prompted?.value

@@ -37,8 +37,10 @@ package actor SecureWorldWatch {
   }
   private var requests: [Request] = []
   private var nextRequest = 0
-  /// Requests given up while being served.
-  private var withdrawn: Set<Int> = []
+  /// Requests given up while being served (or before they were queued), with the error to answer them with.
+  private var withdrawn: [Int: any Error] = [:]
+  /// The watch's loop ended: no request is served any more.
+  private var ended = false
   /// What brings a CPU to a request's stop, by request: cancelled once the request is answered.
   private var prompts: [Int: Task<Void, Never>] = [:]
   private var armedEntries: Set<UInt64> = []
@@ -97,7 +99,11 @@ package actor SecureWorldWatch {
   private func enqueue<T: Sendable>(id: Int, address: UInt64, prompt: (@Sendable () async throws -> Void)?,
     _ body: @escaping @Sendable (CPUStop) async throws -> T?) async throws -> T
   {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+    // Given up before it got here (its deadline passed first), or nothing left to serve it: no request, no prompt.
+    if let early = withdrawn.removeValue(forKey: id) { throw early }
+    if ended { throw HarnessError("the watch ended") }
+    try Task.checkCancellation()
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
       requests.append(Request(id: id, address: address) { stop in
         do {
           guard let value = try await body(try stop.get()) else { return false }
@@ -118,7 +124,7 @@ package actor SecureWorldWatch {
   /// A request given up (its deadline passed, its prompt failed): answered with `error` unless already served.
   private func withdraw(_ id: Int, _ error: any Error = CancellationError()) async {
     // One being served now is answered when its service ends.
-    guard let k = requests.firstIndex(where: { $0.id == id }) else { withdrawn.insert(id); return }
+    guard let k = requests.firstIndex(where: { $0.id == id }) else { withdrawn[id] = error; return }
     let request = requests.remove(at: k)
     prompts.removeValue(forKey: id)?.cancel()
     _ = await request.run(.failure(error))
@@ -152,6 +158,7 @@ package actor SecureWorldWatch {
   }
 
   private func failRequests(_ error: any Error) async {
+    ended = true
     let pending = requests
     requests = []
     for prompt in prompts.values { prompt.cancel() }
@@ -202,9 +209,9 @@ package actor SecureWorldWatch {
       for request in here {
         if await request.run(.success(cpu)) {
           prompts.removeValue(forKey: request.id)?.cancel()
-        } else if withdrawn.remove(request.id) != nil {
+        } else if let error = withdrawn.removeValue(forKey: request.id) {
           prompts.removeValue(forKey: request.id)?.cancel()
-          _ = await request.run(.failure(CancellationError()))
+          _ = await request.run(.failure(error))
         } else {
           requests.append(request)
         }

@@ -4,22 +4,22 @@ import HarnessSupport
 import Machine
 import Suites
 
-/// Where a test hangs on an OP-TEE stack, asked in order of what needs the least from the guest: where each CPU is
-/// and OP-TEE's thread table through the GDB stub (whatever the guest does), then — once Ctrl-C gives the guest's shell back — the
+/// Where a test hangs on an OP-TEE stack, asked in order of what needs the least from the guest: OP-TEE's thread
+/// table and where each CPU is through the GDB stub (whatever the guest does), then — once Ctrl-C gives the guest's shell back — the
 /// xtest runs that never exited with the case they were in, and Linux's blocked tasks with their stacks (sysrq
 /// `w`). A shell that does not come back is said too: its command is stuck in the kernel.
 enum WhereItHangs {
   static func report(_ machine: Machine) async -> HangReport {
     var summary: [String] = [], details: [String] = []
     if let probe = machine.secureWorld {
-      // Where each CPU is, by OP-TEE's or TF-A's symbol: a CPU caught in EL3 or OP-TEE names a lockup's loop.
-      if let cpus = try? await probe.whereCPUsAre(deadline: .after(.seconds(5))) { summary.append("CPUs: \(cpus.joined(separator: "; "))") }
       do {
         let table = try await probe.threadTable(poke: true, deadline: .after(.seconds(10)))
         summary.append("OP-TEE threads: \(table.map(\.description).joined(separator: ", "))")
       } catch {
         summary.append("OP-TEE's thread table could not be read (\(error))")
       }
+      // Then where each CPU is, by OP-TEE's or TF-A's symbol: a CPU caught in EL3 or OP-TEE names a lockup's loop.
+      if let cpus = try? await probe.whereCPUsAre(deadline: .after(.seconds(5))) { summary.append("CPUs: \(cpus.joined(separator: "; "))") }
     }
     // The kernel's hung-task report (a burst of lines) stopped the test: once it has printed, the shell may be
     // used again. What it printed already lists blocked tasks with their stacks.

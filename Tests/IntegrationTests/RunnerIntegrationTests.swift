@@ -85,8 +85,8 @@ extension Integration {
     #expect(anyway.allTests.filter { $0.name.hasPrefix("needs") }.allSatisfy { $0.outcome == .passed })
   }
 
-  /// A failure that knows its machine unusable (a CPU left deaf) is not followed by questions to that machine —
-  /// no after-test thread read, no shell probe — and the next test gets another.
+  /// A failure that knows its machine unusable (a CPU left deaf) is taken at its word: its machine, whose shell
+  /// still answers, is not reused — the next test gets another.
   @Test func aFailureThatSpoilsItsMachineIsTakenAtItsWord() async throws {
     let suite = Suite("spoils") {
       Test("leaves a mark and spoils its machine") { t in
@@ -104,8 +104,6 @@ extension Integration {
     let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ($0.name, $0) })
     let spoiled = outcome["leaves a mark and spoils its machine"]
     #expect(spoiled?.outcome == .failed && spoiled?.message == "the machine is no use now", "\(spoiled?.message ?? "missing")")
-    #expect(spoiled?.notes.contains { $0.contains("OP-TEE thread") } == false, "the spoiled machine was asked for its threads: \(spoiled?.notes ?? [])")
-    #expect((spoiled?.seconds ?? 99) < 5, "\(spoiled?.seconds ?? -1) s")
     #expect(outcome["gets another machine"]?.outcome == .passed, "\(outcome["gets another machine"]?.message ?? "missing")")
   }
 
