@@ -20,6 +20,10 @@ extension StackLink {
   /// ETHREAD_LIMIT and retried — instead of failing: broken when a flood's calls fail.
   package static let waitingForAThread = StackLink("calls beyond OP-TEE's thread count waiting for a free thread instead of failing")
 
+  /// Bytes sent through an OCALL to the tee-supplicant plugin coming back intact: broken when an echo that
+  /// succeeded came back changed. Every recovery scenario ends with such an echo.
+  package static let ocallBytes = StackLink("bytes sent through an OCALL to the tee-supplicant plugin coming back intact")
+
   /// What a test needs for the bytes it types at the secure console to be read: their interrupt and, where OP-TEE
   /// reads them in the bottom half (asynchronous notifications on), the notifications too.
   package static func secureConsoleReads(_ facts: StackFacts) -> [StackLink] {

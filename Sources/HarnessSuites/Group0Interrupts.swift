@@ -134,12 +134,8 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
     failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised for CPU \(cpu) in the secure world never reached TF-A's \(Group0.handler); CPU \(cpu) executed: \(taken.description.isEmpty ? "nothing watched" : taken.description)"
   } else if order.contains(nil) || order != order.sorted(by: { ($0 ?? 0) < ($1 ?? 0) }) {
     failure = "the Group 0 interrupt should be foreign to OP-TEE: taken at its FIQ vector (\(fiq)), OP-TEE returning to the normal world (\(exit)), then TF-A's \(Group0.handler) in EL3; CPU \(cpu) executed: \(taken.description)"
-  } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
-    failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
-  } else if taken.ended != [UInt64(Group0.spi)] {
-    failure = Group0.notEnded(ended: taken.ended, probe: probe)
-  } else if (latency ?? .infinity) > bounds.maxSeconds {
-    failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
+  } else {
+    failure = Group0.onceOPTEELeft(taken, cpu: cpu, latency: latency, bound: bounds.maxSeconds, probe: probe)
   }
   // The call is looked at only once the interrupt is judged: a CPU left with an interrupt active takes no other.
   if failure == nil {
@@ -196,12 +192,8 @@ func group0DuringSecureHandler(_ t: TestContext, bounds: SecureConsoleBounds) as
       + (spins ? " — OP-TEE's vector for an interrupt taken inside its own exception handler, where it spins: the Group 0 interrupt preempted its native handler (optee_os#6010)" : "")
   } else if taken.handled.isEmpty {
     failure = "a Group 0 interrupt (INTID \(Group0.spi)) raised while CPU \(cpu) ran OP-TEE's \(native) never reached TF-A's \(Group0.handler) after it returned; CPU \(cpu) executed: \(taken.description)"
-  } else if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
-    failure = "TF-A's \(Group0.handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
-  } else if taken.ended != [UInt64(Group0.spi)] {
-    failure = Group0.notEnded(ended: taken.ended, probe: probe)
-  } else if (latency ?? .infinity) > bounds.maxSeconds {
-    failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
+  } else {
+    failure = Group0.onceOPTEELeft(taken, cpu: cpu, latency: latency, bound: bounds.maxSeconds, probe: probe)
   }
   t.measure(Measured("raised in OP-TEE's native handler → TF-A's Group 0 handler", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
   // A CPU that took an interrupt and never ended it, or that never finished handling one, takes no other.
@@ -265,6 +257,20 @@ extension Group0 {
     await table.record(RoutingRow(c, handler: handledBy, count: taken.handled.count,
       verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
     if let failure { throw TestFailure(message: failure, spoilsMachine: failure.hasPrefix(notEndedPrefix)) }
+  }
+
+  /// What a case asks once OP-TEE, for which the interrupt is foreign, has gone back to the normal world: TF-A's
+  /// handler ran once, on `cpu`, interrupting the normal world (its flags' bit 0); it ended INTID 46; in time.
+  /// Nil when all hold.
+  static func onceOPTEELeft(_ taken: Taken, cpu: Int, latency: Double?, bound: Double, probe: SecureWorldProbe) -> String? {
+    if taken.fromNormalWorld(on: cpu).count != 1 || taken.handled.count != 1 {
+      return "TF-A's \(handler) should run once, on CPU \(cpu), once OP-TEE had returned to the normal world (flags' bit 0): it ran \(taken.handled.map { "on CPU \($0.cpu) with flags 0x\(String($0.argument ?? 0, radix: 16))" }.joined(separator: ", "))"
+    }
+    if taken.ended != [UInt64(spi)] { return notEnded(ended: taken.ended, probe: probe) }
+    if (latency ?? .infinity) > bound {
+      return "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bound.formatted(decimals: 2)) s)"
+    }
+    return nil
   }
 
   /// How the failure of a handler that did not end its interrupt begins: the CPU it took it on takes no
