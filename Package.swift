@@ -22,7 +22,7 @@ let package = Package(
     .target(name: "Repro", dependencies: ["Guest", "Suites", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "HarnessSuites", dependencies: ["Guest", "Suites", "Machine", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Guest", dependencies: ["Suites", "Reporting", "Machine", "Console", "GDBRemote", "Images", "HarnessSupport"]),
-    .target(name: "Suites", dependencies: ["Reporting", "Machine", "Console", "Images", "HarnessSupport"]),
+    .target(name: "Suites", dependencies: ["Reporting", "Machine", "Console", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Reporting", dependencies: ["HarnessSupport"]),
     .target(name: "Machine", dependencies: ["Console", "QMP", "GDBRemote", "Images", "HarnessSupport"]),
     .target(name: "Console", dependencies: ["HarnessSupport"]),
@@ -38,7 +38,7 @@ let package = Package(
     .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "TestSupport", "HarnessSupport"]),
     .testTarget(name: "GuestTests", dependencies: ["Guest", "Suites", "Console", "GDBRemote"]),
     .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-    .testTarget(name: "SuitesTests", dependencies: ["Suites", "Console", "Reporting", "HarnessSupport"]),
+    .testTarget(name: "SuitesTests", dependencies: ["Suites", "Console", "GDBRemote", "Reporting", "HarnessSupport"]),
     .testTarget(name: "MachineTests", dependencies: ["Machine", "Console", "HarnessSupport"]),
     .testTarget(name: "ReproTests", dependencies: ["Repro", "HarnessSupport"]),
     .testTarget(

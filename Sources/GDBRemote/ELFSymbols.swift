@@ -25,10 +25,11 @@ package struct ELFSymbols: Sendable {
     try self.init(data: [UInt8](data), file: url.lastPathComponent)
   }
 
-  /// A table given by hand (for tests): function symbols at the given addresses.
-  package init(file: String, functions: [String: UInt64]) {
+  /// A table given by hand (for tests): function symbols at the given addresses, and the code words `code` loads.
+  package init(file: String, functions: [String: UInt64], code: [UInt64: UInt32] = [:]) {
     self.file = file
     for (name, address) in functions { byName[name] = Symbol(name: name, address: address, size: 4, type: 2) }
+    loaded = code.map { address, word in (address: address, bytes: ArraySlice((0..<4).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) })) }
   }
 
   package init(data: [UInt8], file: String) throws {
@@ -93,6 +94,19 @@ package struct ELFSymbols: Sendable {
       return (0..<4).reduce(UInt32(0)) { $0 | UInt32(section.bytes[at + $1]) << (8 * UInt32($1)) }
     }
     return nil
+  }
+
+  /// The code a CPU never leaves once there: every symbol whose first instruction is a branch to itself
+  /// (AArch64 `b .`, 0x14000000) — the entries of an exception vector its author declared unrecoverable (OP-TEE's
+  /// for an exception taken on its own exception stack, `el1_sync_sp1`), by address.
+  package var deadEnds: [UInt64: String] {
+    var ends: [UInt64: String] = [:]
+    for symbol in byName.values where symbol.address != 0 && !symbol.name.hasPrefix("$") && word(at: symbol.address) == 0x1400_0000 {
+      // Two names at one address: one, always the same.
+      if let other = ends[symbol.address], other < symbol.name { continue }
+      ends[symbol.address] = symbol.name
+    }
+    return ends
   }
 
   /// Where `caller`'s calls to `callee` return: past each AArch64 `bl` in `caller` (its symbol's size, else

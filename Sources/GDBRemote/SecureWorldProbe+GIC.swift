@@ -150,8 +150,20 @@ extension SecureWorldProbe {
     try await rsp.halted(deadline: deadline) { _ in
       try await cpuStates(deadline: deadline).map { cpu in
         let symbols = !cpu.secure ? nil : cpu.exceptionLevel == 3 ? firmware : tee
-        return "\(cpu.description)\(symbols?.locate(cpu.pc).map { ", in \($0)" } ?? "")"
+        let deadEnd = symbols?.deadEnds[cpu.pc] != nil ? " (a branch to itself: the CPU never leaves it)" : ""
+        return "\(cpu.description)\(symbols?.locate(cpu.pc).map { ", in \($0)" } ?? "")\(deadEnd)"
       }
+    }
+  }
+
+  /// OP-TEE's thread table, read at once through a CPU the stop finds in OP-TEE's kernel (secure EL1, within its
+  /// symbols); nil when no CPU is there. For a machine whose CPUs may never enter OP-TEE again (a lockup).
+  package func threadTableNow(deadline: Deadline) async throws -> [OpteeThread]? {
+    try await rsp.halted(deadline: deadline) { halt in
+      let cpus = try await cpuStates(deadline: deadline)
+      guard let cpu = cpus.first(where: { $0.secure && $0.exceptionLevel == 1 && tee.locate($0.pc) != nil }) else { return nil }
+      try await halt.select(cpu.thread, deadline: deadline)
+      return try await readThreadTable(deadline: deadline)
     }
   }
 }

@@ -25,6 +25,9 @@ package struct WatchHit: Sendable, Equatable {
 package actor SecureWorldWatch {
   private let probe: SecureWorldProbe
   private let points: [UInt64: String]
+  /// OP-TEE's code a CPU never leaves (`ELFSymbols.deadEnds`), armed beside the points: a CPU that gets there ends
+  /// the watch, and the body, with `SecureDeadEnd` at once, instead of the body waiting out its deadlines.
+  private let deadEnds: [UInt64: String]
   /// The register read at a point's every hit (`x1`: a function's second argument), by the point's address.
   private let arguments: [UInt64: String]
   /// Where a request is served by default: every secure interrupt runs it.
@@ -55,6 +58,7 @@ package actor SecureWorldWatch {
   init(probe: SecureWorldProbe, points: [UInt64: String], arguments: [UInt64: String] = [:]) throws {
     self.probe = probe
     self.points = points
+    self.deadEnds = probe.tee.deadEnds.filter { points[$0.key] == nil }
     self.arguments = arguments
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
@@ -151,7 +155,7 @@ package actor SecureWorldWatch {
       armed(.failure(HarnessError("the watch ended before its breakpoints were armed")))
       Task { await self.failRequests(HarnessError("the watch ended")) }
     }
-    try await probe.rsp.breaking(at: Array(points.keys), deadline: .after(.seconds(5))) { halt in
+    try await probe.rsp.breaking(at: Array(points.keys) + deadEnds.keys.sorted(), deadline: .after(.seconds(5))) { halt in
       await self.armed(.success(()))
       try await self.loop(halt)
     }
@@ -195,6 +199,7 @@ package actor SecureWorldWatch {
     let deadline = Deadline.after(.seconds(5))
     let at = ContinuousClock.now
     let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
+    if let end = deadEnds[cpu.pc] { throw SecureDeadEnd(cpu: cpu, symbol: end, file: probe.tee.file) }
     let watched = points[cpu.pc]
     if let name = watched {
       var argument: UInt64?
@@ -260,7 +265,6 @@ extension SecureWorldProbe {
   {
     let watch = try SecureWorldWatch(probe: self, points: points, arguments: arguments)
     let loop = Task { try await watch.run() }
-    let result: T
     do {
       // The body's stimulus must not run before the breakpoints that watch it.
       try await watch.untilArmed()
@@ -269,15 +273,45 @@ extension SecureWorldProbe {
       if case .failure(let failure) = await loop.result { throw failure }
       throw error
     }
-    do {
-      result = try await body(watch)
-    } catch {
-      await watch.finish()
-      _ = try? await loop.value
-      throw error
+    // The body and the loop race: a loop that fails first (a CPU in a dead end, the stub gone) cancels the body.
+    let outcome: Result<T, any Error> = await withoutActuallyEscaping(body) { body in
+      await withTaskGroup(of: WatchEnded<T>.self) { group in
+        group.addTask {
+          do { return .body(.success(try await body(watch))) } catch { return .body(.failure(error)) }
+        }
+        group.addTask {
+          if case .failure(let error) = await loop.result { return .loop(error) }
+          return .loop(nil)
+        }
+        switch await group.next() {
+        case .body(let result):
+          await watch.finish()
+          guard case .loop(let failure?) = await group.next(), case .success = result else { return result }
+          return .failure(failure)
+        case .loop(let failure):
+          group.cancelAll()
+          return .failure(failure ?? HarnessError("the watch ended before its body"))
+        case nil:
+          return .failure(HarnessError("the watch ended before its body"))
+        }
+      }
     }
-    await watch.finish()
-    try await loop.value
-    return (await watch.log, result)
+    return (await watch.log, try outcome.get())
+  }
+}
+
+/// Which of a watch's body and loop ended first.
+private enum WatchEnded<T: Sendable>: Sendable { case body(Result<T, any Error>), loop((any Error)?) }
+
+/// A CPU reached code of OP-TEE it never leaves (`ELFSymbols.deadEnds`): the stack is dead on that CPU, and the
+/// machine with it.
+package struct SecureDeadEnd: Error, CustomStringConvertible, Sendable {
+  package var cpu: CPUStop
+  package var symbol: String
+  package var file: String
+  package var description: String {
+    // OP-TEE's `*_sp1` entries take an exception raised while it already ran on its exception stack.
+    let what = symbol.hasSuffix("_sp1") ? "an exception taken while OP-TEE ran on its own exception stack (SP_EL1): a fault inside its exception handling" : "an exception its vector does not handle"
+    return "CPU \(cpu.cpu) entered \(symbol) (\(file)), a vector entry that branches to itself: \(what); the CPU never leaves it"
   }
 }

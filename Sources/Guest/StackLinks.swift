@@ -30,8 +30,8 @@ extension StackLink {
     [.secureUARTInterrupt] + (facts.asyncNotifications == true ? [.notifications] : [])
   }
 
-  /// What a test needs whose secure interrupts find their CPU in Linux (bytes typed while it idles, the secure
-  /// timer's): their reads and TF-A's handover.
+  /// What a test needs whose secure interrupts may find their CPU in Linux (bytes typed while it idles or
+  /// between the turns of spinning TAs, the secure timer's): their reads and TF-A's handover.
   package static func secureConsoleReadsFromNormalWorld(_ facts: StackFacts) -> [StackLink] {
     [.handover] + secureConsoleReads(facts)
   }

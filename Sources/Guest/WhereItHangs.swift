@@ -1,11 +1,12 @@
 import Console
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Machine
 import Suites
 
 /// Where a test hangs on an OP-TEE stack, asked in order of what needs the least from the guest: OP-TEE's thread
-/// table and where each CPU is through the GDB stub (whatever the guest does), then — once Ctrl-C gives the guest's shell back — the
+/// table (through a CPU stopped in OP-TEE, else at its next interrupt) and where each CPU is through the GDB stub (whatever the guest does), then — once Ctrl-C gives the guest's shell back — the
 /// xtest runs that never exited with the case they were in, and Linux's blocked tasks with their stacks (sysrq
 /// `w`). A shell that does not come back is said too: its command is stuck in the kernel.
 enum WhereItHangs {
@@ -13,7 +14,10 @@ enum WhereItHangs {
     var summary: [String] = [], details: [String] = []
     if let probe = machine.secureWorld {
       do {
-        let table = try await probe.threadTable(poke: true, deadline: .after(.seconds(10)))
+        // A CPU already in OP-TEE reads it at once; else the next that enters its interrupt handler.
+        let now = try? await probe.threadTableNow(deadline: .after(.seconds(5)))
+        let table: [OpteeThread]
+        if let now = now ?? nil { table = now } else { table = try await probe.threadTable(poke: true, deadline: .after(.seconds(10))) }
         summary.append("OP-TEE threads: \(table.map(\.description).joined(separator: ", "))")
       } catch {
         summary.append("OP-TEE's thread table could not be read (\(error))")

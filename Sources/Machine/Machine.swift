@@ -72,8 +72,54 @@ package actor Machine {
   func raise(_ console: String, _ alarm: BadPatternWatcher.Alarm) async {
     alarms.append((console, alarm))
     let error = BadPatternSeen(console: console, alarm: alarm, context: await context())
+    let waiting = alarmWaiters
+    alarmWaiters = [:]
+    for waiter in waiting.values { waiter.resume(returning: error) }
     await normal.abort(error)
     await secure.abort(error)
+  }
+
+  /// Who waits for the next alarm (`failingAtAlarm`), by id.
+  private var alarmWaiters: [UUID: CheckedContinuation<BadPatternSeen?, Never>] = [:]
+
+  /// The first alarm: at once if one was raised already, nil when the waiting task is cancelled.
+  func nextAlarm() async -> BadPatternSeen? {
+    let id = UUID()
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        if let (console, alarm) = alarms.first {
+          continuation.resume(returning: BadPatternSeen(console: console, alarm: alarm, context: ""))
+        } else if Task.isCancelled {
+          continuation.resume(returning: nil)
+        } else {
+          alarmWaiters[id] = continuation
+        }
+      }
+    } onCancel: {
+      Task { await self.stopWaiting(id) }
+    }
+  }
+
+  private func stopWaiting(_ id: UUID) { alarmWaiters.removeValue(forKey: id)?.resume(returning: nil) }
+
+  /// Runs `body` until it ends or a console raises an alarm (a panic, an oops, an assertion): then `body` is
+  /// cancelled and the alarm thrown at once — whatever `body` waits for (a breakpoint, a guest command) will not
+  /// come from a stack that just died.
+  package func failingAtAlarm<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        guard let alarm = await self.nextAlarm() else { return nil }
+        // The alarm's burst (a panic's call stack) goes on after its line: the context is read once it is in.
+        try? await self.awaitQuietConsoles(0.2, deadline: .after(.seconds(2)))
+        throw BadPatternSeen(console: alarm.console, alarm: alarm.alarm, context: await self.context())
+      }
+      defer { group.cancelAll() }
+      while let next = try await group.next() {
+        if let value = next { return value }
+      }
+      throw CancellationError()
+    }
   }
 
   /// Forgets alarms (after a test that allowed them) and lets the consoles wait again.

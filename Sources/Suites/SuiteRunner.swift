@@ -1,5 +1,6 @@
 import Console
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Images
 import Machine
@@ -293,18 +294,20 @@ package struct SuiteRunner: Sendable {
     let started = ContinuousClock.now
     var thrown: (any Error)?
     do {
-      try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") { try await test.body(context) }
+      try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") {
+        try await machine.failingAtAlarm { try await test.body(context) }
+      }
     } catch {
       thrown = error
     }
-    let tails = thrown is DeadlineExceeded ? await machine.context() : nil
+    let tails = thrown is DeadlineExceeded || thrown is SecureDeadEnd ? await machine.context() : nil
     var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: context.deadline.hasPassed, context: tails)
+    let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true || verdict.spoilsMachine
     if verdict.outcome == .failed, TestVerdict.isHang(thrown, deadlinePassed: context.deadline.hasPassed), machine.isRunning {
       verdict.add(hang: await checks.whereItHangs(machine))
     }
     let collected = context.collected
     verdict.add(checkFailures: collected.failures, notes: collected.notes)
-    let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true
     if verdict.outcome == .passed || (verdict.outcome == .failed && machine.isRunning && !knownSpoiled) {
       let invariant = await threadInvariant(test, on: machine, poke: verdict.outcome == .passed && lastOnMachine)
       verdict.add(invariant: invariant)

@@ -1,5 +1,6 @@
 import Console
 import Foundation
+import GDBRemote
 import HarnessSupport
 import Machine
 import Reporting
@@ -23,6 +24,9 @@ struct TestVerdict: Sendable, Equatable {
     switch error {
     case let failure as TestFailure: (v.outcome, v.message, v.details) = (.failed, failure.message, failure.details)
     case let skipped as TestSkipped: (v.outcome, v.message) = (.skipped, skipped.reason)
+    case let end as SecureDeadEnd:
+      // The stack is dead on that CPU: nothing more is asked of the machine.
+      (v.outcome, v.message, v.details, v.spoilsMachine) = (.failed, end.description, context(), true)
     case let late as DeadlineExceeded where late.channel:
       // QMP or the GDB stub did not answer the harness: its trouble, not the stack's.
       (v.outcome, v.message, v.details) = (.error, late.description, context())

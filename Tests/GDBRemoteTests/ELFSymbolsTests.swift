@@ -73,6 +73,17 @@ import Testing
     #expect(symbols.locate(0x9000) == nil)
   }
 
+  /// The code a CPU never leaves: symbols whose first instruction is `b .`; a branch elsewhere, a `bl` to itself or
+  /// a symbol with no code loaded is not one.
+  @Test func deadEndsAreTheSymbolsThatBranchToThemselves() {
+    let symbols = ELFSymbols(file: "tee.elf",
+      functions: ["el1_sync_sp1": 0x2200, "el1_sync_sp0": 0x2000, "spin_self": 0x3000, "no_code": 0x4000, "$x": 0x2200],
+      code: [0x2200: 0x1400_0000, 0x2000: 0x1400_0400, 0x3000: 0x9400_0000])
+    #expect(symbols.deadEnds == [0x2200: "el1_sync_sp1"])
+    let real = try? ELFSymbols(contentsOf: Self.fixture)
+    #expect(real?.deadEnds.isEmpty == true, "tiny.elf has no such loop")
+  }
+
   /// A `bl`'s target, forwards and backwards; any other instruction is none.
   @Test func aBranchAndLinksTargetIsDecoded() {
     #expect(ELFSymbols.branchAndLinkTarget(0x9400_0400, at: 0x1000) == 0x2000)

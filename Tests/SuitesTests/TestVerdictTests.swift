@@ -1,4 +1,5 @@
 import Foundation
+@testable import GDBRemote
 import HarnessSupport
 import Machine
 import Reporting
@@ -25,6 +26,14 @@ import Testing
     #expect(harness.outcome == .error && harness.message == "the GDB stub connection closed (QEMU exited)",
       "the harness's own trouble is an error, not the stack's failure")
     #expect(verdict(CancellationError()) == TestVerdict(outcome: .error, message: "interrupted"))
+  }
+
+  /// A CPU in a vector entry that branches to itself fails the test at once, saying which, and the machine goes.
+  @Test func aCPUInADeadEndFailsTheTestAndSpoilsTheMachine() {
+    let cpu = CPUStop(thread: "1", pc: 0xe102200, exceptionLevel: 1, secure: true)
+    let ended = verdict(SecureDeadEnd(cpu: cpu, symbol: "el1_sync_sp1", file: "tee.elf"))
+    #expect(ended.outcome == .failed && ended.spoilsMachine && ended.details == "--- consoles")
+    #expect(ended.message == "CPU 0 entered el1_sync_sp1 (tee.elf), a vector entry that branches to itself: an exception taken while OP-TEE ran on its own exception stack (SP_EL1): a fault inside its exception handling; the CPU never leaves it")
   }
 
   @Test func aHungTestSaysWhereItHangs() {
