@@ -290,6 +290,8 @@ extension SecureWorldProbe {
           return .failure(failure)
         case .loop(let failure):
           group.cancelAll()
+          // What the watch saw up to the dead end: a body's oracle may still read the fault that led there.
+          if var end = failure as? SecureDeadEnd { end.log = await watch.log; return .failure(end) }
           return .failure(failure ?? HarnessError("the watch ended before its body"))
         case nil:
           return .failure(HarnessError("the watch ended before its body"))
@@ -309,6 +311,13 @@ package struct SecureDeadEnd: Error, CustomStringConvertible, Sendable {
   package var cpu: CPUStop
   package var symbol: String
   package var file: String
+  /// The watch's log up to the dead end.
+  package var log: [WatchHit] = []
+  package init(cpu: CPUStop, symbol: String, file: String) {
+    self.cpu = cpu
+    self.symbol = symbol
+    self.file = file
+  }
   package var description: String {
     // OP-TEE's `*_sp1` entries take an exception raised while it already ran on its exception stack.
     let what = symbol.hasSuffix("_sp1") ? "an exception taken while OP-TEE ran on its own exception stack (SP_EL1): a fault inside its exception handling" : "an exception its vector does not handle"

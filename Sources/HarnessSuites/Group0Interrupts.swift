@@ -2,6 +2,7 @@ import Foundation
 import GDBRemote
 import Guest
 import HarnessSupport
+import Synchronization
 import Reporting
 import Suites
 
@@ -49,39 +50,58 @@ enum Group0 {
   static func raise(_ t: TestContext, probe: SecureWorldProbe, watching symbols: [String], points: [UInt64: String] = [:],
     at stop: String? = nil, prompt: (@Sendable () async throws -> Void)? = nil, bound: Double,
     decided: @escaping @Sendable ([WatchHit]) -> Bool = { _ in false },
-    target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant)
+    target: @escaping @Sendable (CPUStop, [CPUStop]) -> Int?) async throws
+    -> (log: [WatchHit], cpu: Int, at: ContinuousClock.Instant, deadEnd: SecureDeadEnd?)
   {
     // A TF-A that never ends an interrupt in EL3 may not link plat_ic_end_of_interrupt at all.
     let ends = (try? probe.address(of: end)) != nil
     var named = points, arguments = [try probe.address(of: handler): "x1"]
     for symbol in [handler] + (ends ? [end] : []) + symbols { named[try probe.address(of: symbol)] = symbol }
     if ends { arguments[try probe.address(of: end)] = "x0" }
-    let (log, (cpu, at)) = try await probe.watching(points: named, arguments: arguments) { watch in
-      let raised = try await watch.whenStopped(at: stop, deadline: .after(.seconds(15)), prompt: prompt) { (stopped: CPUStop) -> (Int, ContinuousClock.Instant)? in
-        guard stopped.secure, stopped.exceptionLevel == 1 else { return nil }
-        guard let cpu = target(stopped, try await probe.cpuStates(deadline: .after(.seconds(5)))) else { return nil }
-        let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
-        let group = try await probe.group(of: spi, distributor: gicd, deadline: .after(.seconds(5)))
-        guard group == .group0 else {
-          throw TestFailure(message: "INTID \(spi) is \(group.rawValue) in the GIC distributor, not Group 0: TF-A did not make it the Group 0 interrupt its handler takes")
+    // A CPU that reaches a dead end after the raise ends the watch: its log still decides the case.
+    let raisedAt = Mutex<(Int, ContinuousClock.Instant)?>(nil)
+    do {
+      let (log, (cpu, at)) = try await probe.watching(points: named, arguments: arguments) { watch in
+        let raised = try await watch.whenStopped(at: stop, deadline: .after(.seconds(15)), prompt: prompt) { (stopped: CPUStop) -> (Int, ContinuousClock.Instant)? in
+          guard stopped.secure, stopped.exceptionLevel == 1 else { return nil }
+          guard let cpu = target(stopped, try await probe.cpuStates(deadline: .after(.seconds(5)))) else { return nil }
+          let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
+          let group = try await probe.group(of: spi, distributor: gicd, deadline: .after(.seconds(5)))
+          guard group == .group0 else {
+            throw TestFailure(message: "INTID \(spi) is \(group.rawValue) in the GIC distributor, not Group 0: TF-A did not make it the Group 0 interrupt its handler takes")
+          }
+          guard try await probe.raise(spi: spi, on: cpu, distributor: gicd, deadline: .after(.seconds(5))) else {
+            throw HarnessError("INTID \(spi) set pending through OP-TEE's GIC mapping does not read back pending")
+          }
+          // Kept at once: the machine runs on from here, and a dead end may come before this body's caller resumes.
+          let raised = (cpu, ContinuousClock.now)
+          raisedAt.withLock { $0 = raised }
+          return raised
         }
-        guard try await probe.raise(spi: spi, on: cpu, distributor: gicd, deadline: .after(.seconds(5))) else {
-          throw HarnessError("INTID \(spi) set pending through OP-TEE's GIC mapping does not read back pending")
+        // Waited for on the host: a CPU whose interrupt was never ended takes no other, and the guest's shell may
+        // be on it.
+        let due = Deadline.after(.seconds(max(bound * 2, 2)))
+        while !due.hasPassed {
+          let (taken, ended) = (await watch.hits(of: handler), await watch.hits(of: end))
+          if taken > 0 && (ended > 0 || !ends) { break }
+          if decided(await watch.log.filter { $0.cpu == raised.0 && $0.at >= raised.1 }) { break }
+          try await Task.sleep(for: .milliseconds(20))
         }
-        return (cpu, .now)
+        return raised
       }
-      // Waited for on the host: a CPU whose interrupt was never ended takes no other, and the guest's shell may
-      // be on it.
-      let due = Deadline.after(.seconds(max(bound * 2, 2)))
-      while !due.hasPassed {
-        let (taken, ended) = (await watch.hits(of: handler), await watch.hits(of: end))
-        if taken > 0 && (ended > 0 || !ends) { break }
-        if decided(await watch.log.filter { $0.cpu == raised.0 && $0.at >= raised.1 }) { break }
-        try await Task.sleep(for: .milliseconds(20))
-      }
-      return raised
+      return (log, cpu, at, nil)
+    } catch let end as SecureDeadEnd {
+      guard let (cpu, at) = raisedAt.withLock({ $0 }) else { throw end }
+      return (end.log, cpu, at, end)
     }
-    return (log, cpu, at)
+  }
+
+  /// A case's failure, and the dead end a CPU reached after it (which spoils the machine), in one.
+  static func fail(_ failure: String?, then deadEnd: SecureDeadEnd?, spoils: Bool) throws {
+    if let deadEnd {
+      throw TestFailure(message: failure.map { "\($0); then \(deadEnd)" } ?? deadEnd.description, spoilsMachine: true)
+    }
+    if let failure { throw TestFailure(message: failure, spoilsMachine: spoils) }
   }
 }
 
@@ -91,7 +111,7 @@ func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   let probe = try t.optee.probe(), route = t.optee.route
   if let reason = Group0.unavailable(probe) { try await Group0.skip(t, .group0InNormal, reason, table: table) }
   // Stopped at OP-TEE's next interrupt on one CPU, the interrupt is raised for another that is in the normal world.
-  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols, bound: bounds.maxSeconds) { stopped, cpus in
+  let (log, cpu, at, deadEnd) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols, bound: bounds.maxSeconds) { stopped, cpus in
     cpus.first { $0.cpu != stopped.cpu && !$0.secure }?.cpu
   }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
@@ -110,7 +130,7 @@ func group0InNormalWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
     failure = "TF-A's handler took the Group 0 interrupt \(latency ?? .infinity) s after it was raised (bound \(bounds.maxSeconds.formatted(decimals: 2)) s)"
   }
   try await Group0.conclude(t, .group0InNormal, handledBy: "TF-A \(Group0.handler), from the normal world", taken: taken, latency: latency,
-    bound: bounds.maxSeconds, failure: failure, table: table)
+    bound: bounds.maxSeconds, failure: failure, deadEnd: deadEnd, table: table)
 }
 
 /// Case 8: a Group 0 interrupt raised for the CPU on which a TA runs (stopped in one of its system calls, where
@@ -122,7 +142,7 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
   let fiq = "elx_fiq", exit = "thread_foreign_intr_exit"
   let spin = try await t.client.start(1, "spin", ms: 3000, tag: "group0-spin", cpu: 0)
   try await t.client.waitUntilInvoking(spin, count: 1)
-  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols + [fiq, exit], at: "syscall_get_time",
+  let (log, cpu, at, deadEnd) = try await Group0.raise(t, probe: probe, watching: route.entrySymbols + [fiq, exit], at: "syscall_get_time",
     bound: bounds.maxSeconds) { stopped, _ in stopped.cpu }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
   let latency = taken.handled.first.map { ($0.at - at).seconds }
@@ -138,14 +158,14 @@ func group0InSecureWorld(_ t: TestContext, bounds: SecureConsoleBounds, table: R
     failure = Group0.onceOPTEELeft(taken, cpu: cpu, latency: latency, bound: bounds.maxSeconds, probe: probe)
   }
   // The call is looked at only once the interrupt is judged: a CPU left with an interrupt active takes no other.
-  if failure == nil {
+  if failure == nil && deadEnd == nil {
     let timeline = try await t.client.finish(spin, timeout: .seconds(30))
     if !(timeline.isComplete && timeline.failures.isEmpty) {
       failure = "the spinning call did not come back whole after OP-TEE left it for the Group 0 interrupt: \(timeline.failures.map(\.result))"
     }
   }
   try await Group0.conclude(t, .group0InSecure, handledBy: "TF-A \(Group0.handler), after OP-TEE's \(fiq) → \(exit)", taken: taken,
-    latency: latency, bound: bounds.maxSeconds, failure: failure, table: table)
+    latency: latency, bound: bounds.maxSeconds, failure: failure, deadEnd: deadEnd, table: table)
 }
 
 /// Case 8, nested (optee_os#6010): a Group 0 interrupt raised while OP-TEE handles a Secure Group 1 one (the
@@ -175,7 +195,7 @@ func group0DuringSecureHandler(_ t: TestContext, bounds: SecureConsoleBounds) as
   let preempting: @Sendable ([WatchHit]) -> WatchHit? = { trail in
     trail.prefix { !ends.values.contains($0.name) }.first { entries.contains($0.name) || $0.name == Group0.handler }
   }
-  let (log, cpu, at) = try await Group0.raise(t, probe: probe, watching: entries + [native], points: ends, at: native,
+  let (log, cpu, at, deadEnd) = try await Group0.raise(t, probe: probe, watching: entries + [native], points: ends, at: native,
     prompt: { try await probe.pokeUntilCancelled() }, bound: bounds.maxSeconds, decided: { preempting($0) != nil }) { stopped, _ in stopped.cpu }
   let taken = Group0.Taken(log, cpu: cpu, after: at)
   let latency = taken.handled.first.map { ($0.at - at).seconds }
@@ -197,7 +217,7 @@ func group0DuringSecureHandler(_ t: TestContext, bounds: SecureConsoleBounds) as
   }
   t.measure(Measured("raised in OP-TEE's native handler → TF-A's Group 0 handler", unit: "s", samples: latency.map { [$0] } ?? [], bound: bounds.maxSeconds))
   // A CPU that took an interrupt and never ended it, or that never finished handling one, takes no other.
-  if let failure { throw TestFailure(message: failure, spoilsMachine: failure.hasPrefix(Group0.notEndedPrefix) || !returned) }
+  try Group0.fail(failure, then: deadEnd, spoils: failure?.hasPrefix(Group0.notEndedPrefix) == true || !returned)
 }
 
 /// Case 7: a Group 0 interrupt raised while CPU 0 is held in EL3 (TF-A taking a yielding call into OP-TEE) waits
@@ -251,12 +271,13 @@ func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLo
 extension Group0 {
   /// Ends a case: its latency kept, its row in the routing table, the test failed with `failure` if any.
   static func conclude(_ t: TestContext, _ c: RoutingCase, handledBy: String, taken: Taken, latency: Double?, bound: Double,
-    failure: String?, table: RoutingLog) async throws
+    failure: String?, deadEnd: SecureDeadEnd? = nil, table: RoutingLog) async throws
   {
     t.measure(Measured("raised → TF-A's Group 0 handler, CPU in the \(c.world.rawValue)", unit: "s", samples: latency.map { [$0] } ?? [], bound: bound))
+    let failed = failure ?? deadEnd?.description
     await table.record(RoutingRow(c, handler: handledBy, count: taken.handled.count,
-      verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
-    if let failure { throw TestFailure(message: failure, spoilsMachine: failure.hasPrefix(notEndedPrefix)) }
+      verdict: failed.map { "FAILED: \($0)" } ?? "passed (\(latency.map { "\($0.formatted(decimals: 3)) s" } ?? ""))"))
+    try fail(failure, then: deadEnd, spoils: failure?.hasPrefix(notEndedPrefix) == true)
   }
 
   /// What a case asks once OP-TEE, for which the interrupt is foreign, has gone back to the normal world: TF-A's

@@ -62,18 +62,30 @@ package func withDeadline<T: Sendable>(
 ) async throws -> T {
   let label = what()
   let started = ContinuousClock.now
+  return try await withAbort({
+    try? await Task.sleep(until: deadline.instant, clock: .continuous)
+    return Task.isCancelled ? nil : DeadlineExceeded(label, after: .now - started)
+  }, operation)
+}
+
+/// Runs `operation` until it ends or `abort` returns an error: then `operation` is cancelled and the error thrown
+/// at once, even if `operation` does not react to cancellation (it is left to finish on its own). `abort` is
+/// cancelled once `operation` ends; it returns nil then. Cancelling the caller cancels `operation`.
+package func withAbort<T: Sendable>(
+  _ abort: @escaping @Sendable () async -> (any Error)?,
+  _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
   let outcome = ResumeOnce<T>()
   let work = Task { () -> Void in
     do { outcome.resume(.success(try await operation())) } catch { outcome.resume(.failure(error)) }
   }
-  let timer = Task {
-    try? await Task.sleep(until: deadline.instant, clock: .continuous)
-    if !Task.isCancelled {
+  let watcher = Task {
+    if let error = await abort(), !Task.isCancelled {
       work.cancel()
-      outcome.resume(.failure(DeadlineExceeded(label, after: .now - started)))
+      outcome.resume(.failure(error))
     }
   }
-  defer { timer.cancel() }
+  defer { watcher.cancel() }
   return try await withTaskCancellationHandler {
     try await outcome.value()
   } onCancel: {

@@ -104,23 +104,16 @@ package actor Machine {
 
   /// Runs `body` until it ends or a console raises an alarm (a panic, an oops, an assertion): then `body` is
   /// cancelled and the alarm thrown at once — whatever `body` waits for (a breakpoint, a guest command) will not
-  /// come from a stack that just died.
+  /// come from a stack that just died. A body that does not react to cancellation is left to end on its own.
   package func failingAtAlarm<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-      group.addTask { try await body() }
-      group.addTask {
-        guard let alarm = await self.nextAlarm() else { return nil }
-        // The alarm's burst (a panic's call stack) goes on after its line: the context is read once it is in.
-        try? await self.awaitQuietConsoles(0.2, deadline: .after(.seconds(2)))
-        throw BadPatternSeen(console: alarm.console, alarm: alarm.alarm, context: await self.context())
-      }
-      defer { group.cancelAll() }
-      while let next = try await group.next() {
-        if let value = next { return value }
-      }
-      throw CancellationError()
-    }
+    try await withAbort({
+      guard let alarm = await self.nextAlarm() else { return nil }
+      // The alarm's burst (a panic's call stack) goes on after its line: the context is read once it is in.
+      try? await self.awaitQuietConsoles(0.2, deadline: .after(.seconds(2)))
+      return BadPatternSeen(console: alarm.console, alarm: alarm.alarm, context: await self.context())
+    }, body)
   }
+
 
   /// Forgets alarms (after a test that allowed them) and lets the consoles wait again.
   package func clearAlarms() async {

@@ -302,7 +302,10 @@ package struct SuiteRunner: Sendable {
     }
     let tails = thrown is DeadlineExceeded || thrown is SecureDeadEnd ? await machine.context() : nil
     var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: context.deadline.hasPassed, context: tails)
-    let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true || verdict.spoilsMachine
+    // A machine known unusable (the test said so, a CPU in a dead end, a panic or an oops on a console) is asked
+    // nothing more: the next test gets another.
+    let alarmed = !(await machine.alarms).isEmpty
+    let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true || verdict.spoilsMachine || alarmed
     if verdict.outcome == .failed, TestVerdict.isHang(thrown, deadlinePassed: context.deadline.hasPassed), machine.isRunning {
       verdict.add(hang: await checks.whereItHangs(machine))
     }
