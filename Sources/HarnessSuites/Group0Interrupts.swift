@@ -16,6 +16,19 @@ enum Group0 {
   static let end = "plat_ic_end_of_interrupt"
 
   /// Why a stack cannot run the Group 0 cases, or nil when its TF-A has the handler.
+  /// Whether the stack's TF-A has the Group 0 handler, read from its bl31.elf (false without one): known before a
+  /// machine runs, for what a Group 0 case needs.
+  static func present(_ facts: StackFacts) -> Bool {
+    guard let file = facts.images.bl31Elf else { return false }
+    return presence.withLock { known in
+      if let answer = known[file] { return answer }
+      let answer = (try? ELFSymbols(contentsOf: file))?.byName[handler] != nil
+      known[file] = answer
+      return answer
+    }
+  }
+  private static let presence = Mutex<[URL: Bool]>([:])
+
   static func unavailable(_ probe: SecureWorldProbe) -> String? {
     if probe.firmware?.byName[handler] != nil { return nil }
     return "this TF-A has no Group 0 interrupt: its qemu platform makes one only with SDEI_SUPPORT=1, whose EL3_EXCEPTION_HANDLING=1 "
