@@ -57,6 +57,15 @@ extension SecureWorldProbe {
     tee.byName["thread_handle_std_smc"] != nil ? "thread_handle_std_smc" : "handle_yielding_call"
   }
 
+  /// The secure timer's compare value (`CNTPS_CVAL_EL1`) by CPU, for each CPU whose timer OP-TEE left enabled, read
+  /// with the machine stopped for a moment. OP-TEE sets a new one each time the timer fires (its callouts' next
+  /// expiry): a value that moved is the timer running.
+  package func secureTimerCompareValues(deadline: Deadline) async throws -> [Int: UInt64] {
+    try await rsp.halted(deadline: deadline) { halt in
+      Dictionary(try await armedTimers(halt, deadline: deadline).map { ($0.cpu, $0.cval) }, uniquingKeysWith: { a, _ in a })
+    }
+  }
+
   /// The CPUs whose secure timer OP-TEE left enabled (`CNTPS_CTL_EL1.ENABLE`), with their compare values,
   /// read through the stub from a stopped machine (the registers read from any world).
   func armedTimers(_ halt: Halt, deadline: Deadline) async throws -> [ArmedTimer] {

@@ -4,13 +4,18 @@ import HarnessSupport
 import Machine
 import Suites
 
-/// Proof that a restored machine's secure timer runs: the test watchdog, a callout on that timer, raises a
-/// notification every period, so Linux's notification count (`optee_notification`, `ARM-FFA-SRI` over FF-A) rises after the machine became ready — and
-/// when it does not, the callout itself is caught running (a breakpoint), so a broken notification path is not
-/// taken for a dead timer. (Its `WD call_count` line is no proof: OP-TEE prints it only for the first calls.)
+/// Proof that a restored machine's secure timer runs, read from the timer itself first: OP-TEE sets a new compare
+/// value (`CNTPS_CVAL_EL1`) each time it fires, so a value that moved since the machine became ready is the timer
+/// running — whatever its callouts do (a test watchdog that stopped re-arming itself is the suites' finding, not
+/// the restore's). Without the stub's view: the test watchdog, a callout on that timer, raises a notification
+/// every period, so Linux's notification count (`optee_notification`, `ARM-FFA-SRI` over FF-A) rises — and when
+/// it does not, the callout itself is caught running (a breakpoint), so a broken notification path is not taken
+/// for a dead timer. (Its `WD call_count` line is no proof: OP-TEE prints it only for the first calls.)
 struct SecureTimerProof: Sendable {
   /// Linux's notification count when the restored machine became ready.
   var count: Int
+  /// The secure timer's compare value by CPU when the machine became ready (nil: not read).
+  var compareValues: [Int: UInt64]?
   /// When that was (machine seconds).
   var since: Double
   /// How long after `since` the count must have risen (the watchdog's period is 1 s).
@@ -27,7 +32,8 @@ struct SecureTimerProof: Sendable {
 
   /// Takes the baseline on a machine that just became ready.
   static func start(on machine: Machine) async throws -> SecureTimerProof {
-    SecureTimerProof(count: try await notifications(machine), since: machine.now())
+    let values = try? await machine.secureWorld?.secureTimerCompareValues(deadline: .after(.seconds(5)))
+    return SecureTimerProof(count: try await notifications(machine), compareValues: values ?? nil, since: machine.now())
   }
 
   static func notifications(_ machine: Machine) async throws -> Int {
@@ -37,11 +43,22 @@ struct SecureTimerProof: Sendable {
     return line.total
   }
 
-  /// Nil when the secure timer runs; else why it is taken for dead. A risen notification count proves it at
-  /// once (the watchdog's callout raised them); else the callout itself is waited for with a breakpoint, so a
-  /// notification interrupt that never reaches Linux is not blamed on the timer (the suites that test
-  /// notifications name that). Waits at most until `within` seconds after `since`, or a period for the callout.
+  /// Nil when the secure timer runs; else why it is taken for dead. A compare value that moved proves it; else a
+  /// risen notification count (the watchdog's callout raised them); else the callout itself is waited for with a
+  /// breakpoint, so a notification interrupt that never reaches Linux is not blamed on the timer (the suites that
+  /// test notifications name that). Waits at most until `within` seconds after `since`, or a period for the callout.
   func check(_ machine: Machine) async -> String? {
+    // The timer itself.
+    var stayed = ""
+    if let before = compareValues, !before.isEmpty, let probe = machine.secureWorld {
+      while let values = try? await probe.secureTimerCompareValues(deadline: .after(.seconds(5))) {
+        if values.contains(where: { before[$0.key] != $0.value }) { return nil }
+        stayed = values.sorted { $0.key < $1.key }.map { "0x\(String($0.value, radix: 16)) on CPU \($0.key)" }.joined(separator: ", ")
+        if machine.now() > since + within || !machine.isRunning { break }
+        try? await Task.sleep(for: .milliseconds(200))
+      }
+    }
+    let timer = stayed.isEmpty ? "" : "its compare value (CNTPS_CVAL_EL1) stayed at \(stayed) since the machine was ready, "
     var now = count
     while true {
       guard let read = try? await Self.notifications(machine) else { break }
@@ -51,13 +68,13 @@ struct SecureTimerProof: Sendable {
       try? await Task.sleep(for: .milliseconds(100))
     }
     guard let probe = machine.secureWorld, probe.tee.byName[Self.callout] != nil else {
-      return "the secure timer does not run on this restored machine: OP-TEE's test watchdog raised no notification in \((machine.now() - since).formatted(decimals: 1)) s after it was ready (the notification count stayed at \(now))"
+      return "the secure timer does not run on this restored machine: \(timer)OP-TEE's test watchdog raised no notification in \((machine.now() - since).formatted(decimals: 1)) s after it was ready (the notification count stayed at \(now))"
     }
     do {
       try await probe.whenStopped(at: Self.callout, poke: false, deadline: .after(.seconds(within))) { _ in }
       return nil
     } catch is DeadlineExceeded {
-      return "the secure timer does not run on this restored machine: OP-TEE's watchdog callout (\(Self.callout), due every second on the secure timer) did not run in \(within.formatted(decimals: 0)) s, and Linux's notification count stayed at \(now)"
+      return "the secure timer does not run on this restored machine: \(timer)OP-TEE's watchdog callout (\(Self.callout), due every second on the secure timer) did not run in \(within.formatted(decimals: 0)) s, and Linux's notification count stayed at \(now)"
     } catch {
       return "the secure timer of this restored machine could not be checked: \(error)"
     }
@@ -135,7 +152,14 @@ extension StackChecks {
       // The watchdog's callout fires while the CPUs idle in Linux: its interrupt comes through TF-A's handover.
       return .success(RestoredProof(needs: [.handover]) { await proof.check($0) })
     },
-    whereItHangs: WhereItHangs.report)
+    whereItHangs: WhereItHangs.report,
+    explainAlarm: { machine, console, line in
+      // OP-TEE prints a panic's call stack by address: told by function from tee.elf.
+      guard console == "secure", let probe = machine.secureWorld else { return nil }
+      let frames = OpteeCallStack.frames(in: await machine.secure.slice(from: -.infinity).map(\.text), after: line)
+      guard !frames.isEmpty else { return nil }
+      return "OP-TEE's call stack: \(OpteeCallStack.described(frames) { probe.tee.locate($0) })"
+    })
 }
 
 /// A set of stack digests, shared by every machine of the process.

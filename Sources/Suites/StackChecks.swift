@@ -15,14 +15,19 @@ package struct StackChecks: Sendable {
   package var restored: @Sendable (Machine, StackFacts) async throws -> Result<RestoredProof, ProofImpossible>
   /// When a test hangs (a guest command or the test itself ran out of time): where, as the stack can tell.
   package var whereItHangs: @Sendable (Machine) async -> HangReport
+  /// When a bad line on a console failed a test: what the stack can add to it (the panic's call stack by
+  /// function), or nil.
+  package var explainAlarm: @Sendable (Machine, _ console: String, _ line: String) async -> String?
 
   package init(afterTest: @escaping @Sendable (Machine, Bool) async -> Invariant,
     restored: @escaping @Sendable (Machine, StackFacts) async throws -> Result<RestoredProof, ProofImpossible>,
-    whereItHangs: @escaping @Sendable (Machine) async -> HangReport = { _ in HangReport(summary: [], details: "") })
+    whereItHangs: @escaping @Sendable (Machine) async -> HangReport = { _ in HangReport(summary: [], details: "") },
+    explainAlarm: @escaping @Sendable (Machine, String, String) async -> String? = { _, _, _ in nil })
   {
     self.afterTest = afterTest
     self.restored = restored
     self.whereItHangs = whereItHangs
+    self.explainAlarm = explainAlarm
   }
 }
 

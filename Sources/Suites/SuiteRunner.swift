@@ -329,6 +329,12 @@ package struct SuiteRunner: Sendable {
       let tails = await machine.context()
       verdict.add(alarm: first, context: tails)
     }
+    // A failure that is a bad line: with what the stack adds to it (OP-TEE's call stack by function).
+    if verdict.outcome == .failed, let (console, alarm) = (thrown as? BadPatternSeen).map({ ($0.console, $0.alarm) }) ?? alarms.first,
+      verdict.message?.contains(alarm.line) == true, let said = await checks.explainAlarm(machine, console, alarm.line)
+    {
+      verdict.message = (verdict.message ?? "") + " — \(said)"
+    }
     verdict.add(pace: pace)
     let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
     if outcome == .failed, let link = (thrown as? TestFailure)?.breaks {

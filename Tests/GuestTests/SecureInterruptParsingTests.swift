@@ -120,3 +120,32 @@ import Testing
     #expect(!byTop.isComplete && byTop.description.hasSuffix("with no bottom half begun"), "\(byTop)")
   }
 }
+
+/// OP-TEE's call stacks, as its panics print them, told by function.
+@Suite struct OpteeCallStackTests {
+  static let panic = [
+    "E/TC:0 0  0x00000000",
+    "E/TC:?   assertion 'thread_foreign_intr_disabled()' failed at core/include/kernel/spinlock.h:77 <cpu_spin_lock_dldetect>",
+    "E/TC:0   Panic at core/kernel/assert.c:28 <_assert_break>",
+    "E/TC:0   TEE load address @ 0xe100000",
+    "E/TC:0   Call stack:",
+    "E/TC:0    0x0e10ab8c",
+    "E/TC:0    0x0e11c15c",
+    "I/TC: Halting CPU 1",
+    "E/TC:0   Call stack:",
+    "E/TC:0    0x0e999999",
+  ]
+
+  @Test func theFirstCallStackAfterTheAlarmsLineIsRead() {
+    #expect(OpteeCallStack.frames(in: Self.panic, after: Self.panic[1]) == [0xe10ab8c, 0xe11c15c])
+    #expect(OpteeCallStack.frames(in: Self.panic, after: "a line that is not there") == [0xe10ab8c, 0xe11c15c])
+    #expect(OpteeCallStack.frames(in: Array(Self.panic.prefix(4)), after: Self.panic[1]).isEmpty, "no call stack printed")
+    #expect(OpteeCallStack.frame("E/TC:0    0x") == nil && OpteeCallStack.frame("E/TC:0    0x0123456789abcdef01") == nil)
+  }
+
+  @Test func framesAreToldByFunctionTheCallersAtTheirCall() {
+    let names: [UInt64: String] = [0xe10ab8c: "_assert_break+0x10", 0xe11c158: "cpu_spin_lock_dldetect+0x40"]
+    let said = OpteeCallStack.described([0xe10ab8c, 0xe11c15c, 0x42], locate: { names[$0] })
+    #expect(said == "_assert_break ← cpu_spin_lock_dldetect ← 0x42")
+  }
+}
