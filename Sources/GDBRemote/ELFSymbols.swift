@@ -13,6 +13,9 @@ package struct ELFSymbols: Sendable {
 
   package let file: String
   package private(set) var byName: [String: Symbol] = [:]
+  /// Every symbol, also the local ones that share a name (a `static` function in several files): where an address
+  /// is told from.
+  private var all: [Symbol] = []
   /// The file's sections that occupy memory with contents (code, data): where each is loaded and its bytes.
   private var loaded: [(address: UInt64, bytes: ArraySlice<UInt8>)] = []
 
@@ -29,7 +32,15 @@ package struct ELFSymbols: Sendable {
   package init(file: String, functions: [String: UInt64], code: [UInt64: UInt32] = [:]) {
     self.file = file
     for (name, address) in functions { byName[name] = Symbol(name: name, address: address, size: 4, type: 2) }
+    all = Array(byName.values)
     loaded = code.map { address, word in (address: address, bytes: ArraySlice((0..<4).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) })) }
+  }
+
+  /// A table given by hand (for tests): these symbols, the first of each name kept by name.
+  package init(file: String, symbols: [Symbol]) {
+    self.file = file
+    for symbol in symbols where byName[symbol.name] == nil { byName[symbol.name] = symbol }
+    all = symbols
   }
 
   package init(data: [UInt8], file: String) throws {
@@ -71,6 +82,7 @@ package struct ELFSymbols: Sendable {
       let name = String(decoding: data[start..<end], as: UTF8.self)
       let symbol = Symbol(name: name, address: data.u64(base + 8), size: data.u64(base + 16), type: data[base + 4] & 0x0F)
       if byName[name] == nil || byName[name]!.address == 0 { byName[name] = symbol }
+      all.append(symbol)
     }
   }
 
@@ -101,7 +113,7 @@ package struct ELFSymbols: Sendable {
   /// for an exception taken on its own exception stack, `el1_sync_sp1`), by address.
   package var deadEnds: [UInt64: String] {
     var ends: [UInt64: String] = [:]
-    for symbol in byName.values where symbol.address != 0 && !symbol.name.hasPrefix("$") && word(at: symbol.address) == 0x1400_0000 {
+    for symbol in all where symbol.address != 0 && !symbol.name.hasPrefix("$") && word(at: symbol.address) == 0x1400_0000 {
       // Two names at one address: one, always the same.
       if let other = ends[symbol.address], other < symbol.name { continue }
       ends[symbol.address] = symbol.name
@@ -138,7 +150,7 @@ package struct ELFSymbols: Sendable {
   /// entries) count as much as functions.
   package func locate(_ address: UInt64, reach: UInt64 = 0x1000) -> String? {
     // Mapping symbols (`$x`, `$d`) say nothing; at one address a function's name wins over a label's.
-    let nearest = byName.values.filter { $0.address != 0 && $0.address <= address && address - $0.address < max(reach, $0.size) && !$0.name.hasPrefix("$") }
+    let nearest = all.filter { $0.address != 0 && $0.address <= address && address - $0.address < max(reach, $0.size) && !$0.name.hasPrefix("$") }
       .max { ($0.address, $0.type == 2 ? 1 : 0, $1.name) < ($1.address, $1.type == 2 ? 1 : 0, $0.name) }
     return nearest.map { $0.address == address ? $0.name : "\($0.name)+0x\(String(address - $0.address, radix: 16))" }
   }

@@ -84,6 +84,22 @@ import Testing
     #expect(real?.deadEnds.isEmpty == true, "tiny.elf has no such loop")
   }
 
+  /// A `static` function of the same name in several files is told at each of its addresses (tee.elf has an
+  /// `_assert_trap` per file that asserts): the one kept by name must not hide the others.
+  @Test func everyLocalSymbolOfOneNameTellsItsOwnAddresses() {
+    func function(_ name: String, _ address: UInt64, _ size: UInt64) -> ELFSymbols.Symbol {
+      .init(name: name, address: address, size: size, type: 2)
+    }
+    let symbols = ELFSymbols(file: "tee.elf", symbols: [
+      function("_assert_trap", 0xe120000, 0x30), function("nv_counter_incr_ree_fs_to", 0xe13380c, 0x14),
+      function("_assert_trap", 0xe133820, 0x30), function("cpu_spin_lock_dldetect", 0xe1338b8, 0xbc),
+    ])
+    #expect(symbols.locate(0xe133848) == "_assert_trap+0x28")
+    #expect(symbols.locate(0xe120004) == "_assert_trap+0x4")
+    #expect(symbols.locate(0xe1338fc) == "cpu_spin_lock_dldetect+0x44")
+    #expect(symbols.byName["_assert_trap"]?.address == 0xe120000)
+  }
+
   /// A `bl`'s target, forwards and backwards; any other instruction is none.
   @Test func aBranchAndLinksTargetIsDecoded() {
     #expect(ELFSymbols.branchAndLinkTarget(0x9400_0400, at: 0x1000) == 0x2000)
