@@ -205,6 +205,13 @@ package actor ConsoleSession {
   /// The transcript lines since `time` (seconds since launch).
   package func slice(from time: Double, to end: Double = .infinity) -> [Transcript.Line] { transcript.slice(from: time, to: end) }
 
+  /// Waits until this console printed nothing for `quiet` seconds, or `deadline` passes.
+  package func awaitQuiet(_ quiet: Double, deadline: Deadline) async {
+    while !deadline.hasPassed, !transcript.slice(from: now() - quiet, to: .infinity).isEmpty {
+      try? await Task.sleep(for: .milliseconds(50))
+    }
+  }
+
   /// When the last line containing `text` arrived (seconds since launch): the time of a milestone.
   package func timeOfLine(containing text: String) -> Double? {
     transcript.slice(from: 0).last { $0.text.contains(text) }?.time

@@ -161,10 +161,7 @@ extension StackChecks {
       // OP-TEE prints a panic's call stack by address: told by function from tee.elf.
       guard console == "secure", let probe = machine.secureWorld else { return nil }
       // The stack is printed after the alarm's line: read once the secure console has been quiet a moment.
-      let until = Deadline.after(.seconds(3))
-      while !until.hasPassed, !(await machine.secure.slice(from: machine.secure.now() - 0.3).isEmpty) {
-        try? await Task.sleep(for: .milliseconds(50))
-      }
+      await machine.secure.awaitQuiet(0.3, deadline: .after(.seconds(3)))
       let frames = OpteeCallStack.frames(in: await machine.secure.slice(from: -.infinity).map(\.text), after: line)
       guard !frames.isEmpty else { return nil }
       return "OP-TEE's call stack: \(OpteeCallStack.described(frames) { probe.tee.locate($0) })"

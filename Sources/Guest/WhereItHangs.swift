@@ -28,7 +28,7 @@ enum WhereItHangs {
     // The kernel's hung-task report (a burst of lines) stopped the test: once it has printed, the shell may be
     // used again. What it printed already lists blocked tasks with their stacks.
     let from = machine.normal.now() - 1
-    await normalQuiet(machine, deadline: .after(.seconds(5)))
+    await machine.normal.awaitQuiet(0.5, deadline: .after(.seconds(5)))
     let reported = BlockedTask.parse(await machine.normal.slice(from: from).map(\.text))
     await machine.normal.clearAbort()
     try? await machine.shell.interrupt()
@@ -51,13 +51,6 @@ enum WhereItHangs {
       details.append("Linux's blocked tasks (sysrq w):\n\(blocked.output)")
     }
     return HangReport(summary: summary, details: details.joined(separator: "\n"))
-  }
-
-  /// Waits (bounded) until the normal console printed nothing for half a second.
-  static func normalQuiet(_ machine: Machine, deadline: Deadline) async {
-    while !deadline.hasPassed, !(await machine.normal.slice(from: machine.normal.now() - 0.5).isEmpty) {
-      try? await Task.sleep(for: .milliseconds(50))
-    }
   }
 
   /// Dumps the blocked tasks into the kernel's log (the write returns once they are in it) and prints the last dump.
