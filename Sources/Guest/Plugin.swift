@@ -68,9 +68,8 @@ package struct Plugin: Sendable {
   /// signal was sent mid-call; false when the plugin was faster.
   package func killWhileServing(_ pid: Int, signal: String = "KILL", timeout: Duration = .seconds(15)) async throws -> Bool {
     let limit = Int(timeout.seconds.rounded(.up)) + 1
-    let sent = try await t.run("end=$(($(cut -d. -f1 /proc/uptime) + \(limit))); "
-      + "until grep -q '^serving' \(Self.logFile) 2>/dev/null; do [ $(cut -d. -f1 /proc/uptime) -ge $end ] && exit 1; sleep 0.01; done; "
-      + "grep -q '^served' \(Self.logFile) || { kill -\(signal) \(pid); echo killed-mid-call; }", timeout: timeout + .seconds(15))
+    let sent = try await t.run(TestContext.until("grep -q '^serving' \(Self.logFile) 2>/dev/null", seconds: limit, pause: "0.01")
+      + "; grep -q '^served' \(Self.logFile) || { kill -\(signal) \(pid); echo killed-mid-call; }", timeout: timeout + .seconds(15))
     guard sent.status == 0 else {
       throw TestFailure(message: "the OCALL never reached the plugin within \(timeout.seconds.formatted(decimals: 0)) s",
         details: try await t.run("cat \(Self.logFile)").output)
@@ -95,14 +94,19 @@ package struct Supplicant: Sendable {
 
   /// The tee-supplicant process that holds the supplicant device open (and so serves requests), nil if none.
   package func serving() async throws -> Int? {
-    let found = try await t.run(
-      "for p in $(pidof tee-supplicant); do ls -l /proc/$p/fd 2>/dev/null | grep -q teepriv0 && echo $p; done")
+    let found = try await t.run("for p in $(pidof tee-supplicant); do \(Self.holdsDevice("$p", then: "echo $p")); done")
     return found.lines.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.first
+  }
+
+  /// A guest shell loop running `then` when process `pid` has the supplicant device open: the shell's own test
+  /// (`-ef`) compares each open file with the device, no process forked per look.
+  static func holdsDevice(_ pid: String, then: String) -> String {
+    "for f in /proc/\(pid)/fd/*; do [ $f -ef /dev/teepriv0 ] && { \(then); break; }; done"
   }
 
   /// Waits until a tee-supplicant other than `old` serves; returns its pid and how long that took.
   package func waitNew(replacing old: Int, within: Duration) async throws -> (pid: Int, seconds: Double)? {
-    let serving = "for p in $(pidof tee-supplicant); do [ $p != \(old) ] && ls -l /proc/$p/fd 2>/dev/null | grep -q teepriv0 && exit 0; done; exit 1"
+    let serving = "for p in $(pidof tee-supplicant); do [ $p != \(old) ] && \(Self.holdsDevice("$p", then: "exit 0")); done; exit 1"
     guard let seconds = try await t.waitUntil("( \(serving) )", within: within), let pid = try await self.serving() else { return nil }
     return (pid, seconds)
   }

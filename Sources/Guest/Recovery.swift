@@ -48,9 +48,9 @@ extension TestContext {
   {
     let table = try await optee.probe().threadTableOnceFree(deadline: .after(bound))
     let threadsFree = (ContinuousClock.now - at).seconds
-    try require(table.allSatisfy(\.isFree),
-      "\(bound.seconds.formatted(decimals: 0)) s after \(event) the OCALL's thread never came back: \(table.filter { !$0.isFree }.map(\.description).joined(separator: ", "))",
-      details: try await hangReport(client: client))
+    try await require(table.allSatisfy(\.isFree),
+      "\(bound.seconds.formatted(decimals: 0)) s after \(event) the OCALL's thread never came back: \(table.filter { !$0.isFree }.map(\.description).joined(separator: ", "))"
+    ) { try await hangReport(client: client) }
 
     if releasePlugin { try await plugin.releaseHung() }
     var newSupplicant: Double?

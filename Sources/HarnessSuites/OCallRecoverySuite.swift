@@ -74,7 +74,7 @@ package func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 
       let killed = ContinuousClock.now
       _ = try await t.run("kill -9 \(call.pid)")
       let gone = try await t.waitGone(call.pid, within: .seconds(10))
-      try t.require(gone != nil, "the client of the hung plugin did not die within 10 s of SIGKILL", details: try await t.hangReport(client: call.pid))
+      try await t.require(gone != nil, "the client of the hung plugin did not die within 10 s of SIGKILL") { try await t.hangReport(client: call.pid) }
       let recovery = try await t.requireRecovered(from: before, after: "the client of a hung plugin was killed", at: killed,
         consoleFrom: from, supplicant: .keeps, client: call.pid, releasePlugin: true)
       t.note("hung plugin, client killed: gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)")
@@ -124,7 +124,7 @@ package func makeOCallRecoverySuite(killHungClient: Bool = true, repeats: Int = 
       let killed = ContinuousClock.now
       _ = try await t.run("kill -SEGV \(call.pid)")
       let gone = try await t.waitGone(call.pid, within: .seconds(15))
-      try t.require(gone != nil, "the crashed client never went away: its exit is stuck", details: try await t.hangReport(client: call.pid))
+      try await t.require(gone != nil, "the crashed client never went away: its exit is stuck") { try await t.hangReport(client: call.pid) }
       let recovery = try await t.requireRecovered(from: before, after: "the client crashed", at: killed, consoleFrom: from,
         supplicant: .keeps, client: call.pid)
       t.note("client crashed with \(n) thread(s): gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)")
@@ -175,7 +175,7 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
   }
   if victim == .client {
     let gone = try await t.waitGone(call.pid, within: .seconds(10))
-    try t.require(gone != nil, "the killed client did not go away within 10 s", details: try await t.hangReport(client: call.pid))
+    try await t.require(gone != nil, "the killed client did not go away within 10 s") { try await t.hangReport(client: call.pid) }
     if !quick { t.note("kill → client gone after \(gone!.formatted(decimals: 2)) s") }
   } else if let ended = try await waitCallEnds(t, client: call.pid, consoleFrom: from, quick: quick) {
     let outcome = try await t.plugin.outcome(of: call)
@@ -203,7 +203,7 @@ func killDuringOCall(_ t: TestContext, victim: Victim, tag: String, quick baseli
     let released = ContinuousClock.now
     _ = try await t.run("kill -9 \(call.pid)")
     let gone = try await t.waitGone(call.pid, within: .seconds(10))
-    try t.require(gone != nil, "the deadlocked client did not die of SIGKILL either", details: try await t.hangReport(client: call.pid))
+    try await t.require(gone != nil, "the deadlocked client did not die of SIGKILL either") { try await t.hangReport(client: call.pid) }
     let recovery = try await t.requireRecovered(from: before, after: "the deadlocked client was killed", at: released,
       consoleFrom: from, supplicant: .killed, client: call.pid, leaksChecked: !quick)
     if !quick { t.note("\(victim) died: the deadlock ended by killing the client: gone after \(gone!.formatted(decimals: 2)) s, \(recovery.description)") }

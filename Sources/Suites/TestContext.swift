@@ -83,6 +83,18 @@ package final class TestContext: @unchecked Sendable {
     guard condition else { throw TestFailure(message: message(), details: details) }
   }
 
+  /// Ends the test as a failure unless `condition` holds; what the failure carries is read from the guest only then
+  /// (a hang report costs seconds of guest work, too much to make on every success). A report that cannot be read
+  /// says so and leaves the failure's own message.
+  package func require(_ condition: Bool, _ message: @autoclosure () -> String, detailing details: () async throws -> String)
+    async throws
+  {
+    guard !condition else { return }
+    let text: String
+    do { text = try await details() } catch { text = "(could not be read: \(error))" }
+    throw TestFailure(message: message(), details: text)
+  }
+
   /// Ends the test as a failure unless `condition` holds; the failure finds `link` broken (see `StackLink`).
   package func require(_ condition: Bool, breaks link: StackLink?, _ message: @autoclosure () -> String, details: String? = nil) throws {
     guard condition else { throw TestFailure(message: message(), details: details, breaks: link) }
