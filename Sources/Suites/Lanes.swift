@@ -9,18 +9,28 @@ package enum Lanes {
   package static func split(_ tests: [Test], jobs: Int, seconds: (Test) -> Double?) -> [[Test]] {
     let count = max(1, min(jobs, tests.count))
     guard count > 1 else { return [tests] }
-    let known = tests.compactMap(seconds)
-    let guess = known.isEmpty ? 60 : known.reduce(0, +) / Double(known.count)
-    let expected = tests.map { max(0, seconds($0) ?? guess) }
+    let expected = expectedSeconds(tests, seconds)
     var load = [Double](repeating: 0, count: count)
     var lanes = [[Int]](repeating: [], count: count)
-    // Longest first; ties keep the suite's order.
-    for index in tests.indices.sorted(by: { (expected[$0], -$0) > (expected[$1], -$1) }) {
+    for index in longestFirst(tests, seconds) {
       let lane = load.indices.min { (load[$0], $0) < (load[$1], $1) }!
       load[lane] += expected[index]
       lanes[lane].append(index)
     }
     return lanes.filter { !$0.isEmpty }.map { $0.sorted().map { tests[$0] } }
+  }
+
+  /// The indices of `items`, longest expected first; ties keep the given order.
+  package static func longestFirst<Item>(_ items: [Item], _ seconds: (Item) -> Double?) -> [Int] {
+    let expected = expectedSeconds(items, seconds)
+    return items.indices.sorted { (expected[$0], -$0) > (expected[$1], -$1) }
+  }
+
+  /// Each item's expected seconds: its own when known, else the known ones' mean, else a minute.
+  static func expectedSeconds<Item>(_ items: [Item], _ seconds: (Item) -> Double?) -> [Double] {
+    let known = items.compactMap(seconds)
+    let guess = known.isEmpty ? 60 : known.reduce(0, +) / Double(known.count)
+    return items.map { max(0, seconds($0) ?? guess) }
   }
 
   /// Results of lanes back in the suite's order: each test's result with the cases it reported after it.
@@ -45,4 +55,19 @@ final class MachineNumbers: @unchecked Sendable {
   private let lock = NSLock()
   private var last = 0
   func next() -> Int { lock.withLock { last += 1; return last } }
+}
+
+/// The tests of several suites, handed out one at a time, longest first, to whichever machine is free (`--jobs`):
+/// no machine waits for another at a suite's end.
+package final class SharedQueue<Item: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var items: [Item]
+
+  /// `seconds` is an item's expected duration (nil when unknown).
+  package init(_ items: [Item], seconds: (Item) -> Double?) {
+    self.items = Lanes.longestFirst(items, seconds).reversed().map { items[$0] }
+  }
+
+  /// The longest item not yet taken; nil when all are.
+  package func next() -> Item? { lock.withLock { items.popLast() } }
 }

@@ -59,26 +59,40 @@ package struct SuiteRunner: Sendable {
     let qemuVersion = (try? await Command.output([facts.images.qemu.path, "--version"]))?
       .split(separator: "\n").first.map(String.init) ?? "unknown"
     reporter.plan(suites.reduce(0) { total, suite in total + suite.tests.count { select(suite, $0) } } * repeats)
-    for suite in suites where suite.tests.contains(where: { select(suite, $0) }) {
+    let chosen = suites.filter { suite in suite.tests.contains(where: { select(suite, $0) }) }
+    // With `--jobs`, the suites whose every test gets a machine of its own share one queue of tests (after the
+    // others, each run alone as below): a machine that is free takes the longest test left, whatever its suite.
+    let shared = jobs > 1 ? chosen.filter { freshness(of: $0) == .perTest && $0.unsupported(facts) == nil } : []
+    var bySuite: [String: SuiteResult] = [:]
+    for suite in chosen where !shared.contains(where: { $0.name == suite.name }) {
       if Task.isCancelled { break }
       if let reason = memory.stopReason {
         // Stopped early: the later suites' tests are in the reports, not run.
         let tests = suite.tests.filter { select(suite, $0) }.map {
           TestResult(suite: suite.name, name: $0.name, outcome: .skipped, message: reason, seconds: 0)
         }
-        results.append(SuiteResult(name: suite.name, properties: [:], tests: tests, seconds: 0))
+        bySuite[suite.name] = SuiteResult(name: suite.name, properties: [:], tests: tests, seconds: 0)
         continue
       }
-      results.append(await run(suite, qemuVersion: qemuVersion))
+      bySuite[suite.name] = await run(suite, qemuVersion: qemuVersion)
     }
+    if !shared.isEmpty && !Task.isCancelled {
+      for result in await runSharing(shared, qemuVersion: qemuVersion) { bySuite[result.name] = result }
+    }
+    results = chosen.compactMap { bySuite[$0.name] }
     let run = RunResult(suites: results, seconds: (ContinuousClock.now - started).seconds, runDirectory: runDirectory.path)
     await durations?.record(run)
     return run
   }
 
-  func run(_ suite: Suite, qemuVersion: String) async -> SuiteResult {
-    let started = ContinuousClock.now
-    reporter.suiteStarted(suite.name)
+  /// How fresh a machine each test of `suite` gets in this run: without saved machines a fresh machine is a boot,
+  /// made per test only when asked for.
+  func freshness(of suite: Suite) -> Suite.Fresh {
+    suite.fresh == .coldBoot ? .coldBoot : (fresh ?? (usableSnapshots == nil ? .perSuite : suite.fresh))
+  }
+
+  /// What a suite's report says of the stack it ran on, and of how its machines were made.
+  func properties(of suite: Suite, qemuVersion: String) async -> [String: String] {
     var properties = [
       "manifest": facts.manifest.name, "stack.digest": facts.images.digest, "qemu.version": qemuVersion,
     ]
@@ -90,6 +104,21 @@ package struct SuiteRunner: Sendable {
     properties["manifest.effective"] = facts.manifest.yaml
     for (name, how) in facts.learned { properties["fact.\(name)"] = "learned: \(how)" }
     if repeats > 1 { properties["repeat"] = "\(repeats)" }
+    let fresh = freshness(of: suite)
+    properties["fresh"] = fresh.rawValue
+    if snapshots != nil && usableSnapshots == nil {
+      properties["snapshots"] = "off: without tee.elf a restored machine's secure timer cannot be armed again"
+    }
+    if let failed = memory.restoreFailure, usableSnapshots != nil, fresh != .coldBoot {
+      properties["restore.skipped"] = "the saved machine did not restore earlier in this run (\(failed)): every machine boots"
+    }
+    return properties
+  }
+
+  func run(_ suite: Suite, qemuVersion: String) async -> SuiteResult {
+    let started = ContinuousClock.now
+    reporter.suiteStarted(suite.name)
+    var properties = await properties(of: suite, qemuVersion: qemuVersion)
     var results: [TestResult] = []
     let selected = suite.tests.filter { select(suite, $0) }
     if let reason = suite.unsupported(facts) {
@@ -101,16 +130,8 @@ package struct SuiteRunner: Sendable {
       return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: 0)
     }
     let suiteDirectory = runDirectory.appendingPathComponent(suite.name, isDirectory: true)
-    // Without saved machines a fresh machine is a boot: per test only when asked for.
     let snapshots = usableSnapshots
-    let fresh: Suite.Fresh = suite.fresh == .coldBoot ? .coldBoot : (self.fresh ?? (snapshots == nil ? .perSuite : suite.fresh))
-    properties["fresh"] = fresh.rawValue
-    if self.snapshots != nil && snapshots == nil {
-      properties["snapshots"] = "off: without tee.elf a restored machine's secure timer cannot be armed again"
-    }
-    if let failed = memory.restoreFailure, snapshots != nil, fresh != .coldBoot {
-      properties["restore.skipped"] = "the saved machine did not restore earlier in this run (\(failed)): every machine boots"
-    }
+    let fresh = freshness(of: suite)
     // With `--jobs`, the tests spread over machines that run at once (the boot suite's machines always boot, one
     // at a time); each lane replaces its machine as one run alone would.
     let expected = jobs > 1 ? durations?.load() ?? [:] : [:]
@@ -132,6 +153,68 @@ package struct SuiteRunner: Sendable {
     for (_, _, found) in done { properties.merge(found) { first, _ in first } }
     results += Lanes.merge(done.map(\.1), order: selected.map(\.name))
     return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: (ContinuousClock.now - started).seconds)
+  }
+
+  /// Runs the tests of `suites` (each test on a machine of its own) from one queue, longest first, on `jobs`
+  /// machines at once; gives each suite's results back in its own order, with what its machines showed.
+  func runSharing(_ suites: [Suite], qemuVersion: String) async -> [SuiteResult] {
+    struct Item: Sendable {
+      var suite: Int
+      var test: Test
+    }
+    struct Done: Sendable {
+      var item: Item
+      var machine: Int
+      var results: [TestResult]
+      var properties: [String: String]
+      var started: ContinuousClock.Instant
+      var ended: ContinuousClock.Instant
+    }
+    reporter.suiteStarted(suites.map(\.name).joined(separator: ", "))
+    var headers: [[String: String]] = []
+    for suite in suites { headers.append(await properties(of: suite, qemuVersion: qemuVersion)) }
+    let items = suites.indices.flatMap { i in suites[i].tests.filter { select(suites[i], $0) }.map { Item(suite: i, test: $0) } }
+    let expected = durations?.load() ?? [:]
+    let queue = SharedQueue(items) { expected["\(suites[$0.suite].name)/\($0.test.name)"] }
+    let directories = suites.map { runDirectory.appendingPathComponent($0.name, isDirectory: true) }
+    let numbers = suites.map { _ in MachineNumbers() }
+    let snapshots = usableSnapshots
+    let machines = min(jobs, items.count)
+    let done = await withTaskGroup(of: [Done].self) { group in
+      for machine in 1...machines {
+        group.addTask {
+          var done: [Done] = []
+          while !Task.isCancelled, let item = queue.next() {
+            let started = ContinuousClock.now
+            let (results, properties) = await self.lane([item.test], of: suites[item.suite], fresh: .perTest, snapshots: snapshots,
+              directory: directories[item.suite], numbers: numbers[item.suite], qemuVersion: qemuVersion)
+            done.append(Done(item: item, machine: machine, results: results, properties: properties, started: started, ended: .now))
+          }
+          return done
+        }
+      }
+      var all: [Done] = []
+      for await some in group { all += some }
+      return all
+    }
+    return suites.indices.map { i in
+      let suite = suites[i]
+      let mine = done.filter { $0.item.suite == i }
+      var properties = headers[i]
+      for found in mine.sorted(by: { $0.started < $1.started }).map(\.properties) { properties.merge(found) { first, _ in first } }
+      let perMachine = Dictionary(grouping: mine, by: \.machine).sorted { $0.key < $1.key }.map { "\($0.value.count)" }
+      properties["jobs"] = "\(machines) machines at once: \(perMachine.joined(separator: " + ")) tests (one queue with "
+        + "\(suites.count == 1 ? "no other suite" : suites.filter { $0.name != suite.name }.map(\.name).joined(separator: ", ")))"
+      let names = suite.tests.filter { select(suite, $0) }.map(\.name)
+      // A test the queue never handed out (the run was cancelled) is in the report as not run.
+      let ran = Set(mine.map(\.item.test.name))
+      let notRun = names.filter { !ran.contains($0) }.map {
+        [TestResult(suite: suite.name, name: $0, outcome: .skipped, message: memory.stopReason ?? "interrupted", seconds: 0)]
+      }
+      let results = Lanes.merge(mine.map(\.results) + notRun, order: names)
+      let seconds = mine.isEmpty ? 0 : (mine.map(\.ended).max()! - mine.map(\.started).min()!).seconds
+      return SuiteResult(name: suite.name, properties: properties, tests: results, seconds: seconds)
+    }
   }
 
   /// Runs `tests` (each `repeats` times) on machines of their own, one after another, each replaced when a test

@@ -20,7 +20,7 @@ extension Integration {
     @Test func twoMachinesAtOnceReportWhatOneReports() async throws {
       let (one, _) = try await check(jobs: 1)
       let (two, properties) = try await check(jobs: 2)
-      #expect(properties["jobs"] == "2 machines at once: 2 + 2 tests", "\(properties["jobs"] ?? "no jobs property")")
+      #expect(properties["jobs"]?.hasPrefix("2 machines at once: ") == true, "\(properties["jobs"] ?? "no jobs property")")
       let outcomes = { (run: RunResult) in run.allTests.map { "\($0.id): \($0.outcome.rawValue)" } }
       #expect(outcomes(two) == outcomes(one))
       #expect(outcomes(two).count >= 4)

@@ -32,6 +32,17 @@ import Testing
     #expect(Lanes.split(tests, jobs: 2) { seconds[$0.name] }.map { $0.map(\.name) } == [["long"], ["new", "short"]])
   }
 
+  @Test func theSharedQueueHandsOutTheLongestTestLeftWhateverItsSuite() {
+    let items = ["boot/a", "xtest/b", "ocall/c", "xtest/d", "ocall/new"]
+    let seconds: [String: Double] = ["boot/a": 5, "xtest/b": 30, "ocall/c": 90, "xtest/d": 30]
+    let queue = SharedQueue(items) { seconds[$0] }
+    var handed: [String] = []
+    while let next = queue.next() { handed.append(next) }
+    // "ocall/new" counts as the mean of the known (38.75 s); equal lengths keep the given order.
+    #expect(handed == ["ocall/c", "ocall/new", "xtest/b", "xtest/d", "boot/a"])
+    #expect(queue.next() == nil)
+  }
+
   @Test func resultsComeBackInTheSuitesOrderWithTheirCases() {
     func r(_ name: String) -> TestResult { TestResult(suite: "s", name: name, outcome: .passed, seconds: 1) }
     let lanes = [[r("b"), r("b/case1"), r("d")], [r("a"), r("a/case1"), r("a/case2"), r("c")]]
