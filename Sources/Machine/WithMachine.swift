@@ -12,10 +12,15 @@ import QMP
 /// harness accepts the normal console, the secure console, QMP and the GDB stub, and only then lets the CPUs run
 /// (`cont`), so not one byte of boot output is lost.
 /// - Throws: `MachineError` when QEMU is missing, exits early or never connects; whatever `body` throws.
+/// A machine `pool` prepared for `configuration` is taken instead of launching one (its CPUs are held: a restored
+/// machine lets them run in `awaitRestored`).
 package func withMachine<T: Sendable>(
-  _ configuration: MachineConfiguration, start: Bool = true, _ body: (Machine) async throws -> T
+  _ configuration: MachineConfiguration, start: Bool = true, from pool: MachinePool? = nil, _ body: (Machine) async throws -> T
 ) async throws -> T {
-  let machine = try await launchMachine(configuration, start: start)
+  var taken: Machine?
+  if let pool { taken = await pool.take(configuration) }
+  let machine: Machine
+  if let taken { machine = taken } else { machine = try await launchMachine(configuration, start: start) }
   do {
     let result = try await body(machine)
     await machine.shutdown()

@@ -50,6 +50,17 @@ package enum Lanes {
   }
 }
 
+/// The one test a machine has taken ahead (`--jobs`), to run when the current one is done.
+final class Reserved<Item: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var item: Item?
+
+  /// Keeps `item` and gives it back.
+  func hold(_ item: Item?) -> Item? { lock.withLock { self.item = item }; return item }
+  /// The item kept, once.
+  func take() -> Item? { lock.withLock { defer { item = nil }; return item } }
+}
+
 /// Numbers the machines of one suite across its lanes (`machine-1`, `machine-2`, …): unique, in start order.
 final class MachineNumbers: @unchecked Sendable {
   private let lock = NSLock()

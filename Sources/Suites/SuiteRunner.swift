@@ -141,8 +141,10 @@ package struct SuiteRunner: Sendable {
     let done = await withTaskGroup(of: (Int, [TestResult], [String: String]).self) { group in
       for (index, lane) in lanes.enumerated() {
         group.addTask {
-          let (results, properties) = await self.lane(lane, of: suite, fresh: fresh, snapshots: snapshots, directory: suiteDirectory,
-            numbers: numbers, qemuVersion: qemuVersion)
+          let (results, properties) = await withMachinePool { pool in
+            await self.lane(lane, of: suite, fresh: fresh, snapshots: snapshots, directory: suiteDirectory, numbers: numbers,
+              qemuVersion: qemuVersion, pool: pool)
+          }
           return (index, results, properties)
         }
       }
@@ -183,14 +185,20 @@ package struct SuiteRunner: Sendable {
     let done = await withTaskGroup(of: [Done].self) { group in
       for machine in 1...machines {
         group.addTask {
-          var done: [Done] = []
-          while !Task.isCancelled, let item = queue.next() {
-            let started = ContinuousClock.now
-            let (results, properties) = await self.lane([item.test], of: suites[item.suite], fresh: .perTest, snapshots: snapshots,
-              directory: directories[item.suite], numbers: numbers[item.suite], qemuVersion: qemuVersion)
-            done.append(Done(item: item, machine: machine, results: results, properties: properties, started: started, ended: .now))
+          await withMachinePool { pool in
+            var done: [Done] = []
+            // This machine's next test is taken from the queue as soon as the current test's body ends (the machine
+            // is all but free then), so its machine is made while the current test's checks run.
+            let reserved = Reserved<Item>()
+            while !Task.isCancelled, let item = reserved.take() ?? queue.next() {
+              let started = ContinuousClock.now
+              let (results, properties) = await self.lane([item.test], of: suites[item.suite], fresh: .perTest, snapshots: snapshots,
+                directory: directories[item.suite], numbers: numbers[item.suite], qemuVersion: qemuVersion, pool: pool,
+                then: { reserved.hold(queue.next()).map { (directories[$0.suite], numbers[$0.suite]) } })
+              done.append(Done(item: item, machine: machine, results: results, properties: properties, started: started, ended: .now))
+            }
+            return done
           }
-          return done
         }
       }
       var all: [Done] = []
@@ -219,8 +227,12 @@ package struct SuiteRunner: Sendable {
 
   /// Runs `tests` (each `repeats` times) on machines of their own, one after another, each replaced when a test
   /// spoils it or wants a fresh one; returns their results and what the machines showed (`properties`).
+  /// With `pool`, a test that gets a restored machine of its own has the next one made while its checks run: for the
+  /// lane's next test, or after the lane's last for what `then` says comes next (its suite's folder and machine
+  /// numbers; asked once the last test's body ended).
   func lane(_ tests: [Test], of suite: Suite, fresh: Suite.Fresh, snapshots: SnapshotStore?, directory suiteDirectory: URL,
-    numbers: MachineNumbers, qemuVersion: String) async -> ([TestResult], [String: String])
+    numbers: MachineNumbers, qemuVersion: String, pool: MachinePool? = nil,
+    then: @escaping @Sendable () -> (URL, MachineNumbers)? = { nil }) async -> ([TestResult], [String: String])
   {
     var properties: [String: String] = [:]
     var results: [TestResult] = []
@@ -246,30 +258,45 @@ package struct SuiteRunner: Sendable {
     }
     while !pending.isEmpty && !Task.isCancelled && memory.stopReason == nil {
       if failDependents() { continue }
-      let boots = numbers.next()
-      let machineDirectory = suiteDirectory.appendingPathComponent("machine-\(boots)", isDirectory: true)
       var saved: URL?
       var ready = false
       do {
-        var configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
-          runDirectory: machineDirectory)
-        if boots == 1 { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
-        if fresh != .coldBoot && memory.restoreFailure == nil {
-          saved = await snapshots?.verified(for: configuration, qemuVersion: qemuVersion) {
-            properties["restore.damaged"] = $0
-            Output.error("teeharness: \($0)")
+        var configuration: MachineConfiguration
+        let prepared = fresh == .perTest && memory.restoreFailure == nil ? pool?.configuration(for: suiteDirectory.path) : nil
+        if let prepared {
+          configuration = prepared
+          saved = prepared.incoming
+        } else {
+          configuration = try MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
+            runDirectory: suiteDirectory.appendingPathComponent("machine-\(numbers.next())", isDirectory: true))
+          if fresh != .coldBoot && memory.restoreFailure == nil {
+            saved = await snapshots?.verified(for: configuration, qemuVersion: qemuVersion) {
+              properties["restore.damaged"] = $0
+              Output.error("teeharness: \($0)")
+            }
+            configuration.incoming = saved
           }
-          configuration.incoming = saved
         }
-        try await withMachine(configuration) { machine in
-          let timerProof = try await self.ready(machine, restoring: saved != nil, qemuVersion: qemuVersion, properties: &properties)
+        if properties["qemu.argv"] == nil { properties["qemu.argv"] = configuration.argv.joined(separator: " ") }
+        try await withMachine(configuration, from: pool) { machine in
+          let timerProof = try await self.ready(machine, restoring: saved != nil, prepared: prepared != nil, qemuVersion: qemuVersion,
+            properties: &properties)
           ready = true
           while let (test, k) = pending.first, !Task.isCancelled {
             if failDependents() { continue }
             pending.removeFirst()
+            // The next test's machine (a restored one: it only loads, its CPUs held) is made while this one's checks
+            // run, once its body ended: a loading QEMU never competes with what a test measures.
+            let last = pending.isEmpty
+            let restored = saved != nil
+            let prepareNext: @Sendable () async -> Void = { [self] in
+              let next = last ? then() : (suiteDirectory, numbers)
+              guard let pool, restored, fresh == .perTest, let (directory, numbers) = next else { return }
+              await self.prepare(in: directory, numbers: numbers, pool: pool, qemuVersion: qemuVersion)
+            }
             reporter.testStarted(suite: suite.name, test: test.name, run: repeats > 1 ? (k, of: repeats) : nil)
             var (result, spoiled) = await run(test, of: suite, on: machine, directory: suiteDirectory, run: repeats > 1 ? k : nil,
-              timerProof: timerProof, lastOnMachine: fresh == .perTest)
+              timerProof: timerProof, lastOnMachine: fresh == .perTest, whenBodyEnds: prepareNext)
             if let failure = restoreFailure, !result.isEmpty {
               result[0].notes.append("the saved machine did not restore (\(failure)): this one was booted, and so is every later machine of this run")
               restoreFailure = nil
@@ -319,20 +346,43 @@ package struct SuiteRunner: Sendable {
     return (results, properties)
   }
 
+  /// Launches the next restored machine of `directory` in `pool` (nothing when there is no saved machine to restore).
+  func prepare(in directory: URL, numbers: MachineNumbers, pool: MachinePool, qemuVersion: String) async {
+    guard memory.restoreFailure == nil, let snapshots = usableSnapshots,
+      var configuration = try? MachineConfiguration.make(images: facts.images, spec: facts.manifest.machine,
+        runDirectory: directory.appendingPathComponent("machine-\(numbers.next())", isDirectory: true))
+    else { return }
+    // Verified once per run (then only its size and time are compared); a damaged one is discarded and said here,
+    // and the next machine boots and saves it anew.
+    guard let saved = await snapshots.verified(for: configuration, qemuVersion: qemuVersion, damaged: { Output.error("teeharness: \($0)") }) else {
+      try? FileManager.default.removeItem(at: configuration.socketDirectory)
+      return
+    }
+    configuration.incoming = saved
+    await pool.prepare(directory.path, configuration)
+  }
+
   /// Brings a new machine to ready: a restored one runs, answers and has its secure timer armed again; a booted
   /// one reaches every milestone (and is saved when no saved machine exists yet). Returns, for a restored
   /// machine, the proof its secure timer must give after each test (nil when there is nothing to prove).
-  func ready(_ machine: Machine, restoring: Bool, qemuVersion: String, properties: inout [String: String]) async throws
-    -> RestoredProof?
+  /// A `prepared` machine was launched and loaded ahead: its time to ready counts from now.
+  func ready(_ machine: Machine, restoring: Bool, prepared: Bool = false, qemuVersion: String, properties: inout [String: String])
+    async throws -> RestoredProof?
   {
     if restoring {
+      let began = ContinuousClock.now
       let times: RestoreTimes
       do {
         times = try await machine.awaitRestored(rearmSecureTimer: rearmSecureTimer, deadline: .after(.seconds(30)))
       } catch {
         throw RestoreFailed(error: error)
       }
-      properties["restore.ready"] = String(format: "%.2f s", times.ready)
+      if prepared {
+        properties["restore.ready.prepared"] = String(format: "%.2f s (launched and loaded while the test before ran)",
+          (ContinuousClock.now - began).seconds)
+      } else {
+        properties["restore.ready"] = String(format: "%.2f s", times.ready)
+      }
       try await measurePace(machine, properties: &properties)
       // Proven also when not armed again (`--no-secure-timer-fix`): the proof then shows what the fix is for.
       switch try await checks.restored(machine, facts) {
@@ -365,8 +415,10 @@ package struct SuiteRunner: Sendable {
 
   /// Runs one test; returns its result(s) and whether the machine is spoiled for the next test.
   /// `run` numbers the runs of a repeated test (their console slices get files of their own).
+  /// `whenBodyEnds` runs once the test's body has ended, before the checks that follow it.
   func run(_ test: Test, of suite: Suite, on machine: Machine, directory: URL, run: Int? = nil,
-    timerProof: RestoredProof? = nil, lastOnMachine: Bool = false) async -> ([TestResult], Bool)
+    timerProof: RestoredProof? = nil, lastOnMachine: Bool = false, whenBodyEnds: @Sendable () async -> Void = {}) async
+    -> ([TestResult], Bool)
   {
     let from = machine.now()
     await machine.normal.allow(test.allowing)
@@ -383,13 +435,16 @@ package struct SuiteRunner: Sendable {
     } catch {
       thrown = error
     }
+    // Read as the body ended: what runs after it (the next machine's making) must not turn a failure into a hang.
+    let deadlinePassed = context.deadline.hasPassed
     let tails = thrown is DeadlineExceeded || thrown is SecureDeadEnd ? await machine.context() : nil
-    var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: context.deadline.hasPassed, context: tails)
+    await whenBodyEnds()
+    var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: deadlinePassed, context: tails)
     // A machine known unusable (the test said so, a CPU in a dead end, a panic or an oops on a console) is asked
     // nothing more: the next test gets another.
     let alarmed = !(await machine.alarms).isEmpty
     let knownSpoiled = (thrown as? TestFailure)?.spoilsMachine == true || verdict.spoilsMachine || alarmed
-    if verdict.outcome == .failed, TestVerdict.isHang(thrown, deadlinePassed: context.deadline.hasPassed), machine.isRunning {
+    if verdict.outcome == .failed, TestVerdict.isHang(thrown, deadlinePassed: deadlinePassed), machine.isRunning {
       verdict.add(hang: await checks.whereItHangs(machine))
     }
     let collected = context.collected
@@ -443,7 +498,7 @@ package struct SuiteRunner: Sendable {
     let unusable = knownSpoiled ? true : await isSpoiled(machine, alarms: !alarms.isEmpty, outcome: outcome)
     // A body abandoned at its deadline may still run (it was cancelled, but need not listen): it keeps this
     // machine; the next test gets another.
-    let abandoned = thrown is DeadlineExceeded && context.deadline.hasPassed
+    let abandoned = thrown is DeadlineExceeded && deadlinePassed
     let spoiled = verdict.spoilsMachine || unusable || abandoned
     if !alarms.isEmpty { await machine.clearAlarms() }
     return ([result] + collected.cases, spoiled)

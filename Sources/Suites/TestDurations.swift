@@ -17,10 +17,11 @@ package struct TestDurations: Sendable {
     return table.filter { $0.value.isFinite && $0.value >= 0 }
   }
 
-  /// Adds the run's passed and failed tests (a skip or an error says nothing of a test's length), one writer at a
-  /// time; a file that cannot be written is left as it was.
+  /// Adds the run's passed tests, one writer at a time; a file that cannot be written is left as it was. A skip or an
+  /// error says nothing of a test's length, and neither does a failure: a test that fails on a broken stack ends
+  /// early or waits out a hang, and its time would misplace it in every later run.
   package func record(_ run: RunResult) async {
-    let measured = run.allTests.filter { [.passed, .failed, .flaky].contains($0.outcome) && $0.seconds > 0 && $0.seconds.isFinite }
+    let measured = run.allTests.filter { $0.outcome == .passed && $0.seconds > 0 && $0.seconds.isFinite }
     guard !measured.isEmpty else { return }
     try? await FileLock.with(file.appendingPathExtension("lock"), deadline: .after(.seconds(10))) {
       var table = load()

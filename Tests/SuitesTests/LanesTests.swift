@@ -58,6 +58,7 @@ import Testing
       TestResult(suite: "s", name: "ran", outcome: .passed, seconds: 12.34),
       TestResult(suite: "s", name: "skipped", outcome: .skipped, seconds: 0),
       TestResult(suite: "s", name: "erred", outcome: .error, seconds: 3),
+      TestResult(suite: "s", name: "failed", outcome: .failed, seconds: 200),
     ], seconds: 20)], seconds: 20, runDirectory: "/tmp")
     await durations.record(run)
     #expect(durations.load() == ["s/ran": 12.3])
