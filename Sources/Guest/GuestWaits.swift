@@ -18,8 +18,9 @@ extension TestContext {
   }
 
   /// A guest shell loop that ends (status 0) once `condition` holds, or with status 1 after `seconds` of the guest's
-  /// clock, looking every `pause`. The clock is read by the shell itself (`read`), so a look forks only `sleep` and
-  /// what `condition` runs: on an emulated CPU every fork costs milliseconds that another machine could use.
+  /// clock, looking every `pause`. The clock is read by the shell itself (`read`), so a look starts only `sleep` and
+  /// what `condition` runs: on an emulated CPU every program started costs milliseconds that another machine could use.
+  /// (`read -t` on a FIFO would wait without `sleep`, but busybox's ash ended such loops with SIGALRM now and then.)
   static func until(_ condition: String, seconds: Int, pause: String = "0.02") -> String {
     "read up _ < /proc/uptime; end=$((${up%.*} + \(seconds))); until \(condition); do "
       + "read up _ < /proc/uptime; [ ${up%.*} -ge $end ] && exit 1; sleep \(pause); done"
