@@ -32,9 +32,11 @@ package struct ShellFraming: Sendable, Equatable {
     return "set -o pipefail; echo 'TH-'\"B-\(token)\"; { \(body)} 2>&1 | sed 's/^/|/'; echo 'TH-'\"E-\(token)-$?\"\n"
   }
 
-  /// Not anchored to a line start: output without a final newline puts the end marker on its last line.
-  package var begin: Pattern { .regex("TH-B-\(token)\\n") }
-  package var end: Pattern { .regex("TH-E-\(token)-(\\d+)\\n") }
+  /// Not anchored to a line start: output without a final newline puts the end marker on its last line. Nor do
+  /// they wait for the marker's newline: a kernel message the console prints between a marker and its newline
+  /// (`TH-B-<token>[   12.80] hrtimer: …`) must not hide the marker. The status is read up to its first non-digit.
+  package var begin: Pattern { .literal("TH-B-\(token)") }
+  package var end: Pattern { .regex("TH-E-\(token)-(\\d+)(?=\\D)") }
 
   /// The command's output from the text between the markers: the `|`-prefixed lines, prefix removed.
   package static func output(between text: String) -> String {

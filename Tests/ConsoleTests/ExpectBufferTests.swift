@@ -106,6 +106,18 @@ import Testing
     #expect(ShellFraming.output(between: end?.before ?? "") == "first\n[    6.2] optee: initialized driver\nlast without newline")
   }
 
+  @Test func aKernelMessageBetweenAMarkerAndItsNewlineHidesNeither() {
+    let framing = ShellFraming(command: "true", token: "t1")
+    var buffer = ExpectBuffer()
+    let guest = "teeharness# " + framing.line + "TH-B-t1[   12.802869] hrtimer: interrupt took 24061440 ns\n\n|out\n"
+      + "TH-E-t1-142[   13.1] random: crng init done\n\n"
+    for byte in guest.utf8 { buffer.append([byte]) }
+    #expect(buffer.consume(framing.begin) != nil)
+    let end = buffer.consume(framing.end)
+    #expect(end?.groups[1] == "142")
+    #expect(ShellFraming.output(between: end?.before ?? "") == "out")
+  }
+
   @Test func aBackgroundJobIsNotFollowedByASemicolon() {
     #expect(ShellFraming(command: "sleep 5 &", token: "x").line.contains("{ sleep 5 & }"))
     #expect(ShellFraming(command: "true", token: "x").line.contains("{ true; }"))
