@@ -186,6 +186,10 @@ package actor ConsoleSession {
 
   package func send(bytes: [UInt8]) throws { try connection.write(bytes) }
 
+  /// Writes what the harness typed into the transcript, as a line of its own, where the console does not echo it.
+  /// It is not console output: no wait matches it and no alarm reads it.
+  package func recordTyped(_ text: String) { transcript.addTyped(text, at: now()) }
+
   /// Copies every byte received from now on, as received, to `handler` (a person's terminal).
   package func setMirror(_ handler: (@Sendable ([UInt8]) -> Void)?) { mirror = handler }
 

@@ -48,6 +48,13 @@ package struct Transcript: Sendable {
     if !out.isEmpty { try? file?.write(contentsOf: Data(out.utf8)) }
   }
 
+  /// Adds lines the harness typed (each of `text`'s lines at `time`), beside any line still arriving.
+  package mutating func addTyped(_ text: String, at time: Double) {
+    let typed = text.split(separator: "\n", omittingEmptySubsequences: false).map { Line(time: time, text: String($0)) }
+    lines += typed
+    try? file?.write(contentsOf: Data(typed.map { Self.format($0) + "\n" }.joined().utf8))
+  }
+
   /// Writes the unfinished last line too (at shutdown).
   package mutating func flush() {
     if !partial.isEmpty, let t = partialTime {

@@ -178,9 +178,8 @@ package actor Machine {
       secureTask.cancel()
       throw error
     }
-    // The shell answers: the console is ours from here on.
-    let sync = try await shell.run("true", timeout: .seconds(30), deadline: deadline)
-    guard sync.status == 0 else { throw HarnessError("the guest shell does not answer commands") }
+    // The console is ours from here on: its shell becomes the harness's quiet one, which answers.
+    try await shell.quieten(deadline: deadline)
   }
 
   /// Stops the CPUs (QMP `stop`); the consoles stay attached.

@@ -69,10 +69,10 @@ package struct MachineConfiguration: Sendable {
   }
 
   /// What must match for a saved machine to be restored by this configuration: the images, the machine and
-  /// the stub (paths of sockets and run folders may differ).
+  /// the stub, and the shell the console was left with (paths of sockets and run folders may differ).
   package var snapshotIdentity: String {
     [images.digest, images.qemu.path, spec.cpu, String(spec.smp), String(spec.memoryMiB), spec.append, gdbStub.rawValue,
-      "firmware from flash"]
+      "firmware from flash", "quiet shell"]
       .joined(separator: "\n")
   }
 

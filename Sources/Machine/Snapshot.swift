@@ -212,6 +212,8 @@ extension Machine {
   /// - Throws: `MachineError` when QEMU could not load the state (it exits); `HarnessError` when the consoles'
   ///   history is unreadable; `DeadlineExceeded`.
   package func awaitRestored(rearmSecureTimer: Bool, deadline: Deadline) async throws -> RestoreTimes {
+    // Saved only once ready: the console has the quiet shell.
+    await shell.assumeQuiet()
     if let state = configuration.incoming {
       let history = try SavedConsoles(contentsOf: SavedConsoles.file(beside: state))
       await normal.restore(earlier: history.normalLines)

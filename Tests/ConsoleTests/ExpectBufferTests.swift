@@ -121,6 +121,24 @@ import Testing
   @Test func aBackgroundJobIsNotFollowedByASemicolon() {
     #expect(ShellFraming(command: "sleep 5 &", token: "x").line.contains("{ sleep 5 & }"))
     #expect(ShellFraming(command: "true", token: "x").line.contains("{ true; }"))
+    #expect(ShellFraming(command: "sleep 5 &", token: "x", style: .quiet).line.contains("( trap - INT; sleep 5 & )"))
+    #expect(ShellFraming(command: "true", token: "x", style: .quiet).line.contains("( trap - INT; true; )"))
+  }
+
+  @Test func theQuietShellTypesOnlyTheCommandBetweenTheFramesHalves() {
+    let framing = ShellFraming(command: "exit 3", token: "q1", style: .quiet)
+    #expect(framing.line == "thb q1; ( trap - INT; exit 3; ) >/tmp/.th 2>&1; the q1 $?\n")
+    // Nothing typed is echoed there; were it echoed, the markers would still not be found in it.
+    var buffer = ExpectBuffer()
+    buffer.append(Array((framing.line + QuietShell.setup).utf8))
+    #expect(buffer.consume(framing.begin) == nil)
+    #expect(buffer.consume(framing.end) == nil)
+    // What `thb` and `the` print reads as the interactive frame does: output lines prefixed, kernel lines not.
+    buffer.append(Array("TH-B-q1\n|one\n[   7.1] optee: x\n|twoTH-E-q1-3\n".utf8))
+    #expect(buffer.consume(framing.begin) != nil)
+    let end = buffer.consume(framing.end)
+    #expect(end?.groups[1] == "3")
+    #expect(ShellFraming.output(between: end?.before ?? "") == "one\ntwo")
   }
 }
 

@@ -39,11 +39,20 @@ extension Integration {
       #expect(log.output == "3")
       let unfinished = try await m.shell.run("printf 'no newline'")
       #expect(unfinished.output == "no newline")
+      // Each command has a shell of its own: its `exit` and `cd` end there.
+      #expect(await m.shell.style == .quiet)
+      #expect(try await m.shell.run("cd /proc; exit 3").status == 3)
+      #expect(try await m.shell.run("pwd").output == "/")
+      let many = try await m.shell.run("seq 40")
+      #expect(many.lines == (1...40).map(String.init))
+      #expect(try await m.shell.run("true").output == "")
     }
   }
 
   @Test func aCommandThatDoesNotFinishNamesItselfAndBothConsoles() async throws {
     try await withReadyMachine("hang") { m in
+      // A job left in the background lives on through the Ctrl-C below; `read` still works after it.
+      _ = try await m.shell.run("sleep 60 > /dev/null 2>&1 & echo $! > /tmp/background")
       let started = ContinuousClock.now
       let error = await #expect(throws: ExpectTimeout.self) { try await m.shell.run("sleep 30", timeout: .seconds(2)) }
       #expect(ContinuousClock.now - started < .seconds(10))
@@ -52,8 +61,11 @@ extension Integration {
       #expect(error?.context.contains("last lines of the normal-world console") == true)
       #expect(error?.context.contains("last lines of the secure-world console") == true)
       #expect(error?.context.contains("I/TC:") == true, "the secure tail shows OP-TEE's lines")
+      #expect(error?.context.contains("teeharness# sleep 30") == true, "the normal tail shows the command typed")
       try await m.shell.interrupt()
       #expect(try await m.shell.run("echo back").output == "back")
+      #expect(try await m.shell.run("read up _ < /proc/uptime; echo ${up%.*}", timeout: .seconds(10)).status == 0)
+      #expect(try await m.shell.run("kill -0 $(cat /tmp/background)").status == 0, "the background job outlived Ctrl-C")
     }
   }
 
