@@ -70,6 +70,8 @@ package actor ShellSession {
 
   /// The console already has the quiet shell (a machine restored from one saved after `quieten`).
   package func assumeQuiet() { style = .quiet }
+  /// The console has its interactive shell again (the machine was reset).
+  package func assumeInteractive() { style = .interactive }
 
   /// Sends Ctrl-C to the foreground command (after a timeout, to get the shell back).
   package func interrupt() async throws { try await console.send(bytes: [0x03]) }

@@ -186,8 +186,12 @@ package actor Machine {
   package nonisolated func pause() async throws { try await qmp.execute("stop") }
   /// Lets the CPUs run again (QMP `cont`).
   package nonisolated func resume() async throws { try await qmp.execute("cont") }
-  /// Resets the machine (QMP `system_reset`): the whole stack boots again from BL1 on the same consoles.
-  package nonisolated func reset() async throws { try await qmp.execute("system_reset") }
+  /// Resets the machine (QMP `system_reset`): the whole stack boots again from BL1 on the same consoles, up to
+  /// the console's interactive shell.
+  package nonisolated func reset() async throws {
+    try await qmp.execute("system_reset")
+    await shell.assumeInteractive()
+  }
 
   /// What is left of a milestone's budget (at least a moment, so a late milestone is still looked for once).
   static func remaining(_ m: Milestone, since launch: ContinuousClock.Instant) -> Duration {
