@@ -75,6 +75,7 @@ package enum QuietShell {
   package static let outputFile = "/tmp/.th"
 
   /// The interactive shell's prompt (the test machine's init sets it): the shell reads what is typed from then on.
+  /// Also what starts a typed command's line in the transcript, as it did when the shell echoed it.
   package static let prompt = "teeharness# "
   /// Typed at the interactive shell: echo off, and this shell replaced by one that reads the console as its script
   /// (so it neither prompts nor edits lines). Wait for the typed line's echo before typing more: the line

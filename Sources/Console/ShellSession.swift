@@ -27,7 +27,7 @@ package actor ShellSession {
   {
     let framing = ShellFraming(command: command, token: ShellFraming.randomToken(), style: style)
     let started = ContinuousClock.now
-    if style == .quiet { await console.recordTyped("teeharness# " + command) }
+    if style == .quiet { await console.recordTyped(QuietShell.prompt + command) }
     try await console.send(framing.line)
     do {
       _ = try await console.expect(framing.begin, timeout: timeout, deadline: deadline)
