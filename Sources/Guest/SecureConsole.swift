@@ -67,19 +67,25 @@ package struct SecureConsole: Sendable {
   /// has enabled again. Stops early once `enough` says so (asked after each byte, with how many were typed), once a byte went
   /// unread (a console that does not read fails as soon as that is known), or once three bytes were read later than
   /// `late` seconds (a bound the caller fails on anyway). Returns what was typed and read.
+  ///
+  /// With `heard`, each keystroke waits instead until `heard` holds for the bytes typed so far (their interrupt's
+  /// top half seen, say), and typing stops at the first byte not heard within `each`: for a byte typed while every
+  /// OP-TEE thread is busy, whose read (a bottom half, a yielding call) must wait for a free thread. The reads
+  /// are then the caller's to await (`awaitReads`, `input(since:)`).
   package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),
-    late: Double? = nil, until enough: (@Sendable (_ typed: Int) async -> Bool)? = nil) async throws -> TypedBytes
+    late: Double? = nil, heard: (@Sendable (_ typed: Int) async -> Bool)? = nil,
+    until enough: (@Sendable (_ typed: Int) async -> Bool)? = nil) async throws -> TypedBytes
   {
     var bytes: [UInt8] = []
     var typedAt: [Double] = []
     let from = t.secure.now()
     var keystroke = ContinuousClock.now
-    // A byte OP-TEE never read fails every test that types (each must be read once): typing more would only
-    // delay the verdict. Three read late say the same of their interrupt.
-    var unread = false, lateReads = 0
+    // A byte OP-TEE never read (or never heard) fails every test that types: typing more would only delay the
+    // verdict. Three read late say the same of their interrupt.
+    var missed = false, lateReads = 0
     for (i, byte) in text.utf8.enumerated() {
       if i > 0, let enough, await enough(i) { break }
-      if unread || lateReads >= 3 { break }
+      if missed || lateReads >= 3 { break }
       bytes.append(byte)
       // The typist's rhythm is the stimulus itself: keystrokes `cadence` apart.
       if i > 0 { try await Task.sleep(until: keystroke + cadence, clock: .continuous) }
@@ -88,8 +94,12 @@ package struct SecureConsole: Sendable {
       let at = t.secure.now()
       typedAt.append(at)
       try await t.secure.send(bytes: [byte])
+      if let heard {
+        missed = try await !t.poll(within: each) { await heard(i + 1) }
+        continue
+      }
       let read = (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)) != nil
-      unread = !read
+      missed = !read
       if read, let late, t.secure.now() - at > late { lateReads += 1 }
     }
     return TypedBytes(bytes: bytes, typedAt: typedAt, input: await input(since: from))

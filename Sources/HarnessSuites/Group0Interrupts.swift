@@ -262,10 +262,10 @@ func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLo
     throw TestFailure(message: failure)
   }
   let trail = seen.log.map(\.name)
-  t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while INTID \(Group0.spi) (Group 0) was raised for it; let go, it executed \(trail.joined(separator: " → "))")
+  t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while INTID \(Group0.spi) (Group 0) was raised for it; let go, it executed \(InterruptPath.trail(trail))")
   var failure: String?
   if trail.filter({ $0 == Group0.handler }).count != 1 {
-    failure = "TF-A's \(Group0.handler) should run once on CPU 0 after it left EL3: it executed \(trail.joined(separator: " → "))"
+    failure = "TF-A's \(Group0.handler) should run once on CPU 0 after it left EL3: it executed \(InterruptPath.trail(trail))"
   } else if !ends || !trail.contains(Group0.end) {
     failure = Group0.notEnded(ended: [], probe: probe)
   }
@@ -276,7 +276,7 @@ func group0InEL3(_ t: TestContext, bounds: SecureConsoleBounds, table: RoutingLo
       failure = "the call CPU 0 was taking into OP-TEE did not come back whole: \(prompted.failures.map(\.result))"
     }
   }
-  await table.record(RoutingRow(.group0InEL3, handler: "TF-A \(Group0.handler), once CPU 0 left EL3 (\(trail.joined(separator: " → ")))", count: 1,
+  await table.record(RoutingRow(.group0InEL3, handler: "TF-A \(Group0.handler), once CPU 0 left EL3 (\(InterruptPath.trail(trail)))", count: 1,
     verdict: failure.map { "FAILED: \($0)" } ?? "passed"))
   if let failure { throw TestFailure(message: failure, spoilsMachine: failure.hasPrefix(Group0.notEndedPrefix)) }
 }

@@ -198,61 +198,66 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       try await injectedWhileEveryThreadIsBusy(t, bounds: reference.scaled(t.pace))
     }
 
-    Test("\(RoutingCase.nonSecureInSecure.title): Linux's timer ticks while a TA spins on CPU 0", timeout: .seconds(150)) { t in
+    Test("\(RoutingCase.nonSecureInSecure.title): Linux gets CPU 0 back while a TA spins there", timeout: .seconds(150)) { t in
       let probe = try t.optee.probe()
-      let spinMs = 6000
+      let spinMs = 8000
       let spin = try await t.client.start(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
       try await t.client.waitUntilInvoking(spin, count: 1)
       // OP-TEE's exits for foreign interrupts on CPU 0 are counted for a second of the spin first, while it surely
-      // lasts (every hit stops the machine, so the ticks are not counted then).
+      // lasts (every hit stops the machine).
       let (log, _) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
         try await t.run("sleep 1")
       }
-      // Then where CPU 0 is, looked at 10 times, while Linux's timer is counted over the same window.
-      let before = try await t.interrupts.counts(of: "arch_timer")
-      let started = ContinuousClock.now
+      // Then where CPU 0 is, looked at 10 times; then, without breakpoints, a program pinned to CPU 0, which can
+      // start and end there only once Linux has CPU 0 back: OP-TEE must leave for Linux's interrupts.
       var samples: [CPUStop] = []
       for _ in 0..<10 { samples.append(try await probe.whereIs(cpu: 0)); _ = try await t.run("sleep 0.1") }
+      let before = try await t.interrupts.counts(of: "arch_timer")
+      let pinned = try await t.runPinned(to: 0)
       let after = try await t.interrupts.counts(of: "arch_timer")
-      let window = (ContinuousClock.now - started).seconds
       let timeline = try await t.client.finish(spin, timeout: .seconds(90))
       let ticks = (after.first ?? 0) - (before.first ?? 0)
-      let rate = Double(ticks) / window
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
       let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }
       let fiqs = log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 }
-      t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(describe(samples))); Linux's timer on CPU 0 +\(ticks) in \(window.formatted(decimals: 2)) s (\(rate.formatted(decimals: 0)) per second)")
+      let returned = timeline.calls.first?.end
+      t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(describe(samples))); \(pinned.describe(against: returned)); Linux's timer on CPU 0 meanwhile +\(ticks) (\(PinnedRun.ticksNote))")
       t.note("during a second of the spin before, with breakpoints set: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
       var failure: String?
-      if !(timeline.isComplete && timeline.failures.isEmpty) {
+      if !(timeline.isComplete && timeline.failures.isEmpty) || returned == nil {
         failure = "the spinning call failed: \(timeline.failures.map(\.result))"
       } else if secure * 2 < samples.count && fiqs == 0 {
         // OP-TEE's FIQ vector runs only in the secure world: its hits on CPU 0 prove the case reached even where
         // the looks mostly find CPU 0 in Linux (over FF-A each foreign interrupt's round trip through the SPMD and
         // back costs far more than the SMC stack's, so the spin gets a small share of CPU 0).
         failure = "CPU 0 was in the secure world at only \(secure) of \(samples.count) looks during the spin, and OP-TEE's \(InterruptPath.foreignFIQ) never ran on it: the case was not reached"
-      } else if rate < 10 / t.pace.factor {
-        // Linux ticks 250 times a second; a CPU whose foreign interrupts wait for the TA's 6 s spin ticks ~0.
-        failure = "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while the TA spun there (bound \((10 / t.pace.factor).formatted(decimals: 1))): its interrupts are not served"
+      } else if let failed = pinned.failure(whileTA: "spun", returned: returned) {
+        failure = failed
       } else if exits == 0 || fiqs < exits {
         failure = "OP-TEE left for the normal world \(exits) times for \(fiqs) foreign interrupts"
       }
-      await table.record(RoutingRow(.nonSecureInSecure, handler: "OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux arch_timer",
-        count: ticks, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(rate.formatted(decimals: 0)) ticks/s on CPU 0 while it was in the secure world)"))
+      await table.record(RoutingRow(.nonSecureInSecure, handler: "OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux",
+        count: exits, verdict: failure.map { "FAILED: \($0)" } ?? "passed (a program pinned to CPU 0 ran in \(pinned.seconds.formatted(decimals: 2)) s while the TA spun there)"))
       try t.require(failure == nil, failure ?? "", details: timeline.otherLines.joined(separator: "\n"))
     }
 
-    Test("\(RoutingCase.nonSecureInSecure.title), from S-EL0: Linux's timer ticks while a TA computes in user mode with no system call", timeout: .seconds(120)) { t in
+    Test("\(RoutingCase.nonSecureInSecure.title), from S-EL0: Linux gets CPU 0 back while a TA computes in user mode with no system call", timeout: .seconds(120)) { t in
       let probe = try t.optee.probe()
-      let ms = 6000
+      let ms = 8000
       let compute = try await t.client.startComputing(ms: ms, tag: "compute", cpu: 0)
       try await t.client.waitUntilInvoking(compute, count: 1)
+      let looking = try await t.guestClock()
       // Where CPU 0 is while the TA computes, looked at up to 10 times until a look finds it in S-EL0 (the case
       // reached), with the vector table it uses there; then a second of FIQs on CPU 0: those taken straight from
       // user mode, and all that reached OP-TEE's FIQ handler (the others were taken in S-EL1).
       let (samples, userVectors) = try await userModeVectors(probe, t)
       guard let vbar = userVectors else {
         let ended = try await t.client.finish(compute, timeout: .seconds(90)).calls.first
+        if let ended, ended.end <= looking {
+          // A CPU Linux never gets back stalls the whole of Linux soon (the shell's programs wait for it): the
+          // client's "invoking" reached the harness only once the TA had returned.
+          throw TestFailure(message: "Linux stood still while the TA computed in user mode on CPU 0: the call (\(ended.taMilliseconds) ms in the TA) had returned at \(ended.end.formatted(decimals: 2)) s of the guest's clock before Linux's shell could even report it started (\(looking.formatted(decimals: 2)) s) — Linux's interrupts on CPU 0 waited for the TA")
+        }
         throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(describe(samples))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
       }
       let points = [vbar + InterruptPath.fiqFromUser.offset: InterruptPath.fiqFromUser.name, try probe.address(of: InterruptPath.foreignFIQ): InterruptPath.foreignFIQ]
@@ -261,25 +266,22 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let (log, _) = try await probe.watching(points: points) { watch in
         try await t.poll(within: .seconds(1)) { await watch.log.count { $0.cpu == 0 } >= 40 }
       }
-      // Then Linux's ticks on CPU 0 without breakpoints (each hit stops the machine).
+      // Then, without breakpoints, a program pinned to CPU 0: it starts and ends there only once Linux has CPU 0
+      // back, which a TA computing without system calls allows only by leaving user mode for Linux's interrupts.
       let before = try await t.interrupts.counts(of: "arch_timer")
-      let started = ContinuousClock.now
-      _ = try await t.run("sleep 1.5")
+      let pinned = try await t.runPinned(to: 0)
       let after = try await t.interrupts.counts(of: "arch_timer")
-      let window = (ContinuousClock.now - started).seconds
       let timeline = try await t.client.finish(compute, timeout: .seconds(90))
+      let returned = timeline.calls.first?.end
       let fromUser = log.count { $0.name == InterruptPath.fiqFromUser.name && $0.cpu == 0 }
       let fromKernel = max(0, log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 } - fromUser)
-      let rate = Double((after.first ?? 0) - (before.first ?? 0)) / window
-      // Seen here: 11–43 ticks a second on CPU 0 while the TA computes (quiet and busy host); with FIQs masked in
-      // user mode, 0 until the computation returns, after this window. Three a second tells them apart.
-      let least = 3 / t.pace.factor
-      t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); with breakpoints set (up to a second, up to 40 hits), FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); Linux's timer on CPU 0 \(rate.formatted(decimals: 0)) per second over \(window.formatted(decimals: 2)) s")
-      try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))",
+      let ticks = (after.first ?? 0) - (before.first ?? 0)
+      t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); with breakpoints set (up to a second, up to 40 hits), FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); \(pinned.describe(against: returned)); Linux's timer on CPU 0 meanwhile +\(ticks) (\(PinnedRun.ticksNote))")
+      try t.require(timeline.isComplete && timeline.failures.isEmpty && returned != nil, "the computing call failed: \(timeline.failures.map(\.result))",
         details: timeline.otherLines.joined(separator: "\n"))
+      if let failed = pinned.failure(whileTA: "computed in user mode", returned: returned) { throw TestFailure(message: failed) }
       try t.require(fromUser > 0 && fromUser >= fromKernel,
         "no foreign interrupt was taken straight from S-EL0 while a TA computed in user mode on CPU 0 (\(InterruptPath.fiqFromUser.name) \(fromUser) times, from S-EL1 \(fromKernel) times): OP-TEE keeps FIQs masked in user mode, so the normal world is deaf while a TA computes")
-      try t.require(rate >= least, "Linux's timer on CPU 0 ticked \(rate.formatted(decimals: 1)) times a second while a TA computed there in user mode (at least \(least.formatted(decimals: 1)) wanted): its interrupts wait for the TA")
     }
 
     Test("\(RoutingCase.secureInSecure.title), from S-EL0: a byte typed while a TA computes in user mode on CPU 0", timeout: .seconds(90),
@@ -297,23 +299,42 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         try probe.address(of: t.optee.route.el3Handler): t.optee.route.el3Handler]
       // A TA computing in user mode still leaves it for every foreign interrupt (over FF-A, Linux's 250 Hz timer):
       // a byte may find CPU 0 in OP-TEE's kernel or in Linux on its way out or back (TF-A's handler then runs
-      // first). Bytes are typed, 150 ms apart, until one is taken straight from S-EL0, up to twelve; a stack that
-      // never takes it from there fails on all of them.
+      // first). Bytes are typed, 150 ms apart, each once its top half ran, until one is taken straight from S-EL0,
+      // up to twelve; a stack that never takes it from there fails on all of them.
+      // Each byte's read is its bottom half, a yielding call: with OP-TEE's only thread computing it waits for the
+      // TA to return, and the console's interrupt stays off until it ran. So the keystrokes wait for top halves, and
+      // the reads are judged once the computation ended.
       let fromUser: @Sendable ([String]) -> Bool = { trail in
         trail.split(separator: "console_itr_cb", omittingEmptySubsequences: false).dropLast().contains { $0.contains(InterruptPath.irqFromUser.name) }
       }
       let (log, typed) = try await probe.watching(points: points) { watch in
-        try await t.secureConsole.typeOneByOne("uvwxyzUVWXYZ", cadence: .milliseconds(150), each: .seconds(5)) { _ in
+        try await t.secureConsole.typeOneByOne("uvwxyzUVWXYZ", cadence: .milliseconds(150), each: .seconds(5),
+          heard: { typed in await watch.hits(of: "console_itr_cb") >= typed }) { _ in
           fromUser(await watch.log.filter { $0.cpu == 0 }.map(\.name))
         }
       }
       let timeline = try await t.client.finish(compute, timeout: .seconds(60))
+      let returned = t.secure.now()
+      let readWithin = 5.0
+      await t.secureConsole.awaitReads(of: typed.bytes, each: .seconds(readWithin))
+      let input = await t.secureConsole.input(since: typed.typedAt.first ?? returned)
+      // A byte is read within 5 s of its typing; where the TA held OP-TEE's only thread (or the count is unknown),
+      // within 5 s of the computation's return.
+      let alone = (t.facts.opteeThreads ?? 1) == 1
+      let late = zip(typed.bytes, typed.typedAt).compactMap { byte, at -> String? in
+        let from = alone ? max(at, returned) : at
+        guard let read = input.firstRead(of: byte, after: at), read.time - from > readWithin else { return nil }
+        return "\(byteLabel(byte)) read \((read.time - at).formatted(decimals: 2)) s after it was typed"
+      }
       let trail = log.filter { $0.cpu == 0 }.map(\.name)
-      t.note("CPU 0 before the bytes: \(describe(looks)); then, \(typed.bytes.count) bytes typed, on CPU 0: \(trail.joined(separator: " → "))")
+      t.note("CPU 0 before the bytes: \(describe(looks)); then, \(typed.bytes.count) bytes typed, on CPU 0: \(trail.joined(separator: " → ")); read \(zip(typed.bytes, typed.typedAt).map { byte, at in "\(byteLabel(byte)) \(input.firstRead(of: byte, after: at).map { "+\(($0.time - at).formatted(decimals: 2)) s" } ?? "never")" }.joined(separator: ", ")) after typing (the computation returned +\(((typed.typedAt.first.map { returned - $0 }) ?? 0).formatted(decimals: 2)) s after the first)")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the computing call failed: \(timeline.failures.map(\.result))")
-      try t.require(typed.problems.isEmpty, "bytes typed while a TA computed on CPU 0 were not each read once: \(typed.problems.joined(separator: "; "))")
-      try t.require(fromUser(trail),
-        "the secure UART's interrupt should be taken straight from S-EL0 (\(InterruptPath.irqFromUser.name) → \(InterruptPath.secureIRQ) → console_itr_cb) while a TA computes on CPU 0; for \(typed.bytes.count) bytes CPU 0 executed \(trail.joined(separator: " → "))")
+      let problems = input.problems(typed: typed.bytes)
+      try t.require(problems.isEmpty, "bytes typed while a TA computed on CPU 0 were not each read once: \(problems.joined(separator: "; "))")
+      try t.require(late.isEmpty, "bytes typed while a TA computed on CPU 0 were read more than \(readWithin.formatted(decimals: 0)) s after \(alone ? "the computation returned (OP-TEE's only thread)" : "their typing (another OP-TEE thread was free)"): \(late.joined(separator: "; "))")
+      try t.require(fromUser(trail), trail.contains("console_itr_cb")
+        ? "the secure UART's interrupt should be taken straight from S-EL0 (\(InterruptPath.irqFromUser.name) → \(InterruptPath.secureIRQ) → console_itr_cb) while a TA computes on CPU 0; for \(typed.bytes.count) bytes CPU 0 executed \(InterruptPath.trail(trail))"
+        : "OP-TEE's console handler (console_itr_cb) never ran on CPU 0 for \(typed.bytes.count) byte(s) typed while a TA computed there in user mode: the secure UART's interrupt was not taken; CPU 0 executed \(InterruptPath.trail(trail))")
     }
 
     Test("a TA computing 30 s in user mode on CPU 0 leaves Linux without a lockup or an RCU stall", timeout: .seconds(200)) { t in
@@ -357,11 +378,11 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
       let paths = route.paths(of: "console_itr_cb", in: seen.log)
-      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → "))")
+      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the secure UART's interrupt became pending; let go, it executed \(InterruptPath.trail(seen.log.map(\.name)))")
       let ok = paths == [.inSecureWorld] && read
       await table.record(RoutingRow(.secureInEL3, handler: "held pending in EL3, then OP-TEE console_itr_cb at \(InterruptPath.secureIRQ) once TF-A entered OP-TEE",
         count: paths.count, verdict: ok ? "passed" : "FAILED: \(seen.log.map(\.name))"))
-      try t.require(paths == [.inSecureWorld], "a Secure Group 1 interrupt pending while the CPU was in EL3 should be taken by OP-TEE's IRQ vector once TF-A entered the secure world; the CPU executed \(seen.log.map(\.name).joined(separator: " → "))")
+      try t.require(paths == [.inSecureWorld], "a Secure Group 1 interrupt pending while the CPU was in EL3 should be taken by OP-TEE's IRQ vector once TF-A entered the secure world; the CPU executed \(InterruptPath.trail(seen.log.map(\.name)))")
       try t.require(read, "OP-TEE never read the byte (0x2a) that arrived while the CPU was in EL3")
       try t.require(prompted.isComplete && prompted.failures.isEmpty, "the call made to enter OP-TEE through EL3 failed: \(prompted.failures.map(\.result))")
     }
@@ -383,12 +404,12 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let prompted = try await t.client.finish(prompt, timeout: .seconds(20))
       let after = try await t.interrupts.line(matching: "pl011")
       let rise = zip(after.counts, before.counts).map { $0 - $1 }
-      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(seen.log.map(\.name).joined(separator: " → ")); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
+      t.note("CPU 0 held at \(route.smcHandler) (call 0x\(String(seen.call, radix: 16))) while the normal UART's interrupt became pending; let go, it executed \(InterruptPath.trail(seen.log.map(\.name))); Linux's \(after.name) count +\(rise.map(String.init).joined(separator: ", +"))")
       let names = seen.log.map(\.name)
       let ok = names.contains(InterruptPath.foreignFIQ) && (rise.first ?? 0) > 0
       await table.record(RoutingRow(.nonSecureInEL3, handler: "held pending in EL3, then OP-TEE \(InterruptPath.foreignFIQ) → \(InterruptPath.foreignExit) → Linux \(after.name)",
         count: rise.first, verdict: ok ? "passed" : "FAILED: \(names)"))
-      try t.require(names.contains(InterruptPath.foreignFIQ), "a Non-secure Group 1 interrupt pending while the CPU was in EL3 should reach OP-TEE as a foreign interrupt (\(InterruptPath.foreignFIQ)) once TF-A entered the secure world; the CPU executed \(names.joined(separator: " → "))")
+      try t.require(names.contains(InterruptPath.foreignFIQ), "a Non-secure Group 1 interrupt pending while the CPU was in EL3 should reach OP-TEE as a foreign interrupt (\(InterruptPath.foreignFIQ)) once TF-A entered the secure world; the CPU executed \(InterruptPath.trail(names))")
       try t.require((rise.first ?? 0) > 0, "Linux never counted the normal UART's interrupt on CPU 0: \(rise)")
       try t.require(prompted.isComplete && prompted.failures.isEmpty, "the call made to enter OP-TEE through EL3 failed: \(prompted.failures.map(\.result))")
     }

@@ -6,6 +6,15 @@ import Testing
 @Suite struct SecureInterruptParsingTests {
   func line(_ time: Double, _ text: String) -> Transcript.Line { Transcript.Line(time: time, text: text) }
 
+  @Test func aTrailWritesEachRunOfRepeatsOnceWithItsCount() {
+    let irq = InterruptPath.irqFromUser.name
+    #expect(InterruptPath.trail(Array(repeating: [irq, "elx_irq"], count: 10).flatMap { $0 } + ["console_itr_cb"])
+      == "(\(irq) → elx_irq) × 10 → console_itr_cb")
+    #expect(InterruptPath.trail(["a", "b", "b", "b", "c"]) == "a → b × 3 → c")
+    #expect(InterruptPath.trail(["a", "b", "a", "c"]) == "a → b → a → c")
+    #expect(InterruptPath.trail([]) == "nothing")
+  }
+
   @Test func consoleReadsAreParsedWithTheirThreadField() {
     let input = SecureConsoleInput(lines: [
       line(1.0, "D/TC:? 0 read_console:119 got 0x41"),

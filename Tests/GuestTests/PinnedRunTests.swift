@@ -1,0 +1,20 @@
+import Guest
+import Testing
+
+@Suite struct PinnedRunTests {
+  @Test func aPinnedRunIsReadFromTwoUptimeReadings() {
+    #expect(PinnedRun(cpu: 0, output: "31.20 32.05\n") == PinnedRun(cpu: 0, output: "31.2 32.05"))
+    #expect(PinnedRun(cpu: 0, output: "31.20 32.05")?.seconds ?? 0 > 0.84)
+    #expect(PinnedRun(cpu: 0, output: "31.20") == nil)
+    #expect(PinnedRun(cpu: 0, output: "32.05 31.20") == nil)
+    #expect(PinnedRun(cpu: 0, output: "sh: taskset: not found") == nil)
+  }
+
+  @Test func onlyARunThatEndedBeforeTheTAReturnedShowsLinuxHadTheCPUBack() throws {
+    let run = try #require(PinnedRun(cpu: 0, output: "31.20 32.05"))
+    #expect(run.failure(whileTA: "spun", returned: 37.9) == nil)
+    #expect(run.failure(whileTA: "spun", returned: 32.0)?.contains("ended only at 32.05 s") == true)
+    #expect(run.failure(whileTA: "spun", returned: 31.0)?.contains("the case was not reached") == true)
+    #expect(run.failure(whileTA: "spun", returned: nil) == nil)
+  }
+}
