@@ -17,7 +17,7 @@ package final class FakeConsole: @unchecked Sendable {
   package init(name: String = "normal", rules: [BadPatternWatcher.Rule] = BadPatternWatcher.normalWorld,
     context: String = "--- both consoles' last lines") async throws
   {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("console-\(UUID().uuidString.prefix(8)).sock").path
+    let path = ScratchFolder.path("console-\(UUID().uuidString.prefix(8)).sock").path
     listener = try UnixListener(path: path)
     let connection = try SocketConnection.connect(path: path)
     peer = try await listener.accept("fake console", deadline: .after(.seconds(5)))

@@ -23,7 +23,7 @@ package final class FakeStub: @unchecked Sendable {
 
   /// `resend` is what the stub sends when the client asks for a packet again (`-`).
   package init(resend: String? = nil, _ answer: @escaping @Sendable (String) -> [Reply]) async throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("rsp-\(UUID().uuidString.prefix(8)).sock").path
+    let path = ScratchFolder.path("rsp-\(UUID().uuidString.prefix(8)).sock").path
     listener = try UnixListener(path: path)
     let connection = try SocketConnection.connect(path: path)
     peer = try await listener.accept("fake stub", deadline: .after(.seconds(5)))

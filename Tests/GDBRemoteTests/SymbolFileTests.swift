@@ -37,7 +37,7 @@ import Testing
 
   @Test func gdbSeesFunctionsAndVariables() async throws {
     guard (try? Command.locate("gdb-multiarch")) != nil else { return }
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("symbolfile-\(getpid()).elf")
+    let file = ScratchFolder.path("symbolfile-\(getpid()).elf")
     defer { try? FileManager.default.removeItem(at: file) }
     try Data(SymbolFile.elf(SymbolFile.kallsyms(Self.kallsyms))).write(to: file)
     let out = try await Command.output(["gdb-multiarch", "-q", "-nx", "-batch", "-ex", "add-symbol-file \(file.path)",

@@ -5,7 +5,7 @@ import Testing
 /// A file is written whole or not at all; what a killed harness staged goes at the next start.
 @Suite struct AtomicFileTests {
   func folder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    let url = ScratchFolder.path("atomic-\(UUID().uuidString.prefix(8))", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ChildProcessTests {
   @Test func anExitIsSeenPromptly() async throws {
-    let dir = FileManager.default.temporaryDirectory
+    let dir = ScratchFolder.url
     let child = try ChildProcess(["sleep", "0.3"], in: dir, output: dir.appendingPathComponent("cp-\(UUID()).out"))
     let started = ContinuousClock.now
     let status = await child.wait(until: .after(.seconds(10)))
@@ -13,7 +13,7 @@ import Testing
   }
 
   @Test func aWaiterGivingUpDoesNotReleaseAnother() async throws {
-    let dir = FileManager.default.temporaryDirectory
+    let dir = ScratchFolder.url
     // A child that runs until told to end: the impatient waiter surely gives up first, however busy the host.
     let child = try ChildProcess(["sleep", "300"], in: dir, output: dir.appendingPathComponent("cp-\(UUID()).out"))
     async let patient = child.wait(until: .after(.seconds(10)))
@@ -25,7 +25,7 @@ import Testing
   }
 
   @Test func theChildStartsWithNoSignalBlockedThoughTheHarnessBlocksSome() async throws {
-    let dir = FileManager.default.temporaryDirectory
+    let dir = ScratchFolder.url
     var blocked = sigset_t(), previous = sigset_t()
     sigemptyset(&blocked)
     sigaddset(&blocked, SIGTERM)

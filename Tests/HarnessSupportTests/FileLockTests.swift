@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct FileLockTests {
   static func lockFile() -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent("locks-\(UUID().uuidString.prefix(8))/entry.lock")
+    ScratchFolder.path("locks-\(UUID().uuidString.prefix(8))/entry.lock")
   }
 
   /// A second writer waits (and is told so), and gives up at its deadline naming the lock.

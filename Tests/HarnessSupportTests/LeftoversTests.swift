@@ -11,7 +11,7 @@ import Testing
 
   /// A killed run's scratch, partial download and half-saved machine go; a live run's and finished files stay.
   @Test func onlyWhatADeadProcessLeftIsSwept() async throws {
-    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("leftovers-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    let cache = ScratchFolder.path("leftovers-\(UUID().uuidString.prefix(8))", isDirectory: true)
     defer { try? FileManager.default.removeItem(at: cache) }
     let gone = try ChildProcess(["true"], in: cache.deletingLastPathComponent(), output: URL(fileURLWithPath: "/dev/null"))
     #expect(await gone.wait(until: .after(.seconds(5))) == 0)

@@ -12,7 +12,7 @@ import Testing
   }
 
   @Test func agreesWithTheSystemDigestAcrossBlockBoundaries() async throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")
+    let dir = ScratchFolder.path("sha-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     for length in [55, 56, 63, 64, 65, 119, 120, 1000] {

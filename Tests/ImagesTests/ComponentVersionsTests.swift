@@ -8,7 +8,7 @@ import Testing
 @Suite struct ComponentVersionsTests {
   @Test func packagesSayTheirLockedVersionsAndATreeItsCommit() async throws {
     var manifest = try ManifestLoader.load(ProjectLayout.find().manifest("default"))
-    let tree = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString.prefix(8))")
+    let tree = ScratchFolder.path("tree-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: tree) }
     for argv in [["init", "-q"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]] {

@@ -30,7 +30,7 @@ import Testing
   @Test func gnuCpioExtractsWhatItWrites() async throws {
     guard (try? Command.locate("cpio")) != nil else { return }
     let fm = FileManager.default
-    let base = fm.temporaryDirectory.appendingPathComponent("cpio-\(UUID().uuidString)")
+    let base = ScratchFolder.path("cpio-\(UUID().uuidString)")
     let tree = base.appendingPathComponent("tree"), out = base.appendingPathComponent("out")
     defer { try? fm.removeItem(at: base) }
     try fm.createDirectory(at: tree.appendingPathComponent("usr/bin"), withIntermediateDirectories: true)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct ImageStoreTests {
   static func scratchStore() throws -> ImageStore {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+    let root = ScratchFolder.path("store-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     return ImageStore(root: root)
   }
@@ -55,7 +55,7 @@ private func awaitLookup(_ store: ImageStore) throws -> ImageStore.Lookup {
   func keys(_ manifest: String, overrides: ManifestOverrides = ManifestOverrides()) async throws -> [ComponentName: String] {
     let m = try ManifestLoader.load(layout.manifest(manifest), overrides: try overrides.tree())
     let lock = try LockFile.load(layout.lockFile)
-    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+    let cache = ScratchFolder.path("keys-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: cache) }
     let builder = ImageBuilder(manifest: m, lock: lock, layout: layout, cache: cache,
       archive: DebianArchive(mirror: "http://mirror.invalid/debian", stateDirectory: URL(fileURLWithPath: "/nonexistent")),

@@ -149,7 +149,7 @@ import Testing
   @Test func theEffectiveManifestReadsBackAsTheSameStack() throws {
     let dir = try Self.fixtures()
     let m = try load(dir, "extends: base.yaml\ncomponents:\n  optee: {path: optee_os, options: {CFG_X: 'y'}}\n  uboot: {prebuilt: {u-boot.bin: bin/bl33.bin}}\nfacts: {CFG_NUM_THREADS: 3}\n")
-    let again = try load(FileManager.default.temporaryDirectory, m.yaml)
+    let again = try load(ScratchFolder.url, m.yaml)
     #expect(again.components == m.components)
     #expect(again.facts == m.facts && again.machine == m.machine && again.name == m.name)
   }

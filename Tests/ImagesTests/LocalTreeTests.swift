@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct LocalTreeTests {
   static func tree(_ files: [String: String]) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString)")
+    let dir = ScratchFolder.path("tree-\(UUID().uuidString)")
     for (path, text) in files {
       let url = dir.appendingPathComponent(path)
       try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -56,7 +56,7 @@ import Testing
     let clean = try await tree.digest(entries, cache: root.appendingPathComponent("../digests-\(UUID().uuidString).json"))
     #expect(clean.hasPrefix("git-tree "))
     try Data("int b;\n".utf8).write(to: root.appendingPathComponent("core/b.c"))
-    let dirty = try await tree.digest(try await tree.entries(), cache: FileManager.default.temporaryDirectory.appendingPathComponent("d-\(UUID().uuidString).json"))
+    let dirty = try await tree.digest(try await tree.entries(), cache: ScratchFolder.path("d-\(UUID().uuidString).json"))
     #expect(dirty.hasPrefix("content "), "an untracked file makes the tree dirty")
     // A tree unpacked into an ignored folder of some checkout is not that checkout's: all its files count.
     try FileManager.default.createDirectory(at: root.appendingPathComponent("out/tree"), withIntermediateDirectories: true)
@@ -78,7 +78,7 @@ import Testing
     let tree = LocalTree(root: root, ignoredButNeeded: ["subprojects"])
     let entries = try await tree.entries()
     #expect(entries.map(\.path) == [".gitignore", "meson.build", "subprojects/.gitignore", "subprojects/dtc.wrap", "subprojects/dtc/libfdt/fdt.c"])
-    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("d-\(UUID().uuidString).json")
+    let cache = ScratchFolder.path("d-\(UUID().uuidString).json")
     let before = try await tree.digest(entries, cache: cache)
     #expect(before.hasPrefix("git-tree ") && before.contains(" with "), "\(before)")
     try Data("int fdt = 2;\n".utf8).write(to: root.appendingPathComponent("subprojects/dtc/libfdt/fdt.c"))

@@ -40,7 +40,7 @@ import Testing
     let key = LockKey(kind: .source, package: PackageRef("optee-os", suite: "sid"), follow: [])
     lock.entries[key.description] = [LockedFile(package: "optee-os", version: "4.10.0-2", name: "optee-os_4.10.0-2.dsc",
       path: "pool/main/o/optee-os/optee-os_4.10.0-2.dsc", size: 2080, sha256: String(repeating: "a", count: 64))]
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+    let url = ScratchFolder.path("lock-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: url) }
     try lock.write(to: url)
     #expect(try LockFile.load(url) == lock)
@@ -60,7 +60,7 @@ import Testing
   }
 
   @Test func aCorruptLockFileIsReportedAsSuch() throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+    let url = ScratchFolder.path("lock-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: url) }
     try Data("{ not json".utf8).write(to: url)
     let error = #expect(throws: HarnessError.self) { try LockFile.load(url) }
@@ -76,7 +76,7 @@ import Testing
     (#""name":"x.dsc","path":"/etc/passwd","size":1,"sha256":"\#(String(repeating: "a", count: 64))""#, "a mirror path that is not a plain relative path"),
   ])
   func aHostileLockEntryIsRefused(entry: String, why: String) throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)")
+    let url = ScratchFolder.path("lock-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: url) }
     try Data(#"{"format":1,"entries":{"source x/sid":[{"package":"x","version":"1",\#(entry)}]}}"#.utf8).write(to: url)
     let error = #expect(throws: HarnessError.self) { try LockFile.load(url) }

@@ -9,7 +9,7 @@ import Testing
 
   /// Writes `files` into a fresh folder and returns it.
   static func folder(_ files: [String: String]) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("manifests-\(UUID().uuidString)")
+    let dir = ScratchFolder.path("manifests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for (name, text) in files { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
     return dir

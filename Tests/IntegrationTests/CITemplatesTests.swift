@@ -14,7 +14,7 @@ import Testing
   }
 
   @Test func aBrokenTemplateIsNamed() async throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString.prefix(8))")
+    let folder = ScratchFolder.path("templates-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let templates = Self.checker.deletingLastPathComponent()

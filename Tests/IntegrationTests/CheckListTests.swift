@@ -33,7 +33,7 @@ import Testing
 
   /// `--last-failed` reads the newest report beside the run folder: only what did not pass runs, in its suites.
   @Test func lastFailedSelectsWhatDidNotPassInTheNewestReport() async throws {
-    let parent = FileManager.default.temporaryDirectory.appendingPathComponent("last-failed-\(UUID().uuidString.prefix(8))")
+    let parent = ScratchFolder.path("last-failed-\(UUID().uuidString.prefix(8))")
     defer { try? FileManager.default.removeItem(at: parent) }
     func report(_ folder: String, _ tests: [(String, String, String)]) throws {
       let url = parent.appendingPathComponent(folder)

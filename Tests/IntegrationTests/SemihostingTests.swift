@@ -57,7 +57,7 @@ extension Integration {
 
     @Test func theControlWithSemihostingOnDoesCreateTheFile() async throws {
       let path = "/tmp/teeharness-semihosting-\(UUID().uuidString.prefix(8))"
-      let wrapper = FileManager.default.temporaryDirectory.appendingPathComponent("qemu-semihosting-\(UUID().uuidString.prefix(8))")
+      let wrapper = ScratchFolder.path("qemu-semihosting-\(UUID().uuidString.prefix(8))")
       defer {
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(at: wrapper)

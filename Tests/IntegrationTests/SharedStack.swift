@@ -43,7 +43,7 @@ actor SharedStack {
   }
 
   static func runFolder(_ label: String) -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent("teeharness-test-\(label)-\(UUID().uuidString.prefix(6))")
+    ScratchFolder.path("\(label)-\(UUID().uuidString.prefix(6))")
   }
 }
 

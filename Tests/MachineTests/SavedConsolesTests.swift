@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct SavedConsolesTests {
   func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("saved-consoles-\(UUID().uuidString)")
+    let url = ScratchFolder.path("saved-consoles-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }

@@ -1,3 +1,4 @@
+import HarnessSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// the pipe, but once `cat` has drained it (a digest taken earlier is of a truncated file).
 @Suite struct SavedStateWriterTests {
   static func folder() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("writer-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    let folder = ScratchFolder.path("writer-\(UUID().uuidString.prefix(8))", isDirectory: true)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     return folder
   }

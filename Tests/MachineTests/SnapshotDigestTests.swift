@@ -7,7 +7,7 @@ import Testing
 @Suite struct SnapshotDigestTests {
   /// A saved machine as `saveSnapshot` leaves it: the state, its consoles' history, and their digests.
   static func savedMachine() async throws -> (store: SnapshotStore, state: URL) {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("snap-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    let folder = ScratchFolder.path("snap-\(UUID().uuidString.prefix(8))", isDirectory: true)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let state = folder.appendingPathComponent("abc.vmstate")
     let consoles = SavedConsoles.file(beside: state)

@@ -1,3 +1,4 @@
+import HarnessSupport
 import Foundation
 import Reporting
 import Testing
@@ -50,7 +51,7 @@ import Testing
   }
 
   @Test func durationsAreKeptAcrossRunsAndABrokenFileIsNoFile() async throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("durations-\(UUID().uuidString.prefix(8))")
+    let folder = ScratchFolder.path("durations-\(UUID().uuidString.prefix(8))")
     defer { try? FileManager.default.removeItem(at: folder) }
     let durations = TestDurations(cache: folder)
     #expect(durations.load().isEmpty)
