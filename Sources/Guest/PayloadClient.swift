@@ -75,7 +75,7 @@ package struct PayloadClient: Sendable {
   /// Starts `teeharness-client ARGUMENTS` in the background (on CPU `cpu` only, when given), its output going
   /// to `log`.
   func launch(_ arguments: String, log: String, tag: String, cpu: Int? = nil) async throws -> GuestCalls {
-    let pin = cpu.map { "taskset \(1 << $0) " } ?? ""
+    let pin = cpu.map { "taskset \(PinnedRun.mask($0)) " } ?? ""
     let started = try await t.run("\(pin)teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
     guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
       throw TestFailure(message: "the payload client did not start", details: started.output)
@@ -95,6 +95,11 @@ package struct PayloadClient: Sendable {
 
   /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
   /// `failing` is the link that calls which already failed find broken.
+  /// Whether the client process of `calls` still runs (it ends once its calls returned).
+  package func isRunning(_ calls: GuestCalls) async throws -> Bool {
+    try await t.run("kill -0 \(calls.pid) 2>/dev/null").status == 0
+  }
+
   package func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30), failing: StackLink? = nil) async throws {
     try await waitFor(calls, event: "invoking", count: count, timeout: timeout, failing: failing)
   }

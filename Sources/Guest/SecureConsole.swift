@@ -69,12 +69,12 @@ package struct SecureConsole: Sendable {
   /// `late` seconds (a bound the caller fails on anyway). Returns what was typed and read.
   ///
   /// With `heard`, each keystroke waits instead until `heard` holds for the bytes typed so far (their interrupt's
-  /// top half seen, say), and typing stops at the first byte not heard within `each`: for a byte typed while every
+  /// top half seen, say) or the byte was read, and typing stops at the first byte neither within `each`: for a byte typed while every
   /// OP-TEE thread is busy, whose read (a bottom half, a yielding call) must wait for a free thread. The reads
   /// are then the caller's to await (`awaitReads`, `input(since:)`).
   package func typeOneByOne(_ text: String, cadence: Duration = .milliseconds(100), each: Duration = .seconds(3),
-    late: Double? = nil, heard: (@Sendable (_ typed: Int) async -> Bool)? = nil,
-    until enough: (@Sendable (_ typed: Int) async -> Bool)? = nil) async throws -> TypedBytes
+    late: Double? = nil, until enough: (@Sendable (_ typed: Int) async -> Bool)? = nil,
+    heard: (@Sendable (_ typed: Int) async -> Bool)? = nil) async throws -> TypedBytes
   {
     var bytes: [UInt8] = []
     var typedAt: [Double] = []
@@ -95,7 +95,11 @@ package struct SecureConsole: Sendable {
       typedAt.append(at)
       try await t.secure.send(bytes: [byte])
       if let heard {
-        missed = try await !t.poll(within: each) { await heard(i + 1) }
+        // A byte the previous bottom half read along with its own raised no interrupt: its read is heard enough.
+        missed = try await !t.poll(within: each) {
+          if await heard(i + 1) { return true }
+          return await input(since: at).reads.contains { $0.byte == byte }
+        }
         continue
       }
       let read = (try? await t.secure.expect(SecureConsoleInput.read(of: byte), timeout: each, deadline: t.deadline)) != nil

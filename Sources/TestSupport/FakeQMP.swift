@@ -12,7 +12,7 @@ package final class FakeQMP: @unchecked Sendable {
   private var chunks: AsyncStream<[UInt8]>.Iterator
 
   package init() async throws {
-    let path = "/tmp/qmp-test-\(UUID().uuidString.prefix(8)).sock"
+    let path = ScratchFolder.path("qmp-\(UUID().uuidString.prefix(8)).sock").path
     let listener = try UnixListener(path: path)
     defer { listener.close() }
     peer = try SocketConnection.connect(path: path)

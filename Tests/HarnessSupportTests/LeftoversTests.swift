@@ -9,6 +9,13 @@ import Testing
     #expect(Leftovers.owner(of: "abc.vmstate", pattern: #"^\..+\.(\d+)\.partial$"#) == nil)
   }
 
+  /// Tests' files and any process's scratch live in one private folder a later sweep removes once its owner is gone.
+  @Test func theScratchFolderIsThisProcesssOwnPrivateLeftover() {
+    #expect(ScratchFolder.isPrivate(ScratchFolder.url.path))
+    #expect(Leftovers.owner(of: ScratchFolder.url.lastPathComponent, pattern: #"^teeharness-(\d+)-"#) == getpid())
+    #expect(!ScratchFolder.isPrivate("/tmp"))
+  }
+
   /// A killed run's scratch, partial download and half-saved machine go; a live run's and finished files stay.
   @Test func onlyWhatADeadProcessLeftIsSwept() async throws {
     let cache = ScratchFolder.path("leftovers-\(UUID().uuidString.prefix(8))", isDirectory: true)
