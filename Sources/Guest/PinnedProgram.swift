@@ -36,6 +36,18 @@ extension PinnedRun {
     "a program pinned to CPU \(cpu) ran from \(started.formatted(decimals: 2)) s to \(ended.formatted(decimals: 2)) s of the guest's clock (\(seconds.formatted(decimals: 2)) s); the TA returned \(returned.map { "at \($0.formatted(decimals: 2)) s" } ?? "never")"
   }
 
+  /// Whether Linux stood still while a TA that `what` on CPU `cpu` ran: its call (`ended`: the client's end, the
+  /// TA's own milliseconds, whether it succeeded) had returned before the harness could read the guest's clock
+  /// right after the client reported it started (`looking`). A CPU Linux never gets back stalls the whole of Linux
+  /// soon (the shell's programs wait for it), so the report reaches the harness only once the TA is done. A call
+  /// that failed, or ran for less than half of `ms`, says nothing of the kind.
+  package static func stall(cpu: Int, whileTA what: String, ms: Int, lookedAt looking: Double,
+    ended: (end: Double, taMilliseconds: Int, succeeded: Bool)?) -> String?
+  {
+    guard let ended, ended.succeeded, ended.taMilliseconds >= ms / 2, ended.end <= looking else { return nil }
+    return "Linux stood still while the TA \(what) on CPU \(cpu): the call (\(ended.taMilliseconds) ms in the TA) had returned at \(ended.end.formatted(decimals: 2)) s of the guest's clock before Linux's shell could even report it started (\(looking.formatted(decimals: 2)) s) — Linux's interrupts on CPU \(cpu) waited for the TA"
+  }
+
   /// Why this run does not show that Linux had the CPU back while a TA that `what` there had not yet returned
   /// (its call's end, the guest's clock); nil when it does, or when the call never returned (a failure of its own).
   package func failure(whileTA what: String, returned: Double?) -> String? {
@@ -45,7 +57,7 @@ extension PinnedRun {
     }
     // The readings are cut to 0.01 s: an end within that of the return does not count as before it.
     if ended + 0.01 >= returned {
-      return "a program pinned to CPU \(cpu), started at \(started.formatted(decimals: 2)) s, ended only at \(ended.formatted(decimals: 2)) s, once the TA that \(what) there had returned (\(returned.formatted(decimals: 2)) s): Linux never had CPU \(cpu) back meanwhile, its interrupts waited for the TA"
+      return "a program pinned to CPU \(cpu), started at \(started.formatted(decimals: 2)) s, ended only at \(ended.formatted(decimals: 2)) s, once the TA that \(what) there had returned (\(returned.formatted(decimals: 2)) s): Linux never had CPU \(cpu) back meanwhile, though the normal UART raised its interrupt every 50 ms: its interrupts waited for the TA"
     }
     return nil
   }
@@ -63,9 +75,18 @@ extension TestContext {
 
 
   /// Runs `true` pinned to CPU `cpu` and says when it started and ended (the guest's clock). Bounded by `within`.
+  ///
+  /// Meanwhile CPU 1 writes an empty line to the normal console every 50 ms: each raises the normal UART's
+  /// interrupt (Non-secure Group 1, routed to CPU 0), the stimulus that must bring Linux back to a CPU a TA holds.
+  /// Without it the program would wait for whatever else happens to interrupt the CPU: on a stack without
+  /// asynchronous notifications nothing did for the whole 8 s of a TA's run (Linux's own reschedule IPI did not),
+  /// on one with them the test watchdog's notification came once a second.
   package func runPinned(to cpu: Int, within: Duration = .seconds(30)) async throws -> PinnedRun {
-    let result = try await run("read a _ < /proc/uptime; taskset \(PinnedRun.mask(cpu)) true || exit 1; read b _ < /proc/uptime; echo $a $b",
-      timeout: within)
+    let done = "/tmp/.pinned"
+    let result = try await run("rm -f \(done); read a _ < /proc/uptime; "
+      + "(taskset \(PinnedRun.mask(cpu)) true; s=$?; read b _ < /proc/uptime; echo \"$s $b\" > \(done)) & "
+      + "n=0; until [ -s \(done) ] || [ $n -ge 300 ]; do echo > /dev/console; sleep 0.05; n=$((n + 1)); done; "
+      + "read s b < \(done) && [ \"$s\" = 0 ] || exit 1; echo $a $b", timeout: within)
     guard result.status == 0, let pinned = PinnedRun(cpu: cpu, output: result.output) else {
       throw TestFailure(message: "a program pinned to CPU \(cpu) did not run", details: result.output)
     }

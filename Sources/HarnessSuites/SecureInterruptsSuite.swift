@@ -203,6 +203,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let spinMs = 8000
       let spin = try await t.client.start(1, "spin", ms: spinMs, tag: "spin-ticks", cpu: 0)
       try await t.client.waitUntilInvoking(spin, count: 1)
+      let looking = try await t.guestClock()
       // OP-TEE's exits for foreign interrupts on CPU 0 are counted for a second of the spin first, while it surely
       // lasts (every hit stops the machine).
       let (log, _) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
@@ -224,8 +225,12 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(describe(samples))); \(pinned.describe(against: returned)); Linux's timer on CPU 0 meanwhile +\(ticks) (\(PinnedRun.ticksNote(overFFA: t.facts.transport == .ffa)))")
       t.note("during a second of the spin before, with breakpoints set: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
       var failure: String?
+      let stall = PinnedRun.stall(cpu: 0, whileTA: "spun", ms: spinMs, lookedAt: looking,
+        ended: timeline.calls.first.map { ($0.end, $0.taMilliseconds, $0.succeeded) })
       if !(timeline.isComplete && timeline.failures.isEmpty) || returned == nil {
         failure = "the spinning call failed: \(timeline.failures.map(\.result))"
+      } else if let stall {
+        failure = stall
       } else if secure * 2 < samples.count && fiqs == 0 {
         // OP-TEE's FIQ vector runs only in the secure world: its hits on CPU 0 prove the case reached even where
         // the looks mostly find CPU 0 in Linux (over FF-A each foreign interrupt's round trip through the SPMD and
@@ -253,11 +258,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let (samples, userVectors) = try await userModeVectors(probe, t)
       guard let vbar = userVectors else {
         let ended = try await t.client.finish(compute, timeout: .seconds(90)).calls.first
-        if let ended, ended.succeeded, ended.taMilliseconds >= ms / 2, ended.end <= looking {
-          // A CPU Linux never gets back stalls the whole of Linux soon (the shell's programs wait for it): the
-          // client's "invoking" reached the harness only once the TA had returned.
-          throw TestFailure(message: "Linux stood still while the TA computed in user mode on CPU 0: the call (\(ended.taMilliseconds) ms in the TA) had returned at \(ended.end.formatted(decimals: 2)) s of the guest's clock before Linux's shell could even report it started (\(looking.formatted(decimals: 2)) s) — Linux's interrupts on CPU 0 waited for the TA")
-        }
+        if let stall = PinnedRun.stall(cpu: 0, whileTA: "computed in user mode", ms: ms, lookedAt: looking,
+          ended: ended.map { ($0.end, $0.taMilliseconds, $0.succeeded) }) { throw TestFailure(message: stall) }
         throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(describe(samples))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
       }
       let points = [vbar + InterruptPath.fiqFromUser.offset: InterruptPath.fiqFromUser.name, try probe.address(of: InterruptPath.foreignFIQ): InterruptPath.foreignFIQ]

@@ -27,4 +27,14 @@ import Testing
     #expect(PinnedRun.mask(1) == "2")
     #expect(PinnedRun.mask(4) == "10")
   }
+
+  @Test func aCallThatReturnedBeforeLinuxCouldLookMeansLinuxStoodStill() {
+    let stall = PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: (20.61, 7982, true))
+    #expect(stall?.hasPrefix("Linux stood still while the TA spun on CPU 0") == true)
+    #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 12.0, ended: (20.61, 7982, true)) == nil)
+    // A call that failed at once, or ran short, ended early for its own reasons.
+    #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: (20.61, 7982, false)) == nil)
+    #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: (20.61, 120, true)) == nil)
+    #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: nil) == nil)
+  }
 }
