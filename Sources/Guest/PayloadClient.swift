@@ -93,13 +93,13 @@ package struct PayloadClient: Sendable {
   /// Lets held calls go.
   package func release(_ calls: GuestCalls) async throws { _ = try await t.run("touch /tmp/go-\(calls.tag)") }
 
-  /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
-  /// `failing` is the link that calls which already failed find broken.
   /// Whether the client process of `calls` still runs (it ends once its calls returned).
   package func isRunning(_ calls: GuestCalls) async throws -> Bool {
     try await t.run("kill -0 \(calls.pid) 2>/dev/null").status == 0
   }
 
+  /// Waits until all of `calls`' `count` calls are being made (each prints `invoking` just before its call).
+  /// `failing` is the link that calls which already failed find broken.
   package func waitUntilInvoking(_ calls: GuestCalls, count: Int, timeout: Duration = .seconds(30), failing: StackLink? = nil) async throws {
     try await waitFor(calls, event: "invoking", count: count, timeout: timeout, failing: failing)
   }

@@ -73,7 +73,6 @@ extension TestContext {
     return now
   }
 
-
   /// Runs `true` pinned to CPU `cpu` and says when it started and ended (the guest's clock). Bounded by `within`.
   ///
   /// Meanwhile CPU 1 writes an empty line to the normal console every 50 ms: each raises the normal UART's
