@@ -1,39 +1,39 @@
 import Foundation
 import Suites
 
-/// A program run pinned to one CPU, with when it started and ended by the guest's clock (/proc/uptime, to 0.01 s:
-/// boot time, the same as the payload client's CLOCK_MONOTONIC on a guest that never suspends): it can start and end
-/// there only while that CPU is back in Linux, so one that ends while a TA still runs on the CPU proves Linux got
-/// the CPU back meanwhile — for an interrupt it had to serve.
-package struct PinnedRun: Sendable, Equatable {
+/// A real-time program moved onto one CPU (`teeharness-client pin CPU`, SCHED_FIFO): Linux must preempt whatever runs
+/// there at once, and asks the CPU to with a reschedule IPI (an SGI, Non-secure Group 1), so the program runs there
+/// only once that CPU took the interrupt and Linux had it back. While a TA holds the CPU that is only when OP-TEE
+/// left it for Linux's interrupt: a program that ran before the TA returned proves it did. Times are the guest's
+/// CLOCK_MONOTONIC, the payload client's calls' clock.
+package struct PinnedRun: Sendable, Equatable, Decodable {
   package var cpu: Int
-  package var started: Double
-  package var ended: Double
-  package var seconds: Double { ended - started }
+  /// The CPU it started on. When that is `cpu` itself it was born there: Linux had the CPU back, not for the IPI.
+  package var from: Int
+  package var on: Int
+  /// When the move was asked for, and when the program ran on `on`.
+  package var asked: Double
+  package var ran: Double
+  /// How long the CPU took to take the IPI and switch to the program.
+  package var seconds: Double { ran - asked }
 
   /// `taskset`'s mask for one CPU (hexadecimal).
   package static func mask(_ cpu: Int) -> String { String(1 << cpu, radix: 16) }
 
-  /// Parses the shell's `started ended` line (two /proc/uptime readings).
+  /// Reads the program's `pinned` line; nil when there is none, it ran elsewhere, or its times are not in order.
   package init?(cpu: Int, output: String) {
-    let fields = output.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
-    guard fields.count == 2, fields[1] >= fields[0] else { return nil }
-    (self.cpu, started, ended) = (cpu, fields[0], fields[1])
+    guard let line = output.split(separator: "\n").last(where: { $0.contains(#""event":"pinned""#) }),
+      let run = try? JSONDecoder().decode(PinnedRun.self, from: Data(line.utf8)),
+      run.cpu == cpu, run.on == cpu, run.asked.isFinite, run.ran.isFinite, run.ran >= run.asked
+    else { return nil }
+    self = run
   }
 }
 
 extension PinnedRun {
-  /// Why Linux's timer is a poor witness on the SMC stack: with SPD=opteed TF-A saves the normal world's timers
-  /// and switches them off while the CPU is secure (NS_TIMER_SWITCH), so a tick on a CPU held by a TA marks a
-  /// return to Linux for some other interrupt; over FF-A the timer keeps running.
-  package static func ticksNote(overFFA: Bool) -> String {
-    overFFA ? "over FF-A Linux's timer keeps running while the CPU is secure"
-      : "TF-A's opteed switches Linux's timer off while the CPU is secure: a tick there is a return to Linux for another interrupt"
-  }
-
-  /// "a program pinned to CPU 0 ran from 31.20 s to 32.05 s of the guest's clock (0.85 s); the TA returned at 37.90 s".
+  /// "a real-time program moved onto CPU 0 from CPU 1 at 31.20 s ran there 0.004 s later; the TA returned at 37.90 s".
   package func describe(against returned: Double?) -> String {
-    "a program pinned to CPU \(cpu) ran from \(started.formatted(decimals: 2)) s to \(ended.formatted(decimals: 2)) s of the guest's clock (\(seconds.formatted(decimals: 2)) s); the TA returned \(returned.map { "at \($0.formatted(decimals: 2)) s" } ?? "never")"
+    "a real-time program moved onto CPU \(cpu) \(from == cpu ? "(born there)" : "from CPU \(from)") at \(asked.formatted(decimals: 2)) s of the guest's clock ran there \(seconds.formatted(decimals: 3)) s later; the TA returned \(returned.map { "at \($0.formatted(decimals: 2)) s" } ?? "never")"
   }
 
   /// Whether Linux stood still while a TA that `what` on CPU `cpu` ran: its call (`ended`: the client's end, the
@@ -49,15 +49,14 @@ extension PinnedRun {
   }
 
   /// Why this run does not show that Linux had the CPU back while a TA that `what` there had not yet returned
-  /// (its call's end, the guest's clock); nil when it does, or when the call never returned (a failure of its own).
+  /// (its call's end, the same clock); nil when it does, or when the call never returned (a failure of its own).
   package func failure(whileTA what: String, returned: Double?) -> String? {
     guard let returned, returned.isFinite else { return nil }
-    if started >= returned {
-      return "the TA returned (\(returned.formatted(decimals: 2)) s) before a program pinned to CPU \(cpu) was started (\(started.formatted(decimals: 2)) s): the case was not reached"
+    if asked >= returned {
+      return "the TA returned (\(returned.formatted(decimals: 2)) s) before a real-time program was moved onto CPU \(cpu) (\(asked.formatted(decimals: 2)) s): the case was not reached"
     }
-    // The readings are cut to 0.01 s: an end within that of the return does not count as before it.
-    if ended + 0.01 >= returned {
-      return "a program pinned to CPU \(cpu), started at \(started.formatted(decimals: 2)) s, ended only at \(ended.formatted(decimals: 2)) s, once the TA that \(what) there had returned (\(returned.formatted(decimals: 2)) s): Linux never had CPU \(cpu) back meanwhile, though the normal UART raised its interrupt every 50 ms: its interrupts waited for the TA"
+    if ran >= returned {
+      return "a real-time program moved onto CPU \(cpu) at \(asked.formatted(decimals: 2)) s ran there only at \(ran.formatted(decimals: 2)) s, once the TA that \(what) there had returned (\(returned.formatted(decimals: 2)) s): Linux never had CPU \(cpu) back for the reschedule IPI it sent there — its interrupts waited for the TA"
     }
     return nil
   }
@@ -73,21 +72,13 @@ extension TestContext {
     return now
   }
 
-  /// Runs `true` pinned to CPU `cpu` and says when it started and ended (the guest's clock). Bounded by `within`.
-  ///
-  /// Meanwhile CPU 1 writes an empty line to the normal console every 50 ms: each raises the normal UART's
-  /// interrupt (Non-secure Group 1, routed to CPU 0), the stimulus that must bring Linux back to a CPU a TA holds.
-  /// Without it the program would wait for whatever else happens to interrupt the CPU: on a stack without
-  /// asynchronous notifications nothing did for the whole 8 s of a TA's run (Linux's own reschedule IPI did not),
-  /// on one with them the test watchdog's notification came once a second.
+  /// Moves a real-time program onto CPU `cpu` (`teeharness-client pin`) and says when it asked and when it ran there
+  /// (the guest's CLOCK_MONOTONIC). The program's own move is the stimulus: Linux sends the CPU a reschedule IPI and
+  /// must switch to the program as soon as it took it. Bounded by `within`.
   package func runPinned(to cpu: Int, within: Duration = .seconds(30)) async throws -> PinnedRun {
-    let done = "/tmp/.pinned"
-    let result = try await run("rm -f \(done); read a _ < /proc/uptime; "
-      + "(taskset \(PinnedRun.mask(cpu)) true; s=$?; read b _ < /proc/uptime; echo \"$s $b\" > \(done)) & "
-      + "n=0; until [ -s \(done) ] || [ $n -ge 300 ]; do echo > /dev/console; sleep 0.05; n=$((n + 1)); done; "
-      + "read s b < \(done) && [ \"$s\" = 0 ] || exit 1; echo $a $b", timeout: within)
+    let result = try await run("teeharness-client pin \(cpu)", timeout: within)
     guard result.status == 0, let pinned = PinnedRun(cpu: cpu, output: result.output) else {
-      throw TestFailure(message: "a program pinned to CPU \(cpu) did not run", details: result.output)
+      throw TestFailure(message: "a real-time program could not be moved onto CPU \(cpu)", details: result.output)
     }
     return pinned
   }

@@ -2,24 +2,32 @@ import Guest
 import Testing
 
 @Suite struct PinnedRunTests {
-  @Test func aPinnedRunIsReadFromTwoUptimeReadings() {
-    #expect(PinnedRun(cpu: 0, output: "31.20 32.05\n") == PinnedRun(cpu: 0, output: "31.2 32.05"))
-    #expect(PinnedRun(cpu: 0, output: "31.20 32.05")?.seconds ?? 0 > 0.84)
-    #expect(PinnedRun(cpu: 0, output: "31.20") == nil)
-    #expect(PinnedRun(cpu: 0, output: "32.05 31.20") == nil)
-    #expect(PinnedRun(cpu: 0, output: "sh: taskset: not found") == nil)
+  static func line(cpu: Int = 0, from: Int = 1, on: Int = 0, asked: String = "31.200000", ran: String = "31.204000") -> String {
+    #"{"event":"pinned","cpu":\#(cpu),"from":\#(from),"on":\#(on),"asked":\#(asked),"ran":\#(ran)}"#
   }
 
-  @Test func onlyARunThatEndedBeforeTheTAReturnedShowsLinuxHadTheCPUBack() throws {
-    let run = try #require(PinnedRun(cpu: 0, output: "31.20 32.05"))
+  @Test func aPinnedRunIsReadFromTheProgramsLine() throws {
+    let run = try #require(PinnedRun(cpu: 0, output: "teeharness-client pin 0\n\(Self.line())\n"))
+    #expect(run.from == 1 && run.on == 0 && abs(run.seconds - 0.004) < 1e-9)
+    // Ran elsewhere, times out of order or not numbers, another CPU's line, no line, a failed move: no run.
+    #expect(PinnedRun(cpu: 0, output: Self.line(on: 1)) == nil)
+    #expect(PinnedRun(cpu: 0, output: Self.line(asked: "32.0", ran: "31.0")) == nil)
+    #expect(PinnedRun(cpu: 0, output: Self.line(ran: "nan")) == nil)
+    #expect(PinnedRun(cpu: 1, output: Self.line()) == nil)
+    #expect(PinnedRun(cpu: 0, output: "sh: teeharness-client: not found") == nil)
+    #expect(PinnedRun(cpu: 0, output: #"{"event":"pinned","cpu":0,"error":"sched_setscheduler: Operation not permitted"}"#) == nil)
+  }
+
+  @Test func onlyARunBeforeTheTAReturnedShowsLinuxHadTheCPUBack() throws {
+    let run = try #require(PinnedRun(cpu: 0, output: Self.line(asked: "31.20", ran: "32.05")))
     #expect(run.failure(whileTA: "spun", returned: 37.9) == nil)
-    #expect(run.failure(whileTA: "spun", returned: 32.0)?.contains("ended only at 32.05 s") == true)
+    #expect(run.failure(whileTA: "spun", returned: 32.0)?.contains("ran there only at 32.05 s") == true)
+    #expect(run.failure(whileTA: "spun", returned: 32.05)?.contains("reschedule IPI") == true)
     #expect(run.failure(whileTA: "spun", returned: 31.0)?.contains("the case was not reached") == true)
     #expect(run.failure(whileTA: "spun", returned: nil) == nil)
     #expect(run.failure(whileTA: "spun", returned: .nan) == nil)
-    // Readings cut to 0.01 s: an end that close to the return is not before it.
-    #expect(run.failure(whileTA: "spun", returned: 32.055) != nil)
-    #expect(run.failure(whileTA: "spun", returned: 32.07) == nil)
+    #expect(run.describe(against: 37.9).contains("from CPU 1 at 31.20 s of the guest's clock ran there 0.850 s later"))
+    #expect(try #require(PinnedRun(cpu: 0, output: Self.line(from: 0))).describe(against: nil).contains("(born there)"))
   }
 
   @Test func tasksetsMaskIsHexadecimal() {

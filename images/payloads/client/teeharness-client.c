@@ -18,10 +18,17 @@
  *       CANCEL_MS ms after it began. Lines: opened, invoking, {"event":"ocall",...} (result, origin, what the
  *       plugin call returned in the TA, bytes sent and returned, whether they came back intact, checksum).
  *       Exit status: 0 when the call succeeded with its bytes intact.
+ *   teeharness-client pin CPU
+ *       Becomes a real-time task (SCHED_FIFO) and moves itself to CPU only. Linux must then preempt whatever runs
+ *       there at once, which it asks of that CPU with a reschedule IPI: the program runs on CPU only once that CPU
+ *       took the IPI. Prints {"event":"pinned","cpu":CPU,"from":START,"on":WHERE,"asked":T0,"ran":T1}: the move
+ *       from CPU START asked at T0, running on WHERE at T1 (CLOCK_MONOTONIC, s). Exit status: 0 when it ran on CPU.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,12 +327,39 @@ static int ocall(int plugin_command, uint32_t argument, enum memory_kind kind, s
 	return intact || (res == TEEC_SUCCESS && kind == MEMORY_NONE) ? 0 : 1;
 }
 
+static int pin(int cpu)
+{
+	struct sched_param fifo = { .sched_priority = 1 };
+	cpu_set_t only;
+	double asked = 0, ran = 0;
+	int from = -1, on = -1;
+
+	if (sched_setscheduler(0, SCHED_FIFO, &fifo)) {
+		line("{\"event\":\"pinned\",\"cpu\":%d,\"error\":\"sched_setscheduler: %s\"}", cpu, strerror(errno));
+		return 1;
+	}
+	CPU_ZERO(&only);
+	CPU_SET(cpu, &only);
+	from = sched_getcpu();
+	asked = now();
+	if (sched_setaffinity(0, sizeof(only), &only)) {
+		line("{\"event\":\"pinned\",\"cpu\":%d,\"error\":\"sched_setaffinity: %s\"}", cpu, strerror(errno));
+		return 1;
+	}
+	ran = now();
+	on = sched_getcpu();
+	line("{\"event\":\"pinned\",\"cpu\":%d,\"from\":%d,\"on\":%d,\"asked\":%.6f,\"ran\":%.6f}", cpu, from, on, asked,
+	     ran);
+	return on == cpu ? 0 : 1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: teeharness-client calls [-n COUNT] [-c return|wait|spin|panic] [-m MS] [-g GOFILE]\n"
 			"       teeharness-client hold [-n SESSIONS]\n"
 			"       teeharness-client ocall [-c echo|sleep|hang|crash] [-m MS]"
-			" [-s none|registered|temporary|allocated] [-b BYTES] [-x CANCEL_MS]\n");
+			" [-s none|registered|temporary|allocated] [-b BYTES] [-x CANCEL_MS]\n"
+			"       teeharness-client pin CPU\n");
 	return 64;
 }
 
@@ -343,6 +377,8 @@ int main(int argc, char *argv[])
 
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "pin"))
+		return argc == 3 ? pin(atoi(argv[2])) : usage();
 	optind = 2;
 	while ((opt = getopt(argc, argv, "n:c:m:g:s:b:x:")) != -1) {
 		switch (opt) {
