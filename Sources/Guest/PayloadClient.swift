@@ -72,10 +72,13 @@ package struct PayloadClient: Sendable {
     }
   }
 
+  /// `taskset`'s mask for one CPU (hexadecimal).
+  package static func mask(_ cpu: Int) -> String { String(1 << cpu, radix: 16) }
+
   /// Starts `teeharness-client ARGUMENTS` in the background (on CPU `cpu` only, when given), its output going
   /// to `log`.
   func launch(_ arguments: String, log: String, tag: String, cpu: Int? = nil) async throws -> GuestCalls {
-    let pin = cpu.map { "taskset \(PinnedRun.mask($0)) " } ?? ""
+    let pin = cpu.map { "taskset \(Self.mask($0)) " } ?? ""
     let started = try await t.run("\(pin)teeharness-client \(arguments) > \(log) 2>&1 & echo $!")
     guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
       throw TestFailure(message: "the payload client did not start", details: started.output)

@@ -219,7 +219,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
       let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }
       let fiqs = log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 }
-      let returned = timeline.calls.first?.end
+      let returned = timeline.calls.first?.taReturnedNoEarlierThan
       t.note("CPU 0 during a \(spinMs) ms spin: in the secure world at \(secure) of \(samples.count) looks (\(describe(samples))); \(pinned.describe(against: returned))")
       t.note("during a second of the spin before, with breakpoints set: \(fiqs) foreign interrupts taken at \(InterruptPath.foreignFIQ), \(exits) exits to Linux (\(InterruptPath.foreignExit))")
       var failure: String?
@@ -271,12 +271,14 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       // mode for the interrupt.
       let pinned = try await t.runPinned(to: 0)
       let timeline = try await t.client.finish(compute, timeout: .seconds(90))
-      let returned = timeline.calls.first?.end
+      let returned = timeline.calls.first?.taReturnedNoEarlierThan
       let fromUser = log.count { $0.name == InterruptPath.fiqFromUser.name && $0.cpu == 0 }
       let fromKernel = max(0, log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 } - fromUser)
       t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); with breakpoints set (up to a second, up to 40 hits), FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); \(pinned.describe(against: returned))")
       try t.require(timeline.isComplete && timeline.failures.isEmpty && returned != nil, "the computing call failed: \(timeline.failures.map(\.result))",
         details: timeline.otherLines.joined(separator: "\n"))
+      if let stall = PinnedRun.stall(cpu: 0, whileTA: "computed in user mode", ms: ms, lookedAt: looking,
+        ended: timeline.calls.first.map { ($0.end, $0.taMilliseconds, $0.succeeded) }) { throw TestFailure(message: stall) }
       if let failed = pinned.failure(whileTA: "computed in user mode", returned: returned) { throw TestFailure(message: failed) }
       try t.require(fromUser > 0 && fromUser >= fromKernel,
         "no foreign interrupt was taken straight from S-EL0 while a TA computed in user mode on CPU 0 (\(InterruptPath.fiqFromUser.name) \(fromUser) times, from S-EL1 \(fromKernel) times): OP-TEE keeps FIQs masked in user mode, so the normal world is deaf while a TA computes")

@@ -89,8 +89,8 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       // timer switched off (NS_TIMER_SWITCH), so a tick there marks a return to Linux for another interrupt; most
       // ticks of the window come from its parts in Linux, before and after the spins. Seen here: 36–100 a second
       // per CPU over the window (a quiet and a busy host); a CPU Linux never had back ticks less. This is a weak
-      // witness; the secure-interrupts suite's case 3 asks the sharper question (a program pinned to the CPU ends
-      // while a TA still spins there).
+      // witness; the secure-interrupts suite's case 3 asks the sharper question (a real-time program moved onto
+      // the CPU runs there while a TA still spins there).
       let least = 10 / t.pace.factor
       t.check(rates.count >= 2 && rates.allSatisfy { $0 >= least },
         "timer interrupts stalled on a CPU: +\(rise) in \(window.formatted(decimals: 2)) s (\(rates.map { $0.formatted(decimals: 1) }) a second; at least \(least.formatted(decimals: 1)) each)")

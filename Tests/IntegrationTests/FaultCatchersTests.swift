@@ -8,7 +8,9 @@ import Testing
 @Suite struct FaultCatchersTests {
   @Test func everyCatchNamesATestOfTheSuitesItsFaultRuns() throws {
     let layout = try ProjectLayout.find()
-    for file in layout.faultManifests() {
+    let files = layout.faultManifests()
+    #expect(!files.isEmpty, "no fault manifests in \(layout.root.path)/manifests/faults")
+    for file in files {
       let fault = try #require(try ManifestLoader.load(file).fault, "\(file.lastPathComponent) has no fault block")
       let ids = fault.suites.compactMap(Catalog.suite(named:)).flatMap { suite in suite.tests.map { "\(suite.name)/\($0.name)" } }
       #expect(ids.count > 0, "\(file.lastPathComponent) runs no suite of the catalog: \(fault.suites)")

@@ -25,6 +25,10 @@ package struct CallTimeline: Sendable, Equatable {
     /// When the TA ran, on the secure world's own clock: inside the time the call held a thread, so calls whose
     /// intervals overlap surely held threads at once (nil when the TA did not say).
     package var secureInterval: Range<Int>? { taIn >= 0 && taOut >= taIn ? taIn..<taOut : nil }
+    /// The earliest the TA can have returned, on the client's clock: the call began at `start`, and the TA then
+    /// ran `taMilliseconds` (its own clock, cut to whole ms) after its entry. The client's `end` can come well after
+    /// the TA returned: Linux may first run other work that waited for the CPU, on the call's way back.
+    package var taReturnedNoEarlierThan: Double { start + Double(taMilliseconds - 1) / 1000 }
   }
 
   package var calls: [Call]

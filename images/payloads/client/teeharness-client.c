@@ -1,5 +1,6 @@
 /*
- * The harness's payload client: many calls into the payload TA at once, each reported as one JSON line.
+ * The harness's payload client: many calls into the payload TA at once, each reported as one JSON line; and a
+ * real-time program that moves itself onto one CPU (a reschedule IPI Linux must send there).
  *
  *   teeharness-client calls [-n COUNT] [-c return|wait|spin|panic|compute] [-m MS] [-g GOFILE]
  *       COUNT threads each open a session (own context), wait for all the others (and, with -g, until GOFILE
@@ -377,8 +378,12 @@ int main(int argc, char *argv[])
 
 	if (argc < 2)
 		return usage();
-	if (!strcmp(argv[1], "pin"))
-		return argc == 3 ? pin(atoi(argv[2])) : usage();
+	if (!strcmp(argv[1], "pin")) {
+		char *end = NULL;
+		long cpu = argc == 3 ? strtol(argv[2], &end, 10) : -1;
+
+		return cpu >= 0 && cpu < CPU_SETSIZE && end && !*end && end != argv[2] ? pin((int)cpu) : usage();
+	}
 	optind = 2;
 	while ((opt = getopt(argc, argv, "n:c:m:g:s:b:x:")) != -1) {
 		switch (opt) {
