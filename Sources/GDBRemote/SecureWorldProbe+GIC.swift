@@ -88,7 +88,7 @@ extension SecureWorldProbe {
     guard let store = found, address >= store.offset else {
       throw HarnessError("no 32-bit store (STR Wt, [Xn]) in \(places.joined(separator: ", ")) (\(image?.file ?? "no bl31.elf")) to write a device register with")
     }
-    let after = try await executeOnce(store.at, with: ["x\(store.base)": address - store.offset, "x\(store.source)": UInt64(value)], deadline: deadline)
+    let after = try await executeOnce(store.at, with: ["x\(store.base)": address - store.offset, "x\(store.source)": UInt64(value)], deadline: deadline).after
     guard after == store.at + 4 else {
       throw HarnessError("storing to 0x\(String(address, radix: 16)) through OP-TEE's own instruction: the step ended at 0x\(String(after, radix: 16))")
     }

@@ -97,15 +97,18 @@ extension SecureWorldProbe {
       throw HarnessError("no MSR CNTPS_CVAL_EL1 in the first 64 bytes of write_cntps_cval or timer_set_next (\(tee.file))")
     }
     let register = "x\(word & 0x1f)"
-    let after = try await executeOnce(instruction, with: [register: cval], deadline: deadline)
+    let after = try await executeOnce(instruction, with: [register: cval], deadline: deadline).after
     guard after == instruction + 4 else {
       throw HarnessError("re-arming the secure timer on CPU \(cpu): the step ended at 0x\(String(after, radix: 16))")
     }
   }
 
   /// On the selected CPU, stopped: executes the one instruction at `instruction` with `registers` set, then puts
-  /// the PC and those registers back as they were; returns where the step ended (the next instruction when it ran).
-  func executeOnce(_ instruction: UInt64, with registers: [String: UInt64], deadline: Deadline) async throws -> UInt64 {
+  /// the PC and those registers back as they were; returns where the step ended (the next instruction when it ran)
+  /// and what `reading` (one of `registers`) held right after it.
+  func executeOnce(_ instruction: UInt64, with registers: [String: UInt64], reading: String? = nil, deadline: Deadline) async throws
+    -> (after: UInt64, read: UInt64?)
+  {
     let savedPC = try await rsp.readRegister("pc", deadline: deadline)
     var saved: [(String, UInt64)] = []
     for (register, value) in registers.sorted(by: { $0.key < $1.key }) {
@@ -115,9 +118,11 @@ extension SecureWorldProbe {
     try await rsp.writeRegister("pc", instruction, deadline: deadline)
     _ = try await rsp.step(deadline: deadline)
     let after = try await rsp.readRegister("pc", deadline: deadline)
+    var read: UInt64?
+    if let reading { read = try await rsp.readRegister(reading, deadline: deadline) }
     for (register, value) in saved { try await rsp.writeRegister(register, value, deadline: deadline) }
     try await rsp.writeRegister("pc", savedPC, deadline: deadline)
-    return after
+    return (after, read)
   }
 }
 

@@ -66,6 +66,16 @@ package actor SecureWorldWatch {
   /// Hits of `name` so far.
   package func hits(of name: String) -> Int { log.count { $0.name == name } }
 
+  /// Whether `name` was hit at least `count` times before `deadline`, looked at every 10 ms of the host's time: no
+  /// program runs in the guest for it (its shell may get no CPU then).
+  package func untilHits(of name: String, atLeast count: Int, deadline: Deadline) async throws -> Bool {
+    while hits(of: name) < count {
+      if deadline.hasPassed || ended { return false }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+  }
+
   /// OP-TEE's thread table, read at the next secure interrupt (within about a second while counting goes on).
   /// - Throws: `DeadlineExceeded` when no CPU enters OP-TEE's interrupt handler before `deadline`.
   package func threadTable(deadline: Deadline = .after(.seconds(10))) async throws -> [OpteeThread] {

@@ -204,17 +204,17 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let spin = try await t.client.start(1, "spin", ms: spinMs, tag: "spin-cpu0", cpu: 0)
       try await t.client.waitUntilInvoking(spin, count: 1)
       let looking = try await t.guestClock()
-      // OP-TEE's exits for foreign interrupts on CPU 0 are counted for a second of the spin first, while it surely
-      // lasts (every hit stops the machine).
+      // At once, while the spin surely has most of its time ahead (on a busy host the looks below take seconds of
+      // it), a real-time program moved onto CPU 0, no breakpoint set: Linux sends CPU 0 a reschedule IPI for it and
+      // can run it there only once it has CPU 0 back — OP-TEE must leave for Linux's interrupt.
+      let pinned = try await t.runPinned(to: 0)
+      // Then OP-TEE's exits for foreign interrupts on CPU 0, counted for a second of the spin (every hit stops the
+      // machine), and where CPU 0 is, looked at 10 times: the case reached.
       let (log, _) = try await probe.watching([InterruptPath.foreignFIQ, InterruptPath.foreignExit]) { _ in
         try await t.run("sleep 1")
       }
-      // Then where CPU 0 is, looked at 10 times; then, without breakpoints, a real-time program moved onto CPU 0:
-      // Linux sends CPU 0 a reschedule IPI for it and can run it there only once it has CPU 0 back — OP-TEE must
-      // leave for Linux's interrupt.
       var samples: [CPUStop] = []
       for _ in 0..<10 { samples.append(try await probe.whereIs(cpu: 0)); _ = try await t.run("sleep 0.1") }
-      let pinned = try await t.runPinned(to: 0)
       let timeline = try await t.client.finish(spin, timeout: .seconds(90))
       let secure = samples.count { $0.secure && $0.exceptionLevel < 3 }
       let exits = log.count { $0.name == InterruptPath.foreignExit && $0.cpu == 0 }

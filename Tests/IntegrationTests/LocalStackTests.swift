@@ -106,8 +106,10 @@ extension Integration {
     #expect(results["boot/OP-TEE reports the version that was built, and Linux agrees"]?.outcome == "passed")
     #expect(results["xtest/1001 core self tests"]?.outcome == "passed")
     #expect(results["xtest/1033 tee-supplicant plugin"]?.outcome == "passed", "the user's xtest plugin is kept")
-    // The harness's /init, payload client and TA were added to the user's rootfs: the client spins every thread.
-    #expect(results["thread-exhaustion/every thread spinning: the normal world stays alive"]?.outcome == "passed", "\(results)")
+    // The harness's /init, payload client and TA were added to the user's rootfs: the client spins every thread (the
+    // test skips only after the spins ended as asked and the shell answered; Linux's side needs OP-TEE's symbols).
+    let spinning = results["thread-exhaustion/every thread spinning: the normal world stays alive"]
+    #expect(spinning?.outcome == "skipped" && spinning?.message.contains("no tee.elf") == true, "\(results)")
     let normal = try String(contentsOf: out.appendingPathComponent("boot/machine-1/normal.log"), encoding: .utf8)
     #expect(normal.contains("teeharness-init: tee-supplicant running"))
     // What the build did not say was learned from the running stack and reported with how.
