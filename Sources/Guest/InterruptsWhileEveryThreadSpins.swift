@@ -7,11 +7,11 @@ extension LinuxInterrupts {
   /// Linux in only once the call returns to Linux (or leaves it for an RPC), after the TA's end reading.
   package static let marginMilliseconds = 1000.0
 
-  /// Why Linux's first interrupt on `taken.cpu` does not show Linux taking interrupts there while every OP-TEE thread
-  /// was held by one of `calls` spinning in its TA — judged on OP-TEE's own clock: the TAs' entry and end readings
-  /// (`TEE_GetSystemTime`) and the raise's counter reading are the same counter, and the interrupt came at most
-  /// `taken.seconds` after the raise. nil when it does.
-  package func failure(of taken: Taken, whileSpinning calls: [CallTimeline.Call], threads: Int) -> String? {
+  /// Why Linux's first interrupt on `taken.cpu` does not show Linux taking interrupts there while at least `atOnce`
+  /// of `calls` were spinning in their TA (each holding an OP-TEE thread) — judged on OP-TEE's own clock: the TAs'
+  /// entry and end readings (`TEE_GetSystemTime`) and the raise's counter reading are the same counter, and the
+  /// interrupt came at most `taken.seconds` after the raise. nil when it does.
+  package func failure(of taken: Taken, whileSpinning calls: [CallTimeline.Call], atOnce: Int) -> String? {
     let intervals = calls.compactMap(\.secureInterval)
     guard !calls.isEmpty else { return "no spinning call reported" }
     guard intervals.count == calls.count else {
@@ -22,11 +22,11 @@ extension LinuxInterrupts {
     let firstReturn = Double(intervals.map(\.upperBound).min()!)
     // TA readings are cut to whole milliseconds: an entry read 1 ms before is surely before.
     let held = intervals.count { Double($0.lowerBound) + 1 <= from }
-    if from + Self.marginMilliseconds > firstReturn || held < threads {
-      return "the IPIs were raised at \(Self.seconds(from)) s of OP-TEE's clock, when \(held) of \(threads) threads were held by a spinning call (its TA entered) and \(Self.seconds(firstReturn - from)) s before the first spinning TA's end reading (\(Self.seconds(firstReturn)) s; at least \(Self.seconds(Self.marginMilliseconds)) s wanted): the case was not reached"
+    if from + Self.marginMilliseconds > firstReturn || held < atOnce {
+      return "the IPIs were raised at \(Self.seconds(from)) s of OP-TEE's clock, when \(held) of \(calls.count) spinning calls were in their TA (\(atOnce) wanted) and \(Self.seconds(firstReturn - from)) s before the first spinning TA's end reading (\(Self.seconds(firstReturn)) s; at least \(Self.seconds(Self.marginMilliseconds)) s wanted): the case was not reached"
     }
     if latest + Self.marginMilliseconds > firstReturn {
-      return "Linux took its first interrupt on CPU \(taken.cpu) only \(taken.seconds.formatted(decimals: 3)) s after its reschedule IPI was raised there (at \(Self.seconds(from)) s of OP-TEE's clock, with every thread held by a call spinning in its TA), the first spinning TA's end reading being \(Self.seconds(firstReturn - from)) s after the raise: with every thread spinning, Linux's interrupts on CPU \(taken.cpu) waited for a TA's end"
+      return "Linux took its first interrupt on CPU \(taken.cpu) only \(taken.seconds.formatted(decimals: 3)) s after its reschedule IPI was raised there (at \(Self.seconds(from)) s of OP-TEE's clock, \(held) of \(calls.count) calls spinning in their TA then), the first spinning TA's end reading being \(Self.seconds(firstReturn - from)) s after the raise: while the TAs spun, Linux's interrupts on CPU \(taken.cpu) waited for a TA's end"
     }
     return nil
   }

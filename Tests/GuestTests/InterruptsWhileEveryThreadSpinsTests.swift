@@ -13,7 +13,7 @@ import Testing
       taken: taken.map { LinuxInterrupts.Taken(cpu: $0.cpu, seconds: $0.after) })
   }
   static func failures(_ interrupts: LinuxInterrupts, calls: [CallTimeline.Call] = calls) -> [String] {
-    interrupts.taken.compactMap { interrupts.failure(of: $0, whileSpinning: calls, threads: 2) }
+    interrupts.taken.compactMap { interrupts.failure(of: $0, whileSpinning: calls, atOnce: 2) }
   }
 
   @Test func interruptsWhileEveryThreadSpinsAndWellBeforeTheFirstEndPass() {
@@ -28,19 +28,19 @@ import Testing
     let seen = Self.failures(Self.raised(at: 31.553, [(1, 6.454), (0, 6.531)]))
     #expect(seen.count == 2)
     #expect(seen[0].contains("Linux took its first interrupt on CPU 1 only 6.454 s after its reschedule IPI was raised there (at 31.553 s of OP-TEE's clock"))
-    #expect(seen[0].contains("the first spinning TA's end reading being 6.447 s after the raise: with every thread spinning, Linux's interrupts on CPU 1 waited for a TA's end"))
+    #expect(seen[0].contains("2 of 2 calls spinning in their TA then), the first spinning TA's end reading being 6.447 s after the raise: while the TAs spun, Linux's interrupts on CPU 1 waited for a TA's end"))
     // Within the margin of the end: as good as after it.
     #expect(Self.failures(Self.raised(at: 31.2, [(0, 5.81)])).count == 1)
   }
 
   @Test func ipisRaisedTooLateOrBeforeEveryCallEnteredReachNoVerdict() throws {
     let late = try #require(Self.failures(Self.raised(at: 37.2, [(0, 0.01)])).first)
-    #expect(late.contains("raised at 37.200 s of OP-TEE's clock, when 2 of 2 threads were held by a spinning call (its TA entered) and 0.800 s before the first spinning TA's end reading"))
+    #expect(late.contains("raised at 37.200 s of OP-TEE's clock, when 2 of 2 spinning calls were in their TA (2 wanted) and 0.800 s before the first spinning TA's end reading"))
     #expect(late.contains("the case was not reached"))
     let early = try #require(Self.failures(Self.raised(at: 30.002, [(0, 0.01)])).first)
-    #expect(early.contains("when 1 of 2 threads were held") && early.contains("the case was not reached"))
+    #expect(early.contains("when 1 of 2 spinning calls were in their TA (2 wanted)") && early.contains("the case was not reached"))
     // One call for two threads: the other thread was never held.
-    #expect(Self.failures(Self.raised(at: 31.2, [(0, 0.01)]), calls: Array(Self.calls.prefix(1))).first?.contains("1 of 2 threads") == true)
+    #expect(Self.failures(Self.raised(at: 31.2, [(0, 0.01)]), calls: Array(Self.calls.prefix(1))).first?.contains("1 of 1 spinning calls were in their TA (2 wanted)") == true)
   }
 
   @Test func callsWithoutTheirTAsReadingsOrACounterWithoutAFrequencyAreNoWitness() {
@@ -49,6 +49,6 @@ import Testing
     #expect(Self.failures(Self.raised(at: 31.2, [(0, 0.01)]), calls: untimed).first?.contains("1 of 2 spinning calls did not report") == true)
     #expect(Self.failures(Self.raised(at: 31.2, [(0, 0.01)]), calls: []) == ["no spinning call reported"])
     let noFrequency = LinuxInterrupts(raised: CounterReading(count: 5, frequency: 0), taken: [.init(cpu: 0, seconds: 0.01)])
-    #expect(noFrequency.failure(of: noFrequency.taken[0], whileSpinning: Self.calls, threads: 2)?.contains("frequency") == true)
+    #expect(noFrequency.failure(of: noFrequency.taken[0], whileSpinning: Self.calls, atOnce: 2)?.contains("frequency") == true)
   }
 }
