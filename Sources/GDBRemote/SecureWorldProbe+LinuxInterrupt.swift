@@ -54,8 +54,10 @@ enum CounterRead: UInt32, CaseIterable {
 }
 
 extension SecureWorldProbe {
-  /// Linux's IRQ vectors: from the kernel itself (+0x280, EL1h) and from user space (+0x480), by the vector table
-  /// (`VBAR_EL1`) of every CPU found in Linux's kernel (non-secure EL1) at one look.
+  /// Linux's IRQ vectors: from the kernel itself (+0x280, EL1h) and from 64-bit user space (+0x480), by the vector
+  /// table (`VBAR_EL1`, one per CPU with Spectre-BHB's tables) of every CPU found in Linux's kernel (non-secure EL1),
+  /// each looked at in a stop of its own. (A kernel that unmaps itself at EL0 takes user space's IRQs through a
+  /// trampoline elsewhere: those are missed, the kernel's own are not.)
   /// - Throws: `HarnessError` when no CPU is in Linux then.
   package func linuxIRQVectors(deadline: Deadline = .after(.seconds(5))) async throws -> [UInt64] {
     var bases: Set<UInt64> = []
@@ -112,7 +114,7 @@ extension SecureWorldProbe {
     throw HarnessError("no MRS of the system counter in OP-TEE's \(readers.joined(separator: ", ")) (\(tee.file))")
   }
 
-  /// Raises Linux's reschedule IPI (SGI 0: Non-secure Group 1, harmless when nothing waits for it) on each of
+  /// Raises Linux's reschedule IPI (SGI 0, harmless when nothing waits for it) on each of
   /// `cpus` through the GIC — from a CPU stopped where OP-TEE takes an interrupt, through OP-TEE's own mapping of
   /// each CPU's redistributor, the counter read there — and returns, for each of them, how soon after Linux then
   /// entered one of its IRQ `vectors` there (`linuxIRQVectors`); a CPU where Linux took none before `deadline` is
@@ -142,12 +144,13 @@ extension SecureWorldProbe {
         let at = try await halt.cpuState(thread: stop.thread, deadline: step)
         if raised == nil, at.pc == entry, at.secure {
           poking?.cancel()
-          let reading = try await counter(deadline: step)
           for cpu in cpus {
             guard try await raise(sgi: 0, on: cpu, deadline: step) else {
               throw HarnessError("SGI 0 set pending in CPU \(cpu)'s redistributor through OP-TEE's mapping does not read back pending")
             }
           }
+          // Read after the stores (each a step of the machine, during which the guest's clock runs).
+          let reading = try await counter(deadline: step)
           try await halt.disarm(entry, deadline: step)
           for address in vectors { try await halt.arm(address, deadline: step) }
           raised = (reading, .now)

@@ -33,11 +33,6 @@ package struct Interrupts: Sendable {
     return line
   }
 
-  /// Per-CPU counts of the interrupt named `name` in /proc/interrupts (e.g. `arch_timer`).
-  package func counts(of name: String) async throws -> [Int] {
-    try await line(matching: " \(name)$").counts
-  }
-
   /// How many notification interrupts Linux has counted, on all CPUs.
   package func notifications() async throws -> Int { try await line(matching: notificationName).total }
 

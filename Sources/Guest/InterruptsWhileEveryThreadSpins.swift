@@ -26,7 +26,7 @@ extension LinuxInterrupts {
       return "the IPIs were raised at \(Self.seconds(from)) s of OP-TEE's clock, when \(held) of \(calls.count) spinning calls were in their TA (\(atOnce) wanted) and \(Self.seconds(firstReturn - from)) s before the first spinning TA's end reading (\(Self.seconds(firstReturn)) s; at least \(Self.seconds(Self.marginMilliseconds)) s wanted): the case was not reached"
     }
     if latest + Self.marginMilliseconds > firstReturn {
-      return "Linux took its first interrupt on CPU \(taken.cpu) only \(taken.seconds.formatted(decimals: 3)) s after its reschedule IPI was raised there (at \(Self.seconds(from)) s of OP-TEE's clock, \(held) of \(calls.count) calls spinning in their TA then), the first spinning TA's end reading being \(Self.seconds(firstReturn - from)) s after the raise: while the TAs spun, Linux's interrupts on CPU \(taken.cpu) waited for a TA's end"
+      return "Linux took its first interrupt on CPU \(taken.cpu) only \(taken.seconds.formatted(decimals: 3)) s after its reschedule IPI was raised there (at \(Self.seconds(from)) s of OP-TEE's clock, \(held) of \(calls.count) calls spinning in their TA then; host seconds, which the guest's cannot exceed), the first spinning TA's end reading being \(Self.seconds(firstReturn - from)) s after the raise: while the TAs spun, Linux's interrupts on CPU \(taken.cpu) waited for a TA's end"
     }
     return nil
   }

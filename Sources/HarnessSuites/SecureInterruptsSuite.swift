@@ -229,13 +229,15 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         failure = "the spinning call failed: \(timeline.failures.map(\.result))"
       } else if let stall {
         failure = stall
+      } else if let failed = pinned.failure(whileTA: "spun", returned: returned) {
+        // Before the looks: on a stack that keeps Linux out until the TA's end, the looks after the program find
+        // CPU 0 back in Linux.
+        failure = failed
       } else if secure * 2 < samples.count && fiqs == 0 {
         // OP-TEE's FIQ vector runs only in the secure world: its hits on CPU 0 prove the case reached even where
         // the looks mostly find CPU 0 in Linux (over FF-A each foreign interrupt's round trip through the SPMD and
         // back costs far more than the SMC stack's, so the spin gets a small share of CPU 0).
         failure = "CPU 0 was in the secure world at only \(secure) of \(samples.count) looks during the spin, and OP-TEE's \(InterruptPath.foreignFIQ) never ran on it: the case was not reached"
-      } else if let failed = pinned.failure(whileTA: "spun", returned: returned) {
-        failure = failed
       } else if exits == 0 || fiqs < exits {
         failure = "OP-TEE left for the normal world \(exits) times for \(fiqs) foreign interrupts"
       }

@@ -78,7 +78,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         // The calls on their way into their TAs, seen in OP-TEE (tee_ta_invoke_command) rather than from the shell,
         // which may get no CPU while the calls spin on every CPU. With more threads than CPUs, the calls beyond one
         // per CPU get into OP-TEE only when Linux gives their clients a CPU, which its scheduler may leave for the
-        // whole spin (TF-A stops Linux's timer while a CPU is secure): seen on threads-4, the last two calls entered
+        // whole spin (on the SMC stack TF-A stops Linux's timer while a CPU is secure): seen on threads-4, the last two calls entered
         // as the first two ended. So every CPU spinning is what is waited for, and the verdict holds at least that
         // many calls in their TAs.
         atOnce = min(n, cpus.count)
@@ -112,7 +112,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       _ = try t.optee.probe()
       guard let interrupts else { return }
       let silent = cpus.filter { cpu in !interrupts.taken.contains { $0.cpu == cpu } }
-      try t.require(silent.isEmpty, "Linux took no interrupt on CPU \(silent.map(String.init).joined(separator: ", ")) (its IRQ vectors never entered there) after its reschedule IPI was raised there, until the harness stopped looking \(ms / 1000 + 20) s after it began — while every thread spun and after")
+      try t.require(silent.isEmpty, "Linux took no interrupt on CPU \(silent.map(String.init).joined(separator: ", ")) (its IRQ vectors never entered there) after its reschedule IPI was raised there, within the \(ms / 1000 + 20) s given to the raise and the interrupts — while the calls spun and after")
       let late = interrupts.taken.compactMap { interrupts.failure(of: $0, whileSpinning: timeline.calls, atOnce: atOnce) }
       try t.require(late.isEmpty, late.joined(separator: "; "))
     }
