@@ -78,9 +78,9 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         // The calls on their way into their TAs, seen in OP-TEE (tee_ta_invoke_command) rather than from the shell,
         // which may get no CPU while the calls spin on every CPU. With more threads than CPUs, the calls beyond one
         // per CPU get into OP-TEE only when Linux gives their clients a CPU, which its scheduler may leave for the
-        // whole spin (on the SMC stack TF-A stops Linux's timer while a CPU is secure): seen on threads-4, the last two calls entered
-        // as the first two ended. So every CPU spinning is what is waited for, and the verdict holds at least that
-        // many calls in their TAs.
+        // whole spin (on the SMC stack TF-A stops Linux's timer while a CPU is secure): seen on threads-4, the last
+        // two calls entered as the first two ended. So every CPU spinning is what is waited for, and the verdict
+        // holds at least that many calls in their TAs.
         atOnce = min(n, cpus.count)
         let invoke = "tee_ta_invoke_command", wanted = atOnce
         (_, calls) = try await probe.watching([invoke]) { watch in
