@@ -68,4 +68,16 @@ import Testing
     await durations.record(run)
     #expect(durations.load() == ["s/ran": 12.3])
   }
+
+  @Test func aRepeatedTestIsKeptAtOneRunsLength() async throws {
+    let folder = ScratchFolder.path("durations-\(UUID().uuidString.prefix(8))")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let durations = TestDurations(cache: folder)
+    let runs = [8.0, 9.0, 10.0].map { TestResult(suite: "s", name: "spin", outcome: .passed, seconds: $0) }
+    let once = TestResult(suite: "s", name: "once", outcome: .passed, seconds: 20)
+    await durations.record(RunResult(suites: [SuiteResult(name: "s", properties: [:],
+      tests: [RepeatedRuns.combine(runs), once], seconds: 47)], seconds: 47, runDirectory: "/tmp"))
+    // 27 s over three runs is 9 s a run: still shorter than the test run once for 20 s.
+    #expect(durations.load() == ["s/spin": 9.0, "s/once": 20.0])
+  }
 }
