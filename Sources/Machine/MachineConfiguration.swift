@@ -45,6 +45,8 @@ package struct MachineConfiguration: Sendable {
     [
       images.qemu.path,
       "-S",
+      // Threads named by what they run ("CPU 0/TCG"): the host's share of each is measured per test.
+      "-name", "teeharness,debug-threads=on",
       "-machine", "virt,secure=on,gic-version=3,virtualization=false",
       "-cpu", spec.cpu,
       "-smp", String(spec.smp),

@@ -11,7 +11,11 @@ package enum RepeatedRuns {
     var result = firstBad
     result.runs = outcomes
     result.seconds = runs.map(\.seconds).reduce(0, +)
-    result.notes = runs.enumerated().flatMap { i, run in run.notes.map { "run \(i + 1): \($0)" } }
+    // Every run that did not pass says why, not only the first: a flaky test's other failures may differ.
+    result.notes = runs.enumerated().flatMap { i, run in
+      let why = run.outcome == .passed || run.outcome == .skipped ? [] : ["run \(i + 1) \(run.outcome.rawValue): \(run.message ?? "")"]
+      return why + run.notes.map { "run \(i + 1): \($0)" }
+    }
     let measured = runs.enumerated().flatMap { i, run in
       (run.measurements ?? []).map { var m = $0; m.name = "run \(i + 1): \(m.name)"; return m }
     }

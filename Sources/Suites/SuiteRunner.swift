@@ -427,6 +427,7 @@ package struct SuiteRunner: Sendable {
     let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name,
       pace: pace)
     let started = ContinuousClock.now
+    let starvation = await StarvationWatch.start(qemu: machine.pid)
     var thrown: (any Error)?
     do {
       try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") {
@@ -435,11 +436,14 @@ package struct SuiteRunner: Sendable {
     } catch {
       thrown = error
     }
+    let starved = await starvation.stop()
     // Read as the body ended: what runs after it (the next machine's making) must not turn a failure into a hang.
     let deadlinePassed = context.deadline.hasPassed
     let tails = thrown is DeadlineExceeded || thrown is SecureDeadEnd ? await machine.context() : nil
     await whenBodyEnds()
     var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: deadlinePassed, context: tails)
+    // The body's own failure, about what came when: not a bad line (a panic) or a CPU in a dead end.
+    let timing = verdict.outcome == .failed && !(thrown is BadPatternSeen) && !(thrown is SecureDeadEnd)
     // A machine known unusable (the test said so, a CPU in a dead end, a panic or an oops on a console) is asked
     // nothing more: the next test gets another.
     let alarmed = !(await machine.alarms).isEmpty
@@ -474,6 +478,7 @@ package struct SuiteRunner: Sendable {
       verdict.message = (verdict.message ?? "") + " — \(said)"
     }
     verdict.add(pace: pace)
+    verdict.add(starvation: starved, judging: timing && alarms.isEmpty)
     let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
     if outcome == .failed, let link = (thrown as? TestFailure)?.breaks {
       memory.record(link, foundBy: "\(suite.name)/\(test.name)", message: message ?? "")

@@ -97,6 +97,23 @@ struct TestVerdict: Sendable, Equatable {
     message = "host too slow to judge: \(pace) (more than \(HostPace.judgeable.formatted(decimals: 0))×); the test said: \(message ?? "")"
   }
 
+  /// What the host took from the test's body: a failure or an error shows it first in its details; a failure
+  /// being judged (`judging`: the body's own, about what came when, not a panic or a dead end) that was seen through a
+  /// guest CPU starved `HostStarvation.judgeable` seconds in a row ends as an error that says so — the stack is not
+  /// blamed for a bound the host made it miss; a pass that lived through such a stretch notes it.
+  mutating func add(starvation: HostStarvation, judging: Bool) {
+    switch outcome {
+    case .failed where judging && starvation.tooSlowToJudge:
+      outcome = .error
+      message = "host too slow to judge: \(starvation); the test said: \(message ?? "")"
+    case .failed, .error:
+      details = ["host: \(starvation)", details ?? ""].filter { !$0.isEmpty }.joined(separator: "\n\n")
+    case .passed where starvation.tooSlowToJudge:
+      notes.append("host: \(starvation)")
+    default: break
+    }
+  }
+
   static func isInfrastructure(_ error: any Error) -> Bool {
     switch error {
     case is ExpectTimeout, is BadPatternSeen, is TestFailure, is MilestoneMissed: false

@@ -32,6 +32,7 @@ import Testing
     #expect(Self.values(argv, "-smp") == ["2"] && Self.values(argv, "-m") == ["1057"] && Self.values(argv, "-cpu") == ["max"])
     #expect(Self.values(argv, "-nic") == ["none"] && Self.values(argv, "-display") == ["none"] && Self.values(argv, "-monitor") == ["none"])
     #expect(!argv.contains("-nographic") && !argv.contains { $0.contains("stdio") }, "nothing on the harness's own terminal")
+    #expect(Self.values(argv, "-name") == ["teeharness,debug-threads=on"], "threads named by the CPU they run: the host's share is read per CPU")
   }
 
   @Test func everyChannelIsAUnixSocketTheHarnessListensOn() {

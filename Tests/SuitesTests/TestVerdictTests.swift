@@ -139,3 +139,41 @@ import Testing
     #expect(passed.outcome == .passed)
   }
 }
+
+@Suite struct StarvationVerdictTests {
+  static func starved(_ seconds: Double) -> HostStarvation {
+    var tally = HostStarvation()
+    let look = { (on: Double) in HostStarvation.Sample(name: "QEMU's CPU 0", onCPU: on, waited: 0, runnable: true) }
+    tally.add([3: look(0)], at: 0)
+    tally.add([3: look(0.01)], at: seconds)
+    return tally
+  }
+
+  @Test func aTimingFailureSeenThroughAStarvedCPUIsTheHostsAndSaysWhichCPU() {
+    var failed = TestVerdict(outcome: .failed, message: "not read while the test waited: 0x33")
+    failed.add(starvation: Self.starved(2.9), judging: true)
+    #expect(failed.outcome == .error)
+    #expect(failed.message?.hasPrefix("host too slow to judge: QEMU's CPU 0 was ready to run but got 20 % of a host CPU or less for 2.90 s in a row") == true, "\(failed.message ?? "")")
+    #expect(failed.message?.hasSuffix("the test said: not read while the test waited: 0x33") == true)
+    var panic = TestVerdict(outcome: .failed, message: "panic on the secure console")
+    panic.add(starvation: Self.starved(2.9), judging: false)
+    #expect(panic.outcome == .failed, "a failure that is no question of time stays one")
+    #expect(panic.details?.hasPrefix("host: QEMU's CPU 0 was ready to run") == true)
+  }
+
+  @Test func aFailureOnAFairHostIsStillOneAndShowsTheHostsShare() {
+    var failed = TestVerdict(outcome: .failed, message: "not read while the test waited: 0x33", details: "consoles")
+    failed.add(starvation: Self.starved(0.4), judging: true)
+    #expect(failed.outcome == .failed && failed.message == "not read while the test waited: 0x33")
+    #expect(failed.details?.hasPrefix("host: QEMU's CPU 0 was ready to run but got 20 % of a host CPU or less for 0.40 s") == true, "\(failed.details ?? "")")
+    #expect(failed.details?.hasSuffix("\n\nconsoles") == true)
+    var erred = TestVerdict(outcome: .error, message: "the GDB stub did not answer")
+    erred.add(starvation: Self.starved(0.4), judging: false)
+    #expect(erred.outcome == .error && erred.details?.hasPrefix("host: ") == true, "an error shows the host's share too")
+    var passed = TestVerdict()
+    passed.add(starvation: Self.starved(0.4), judging: false)
+    #expect(passed == TestVerdict(), "a pass on a fair host says nothing of it")
+    passed.add(starvation: Self.starved(0.6), judging: false)
+    #expect(passed.outcome == .passed && passed.notes.first?.hasPrefix("host: QEMU's CPU 0") == true)
+  }
+}

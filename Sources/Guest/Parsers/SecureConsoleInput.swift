@@ -28,7 +28,8 @@ package struct SecureConsoleInput: Sendable, Equatable {
     }
   }
 
-  /// What went wrong with `sent` (typed in this order) as read: bytes never read, bytes read twice, bytes read
+  /// What went wrong with `sent` (typed in this order) as read: bytes not read in these lines (they end where the
+  /// caller stopped waiting; a byte read after that is not "never read"), bytes read twice, bytes read
   /// out of order. Bytes that were not typed (another writer's) are ignored. Empty when every byte came once,
   /// in order.
   package func problems(typed sent: [UInt8]) -> [String] {
@@ -36,7 +37,7 @@ package struct SecureConsoleInput: Sendable, Equatable {
     let seen = reads.map(\.byte).filter { wanted.contains($0) }
     var problems: [String] = []
     let missing = sent.filter { !seen.contains($0) }
-    if !missing.isEmpty { problems.append("never read: \(Self.describe(missing))") }
+    if !missing.isEmpty { problems.append("not read while the test waited: \(Self.describe(missing))") }
     let twice = Set(seen.filter { b in seen.count { $0 == b } > sent.count { $0 == b } })
     if !twice.isEmpty { problems.append("read more than once: \(Self.describe(twice.sorted()))") }
     if missing.isEmpty && twice.isEmpty && seen != sent {
