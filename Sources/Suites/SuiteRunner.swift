@@ -442,8 +442,6 @@ package struct SuiteRunner: Sendable {
     let tails = thrown is DeadlineExceeded || thrown is SecureDeadEnd ? await machine.context() : nil
     await whenBodyEnds()
     var verdict = TestVerdict.of(thrown, timeout: test.timeout, deadlinePassed: deadlinePassed, context: tails)
-    // The body's own failure, about what came when: not a bad line (a panic) or a CPU in a dead end.
-    let timing = verdict.outcome == .failed && !(thrown is BadPatternSeen) && !(thrown is SecureDeadEnd)
     // A machine known unusable (the test said so, a CPU in a dead end, a panic or an oops on a console) is asked
     // nothing more: the next test gets another.
     let alarmed = !(await machine.alarms).isEmpty
@@ -478,7 +476,7 @@ package struct SuiteRunner: Sendable {
       verdict.message = (verdict.message ?? "") + " — \(said)"
     }
     verdict.add(pace: pace)
-    verdict.add(starvation: starved, judging: timing && alarms.isEmpty)
+    verdict.add(starvation: starved, judging: alarms.isEmpty)
     let (outcome, message, details, notes) = (verdict.outcome, verdict.message, verdict.details, verdict.notes)
     if outcome == .failed, let link = (thrown as? TestFailure)?.breaks {
       memory.record(link, foundBy: "\(suite.name)/\(test.name)", message: message ?? "")

@@ -15,12 +15,18 @@ package struct TestFailure: Error, CustomStringConvertible, Sendable {
   /// The test knows the machine unusable now (a CPU that takes no interrupt again): nothing more is asked of it,
   /// and the next test gets another.
   package var spoilsMachine: Bool
-  package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil, spoilsMachine: Bool = false) {
+  /// A latency that went past its bound by this many seconds: a guest CPU the host held still that long explains it
+  /// (`HostStarvation.explains`), and the failure is then the host's.
+  package var overshoot: Double?
+  package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil, spoilsMachine: Bool = false,
+    overshoot: Double? = nil)
+  {
     self.message = message
     self.details = details
     self.hangs = hangs
     self.breaks = breaks
     self.spoilsMachine = spoilsMachine
+    self.overshoot = overshoot
   }
   package var description: String { message }
 }
@@ -96,8 +102,15 @@ package final class TestContext: @unchecked Sendable {
   }
 
   /// Ends the test as a failure unless `condition` holds; the failure finds `link` broken (see `StackLink`).
-  package func require(_ condition: Bool, breaks link: StackLink?, _ message: @autoclosure () -> String, details: String? = nil) throws {
-    guard condition else { throw TestFailure(message: message(), details: details, breaks: link) }
+  package func require(_ condition: Bool, breaks link: StackLink?, _ message: @autoclosure () -> String, details: String? = nil,
+    overshoot: Double? = nil) throws
+  {
+    guard condition else { throw TestFailure(message: message(), details: details, breaks: link, overshoot: overshoot) }
+  }
+
+  /// Ends the test as a failure unless `condition` holds: a latency `overshoot` seconds past its bound.
+  package func require(_ condition: Bool, _ message: @autoclosure () -> String, overshoot: Double?, details: String? = nil) throws {
+    guard condition else { throw TestFailure(message: message(), details: details, overshoot: overshoot) }
   }
 
   /// The value, or the end of the test as a failure when there is none.
