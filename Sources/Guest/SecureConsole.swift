@@ -23,6 +23,14 @@ package struct TypedBytes: Sendable {
     zip(bytes, typedAt).map { byte, at in input.firstRead(of: byte, after: at).map { $0.time - at } }
   }
   package var problems: [String] { input.problems(typed: bytes) }
+  /// The bytes read more than `bound` seconds after their keystroke: each from keystroke to read, on the machine's
+  /// clock, with how far past the bound.
+  package func late(beyond bound: Double) -> [HostStarvation.Late] {
+    zip(typedAt, latencies).compactMap { at, latency in
+      latency.flatMap { $0 > bound ? HostStarvation.Late(window: at...(at + $0), overshoot: $0 - bound) : nil }
+    }
+  }
+
   /// The spread of the latencies of the bytes that were read.
   package var latencySummary: String { spread(latencies.compactMap { $0 }) }
 

@@ -4,111 +4,165 @@ import Foundation
   import Glibc
 #endif
 
-/// What the host took from a test: for each of QEMU's threads, how long it waited, ready to run, for a host CPU
-/// (Linux's run delay), and the longest stretch in which it was starved — found ready to run at every look, given
-/// at most a fifth of a CPU between them, and the wait confirmed by Linux's own count once it ended — a guest CPU
-/// the host held still, measured on the host instead of guessed from the guest. Pure: looks in, tally out.
+/// What the host took from a test: for each of QEMU's threads that run the guest, how long it waited, ready to run,
+/// for a host CPU (Linux's run delay), and the stretches in which it was starved — found ready to run at every
+/// look, given at most a fifth of a CPU between them, and either confirmed by Linux's own count of the wait once it
+/// ended or, still going on at the last look, never given a CPU at all. Times are on the machine's clock (the
+/// consoles' transcript times). Pure: looks in, tally out.
 package struct HostStarvation: Sendable, Equatable, CustomStringConvertible {
   /// One look at a thread.
   package struct Sample: Sendable, Equatable {
     package var name: String
-    /// Seconds it ran on a CPU, and waited for one, since it started (`schedstat`'s first two fields).
+    /// Seconds it ran on a CPU, and waited for one, since it started, and how many times it got one (`schedstat`).
     package var onCPU: Double
     package var waited: Double
+    package var slices: UInt64
     /// Running or ready to run (state `R`) at the look.
     package var runnable: Bool
-    package init(name: String, onCPU: Double, waited: Double, runnable: Bool) {
-      (self.name, self.onCPU, self.waited, self.runnable) = (name, onCPU, waited, runnable)
+    package init(name: String, onCPU: Double, waited: Double, slices: UInt64 = 1, runnable: Bool) {
+      (self.name, self.onCPU, self.waited, self.slices, self.runnable) = (name, onCPU, waited, slices, runnable)
     }
   }
 
+  /// A time in which a thread was starved, on the machine's clock.
+  package struct Stretch: Sendable, Equatable {
+    package var thread: String
+    package var from: Double
+    package var to: Double
+    package var length: Double { to - from }
+    /// How much of `window` it covers.
+    package func overlap(_ window: ClosedRange<Double>) -> Double { max(0, min(to, window.upperBound) - max(from, window.lowerBound)) }
+  }
+
+  /// Something that came late: between `window` (on the machine's clock, e.g. a byte's keystroke and its read) it
+  /// took `overshoot` seconds more than its bound.
+  package struct Late: Sendable, Equatable {
+    package var window: ClosedRange<Double>
+    package var overshoot: Double
+    package init(window: ClosedRange<Double>, overshoot: Double) { (self.window, self.overshoot) = (window, overshoot) }
+  }
+
   /// One thread's tally.
-  package struct Thread: Sendable, Equatable {
-    package var name: String
+  struct Thread: Sendable, Equatable {
+    var name: String
     /// Seconds it waited for a CPU since the tally began (Linux counts a wait once it ends).
-    package var waited = 0.0
-    /// The longest starved stretch and when it began (seconds since the tally began).
-    package var longest = 0.0
-    package var longestFrom = 0.0
-    /// The stretch going on at the last look: its length, start, and Linux's wait count at its start.
-    var stretch = 0.0
-    var stretchFrom = 0.0
-    var stretchWaited = 0.0
-    /// Its CPU time moved at some look: `schedstat` is live for it (a kernel without it prints zeros).
-    var moved = false
+    var waited = 0.0
+    var stretches: [Stretch] = []
+    /// The stretch going on at the last look: its start, Linux's wait and CPU-grant counts at its start.
+    var open: Open?
     var last: Sample
     var lastAt: Double
+  }
 
-    /// The longest stretch, the one going on counted when Linux cannot have confirmed it yet.
-    var longestSoFar: (length: Double, from: Double) {
-      stretch > longest && moved ? (stretch, stretchFrom) : (longest, longestFrom)
-    }
+  struct Open: Sendable, Equatable {
+    var from: Double
+    var waited: Double
+    var slices: UInt64
   }
 
   /// Between two looks that find a thread ready to run, getting at most this share of a CPU is being starved.
   package static let share = 0.2
-  /// A stretch counts once Linux's own count of the wait grew by this share of it (it adds a wait when it ends):
-  /// a thread that slept between two looks that found it running has no such wait.
+  /// A stretch that ended counts once Linux's own count of the wait grew by this share of it (Linux adds a wait
+  /// when it ends; a thread that slept between two looks that found it running has none).
   package static let confirmed = 0.8
 
-  package private(set) var threads: [Int32: Thread] = [:]
+  private(set) var threads: [Int32: Thread] = [:]
+  /// The last look's time.
+  private(set) var lastLook: Double?
 
   package init() {}
 
-  /// Adds the looks taken `at` seconds after the tally began; a thread's first look is its baseline.
+  /// Adds the looks taken `at` (the machine's clock); a thread's first look is its baseline.
   package mutating func add(_ looks: [Int32: Sample], at: Double) {
+    lastLook = at
     for (id, look) in looks {
-      guard var thread = threads[id], look.onCPU >= thread.last.onCPU, look.waited >= thread.last.waited else {
-        // New, or its counts went back (the id now names another thread): a baseline.
+      guard var thread = threads[id] else {
         threads[id] = Thread(name: look.name, last: look, lastAt: at)
+        continue
+      }
+      guard look.onCPU >= thread.last.onCPU, look.waited >= thread.last.waited, look.slices >= thread.last.slices else {
+        // Its counts went back (the id names another thread now): a new baseline, what was found kept.
+        (thread.last, thread.lastAt, thread.open) = (look, at, nil)
+        threads[id] = thread
         continue
       }
       let interval = at - thread.lastAt
       guard interval > 0 else { continue }
       thread.waited += look.waited - thread.last.waited
-      if look.onCPU > thread.last.onCPU { thread.moved = true }
       if thread.last.runnable && look.runnable && look.onCPU - thread.last.onCPU <= Self.share * interval {
-        if thread.stretch == 0 { (thread.stretchFrom, thread.stretchWaited) = (thread.lastAt, thread.last.waited) }
-        thread.stretch += interval
-      } else if thread.stretch > 0 {
+        if thread.open == nil { thread.open = Open(from: thread.lastAt, waited: thread.last.waited, slices: thread.last.slices) }
+      } else if let open = thread.open {
         // It ran again (or ran and slept): the wait just ended is in Linux's count now.
-        if look.waited - thread.stretchWaited >= Self.confirmed * thread.stretch, thread.stretch > thread.longest {
-          (thread.longest, thread.longestFrom) = (thread.stretch, thread.stretchFrom)
+        let length = thread.lastAt - open.from
+        if look.waited - open.waited >= Self.confirmed * length {
+          thread.stretches.append(Stretch(thread: thread.name, from: open.from, to: thread.lastAt))
         }
-        thread.stretch = 0
+        thread.open = nil
       }
       (thread.last, thread.lastAt) = (look, at)
       threads[id] = thread
     }
   }
 
-  /// The thread starved longest in a row (nil when none was).
-  package var worst: (name: String, length: Double, from: Double)? {
-    threads.values.map { ($0.name, $0.longestSoFar.length, $0.longestSoFar.from) }.filter { $0.1 > 0 }
-      .max { ($0.1, $1.0) < ($1.1, $0.0) }
+  /// The stretches found: those that ended and were confirmed, and one still going on at the last look in which
+  /// the thread was never given a CPU (it cannot have slept).
+  package var stretches: [Stretch] {
+    threads.values.flatMap { thread -> [Stretch] in
+      guard let open = thread.open, thread.lastAt == lastLook, thread.last.slices == open.slices, thread.lastAt > open.from else {
+        return thread.stretches
+      }
+      return thread.stretches + [Stretch(thread: thread.name, from: open.from, to: thread.lastAt)]
+    }
   }
 
-  /// A guest CPU starved at least `seconds` in a row: a latency that many seconds past its bound is the host's.
-  package func explains(overshoot seconds: Double) -> Bool { (worst?.length ?? 0) >= max(seconds, 0) && worst != nil }
+  /// The longest stretch (nil when there is none).
+  package var longest: Stretch? { stretches.max { ($0.length, $1.thread) < ($1.length, $0.thread) } }
 
-  /// The longest starvation, and each thread's total wait, longest first.
+  /// Whether the host alone explains `late`: every late thing's window is covered, by one thread's stretches, for
+  /// at least its overshoot. Nothing late explains nothing.
+  package func explains(_ late: [Late]) -> Bool {
+    let found = stretches
+    return !late.isEmpty && late.allSatisfy { item in
+      Dictionary(grouping: found, by: \.thread).values.contains { own in
+        own.reduce(0) { $0 + $1.overlap(item.window) } >= item.overshoot
+      }
+    }
+  }
+
+  /// Each thread's total wait, longest first.
+  var totals: String {
+    threads.values.sorted { ($0.waited, $1.name) > ($1.waited, $0.name) }
+      .map { "\($0.name) \($0.waited.formatted(decimals: 2)) s" }.joined(separator: ", ")
+  }
+
+  /// The longest starvation, and each thread's total wait.
   package var description: String {
     guard !threads.isEmpty else { return "QEMU's threads could not be read (gone, or no /proc/PID/task/TID/schedstat on this host)" }
-    let totals = threads.values.sorted { ($0.waited, $1.name) > ($1.waited, $0.name) }
-      .map { "\($0.name) \($0.waited.formatted(decimals: 2)) s" }.joined(separator: ", ")
     let percent = Int((Self.share * 100).rounded())
-    guard let worst else { return "no thread of QEMU was found ready to run yet held to \(percent) % of a host CPU or less; they waited for one: \(totals)" }
-    return "\(worst.name) was found ready to run yet got \(percent) % of a host CPU or less for \(worst.length.formatted(decimals: 2)) s in a row, from \(worst.from.formatted(decimals: 2)) s into the test; QEMU's threads waited for one: \(totals)"
+    guard let longest else { return "no thread of QEMU was found starved (ready to run, given \(percent) % of a host CPU or less); they waited for one: \(totals)" }
+    return "\(longest.thread) was found ready to run yet given \(percent) % of a host CPU or less for \(longest.length.formatted(decimals: 2)) s (\(longest.from.formatted(decimals: 2))–\(longest.to.formatted(decimals: 2)) s of the machine's clock); QEMU's threads waited for one: \(totals)"
+  }
+
+  /// How the stretches cover `late`, for a message: "read at 15.13–16.02 s, 0.37 s past its bound: QEMU's CPU 0
+  /// starved 0.91 s of it".
+  package func coverage(of late: [Late]) -> String {
+    let found = stretches
+    return late.map { item in
+      let best = Dictionary(grouping: found, by: \.thread).map { ($0.key, $0.value.reduce(0) { $0 + $1.overlap(item.window) }) }
+        .max { ($0.1, $1.0) < ($1.1, $0.0) }
+      return "\(item.window.lowerBound.formatted(decimals: 2))–\(item.window.upperBound.formatted(decimals: 2)) s, \(item.overshoot.formatted(decimals: 2)) s past its bound: \(best.map { "\($0.0) starved \($0.1.formatted(decimals: 2)) s of it" } ?? "no thread starved in it")"
+    }.joined(separator: "; ")
   }
 }
 
 /// Reads threads' CPU and run delay from `/proc`.
 package enum SchedStat {
-  /// (on-CPU, waiting) seconds from a `schedstat` line ("on-CPU ns, waiting ns, time slices"); nil when it is not one.
-  package static func times(_ text: String) -> (onCPU: Double, waited: Double)? {
+  /// (on-CPU s, waiting s, CPU grants) from a `schedstat` line ("on-CPU ns, waiting ns, time slices"); nil when it
+  /// is not one.
+  package static func times(_ text: String) -> (onCPU: Double, waited: Double, slices: UInt64)? {
     let fields = text.split(whereSeparator: \.isWhitespace)
-    guard fields.count >= 2, let on = UInt64(fields[0]), let waited = UInt64(fields[1]) else { return nil }
-    return (Double(on) / 1e9, Double(waited) / 1e9)
+    guard fields.count >= 3, let on = UInt64(fields[0]), let waited = UInt64(fields[1]), let slices = UInt64(fields[2]) else { return nil }
+    return (Double(on) / 1e9, Double(waited) / 1e9, slices)
   }
 
   /// Whether a `stat` line says running or ready to run: its state (after the name in parentheses, which may
@@ -133,7 +187,7 @@ package enum SchedStat {
     guard let times = read("/proc/\(pid)/task/\(thread)/schedstat").flatMap(times),
       let runnable = read("/proc/\(pid)/task/\(thread)/stat").flatMap(runnable)
     else { return nil }
-    return HostStarvation.Sample(name: name, onCPU: times.onCPU, waited: times.waited, runnable: runnable)
+    return HostStarvation.Sample(name: name, onCPU: times.onCPU, waited: times.waited, slices: times.slices, runnable: runnable)
   }
 
   /// A small `/proc` file's text (nil when it cannot be read).
@@ -152,20 +206,26 @@ package enum SchedStat {
 /// (named by `-name …,debug-threads=on`). `stop` ends the looking and gives the tally.
 package actor StarvationWatch {
   private let qemu: Int32
+  private let origin: ContinuousClock.Instant
+  private let period: Duration
   /// Each thread's name, nil for a thread that is none of those (read once).
   private var names: [Int32: String?] = [:]
   private var tally = HostStarvation()
   private var sampler: Task<Void, Never>?
-  private let started = ContinuousClock.now
+  private var lastLook = ContinuousClock.now
 
-  private init(qemu: Int32) { self.qemu = qemu }
+  private init(qemu: Int32, origin: ContinuousClock.Instant, period: Duration) {
+    (self.qemu, self.origin, self.period) = (qemu, origin, period)
+  }
 
   deinit { sampler?.cancel() }
 
-  /// Starts looking at QEMU `qemu`'s threads.
-  package static func start(qemu: Int32, period: Duration = .milliseconds(100)) async -> StarvationWatch {
-    let watch = StarvationWatch(qemu: qemu)
-    await watch.begin(period)
+  /// Starts looking at QEMU `qemu`'s threads; times count from `origin` (the machine's launch).
+  package static func start(qemu: Int32, origin: ContinuousClock.Instant, period: Duration = .milliseconds(100)) async
+    -> StarvationWatch
+  {
+    let watch = StarvationWatch(qemu: qemu, origin: origin, period: period)
+    await watch.begin()
     return watch
   }
 
@@ -177,9 +237,9 @@ package actor StarvationWatch {
     return "QEMU's \(comm[..<slash])"
   }
 
-  private func begin(_ period: Duration) {
+  private func begin() {
     look()
-    sampler = Task { [weak self] in
+    sampler = Task { [weak self, period] in
       while true {
         do { try await Task.sleep(for: period) } catch { return }
         guard let self else { return }
@@ -197,14 +257,16 @@ package actor StarvationWatch {
       guard let name = names[thread] ?? nil, let look = SchedStat.look(at: thread, in: qemu, name: name) else { continue }
       looks[thread] = look
     }
-    tally.add(looks, at: (ContinuousClock.now - started).seconds)
+    lastLook = .now
+    tally.add(looks, at: (lastLook - origin).seconds)
   }
 
-  /// Ends the looking (with a last look) and gives what was seen.
+  /// Ends the looking and gives what was seen: a last look unless the one before was less than half a period ago
+  /// (a running thread's CPU time is brought up to date at each tick, too coarse for a few milliseconds).
   package func stop() -> HostStarvation {
     sampler?.cancel()
     sampler = nil
-    look()
+    if ContinuousClock.now - lastLook >= period / 2 { look() }
     return tally
   }
 }

@@ -427,7 +427,7 @@ package struct SuiteRunner: Sendable {
     let context = TestContext(machine: machine, facts: facts, deadline: .after(test.timeout), suite: suite.name, test: test.name,
       pace: pace)
     let started = ContinuousClock.now
-    let starvation = await StarvationWatch.start(qemu: machine.pid)
+    let starvation = await StarvationWatch.start(qemu: machine.pid, origin: machine.launchedAt)
     var thrown: (any Error)?
     do {
       try await withDeadline(context.deadline, "test \(suite.name)/\(test.name)") {

@@ -15,18 +15,18 @@ package struct TestFailure: Error, CustomStringConvertible, Sendable {
   /// The test knows the machine unusable now (a CPU that takes no interrupt again): nothing more is asked of it,
   /// and the next test gets another.
   package var spoilsMachine: Bool
-  /// A latency that went past its bound by this many seconds: a guest CPU the host held still that long explains it
-  /// (`HostStarvation.explains`), and the failure is then the host's.
-  package var overshoot: Double?
+  /// What came past its bound, and when: a failure whose every late thing the host's starving of QEMU covers for at
+  /// least its overshoot (`HostStarvation.explains`) is the host's.
+  package var late: [HostStarvation.Late]
   package init(message: String, details: String? = nil, hangs: Bool = false, breaks: StackLink? = nil, spoilsMachine: Bool = false,
-    overshoot: Double? = nil)
+    late: [HostStarvation.Late] = [])
   {
     self.message = message
     self.details = details
     self.hangs = hangs
     self.breaks = breaks
     self.spoilsMachine = spoilsMachine
-    self.overshoot = overshoot
+    self.late = late
   }
   package var description: String { message }
 }
@@ -103,14 +103,9 @@ package final class TestContext: @unchecked Sendable {
 
   /// Ends the test as a failure unless `condition` holds; the failure finds `link` broken (see `StackLink`).
   package func require(_ condition: Bool, breaks link: StackLink?, _ message: @autoclosure () -> String, details: String? = nil,
-    overshoot: Double? = nil) throws
+    late: [HostStarvation.Late] = []) throws
   {
-    guard condition else { throw TestFailure(message: message(), details: details, breaks: link, overshoot: overshoot) }
-  }
-
-  /// Ends the test as a failure unless `condition` holds: a latency `overshoot` seconds past its bound.
-  package func require(_ condition: Bool, _ message: @autoclosure () -> String, overshoot: Double?, details: String? = nil) throws {
-    guard condition else { throw TestFailure(message: message(), details: details, overshoot: overshoot) }
+    guard condition else { throw TestFailure(message: message(), details: details, breaks: link, late: late) }
   }
 
   /// The value, or the end of the test as a failure when there is none.

@@ -14,8 +14,8 @@ struct TestVerdict: Sendable, Equatable {
   var notes: [String] = []
   /// The machine must not serve another test (a thread left busy, a restored machine whose proof failed).
   var spoilsMachine = false
-  /// The body failed on a latency this many seconds past its bound (`TestFailure.overshoot`).
-  var overshoot: Double?
+  /// What the body found past its bound, and when (`TestFailure.late`).
+  var late: [HostStarvation.Late] = []
 
   /// The verdict of a body that threw `error` (nil: it returned); `deadlinePassed` says whether the test's own
   /// deadline had passed when it ended, `context` the tails of both consoles.
@@ -25,7 +25,7 @@ struct TestVerdict: Sendable, Equatable {
     let whole = "the test did not finish within \(timeout.seconds.formatted(decimals: 0)) s"
     switch error {
     case let failure as TestFailure:
-      (v.outcome, v.message, v.details, v.overshoot) = (.failed, failure.message, failure.details, failure.overshoot)
+      (v.outcome, v.message, v.details, v.late) = (.failed, failure.message, failure.details, failure.late)
     case let skipped as TestSkipped: (v.outcome, v.message) = (.skipped, skipped.reason)
     case let end as SecureDeadEnd:
       // The stack is dead on that CPU: nothing more is asked of the machine.
@@ -100,18 +100,19 @@ struct TestVerdict: Sendable, Equatable {
     message = "host too slow to judge: \(pace) (more than \(HostPace.judgeable.formatted(decimals: 0))×); the test said: \(message ?? "")"
   }
 
-  /// What the host took from the test's body: a failure or an error shows it first in its details. A failure that
-  /// is a latency past its bound (`overshoot`), judged (`judging`: no alarm came with it), seen while a guest CPU was
-  /// starved at least as long as the overshoot, ends as an error that says so: the host alone can explain it. A
-  /// pass that lived through a starvation of half a second or more notes it.
+  /// What the host took from the test's body: a failure or an error shows it first in its details. A failure
+  /// whose every late thing (`late`) lies over a starvation of one of QEMU's threads at least as long as its
+  /// overshoot, judged (`judging`: no alarm came with it), ends as an error that says so, with the host's share in
+  /// its message: the host alone explains it. A pass that lived through a starvation of half a second or more
+  /// notes it.
   mutating func add(starvation: HostStarvation, judging: Bool) {
     switch outcome {
-    case .failed where judging && overshoot.map(starvation.explains(overshoot:)) == true:
+    case .failed where judging && starvation.explains(late):
       outcome = .error
-      message = "host too slow to judge: a latency \((overshoot ?? 0).formatted(decimals: 2)) s past its bound, and \(starvation); the test said: \(message ?? "")"
+      message = "host too slow to judge: what came late lies over a starvation of QEMU (\(starvation.coverage(of: late))); \(starvation); the test said: \(message ?? "")"
     case .failed, .error:
       details = ["host: \(starvation)", details ?? ""].filter { !$0.isEmpty }.joined(separator: "\n\n")
-    case .passed where starvation.explains(overshoot: 0.5):
+    case .passed where (starvation.longest?.length ?? 0) >= 0.5:
       notes.append("host: \(starvation)")
     default: break
     }
