@@ -122,11 +122,13 @@ package struct HostStarvation: Sendable, Equatable, CustomStringConvertible {
   /// at least its overshoot. Nothing late explains nothing.
   package func explains(_ late: [Late]) -> Bool {
     let found = stretches
-    return !late.isEmpty && late.allSatisfy { item in
-      Dictionary(grouping: found, by: \.thread).values.contains { own in
-        own.reduce(0) { $0 + $1.overlap(item.window) } >= item.overshoot
-      }
-    }
+    return !late.isEmpty && late.allSatisfy { (Self.cover(of: $0, by: found)?.seconds ?? 0) >= $0.overshoot }
+  }
+
+  /// The thread whose stretches cover most of `item`'s window, and how much (nil when no thread was starved).
+  static func cover(of item: Late, by found: [Stretch]) -> (thread: String, seconds: Double)? {
+    Dictionary(grouping: found, by: \.thread).map { ($0.key, $0.value.reduce(0) { $0 + $1.overlap(item.window) }) }
+      .max { ($0.1, $1.0) < ($1.1, $0.0) }
   }
 
   /// Each thread's total wait, longest first.
@@ -148,9 +150,8 @@ package struct HostStarvation: Sendable, Equatable, CustomStringConvertible {
   package func coverage(of late: [Late]) -> String {
     let found = stretches
     return late.map { item in
-      let best = Dictionary(grouping: found, by: \.thread).map { ($0.key, $0.value.reduce(0) { $0 + $1.overlap(item.window) }) }
-        .max { ($0.1, $1.0) < ($1.1, $0.0) }
-      return "\(item.window.lowerBound.formatted(decimals: 2))–\(item.window.upperBound.formatted(decimals: 2)) s, \(item.overshoot.formatted(decimals: 2)) s past its bound: \(best.map { "\($0.0) starved \($0.1.formatted(decimals: 2)) s of it" } ?? "no thread starved in it")"
+      let best = Self.cover(of: item, by: found)
+      return "\(item.window.lowerBound.formatted(decimals: 2))–\(item.window.upperBound.formatted(decimals: 2)) s, \(item.overshoot.formatted(decimals: 2)) s past its bound: \(best.map { "\($0.thread) starved \($0.seconds.formatted(decimals: 2)) s of it" } ?? "no thread starved in it")"
     }.joined(separator: "; ")
   }
 }
