@@ -30,6 +30,12 @@ package actor SecureWorldWatch {
   private let deadEnds: [UInt64: String]
   /// The register read at a point's every hit (`x1`: a function's second argument), by the point's address.
   private let arguments: [UInt64: String]
+  /// Points watched only after another (`followers[point]`, its trigger): a point every call passes through
+  /// (OP-TEE's message loop) would stop the machine at each of them, slowing what the watch looks at. Armed when a
+  /// CPU hits the trigger, logged at that CPU's next hit, disarmed once no CPU awaits one.
+  private let followers: [UInt64: UInt64]
+  /// The CPUs that hit a follower's trigger and have not reached the follower since, by follower.
+  private var awaiting: [UInt64: Set<Int>] = [:]
   /// Where a request is served by default: every secure interrupt runs it.
   private let entry: UInt64
   /// Work for the next stop at an entry: run with the CPU stopped there; true once done (false: not this stop).
@@ -55,11 +61,12 @@ package actor SecureWorldWatch {
   /// Hits so far.
   package var hits: Int { log.count }
 
-  init(probe: SecureWorldProbe, points: [UInt64: String], arguments: [UInt64: String] = [:]) throws {
+  init(probe: SecureWorldProbe, points: [UInt64: String], arguments: [UInt64: String] = [:], followers: [UInt64: UInt64] = [:]) throws {
     self.probe = probe
     self.points = points
     self.deadEnds = probe.tee.deadEnds.filter { points[$0.key] == nil }
     self.arguments = arguments
+    self.followers = followers
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
 
@@ -165,7 +172,8 @@ package actor SecureWorldWatch {
       armed(.failure(HarnessError("the watch ended before its breakpoints were armed")))
       Task { await self.failRequests(HarnessError("the watch ended")) }
     }
-    try await probe.rsp.breaking(at: Array(points.keys) + deadEnds.keys.sorted(), deadline: .after(.seconds(5))) { halt in
+    let armedFirst = points.keys.filter { followers[$0] == nil }
+    try await probe.rsp.breaking(at: armedFirst + deadEnds.keys.sorted(), deadline: .after(.seconds(5))) { halt in
       await self.armed(.success(()))
       try await self.loop(halt)
     }
@@ -211,10 +219,16 @@ package actor SecureWorldWatch {
     let cpu = try await halt.cpuState(thread: stop.thread, deadline: deadline)
     if let end = deadEnds[cpu.pc] { throw SecureDeadEnd(cpu: cpu, symbol: end, file: probe.tee.file) }
     let watched = points[cpu.pc]
-    if let name = watched {
+    // A follower's hit counts only on a CPU that awaits it.
+    let counted = followers[cpu.pc] == nil || awaiting[cpu.pc]?.remove(cpu.cpu) != nil
+    if let name = watched, counted {
       var argument: UInt64?
       if let register = arguments[cpu.pc] { argument = try await probe.rsp.readRegister(register, deadline: deadline) }
       log.append(WatchHit(name: name, cpu: cpu.cpu, at: at, argument: argument))
+    }
+    for (follower, trigger) in followers where trigger == cpu.pc {
+      awaiting[follower, default: []].insert(cpu.cpu)
+      try await halt.arm(follower, deadline: deadline)
     }
     if watched != nil || armedEntries.contains(cpu.pc) {
       // Requests waiting here (at an entry armed for them, or at a watched point) run with the CPU stopped.
@@ -231,7 +245,8 @@ package actor SecureWorldWatch {
           requests.append(request)
         }
       }
-      if watched == nil && !requests.contains(where: { $0.address == cpu.pc }) {
+      let awaited = followers[cpu.pc] == nil || !(awaiting[cpu.pc] ?? []).isEmpty
+      if (watched == nil || !awaited) && !requests.contains(where: { $0.address == cpu.pc }) {
         try await halt.disarm(cpu.pc, deadline: deadline)
         armedEntries.remove(cpu.pc)
       } else {
@@ -256,24 +271,28 @@ extension SecureWorldProbe {
   /// Runs `body` while logging every time a CPU executes one of `symbols` (of tee.elf or bl31.elf); returns the
   /// log, in order, and `body`'s result. `reading` names, by symbol, a register to read at each of its hits (the
   /// hit's `argument`).
+  /// `after` names, by symbol, a trigger: the symbol is then logged only at a CPU's first hit after that CPU hit
+  /// the trigger (for code every call runs through, whose every hit would stop the machine).
   /// - Throws: `HarnessError` for a symbol neither image has.
-  package func watching<T: Sendable>(_ symbols: [String], reading: [String: String] = [:],
+  package func watching<T: Sendable>(_ symbols: [String], reading: [String: String] = [:], after: [String: String] = [:],
     _ body: @Sendable (SecureWorldWatch) async throws -> T) async throws -> (log: [WatchHit], result: T)
   {
-    var points: [UInt64: String] = [:], arguments: [UInt64: String] = [:]
+    var points: [UInt64: String] = [:], arguments: [UInt64: String] = [:], followers: [UInt64: UInt64] = [:]
     for symbol in symbols {
       let address = try address(of: symbol)
       points[address] = symbol
       arguments[address] = reading[symbol]
+      if let trigger = after[symbol] { followers[address] = try self.address(of: trigger) }
     }
-    return try await watching(points: points, arguments: arguments, body)
+    return try await watching(points: points, arguments: arguments, followers: followers, body)
   }
 
-  /// Runs `body` while logging every time a CPU executes one of `points` (an address and the name to log it by).
-  package func watching<T: Sendable>(points: [UInt64: String], arguments: [UInt64: String] = [:],
+  /// Runs `body` while logging every time a CPU executes one of `points` (an address and the name to log it by);
+  /// a point in `followers` only at a CPU's first hit after its trigger (`followers[point]`, itself a point).
+  package func watching<T: Sendable>(points: [UInt64: String], arguments: [UInt64: String] = [:], followers: [UInt64: UInt64] = [:],
     _ body: @Sendable (SecureWorldWatch) async throws -> T) async throws -> (log: [WatchHit], result: T)
   {
-    let watch = try SecureWorldWatch(probe: self, points: points, arguments: arguments)
+    let watch = try SecureWorldWatch(probe: self, points: points, arguments: arguments, followers: followers)
     let loop = Task { try await watch.run() }
     do {
       // The body's stimulus must not run before the breakpoints that watch it.

@@ -31,6 +31,11 @@ package struct TypedBytes: Sendable {
     }
   }
 
+  /// Each keystroke and each read, on the machine's clock: "typed 0x31", "OP-TEE read 0x31".
+  package var events: [EventTimeline.Event] {
+    zip(bytes, typedAt).map { .init($1, "typed \(byteLabel($0))") } + input.reads.map { .init($0.time, "OP-TEE read \(byteLabel($0.byte))") }
+  }
+
   /// The spread of the latencies of the bytes that were read.
   package var latencySummary: String { spread(latencies.compactMap { $0 }) }
 

@@ -46,7 +46,7 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
   let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-injected")
   try await t.client.waitUntilInvoking(calls, count: n)
   let invoking = ContinuousClock.now
-  let (log, (injections, prompts, unhandled)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
+  let (log, (injections, prompts, unhandled)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
     var injections: [Injection] = [], prompts: [GuestCalls] = [], unhandled: SPIState?
     for round in 1...rounds {
       let before = await watch.hits(of: "console_itr_cb")

@@ -22,16 +22,16 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       // normal world. A byte that arrives while the previous bottom half still reads raises no interrupt
       // of its own (the console keeps its receive interrupt off until then): on the FF-A stack 12 bytes gave 5.
       // Four bytes that ran no top half at all say the interrupt does not come: more bytes would add nothing.
-      // Over FF-A, with breakpoints set, 24 bytes a tenth of a second apart once found CPU 0 in the normal world only
-      // 3 times in 14 runs, and 200 ms apart once needed 30: the bytes come a fifth of a second apart, up to 48 of
-      // them (a healthy stack stops at 4 from the normal world).
+      // The bytes come a fifth of a second apart, up to 48 of them (a healthy stack stops at 4 from the normal
+      // world: over FF-A, 4 to 5 bytes in 10 runs, since OP-TEE's message loop is watched only for the handover).
       let wanted = 4
       // Where OP-TEE reads the console in the bottom half, the notification chain is watched too: a byte whose top
       // half ran and that was never read is then named by the link that lost it.
       let chain = t.facts.asyncNotifications == true
         ? ["notif_send_async", "yielding_console_notif"] + ["test_wd_callback"].filter { (try? probe.address(of: $0)) != nil } : []
       let notifiedBefore = chain.isEmpty ? 0 : try await t.interrupts.notifications()
-      let (log, routed) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"] + chain) { watch in
+      let onConsole = t.secureConsole.clock()
+      let (log, routed) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"] + chain, after: route.watchedAfter) { watch in
         try await t.secureConsole.typeOneByOne("0123456789UVWXYZuvwxyz#%!$&*+-/=?@^~abcdefghijkl", cadence: .milliseconds(200)) { typed in
           let paths = route.paths(of: "console_itr_cb", in: await watch.log)
           return paths.count { $0 == .fromNormalWorldThroughEL3 } >= wanted || (typed >= wanted && paths.isEmpty)
@@ -102,8 +102,12 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(route.description) (\(route.handover))",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single?.latencySummary ?? ""))"))
-      try t.require(failure == nil, breaks: breaks, failure ?? "", details: (single ?? routed).input.reads.map { "\($0.time.formatted(decimals: 3)) got 0x\(String($0.byte, radix: 16))" }.joined(separator: "\n"),
-        late: late)
+      // The bytes of the phase that failed; with breakpoints, what each breakpoint saw between them.
+      let withBreakpoints = !routed.problems.isEmpty || single == nil
+      let seen = EventTimeline(withBreakpoints
+        ? routed.events + log.map { .init(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") } : single?.events ?? [])
+      try t.require(failure == nil, breaks: breaks, failure ?? "",
+        details: "\(withBreakpoints ? "with breakpoints" : "without breakpoints"), on the machine's clock:\n" + seen.lines(limit: 80).joined(separator: "\n"), late: late)
     }
 
     // Between the spins' turns CPU 0 is in Linux for a moment: a byte may arrive then, and take TF-A's handover.
@@ -165,7 +169,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let from = t.secure.now()
       let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-secure")
       try await t.client.waitUntilInvoking(calls, count: n)
-      let (log, (table, typedAt)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"]) { watch in
+      let (log, (table, typedAt)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
         var typedAt: [Double] = [], table: [OpteeThread]?
         for byte in text.utf8 {
           typedAt.append(try await t.secureConsole.type(byte))

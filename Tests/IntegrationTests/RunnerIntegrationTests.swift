@@ -150,23 +150,26 @@ extension Integration {
     }
     let result = await try runner("faults").run([suite])
     let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ($0.name, $0) })
-    #expect(outcome["an assertion about the guest that does not hold"]?.outcome == .failed)
-    #expect(outcome["an assertion about the guest that does not hold"]?.message?.contains("the guest runs Linux") == true)
+    /// What the runner said of a test, for an expectation that fails.
+    func said(_ name: String) -> Comment {
+      guard let r = outcome[name] else { return "\(name): no result" }
+      return "\(name): \(r.outcome) — \(r.message ?? "")\n\(r.details ?? "")"
+    }
+    let assertion = "an assertion about the guest that does not hold"
+    #expect(outcome[assertion]?.outcome == .failed && outcome[assertion]?.message?.contains("the guest runs Linux") == true, said(assertion))
     let never = outcome["a pattern that never shows"]
-    #expect(never?.outcome == .failed)
-    #expect(never?.message?.contains("on the secure console within 2.0 s") == true)
-    #expect(never?.details?.contains("last lines of the normal-world console") == true)
-    #expect(outcome["a test that outlives its deadline"]?.outcome == .failed)
-    #expect(outcome["a test that outlives its deadline"]?.message?.contains("did not finish within 3 s") == true)
-    #expect(outcome["a body that ignores its deadline"]?.message?.contains("did not finish within 3 s") == true)
-    #expect(outcome["a machine an abandoned body kept is not reused"]?.outcome == .passed,
-      "\(outcome["a machine an abandoned body kept is not reused"]?.message ?? "")")
-    #expect(outcome["a bad line the test did not allow"]?.outcome == .failed)
-    #expect(outcome["a bad line the test did not allow"]?.message?.contains("kernel panic on the normal console") == true)
-    #expect(outcome["a bad line the test allowed"]?.outcome == .passed)
-    #expect(outcome["QEMU dies under the test"]?.outcome == .error)
-    #expect(outcome["the next test gets a fresh machine"]?.outcome == .passed)
-    #expect(outcome["a test that does not apply"]?.outcome == .skipped)
+    #expect(never?.outcome == .failed && never?.message?.contains("on the secure console within 2.0 s") == true
+      && never?.details?.contains("last lines of the normal-world console") == true, said("a pattern that never shows"))
+    for late in ["a test that outlives its deadline", "a body that ignores its deadline"] {
+      #expect(outcome[late]?.outcome == .failed && outcome[late]?.message?.contains("did not finish within 3 s") == true, said(late))
+    }
+    #expect(outcome["a machine an abandoned body kept is not reused"]?.outcome == .passed, said("a machine an abandoned body kept is not reused"))
+    let badLine = "a bad line the test did not allow"
+    #expect(outcome[badLine]?.outcome == .failed && outcome[badLine]?.message?.contains("kernel panic on the normal console") == true, said(badLine))
+    #expect(outcome["a bad line the test allowed"]?.outcome == .passed, said("a bad line the test allowed"))
+    #expect(outcome["QEMU dies under the test"]?.outcome == .error, said("QEMU dies under the test"))
+    #expect(outcome["the next test gets a fresh machine"]?.outcome == .passed, said("the next test gets a fresh machine"))
+    #expect(outcome["a test that does not apply"]?.outcome == .skipped, said("a test that does not apply"))
     #expect(result.exitCode == 2)
     #expect(qemuProcesses(mentioning: result.runDirectory).isEmpty)
 

@@ -89,6 +89,12 @@ package struct InterruptRoute: Sendable, Equatable {
   /// The symbols a watch of the handover needs: the entries, and the receiver when there is one.
   package var handoverSymbols: [String] { entrySymbols + (receiver.map { [$0] } ?? []) }
 
+  /// The receiver is watched only at a CPU's first hit after EL3's handler on it (`watching(_:after:_:)`): every
+  /// call from the normal world passes through it, and a breakpoint's stop at each would slow what is watched —
+  /// on the FF-A stack a bottom half's call, resumed after each of Linux's timer interrupts, stopped there 15 to
+  /// 25 times and took seconds.
+  package var watchedAfter: [String: String] { receiver.map { [$0: el3Handler] } ?? [:] }
+
   /// "TF-A's spmd_secure_interrupt_handler → OP-TEE's elx_irq".
   package var description: String { "TF-A \(el3Handler) → \(handedEntry)" }
 
