@@ -100,6 +100,25 @@ import TestSupport
     await Self.expectClean(target, "a stub error mid-watch")
   }
 
+  /// A point every call runs through is watched only after its trigger: its hits before it, or on another CPU,
+  /// neither stop the machine nor count; the first hit after it on the trigger's CPU does, and then no more.
+  @Test func aFollowerIsWatchedOnlyForItsFirstHitAfterItsTriggerOnTheSameCPU() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.handler)])
+    let (probe, _) = try await Self.probe(target)
+    let (log, _) = try await probe.watching(["other_function", "interrupt_main_handler"],
+      after: ["interrupt_main_handler": "other_function"]) { watch in
+      try await Self.until("the route before the trigger is run") { !target.armedBreakpoints.isEmpty }
+      #expect(!target.armedBreakpoints.contains(Self.handler), "armed before its trigger")
+      target.reach(.init(cpu: 1, pc: Self.other))
+      try await Self.until("the follower is armed after its trigger") { target.armedBreakpoints.contains(Self.handler) }
+      target.reach(.init(cpu: 0, pc: Self.handler), .init(cpu: 1, pc: Self.handler), .init(cpu: 1, pc: Self.handler))
+      try await Self.until("the follower is counted") { await watch.hits >= 2 }
+      try await Self.until("the follower is disarmed") { !target.armedBreakpoints.contains(Self.handler) }
+    }
+    #expect(log.map { "\($0.name)@\($0.cpu)" } == ["other_function@1", "interrupt_main_handler@1"])
+    await Self.expectClean(target, "a watch with a follower")
+  }
+
   @Test func whatTheBodyDoesAtOnceIsWatched() async throws {
     // The body's stimulus comes at once: the watch must have armed its breakpoints before the body runs, or the
     // first hit passes unseen (and a path into OP-TEE is half logged).
