@@ -290,9 +290,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       if let stall = PinnedRun.stall(cpu: 0, whileTA: "computed in user mode", ms: ms, lookedAt: looking,
         ended: timeline.calls.first.map { ($0.end, $0.taMilliseconds, $0.succeeded) }) { throw TestFailure(message: stall) }
       if let failed = pinned.failure(whileTA: "computed in user mode", returned: returned) { throw TestFailure(message: failed) }
-      // Taken from S-EL0 at all is the proof: how many more are taken in S-EL1 depends on the watch itself (each
-      // breakpoint's stop lets Linux's next timer interrupt fall due before OP-TEE is back in user mode; over FF-A
-      // 38 from S-EL0 and 39 from S-EL1 were seen on a healthy stack).
+      // Taken from S-EL0 at all is the proof: how many more are taken in S-EL1, on the way back to user mode,
+      // depends on the watch's own stops (over FF-A a healthy stack showed 38 from S-EL0 beside 39 from S-EL1).
       try t.require(fromUser > 0,
         "no foreign interrupt was taken straight from S-EL0 while a TA computed in user mode on CPU 0 (\(InterruptPath.fiqFromUser.name) \(fromUser) times, from S-EL1 \(fromKernel) times): OP-TEE keeps FIQs masked in user mode, so the normal world is deaf while a TA computes")
     }

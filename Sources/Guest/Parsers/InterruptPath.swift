@@ -91,8 +91,8 @@ package struct InterruptRoute: Sendable, Equatable {
 
   /// The receiver is watched only at a CPU's first hit after EL3's handler on it (`watching(_:after:_:)`): every
   /// call from the normal world passes through it, and a breakpoint's stop at each would slow what is watched —
-  /// on the FF-A stack a bottom half's call, resumed after each of Linux's timer interrupts, stopped there 15 to
-  /// 25 times and took seconds.
+  /// on the FF-A stack, watched there, a bottom half's call left OP-TEE for Linux's timer interrupt and was
+  /// resumed 15 to 25 times, each resume a stop, and bytes typed at the secure console waited seconds for it.
   package var watchedAfter: [String: String] { receiver.map { [$0: el3Handler] } ?? [:] }
 
   /// "TF-A's spmd_secure_interrupt_handler → OP-TEE's elx_irq".
