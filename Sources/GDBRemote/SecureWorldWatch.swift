@@ -18,7 +18,8 @@ package struct WatchHit: Sendable, Equatable {
   }
 }
 
-/// Logs every time CPUs execute watched secure-world addresses (TF-A's or OP-TEE's) while the machine runs on,
+/// Logs every time CPUs execute watched secure-world addresses (TF-A's or OP-TEE's; a follower only at its CPU's
+/// first hit after its trigger) while the machine runs on,
 /// and, on request, does something with a CPU stopped at an entry into OP-TEE in the middle (reads the thread
 /// table, makes an interrupt pending) — all through the one stub connection, which only the watch's loop uses
 /// while it lasts. Made by `SecureWorldProbe.watching(_:_:)`.
@@ -189,7 +190,9 @@ package actor SecureWorldWatch {
   }
 
   /// Entries some request waits at that are not armed yet.
-  private var entriesToArm: Set<UInt64> { Set(requests.map(\.address)).subtracting(armedEntries).subtracting(points.keys) }
+  private var entriesToArm: Set<UInt64> {
+    Set(requests.map(\.address)).subtracting(armedEntries).subtracting(points.keys.filter { followers[$0] == nil })
+  }
 
   private func loop(_ halt: Halt) async throws {
     while true {
@@ -206,9 +209,11 @@ package actor SecureWorldWatch {
         }
         try await halt.run()
       }
-      do {
-        try await handle(try await halt.nextStop(deadline: .after(.milliseconds(100))), halt)
-      } catch is DeadlineExceeded {}
+      // Only the wait for a stop may pass without one: a stub that does not answer while a stop is handled ends
+      // the watch, instead of leaving the machine stopped.
+      let stop: StopReply
+      do { stop = try await halt.nextStop(deadline: .after(.milliseconds(100))) } catch is DeadlineExceeded { continue }
+      try await handle(stop, halt)
     }
   }
 
@@ -226,7 +231,7 @@ package actor SecureWorldWatch {
       if let register = arguments[cpu.pc] { argument = try await probe.rsp.readRegister(register, deadline: deadline) }
       log.append(WatchHit(name: name, cpu: cpu.cpu, at: at, argument: argument))
     }
-    for (follower, trigger) in followers where trigger == cpu.pc {
+    for (follower, trigger) in followers where counted && trigger == cpu.pc {
       awaiting[follower, default: []].insert(cpu.cpu)
       try await halt.arm(follower, deadline: deadline)
     }
@@ -282,7 +287,10 @@ extension SecureWorldProbe {
       let address = try address(of: symbol)
       points[address] = symbol
       arguments[address] = reading[symbol]
-      if let trigger = after[symbol] { followers[address] = try self.address(of: trigger) }
+      if let trigger = after[symbol] {
+        guard symbols.contains(trigger) else { throw HarnessError("\(symbol) is to be watched after \(trigger), which is not watched") }
+        followers[address] = try self.address(of: trigger)
+      }
     }
     return try await watching(points: points, arguments: arguments, followers: followers, body)
   }

@@ -67,6 +67,9 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       // A handler that never ran at all: the distributor says whether the interrupt could reach OP-TEE by any path.
       let inGIC = paths.isEmpty ? try? await probe.spiStateAtNextInterrupt(Interrupts.secureUARTIntid, deadline: .after(.seconds(5))) : nil
       var failure: String?, breaks: StackLink?, late: [HostStarvation.Late] = []
+      // What a failure shows: the phase it was judged on — with breakpoints, what each of them saw between the
+      // keystrokes and the reads.
+      var shown = ("with breakpoints", routed.events + log.map { EventTimeline.Event(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") })
       if el3Runs > 0 && handed == 0, let receiver = route.receiver, received > 0 {
         // The link that broke, before what it broke: OP-TEE was given the interrupt and did not take it.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world and OP-TEE received the handover (\(route.handover)) \(received) times at \(receiver), but its IRQ vector (\(route.handedEntry)) never ran in between: OP-TEE answered without taking the interrupt, which stayed pending and came straight back to EL3 (\(bytes))"
@@ -88,11 +91,18 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         breaks = links?.breaks
       } else if !problems.isEmpty {
         failure = "bytes typed at the secure console were not each read once, in order: \(problems.joined(separator: "; "))"
+        if routed.problems.isEmpty, let single, !single.problems.isEmpty {
+          shown = ("one at a time, without breakpoints", single.events)
+        } else if routed.problems.isEmpty, let burst {
+          shown = ("in a burst, without breakpoints", burst.events)
+        }
       } else if (median(latency) ?? .infinity) > bounds.medianSeconds || (latency.max() ?? .infinity) > bounds.maxSeconds {
+        shown = ("one at a time, without breakpoints", single?.events ?? [])
         // A stall of the host delays a byte or two, not the median: only late bytes beside a median in bound can be its.
         if (median(latency) ?? .infinity) <= bounds.medianSeconds { late = single?.late(beyond: bounds.maxSeconds) ?? [] }
         failure = "bytes were read too late for their own interrupt (\(single?.latencySummary ?? "none"); bound median \(bounds.medianSeconds.formatted(decimals: 2)) s, max \(bounds.maxSeconds.formatted(decimals: 2)) s): something periodic picked them up, not the secure UART interrupt"
       } else if (burstEnd ?? .infinity) > bounds.burstSeconds {
+        shown = ("in a burst, without breakpoints", burst?.events ?? [])
         late = burst?.late(beyond: bounds.burstSeconds) ?? []
         failure = "a burst of 20 bytes took \((burstEnd ?? .infinity).formatted(decimals: 3)) s to be read (bound \(bounds.burstSeconds.formatted(decimals: 2)) s)"
       } else if paths.contains(.unknown) {
@@ -102,12 +112,8 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       }
       await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(route.description) (\(route.handover))",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single?.latencySummary ?? ""))"))
-      // The bytes of the phase that failed; with breakpoints, what each breakpoint saw between them.
-      let withBreakpoints = !routed.problems.isEmpty || single == nil
-      let seen = EventTimeline(withBreakpoints
-        ? routed.events + log.map { .init(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") } : single?.events ?? [])
       try t.require(failure == nil, breaks: breaks, failure ?? "",
-        details: "\(withBreakpoints ? "with breakpoints" : "without breakpoints"), on the machine's clock:\n" + seen.lines(limit: 80).joined(separator: "\n"), late: late)
+        details: "bytes typed \(shown.0), on the machine's clock:\n" + EventTimeline(shown.1).lines(limit: 80).joined(separator: "\n"), late: late)
     }
 
     // Between the spins' turns CPU 0 is in Linux for a moment: a byte may arrive then, and take TF-A's handover.
@@ -271,7 +277,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         throw TestFailure(message: "CPU 0 was never in S-EL0 while the TA was to compute (\(describe(samples))): the case was not reached; the call \(ended.map { "ended after \($0.taMilliseconds) ms in the TA (\($0.result))" } ?? "did not end"), asked for \(ms) ms")
       }
       let points = [vbar + InterruptPath.fiqFromUser.offset: InterruptPath.fiqFromUser.name, try probe.address(of: InterruptPath.foreignFIQ): InterruptPath.foreignFIQ]
-      // A second of them, or the first 40 on CPU 0: every hit stops the machine, and a stack that leaves the secure
+      // A second of them, or about the first 40 on CPU 0: every hit stops the machine, and a stack that leaves the secure
       // world hundreds of times a second (the FF-A one) would make a second of guest time take minutes.
       let (log, _) = try await probe.watching(points: points) { watch in
         try await t.poll(within: .seconds(1)) { await watch.log.count { $0.cpu == 0 } >= 40 }
@@ -284,7 +290,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let returned = timeline.calls.first?.taReturnedNoEarlierThan
       let fromUser = log.count { $0.name == InterruptPath.fiqFromUser.name && $0.cpu == 0 }
       let fromKernel = max(0, log.count { $0.name == InterruptPath.foreignFIQ && $0.cpu == 0 } - fromUser)
-      t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); with breakpoints set (up to a second, up to 40 hits), FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); \(pinned.describe(against: returned))")
+      t.note("CPU 0 during a \(ms) ms computation in user mode: \(describe(samples)); user-mode vectors at 0x\(String(vbar, radix: 16)); with breakpoints set (a second, or until about 40 hits), FIQs taken from S-EL0 \(fromUser), from S-EL1 \(fromKernel); \(pinned.describe(against: returned))")
       try t.require(timeline.isComplete && timeline.failures.isEmpty && returned != nil, "the computing call failed: \(timeline.failures.map(\.result))",
         details: timeline.otherLines.joined(separator: "\n"))
       if let stall = PinnedRun.stall(cpu: 0, whileTA: "computed in user mode", ms: ms, lookedAt: looking,

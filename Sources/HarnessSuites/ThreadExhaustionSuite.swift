@@ -26,9 +26,9 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         try await t.client.waitUntilInvoking(calls, count: k, failing: .waitingForAThread)
         // A read that falls on a wave's boundary (a call just returned, the next not yet in) is looked at once more.
         var table = try await watch.threadTable()
-        if table.count { !$0.isFree } < n {
+        if table.count(where: { !$0.isFree }) < n {
           let again = try await watch.threadTable()
-          if again.count { !$0.isFree } > table.count { !$0.isFree } { table = again }
+          if again.count(where: { !$0.isFree }) > table.count(where: { !$0.isFree }) { table = again }
         }
         return (try await t.client.finish(calls), table)
       }

@@ -11,7 +11,8 @@ package enum ScratchFolder {
     if mkdir(base.path, 0o700) == 0 || isPrivate(base.path) { return base }
     var template = Array((base.path + "-XXXXXX").utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) } != nil
-    return made ? URL(fileURLWithPath: String(cString: template), isDirectory: true) : base
+    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return made ? URL(fileURLWithPath: path, isDirectory: true) : base
   }()
 
   /// The path `name` inside the folder (not created).

@@ -100,23 +100,36 @@ import TestSupport
     await Self.expectClean(target, "a stub error mid-watch")
   }
 
-  /// A point every call runs through is watched only after its trigger: its hits before it, or on another CPU,
-  /// neither stop the machine nor count; the first hit after it on the trigger's CPU does, and then no more.
+  /// A point every call runs through is watched only after its trigger: before it the point is not armed (a hit
+  /// passes unseen); once armed, a CPU that did not hit the trigger is stepped over it uncounted; each CPU that did
+  /// is counted at its first hit, and the point is disarmed once no CPU awaits it. Armed at the watch's end, it
+  /// is removed with the rest.
   @Test func aFollowerIsWatchedOnlyForItsFirstHitAfterItsTriggerOnTheSameCPU() async throws {
     let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.handler)])
     let (probe, _) = try await Self.probe(target)
     let (log, _) = try await probe.watching(["other_function", "interrupt_main_handler"],
       after: ["interrupt_main_handler": "other_function"]) { watch in
-      try await Self.until("the route before the trigger is run") { !target.armedBreakpoints.isEmpty }
       #expect(!target.armedBreakpoints.contains(Self.handler), "armed before its trigger")
       target.reach(.init(cpu: 1, pc: Self.other))
       try await Self.until("the follower is armed after its trigger") { target.armedBreakpoints.contains(Self.handler) }
       target.reach(.init(cpu: 0, pc: Self.handler), .init(cpu: 1, pc: Self.handler), .init(cpu: 1, pc: Self.handler))
       try await Self.until("the follower is counted") { await watch.hits >= 2 }
       try await Self.until("the follower is disarmed") { !target.armedBreakpoints.contains(Self.handler) }
+      // Two CPUs await it: the first one's hit keeps it armed for the second (disarmed, CPU 0's hit would pass
+      // unseen).
+      target.reach(.init(cpu: 0, pc: Self.other), .init(cpu: 1, pc: Self.other), .init(cpu: 1, pc: Self.handler), .init(cpu: 0, pc: Self.handler))
+      try await Self.until("both CPUs' hits are counted") { await watch.hits >= 6 }
+      try await Self.until("the follower is disarmed again") { !target.armedBreakpoints.contains(Self.handler) }
+      // Armed when the watch ends.
+      target.reach(.init(cpu: 1, pc: Self.other))
+      try await Self.until("the follower is armed a third time") { target.armedBreakpoints.contains(Self.handler) }
     }
-    #expect(log.map { "\($0.name)@\($0.cpu)" } == ["other_function@1", "interrupt_main_handler@1"])
-    await Self.expectClean(target, "a watch with a follower")
+    #expect(log.map { "\($0.name)@\($0.cpu)" } == ["other_function@1", "interrupt_main_handler@1", "other_function@0", "other_function@1",
+      "interrupt_main_handler@1", "interrupt_main_handler@0", "other_function@1"])
+    await Self.expectClean(target, "a watch that ends with its follower armed")
+    await #expect(throws: HarnessError.self) {
+      try await probe.watching(["interrupt_main_handler"], after: ["interrupt_main_handler": "other_function"]) { _ in }
+    }
   }
 
   @Test func whatTheBodyDoesAtOnceIsWatched() async throws {

@@ -73,6 +73,8 @@ import Testing
     #expect(InterruptRoute.smc.handovers(in: smcStorm) == (2, 1, 0), "the first EL3 entry was followed by another, not by OP-TEE's entry")
     let working = [hit("spmd_secure_interrupt_handler", 0), hit("elx_irq", 0), hit("console_itr_cb", 0), hit("thread_spmc_msg_recv", 0)]
     #expect(InterruptRoute.ffa.handovers(in: working) == (1, 1, 1))
+    let nextCall = [hit("spmd_secure_interrupt_handler", 0), WatchHit(name: "thread_spmc_msg_recv", cpu: 0, at: now + .seconds(2))]
+    #expect(InterruptRoute.ffa.handovers(in: nextCall) == (1, 0, 0), "a message 2 s after EL3's handler is the CPU's next call, not the handover")
     let dropped = [WatchHit(name: "opteed_sel1_interrupt_handler", cpu: 0, at: now)]
     #expect(InterruptRoute.smc.handovers(in: dropped, ended: now + .seconds(3)) == (1, 0, 0),
       "the only EL3 entry of a watch that went on 3 s without OP-TEE's entry: taken, not handed")

@@ -105,7 +105,7 @@ package struct InterruptRoute: Sendable, Equatable {
 
   /// How often EL3's handler ran in `log`; how often the same CPU's next entry was the one EL3 hands to (the
   /// handover itself, whatever handler ran afterwards); and, with a receiver, how often OP-TEE received the
-  /// message after EL3's handler, taken or not. An EL3 entry the log ends on (its CPU executed nothing watched
+  /// message after EL3's handler (within `settle` of it), taken or not. An EL3 entry the log ends on (its CPU executed nothing watched
   /// after it before the watch ended) is not counted — what followed was not seen — unless the watch went on
   /// for `settle` after it (`ended`: when the watch ended): a handover follows within microseconds of the
   /// guest's time, and a second outlasts any breakpoint's stop. A stack that drops the interrupt in EL3 and
@@ -113,11 +113,13 @@ package struct InterruptRoute: Sendable, Equatable {
   package func handovers(in log: [WatchHit], ended: ContinuousClock.Instant? = nil, settle: Duration = .seconds(1))
     -> (taken: Int, handed: Int, received: Int)
   {
-    var awaitingEntry: [Int: ContinuousClock.Instant] = [:], awaitingMessage: Set<Int> = []
+    var awaitingEntry: [Int: ContinuousClock.Instant] = [:], awaitingMessage: [Int: ContinuousClock.Instant] = [:]
     var taken = 0, handed = 0, received = 0
     for hit in log where handoverSymbols.contains(hit.name) {
       if hit.name == receiver {
-        if awaitingMessage.remove(hit.cpu) != nil { received += 1 }
+        // The message follows EL3's handler at once: a later one (EL3 dropped the interrupt, and this is the CPU's
+        // next call) is not its handover.
+        if let at = awaitingMessage.removeValue(forKey: hit.cpu), hit.at < at + settle { received += 1 }
         awaitingEntry[hit.cpu] = nil
         continue
       }
@@ -125,7 +127,7 @@ package struct InterruptRoute: Sendable, Equatable {
       if hit.name == el3Handler {
         taken += 1
         awaitingEntry[hit.cpu] = hit.at
-        awaitingMessage.insert(hit.cpu)
+        awaitingMessage[hit.cpu] = hit.at
       }
     }
     let undecided = awaitingEntry.values.count { at in ended.map { at + settle > $0 } ?? true }
