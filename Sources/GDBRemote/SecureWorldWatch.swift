@@ -67,6 +67,9 @@ package actor SecureWorldWatch {
     self.points = points
     self.deadEnds = probe.tee.deadEnds.filter { points[$0.key] == nil }
     self.arguments = arguments
+    for (follower, trigger) in followers where points[trigger] == nil || trigger == follower {
+      throw HarnessError("the watch's point 0x\(String(follower, radix: 16)) follows 0x\(String(trigger, radix: 16)), which is \(trigger == follower ? "itself" : "not watched")")
+    }
     self.followers = followers
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
@@ -252,10 +255,11 @@ package actor SecureWorldWatch {
       }
       let awaited = followers[cpu.pc] == nil || !(awaiting[cpu.pc] ?? []).isEmpty
       if (watched == nil || !awaited) && !requests.contains(where: { $0.address == cpu.pc }) {
-        try await halt.disarm(cpu.pc, deadline: deadline)
+        // A deadline of its own: the requests' bodies may have taken the stop's.
+        try await halt.disarm(cpu.pc, deadline: .after(.seconds(5)))
         armedEntries.remove(cpu.pc)
       } else {
-        try await halt.stepOver(cpu.pc, deadline: deadline)
+        try await halt.stepOver(cpu.pc, deadline: .after(.seconds(5)))
       }
     }
     if resume { try await halt.run() }

@@ -38,7 +38,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
         }
       }
       let watchEnded = ContinuousClock.now
-      let (el3Runs, handed, received) = route.handovers(in: log, ended: watchEnded)
+      let (el3Runs, handed, received) = route.handovers(in: log, ended: watchEnded, settle: .seconds(t.pace.scaled(1)))
       // The path first (its breakpoints see the first interrupts, which a broken stack may handle only once), then
       // the latencies without breakpoints — unless the path already broke where EL3 hands over, or a byte was never
       // read: those would only wait for bytes that cannot come, and the test fails either way.
@@ -195,8 +195,12 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       t.note("\(n) threads busy (\(table.map { $0.map(\.description).joined(separator: ", ") } ?? "the table could not be read")): the first byte's top half \(firstTop.map { "\($0.formatted(decimals: 3)) s after it was typed" } ?? "never ran"), \(InterruptPath.summary(paths)); meanwhile \(route.el3Handler) took \(taken) secure interrupts from the normal world, \(handed) handed to OP-TEE's \(route.handedEntry)")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the waiting calls failed: \(timeline.failures.map(\.result))")
       // The link first: what EL3 took must have reached OP-TEE.
+      let seen = EventTimeline(zip(text.utf8, typedAt).map { .init($1, "typed \(byteLabel($0))") }
+        + input.reads.map { .init($0.time, "OP-TEE read \(byteLabel($0.byte))") }
+        + log.map { .init(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") })
       try t.require(taken == handed, breaks: handed == 0 ? .handover : nil,
-        "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
+        "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after",
+        details: "with breakpoints, on the machine's clock:\n" + seen.lines(limit: 80).joined(separator: "\n"))
       try t.require((firstTop ?? .infinity) <= bounds.maxSeconds,
         "with every thread busy, the secure UART's interrupt reached OP-TEE's console_itr_cb \(firstTop.map { "after \($0.formatted(decimals: 3)) s" } ?? "never") (bound \(bounds.maxSeconds.formatted(decimals: 2)) s), not at once: \(InterruptPath.summary(paths))")
       try t.require(paths.first == .fromNormalWorldThroughEL3,

@@ -132,6 +132,23 @@ import TestSupport
     }
   }
 
+  /// A request waiting at a follower's address is served there though no CPU hit the follower's trigger.
+  @Test func aRequestAtAFollowerIsServedWithoutItsTrigger() async throws {
+    let target = SimulatedTarget()
+    let (probe, _) = try await Self.probe(target)
+    let (log, cpu) = try await probe.watching(["other_function", "interrupt_main_handler"],
+      after: ["interrupt_main_handler": "other_function"]) { watch in
+      let reach = Task {
+        try await Self.until("the request's stop is armed") { target.armedBreakpoints.contains(Self.handler) }
+        target.reach(.init(cpu: 1, pc: Self.handler))
+      }
+      defer { reach.cancel() }
+      return try await watch.whenStopped(at: "interrupt_main_handler", deadline: .after(.seconds(5))) { $0.cpu }
+    }
+    #expect(cpu == 1 && log.isEmpty, "served on CPU \(cpu), logged \(log.map(\.name))")
+    await Self.expectClean(target, "a request served at a follower")
+  }
+
   @Test func whatTheBodyDoesAtOnceIsWatched() async throws {
     // The body's stimulus comes at once: the watch must have armed its breakpoints before the body runs, or the
     // first hit passes unseen (and a path into OP-TEE is half logged).
