@@ -35,6 +35,8 @@ package actor SecureWorldWatch {
   /// (OP-TEE's message loop) would stop the machine at each of them, slowing what the watch looks at. Armed when a
   /// CPU hits the trigger, logged at that CPU's next hit, disarmed once no CPU awaits one.
   private let followers: [UInt64: UInt64]
+  /// The points armed for the whole watch: all but the followers.
+  private let armedThroughout: [UInt64]
   /// The CPUs that hit a follower's trigger and have not reached the follower since, by follower.
   private var awaiting: [UInt64: Set<Int>] = [:]
   /// Where a request is served by default: every secure interrupt runs it.
@@ -68,9 +70,11 @@ package actor SecureWorldWatch {
     self.deadEnds = probe.tee.deadEnds.filter { points[$0.key] == nil }
     self.arguments = arguments
     for (follower, trigger) in followers where points[trigger] == nil || trigger == follower {
-      throw HarnessError("the watch's point 0x\(String(follower, radix: 16)) follows 0x\(String(trigger, radix: 16)), which is \(trigger == follower ? "itself" : "not watched")")
+      let name = { (address: UInt64) in points[address] ?? "0x\(String(address, radix: 16))" }
+      throw HarnessError("\(name(follower)) is to be watched after \(name(trigger)), which is \(trigger == follower ? "itself" : "not watched")")
     }
     self.followers = followers
+    self.armedThroughout = points.keys.filter { followers[$0] == nil }
     self.entry = try probe.tee.address("interrupt_main_handler")
   }
 
@@ -176,8 +180,7 @@ package actor SecureWorldWatch {
       armed(.failure(HarnessError("the watch ended before its breakpoints were armed")))
       Task { await self.failRequests(HarnessError("the watch ended")) }
     }
-    let armedFirst = points.keys.filter { followers[$0] == nil }
-    try await probe.rsp.breaking(at: armedFirst + deadEnds.keys.sorted(), deadline: .after(.seconds(5))) { halt in
+    try await probe.rsp.breaking(at: armedThroughout + deadEnds.keys.sorted(), deadline: .after(.seconds(5))) { halt in
       await self.armed(.success(()))
       try await self.loop(halt)
     }
@@ -194,7 +197,7 @@ package actor SecureWorldWatch {
 
   /// Entries some request waits at that are not armed yet.
   private var entriesToArm: Set<UInt64> {
-    Set(requests.map(\.address)).subtracting(armedEntries).subtracting(points.keys.filter { followers[$0] == nil })
+    Set(requests.map(\.address)).subtracting(armedEntries).subtracting(armedThroughout)
   }
 
   private func loop(_ halt: Halt) async throws {
@@ -291,10 +294,7 @@ extension SecureWorldProbe {
       let address = try address(of: symbol)
       points[address] = symbol
       arguments[address] = reading[symbol]
-      if let trigger = after[symbol] {
-        guard symbols.contains(trigger) else { throw HarnessError("\(symbol) is to be watched after \(trigger), which is not watched") }
-        followers[address] = try self.address(of: trigger)
-      }
+      if let trigger = after[symbol] { followers[address] = try self.address(of: trigger) }
     }
     return try await watching(points: points, arguments: arguments, followers: followers, body)
   }

@@ -69,7 +69,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       var failure: String?, breaks: StackLink?, late: [HostStarvation.Late] = []
       // What a failure shows: the phase it was judged on — with breakpoints, what each of them saw between the
       // keystrokes and the reads.
-      var shown = ("with breakpoints", routed.events + log.map { EventTimeline.Event(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") })
+      var shown = ("with breakpoints", routed.events + EventTimeline.hits(log, onConsole))
       if el3Runs > 0 && handed == 0, let receiver = route.receiver, received > 0 {
         // The link that broke, before what it broke: OP-TEE was given the interrupt and did not take it.
         failure = "TF-A's \(route.el3Handler) took \(el3Runs) secure interrupts from the normal world and OP-TEE received the handover (\(route.handover)) \(received) times at \(receiver), but its IRQ vector (\(route.handedEntry)) never ran in between: OP-TEE answered without taking the interrupt, which stayed pending and came straight back to EL3 (\(bytes))"
@@ -113,7 +113,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       await table.record(RoutingRow(.secureInNormal, handler: "OP-TEE console_itr_cb, via \(route.description) (\(route.handover))",
         count: viaEL3, verdict: failure.map { "FAILED: \($0)" } ?? "passed (\(single?.latencySummary ?? ""))"))
       try t.require(failure == nil, breaks: breaks, failure ?? "",
-        details: "bytes typed \(shown.0), on the machine's clock:\n" + EventTimeline(shown.1).lines(limit: 80).joined(separator: "\n"), late: late)
+        details: EventTimeline(shown.1).details("bytes typed \(shown.0)"), late: late)
     }
 
     // Between the spins' turns CPU 0 is in Linux for a moment: a byte may arrive then, and take TF-A's handover.
@@ -195,12 +195,10 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       t.note("\(n) threads busy (\(table.map { $0.map(\.description).joined(separator: ", ") } ?? "the table could not be read")): the first byte's top half \(firstTop.map { "\($0.formatted(decimals: 3)) s after it was typed" } ?? "never ran"), \(InterruptPath.summary(paths)); meanwhile \(route.el3Handler) took \(taken) secure interrupts from the normal world, \(handed) handed to OP-TEE's \(route.handedEntry)")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the waiting calls failed: \(timeline.failures.map(\.result))")
       // The link first: what EL3 took must have reached OP-TEE.
-      let seen = EventTimeline(zip(text.utf8, typedAt).map { .init($1, "typed \(byteLabel($0))") }
-        + input.reads.map { .init($0.time, "OP-TEE read \(byteLabel($0.byte))") }
-        + log.map { .init(onConsole($0.at), "\($0.name) on CPU \($0.cpu)") })
+      let seen = EventTimeline(TypedBytes(bytes: Array(text.utf8), typedAt: typedAt, input: input).events + EventTimeline.hits(log, onConsole))
       try t.require(taken == handed, breaks: handed == 0 ? .handover : nil,
         "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after",
-        details: "with breakpoints, on the machine's clock:\n" + seen.lines(limit: 80).joined(separator: "\n"))
+        details: seen.details("bytes typed with breakpoints"))
       try t.require((firstTop ?? .infinity) <= bounds.maxSeconds,
         "with every thread busy, the secure UART's interrupt reached OP-TEE's console_itr_cb \(firstTop.map { "after \($0.formatted(decimals: 3)) s" } ?? "never") (bound \(bounds.maxSeconds.formatted(decimals: 2)) s), not at once: \(InterruptPath.summary(paths))")
       try t.require(paths.first == .fromNormalWorldThroughEL3,

@@ -1,4 +1,5 @@
 import Foundation
+import GDBRemote
 import HarnessSupport
 
 /// Events on the machine's clock (keystrokes, reads, breakpoint hits) as a reader follows them: in order, a run
@@ -12,6 +13,16 @@ package struct EventTimeline: Sendable, Equatable {
   package var events: [Event]
 
   package init(_ events: [Event]) { self.events = events.sorted { $0.at < $1.at } }
+
+  /// A watch's hits as events, their times put on the machine's clock by `clock`.
+  package static func hits(_ log: [WatchHit], _ clock: (ContinuousClock.Instant) -> Double) -> [Event] {
+    log.map { Event(clock($0.at), "\($0.name) on CPU \($0.cpu)") }
+  }
+
+  /// A failure's details: `heading`, then the lines.
+  package func details(_ heading: String, limit: Int = 80) -> String {
+    ([heading + ", on the machine's clock:"] + lines(limit: limit)).joined(separator: "\n")
+  }
 
   /// The lines, runs collapsed; at most `limit` of them, the last ones (what led to the end), with a first line
   /// saying how many earlier ones were left out.
