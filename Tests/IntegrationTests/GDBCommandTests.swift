@@ -35,6 +35,12 @@ extension Integration {
 
   func log(_ folder: URL) -> String { (try? String(contentsOf: folder.appendingPathComponent("harness.log"), encoding: .utf8)) ?? "" }
 
+  /// The last lines of the harness's output and of the secure console, for a failure's message.
+  func tails(_ folder: URL) -> String {
+    let secure = (try? String(contentsOf: folder.appendingPathComponent("secure.log"), encoding: .utf8)) ?? ""
+    return "harness (last 40 lines):\n\(log(folder).lastLines(40))\nsecure console (last 15 lines):\n\(secure.lastLines(15))"
+  }
+
   @Test func bootWaitsAtTheResetVectorForTheDebugger() async throws {
     let (harness, folder) = try await boot("gdb-wait", ["--gdb-wait"])
     defer { harness.signal(SIGKILL) }
@@ -56,8 +62,12 @@ extension Integration {
     let (harness, folder) = try await boot("gdb-symbols", [])
     defer { harness.signal(SIGKILL) }
     let kernel = folder.appendingPathComponent(DebugRecord.kernelSymbolsName)
-    let saved = await eventually(within: .after(.seconds(180))) { FileManager.default.fileExists(atPath: kernel.path) }
-    try #require(saved, "no kernel symbols: \(log(folder))")
+    // The harness gives up after 180 s for the shell plus 120 s for the dump, and says so.
+    let settled = await eventually(within: .after(.seconds(320))) {
+      FileManager.default.fileExists(atPath: kernel.path) || log(folder).contains("no kernel symbols for gdb")
+    }
+    try #require(FileManager.default.fileExists(atPath: kernel.path),
+      "no kernel symbols \(settled ? "(the harness gave up)" : "after 320 s"): \(tails(folder))")
     let threadCount = try ELFSymbols(contentsOf: try #require(images.teeElf)).address("thread_count")
     let bl31Main = try ELFSymbols(contentsOf: try #require(images.bl31Elf)).address("bl31_main")
     let out = try await gdb(folder, ["info threads", "info symbol schedule", "info address thread_count",
