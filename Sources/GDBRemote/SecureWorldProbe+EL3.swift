@@ -97,11 +97,9 @@ extension SecureWorldProbe {
     return (seen, prompted)
   }
 
-  /// The names a CPU executed, in order, at most 12 of them: a storm is its first 8, a count, and its last 4.
-  static func trail(_ names: [String]) -> String {
-    guard names.count > 12 else { return names.isEmpty ? "nothing watched" : names.joined(separator: ", ") }
-    return (names.prefix(8) + ["… \(names.count - 12) more …"] + names.suffix(4)).joined(separator: ", ") + " (\(names.count) in all)"
-  }
+  /// The names a CPU executed, in order, a run of the same few written once with its count; at most 12 runs: a
+  /// storm of different ones is its first 8, a count, and its last 4.
+  static func trail(_ names: [String]) -> String { RepeatedRuns.trail(names, empty: "nothing watched", limit: 12) }
 
   /// How far a hold in EL3 got, for the message when it runs out of time.
   private actor Progress {

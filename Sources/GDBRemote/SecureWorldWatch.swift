@@ -69,9 +69,12 @@ package actor SecureWorldWatch {
     self.points = points
     self.deadEnds = probe.tee.deadEnds.filter { points[$0.key] == nil }
     self.arguments = arguments
-    for (follower, trigger) in followers where points[trigger] == nil || trigger == follower {
+    // A follower is armed by its trigger's hit and disarmed by its own: both must be points, and the trigger one
+    // armed throughout (a follower of a follower could never be armed).
+    for (follower, trigger) in followers where points[trigger] == nil || points[follower] == nil || followers[trigger] != nil {
       let name = { (address: UInt64) in points[address] ?? "0x\(String(address, radix: 16))" }
-      throw HarnessError("\(name(follower)) is to be watched after \(name(trigger)), which is \(trigger == follower ? "itself" : "not watched")")
+      throw HarnessError(points[follower] == nil ? "\(name(follower)) is to be watched after \(name(trigger)) but is not a watched point"
+        : "\(name(follower)) is to be watched after \(name(trigger)), which is \(trigger == follower ? "itself" : points[trigger] == nil ? "not watched" : "itself watched only after another")")
     }
     self.followers = followers
     self.armedThroughout = points.keys.filter { followers[$0] == nil }

@@ -45,8 +45,8 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
   let alreadyPending = Stops()
   let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-injected")
   try await t.client.waitUntilInvoking(calls, count: n)
-  let invoking = ContinuousClock.now
-  let (log, (injections, prompts, unhandled)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
+  let invoking = ContinuousClock.now, onConsole = t.secureConsole.clock()
+  let (log, (injections, prompts, unhandled, watchEnded)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
     var injections: [Injection] = [], prompts: [GuestCalls] = [], unhandled: SPIState?
     for round in 1...rounds {
       let before = await watch.hits(of: "console_itr_cb")
@@ -82,10 +82,11 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
         break
       }
     }
-    return (injections, prompts, unhandled)
+    // The watch's end for judging what it saw: its body's (taking the breakpoints out comes after).
+    return (injections, prompts, unhandled, ContinuousClock.now)
   }
   // Each injection's handling: the first console_itr_cb after it (before the next one).
-  let ends: [ContinuousClock.Instant] = injections.dropFirst().map(\Injection.at) + [ContinuousClock.now]
+  let ends: [ContinuousClock.Instant] = injections.dropFirst().map(\Injection.at) + [watchEnded]
   let handlerHits: [WatchHit] = log.filter { $0.name == "console_itr_cb" }
   var handled: [[WatchHit]] = []
   for (injection, end) in zip(injections, ends) {
@@ -93,11 +94,12 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
   }
   let latencies = zip(injections, handled).compactMap { injection, hits in hits.first.map { ($0.at - injection.at).seconds } }
   let paths = route.paths(of: "console_itr_cb", in: log)
-  let (taken, handedOver, _) = route.handovers(in: log)
+  let (taken, handedOver, _) = route.handovers(in: log, ended: watchEnded, settle: .seconds(t.pace.scaled(1)))
   t.measure(Measured("injected → console_itr_cb", unit: "s", samples: latencies, bound: bounds.maxSeconds))
   t.note("\(n) threads busy (\(injections.map { "\($0.busy)" }.joined(separator: ", ")) of them at each injection, stopped on CPU \(injections.map { "\($0.cpu)" }.joined(separator: ", "))): \(injections.count) injections of INTID \(uart) ran console_itr_cb \(handled.map { "\($0.count)" }.joined(separator: ", ")) times, after \(spread(latencies)); \(InterruptPath.summary(paths)); \(route.el3Handler) took \(taken) from the normal world, \(handedOver) handed to OP-TEE's \(route.handedEntry); the waits \((ContinuousClock.now - invoking).seconds.formatted(decimals: 1)) s")
-  try t.require(taken == handedOver,
-    "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handedOver) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after")
+  try t.require(taken == handedOver, breaks: handedOver == 0 ? .handover : nil,
+    "with every thread busy, \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handedOver) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after",
+    details: EventTimeline(EventTimeline.hits(log, onConsole)).details("breakpoint hits while every thread was busy"))
   let lost = handled.enumerated().filter { $0.element.isEmpty }.map { $0.offset + 1 }
   try t.require(lost.isEmpty, breaks: unhandled?.enabled == false ? .secureUARTInterrupt : nil,
     "INTID \(uart) raised in the GIC while every thread was busy: injection \(lost.map(String.init).joined(separator: ", ")) of \(injections.count) never ran OP-TEE's console_itr_cb (\(InterruptPath.summary(paths)))\(unhandled.map { "; the distributor then showed it \($0.explained)" } ?? "")")

@@ -175,7 +175,7 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
       let from = t.secure.now()
       let calls = try await t.client.start(n, "wait", ms: ms, tag: "busy-secure")
       try await t.client.waitUntilInvoking(calls, count: n)
-      let (log, (table, typedAt)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
+      let (log, (table, typedAt, watchEnded)) = try await probe.watching(route.handoverSymbols + ["console_itr_cb"], after: route.watchedAfter) { watch in
         var typedAt: [Double] = [], table: [OpteeThread]?
         for byte in text.utf8 {
           typedAt.append(try await t.secureConsole.type(byte))
@@ -183,14 +183,16 @@ package func makeSecureInterruptsSuite(bounds reference: SecureConsoleBounds = S
           // The table is read at OP-TEE's next interrupt: after the first byte, whose own may be the one.
           if table == nil { table = try? await watch.threadTable(deadline: .after(.seconds(5))) }
         }
-        return (table, typedAt)
+        // The watch's end for judging what it saw: its body's (taking the breakpoints out comes after).
+        return (table, typedAt, ContinuousClock.now)
       }
       let timeline = try await t.client.finish(calls, timeout: .seconds(30))
       await t.secureConsole.awaitReads(of: text.utf8, each: .seconds(5))
       let input = await t.secureConsole.input(since: from)
       let firstTop = log.first { $0.name == "console_itr_cb" }.map { onConsole($0.at) - typedAt[0] }
       let paths = route.paths(of: "console_itr_cb", in: log)
-      let (taken, handed, _) = route.handovers(in: log)
+      // An EL3 entry the watch saw nothing after is the handover's failure once it is older than a settle.
+      let (taken, handed, _) = route.handovers(in: log, ended: watchEnded, settle: .seconds(t.pace.scaled(1)))
       let busy = table?.count { !$0.isFree } ?? 0
       t.note("\(n) threads busy (\(table.map { $0.map(\.description).joined(separator: ", ") } ?? "the table could not be read")): the first byte's top half \(firstTop.map { "\($0.formatted(decimals: 3)) s after it was typed" } ?? "never ran"), \(InterruptPath.summary(paths)); meanwhile \(route.el3Handler) took \(taken) secure interrupts from the normal world, \(handed) handed to OP-TEE's \(route.handedEntry)")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "the waiting calls failed: \(timeline.failures.map(\.result))")

@@ -130,6 +130,15 @@ import TestSupport
     await #expect(throws: HarnessError.self) {
       try await probe.watching(["interrupt_main_handler"], after: ["interrupt_main_handler": "other_function"]) { _ in }
     }
+    // A follower must be a point itself, and its trigger armed throughout (not a follower of its own).
+    await #expect(throws: HarnessError.self) {
+      try await probe.watching(points: [Self.other: "other_function"], followers: [Self.handler: Self.other]) { _ in }
+    }
+    await #expect(throws: HarnessError.self) {
+      try await probe.watching(points: [Self.other: "other_function", Self.handler: "interrupt_main_handler"],
+        followers: [Self.handler: Self.other, Self.other: Self.handler]) { _ in }
+    }
+    await Self.expectClean(target, "watches refused before they began")
   }
 
   /// A request waiting at a follower's address is served there though no CPU hit the follower's trigger.

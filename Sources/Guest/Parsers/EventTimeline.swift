@@ -3,7 +3,7 @@ import GDBRemote
 import HarnessSupport
 
 /// Events on the machine's clock (keystrokes, reads, breakpoint hits) as a reader follows them: in order, a run
-/// of the same event said once with its count and span ("12.790–13.096 thread_spmc_msg_recv on CPU 0 ×16").
+/// of the same few events said once with its count and span ("12.790–13.096 thread_spmc_msg_recv on CPU 0 ×16").
 package struct EventTimeline: Sendable, Equatable {
   package struct Event: Sendable, Equatable {
     package var at: Double
@@ -24,21 +24,16 @@ package struct EventTimeline: Sendable, Equatable {
     ([heading + ", on the machine's clock:"] + lines(limit: limit)).joined(separator: "\n")
   }
 
-  /// The lines, runs collapsed; at most `limit` of them, the last ones (what led to the end), with a first line
-  /// saying how many earlier ones were left out.
+  /// The lines, runs collapsed (a run of the same few events in a row, such as a storm's two breakpoints, said
+  /// once with its span and count: "12.790–13.096 (a → b) ×16"); at most `limit` of them, the last ones (what led
+  /// to the end), with a first line saying how many earlier ones were left out.
   package func lines(limit: Int = 60) -> [String] {
-    var runs: [(from: Double, to: Double, what: String, count: Int)] = []
-    for event in events {
-      if let last = runs.last, last.what == event.what {
-        runs[runs.count - 1].to = event.at
-        runs[runs.count - 1].count += 1
-      } else {
-        runs.append((event.at, event.at, event.what, 1))
-      }
-    }
-    let said = runs.map { run in
-      run.count == 1 ? "\(run.from.formatted(decimals: 3)) \(run.what)"
-        : "\(run.from.formatted(decimals: 3))–\(run.to.formatted(decimals: 3)) \(run.what) ×\(run.count)"
+    let said = RepeatedRuns.split(events.map(\.what)).map { run -> String in
+      let first = events[run.start], last = events[run.start + run.length * run.times - 1]
+      let unit = events[run.start..<(run.start + run.length)].map(\.what).joined(separator: " → ")
+      if run.times == 1 { return "\(first.at.formatted(decimals: 3)) \(unit)" }
+      let what = run.length == 1 ? unit : "(\(unit))"
+      return "\(first.at.formatted(decimals: 3))–\(last.at.formatted(decimals: 3)) \(what) ×\(run.times)"
     }
     guard said.count > limit, limit > 0 else { return said }
     return ["(\(said.count - limit + 1) earlier lines left out)"] + said.suffix(limit - 1)

@@ -1,4 +1,5 @@
 import GDBRemote
+import HarnessSupport
 
 /// How a secure interrupt reached its OP-TEE handler, told from the order in which one CPU executed the entry
 /// points a `SecureWorldWatch` logged just before the handler ran.
@@ -24,22 +25,7 @@ package enum InterruptPath: String, Sendable, Equatable, CaseIterable {
 
   /// The entry points one CPU executed, in order, with a run of the same few repeated written once with its count:
   /// "(IRQ from S-EL0 (VBAR+0x480) → elx_irq) × 10 → console_itr_cb".
-  package static func trail(_ names: [String]) -> String {
-    var parts: [String] = [], i = 0
-    while i < names.count {
-      var best = (length: 1, times: 1)
-      for length in 1...min(4, names.count - i) {
-        let unit = names[i..<(i + length)]
-        var times = 1
-        while i + (times + 1) * length <= names.count, names[(i + times * length)..<(i + (times + 1) * length)].elementsEqual(unit) { times += 1 }
-        if times > 1, times * length > best.length * best.times { best = (length, times) }
-      }
-      let unit = names[i..<(i + best.length)].joined(separator: " → ")
-      parts.append(best.times == 1 ? unit : best.length == 1 ? "\(unit) × \(best.times)" : "(\(unit)) × \(best.times)")
-      i += best.length * best.times
-    }
-    return parts.isEmpty ? "nothing" : parts.joined(separator: " → ")
-  }
+  package static func trail(_ names: [String]) -> String { RepeatedRuns.trail(names) }
 
   /// "3 from the normal world through TF-A, 1 taken directly in the secure world".
   package static func summary(_ paths: [InterruptPath]) -> String {
