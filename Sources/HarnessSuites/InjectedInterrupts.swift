@@ -52,24 +52,36 @@ func injectedWhileEveryThreadIsBusy(_ t: TestContext, bounds: SecureConsoleBound
       let before = await watch.hits(of: "console_itr_cb")
       // A prompt's call waits in Linux's driver for a free thread once OP-TEE has answered it busy: it ends after the waits.
       if prompted { prompts.append(try await t.client.start(1, "return", tag: "prompt-\(round)", cpu: round % 2)) }
-      let injected = try await watch.whenStopped(at: prompted ? probe.standardCallEntry : nil, deadline: .after(.seconds(5))) { (cpu: CPUStop) -> Injection? in
-        guard cpu.secure else { return nil }
-        let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
-        // A stop for the console's own interrupt (pending or active already) is no place to raise it again; one
-        // that stays so over several entries into OP-TEE is a finding of its own: OP-TEE does not take it.
-        let state = try await probe.spiState(uart, distributor: gicd, deadline: .after(.seconds(5)))
-        guard !state.pending && !state.active else {
-          let (stops, over) = await alreadyPending.add()
-          try t.require(stops < 3 || over < 1, breaks: state.enabled ? nil : .secureUARTInterrupt,
-            "INTID \(uart), the secure console's interrupt, was already \(state.explained) in the GIC distributor at \(stops) entries into OP-TEE over \(over.formatted(decimals: 1)) s, before any was raised: OP-TEE does not take it")
-          return nil
+      let injected: Injection
+      do {
+        injected = try await watch.whenStopped(at: prompted ? probe.standardCallEntry : nil, deadline: .after(.seconds(5))) { (cpu: CPUStop) -> Injection? in
+          guard cpu.secure else { return nil }
+          let gicd = try await probe.gicDistributor(deadline: .after(.seconds(5)))
+          // A stop for the console's own interrupt (pending or active already) is no place to raise it again; one
+          // that stays so over several entries into OP-TEE is a finding of its own: OP-TEE does not take it.
+          let state = try await probe.spiState(uart, distributor: gicd, deadline: .after(.seconds(5)))
+          guard !state.pending && !state.active else {
+            let (stops, over) = await alreadyPending.add()
+            try t.require(stops < 3 || over < 1, breaks: state.enabled ? nil : .secureUARTInterrupt,
+              "INTID \(uart), the secure console's interrupt, was already \(state.explained) in the GIC distributor at \(stops) entries into OP-TEE over \(over.formatted(decimals: 1)) s, before any was raised: OP-TEE does not take it")
+            return nil
+          }
+          await alreadyPending.reset()
+          let busy = try await probe.readThreadTable(deadline: .after(.seconds(5))).count { !$0.isFree }
+          guard try await probe.setPending(spi: uart, distributor: gicd, deadline: .after(.seconds(5))) else {
+            throw HarnessError("INTID \(uart) set pending through OP-TEE's GIC mapping does not read back pending")
+          }
+          return Injection(at: ContinuousClock.now, cpu: cpu.cpu, busy: busy)
         }
-        await alreadyPending.reset()
-        let busy = try await probe.readThreadTable(deadline: .after(.seconds(5))).count { !$0.isFree }
-        guard try await probe.setPending(spi: uart, distributor: gicd, deadline: .after(.seconds(5))) else {
-          throw HarnessError("INTID \(uart) set pending through OP-TEE's GIC mapping does not read back pending")
-        }
-        return Injection(at: ContinuousClock.now, cpu: cpu.cpu, busy: busy)
+      } catch let timeout as DeadlineExceeded {
+        // No CPU entered OP-TEE while every thread was busy: when EL3 took secure interrupts meanwhile and handed
+        // none over, that is the link that broke.
+        let seen = await watch.log
+        let (taken, handed, _) = route.handovers(in: seen, ended: .now, settle: .seconds(t.pace.scaled(1)))
+        try t.require(taken == handed, breaks: handed == 0 ? .handover : nil,
+          "with every thread busy, no CPU entered OP-TEE within 5 s to raise INTID \(uart) at, and \(route.el3Handler) took \(taken) secure interrupts from the normal world but only \(handed) reached OP-TEE's \(route.handedEntry) (\(route.handover)) right after",
+          details: EventTimeline(EventTimeline.hits(seen, onConsole)).details("breakpoint hits while every thread was busy"))
+        throw timeout
       }
       injections.append(injected)
       // An injection not handled in time decides the test (the next would only add to a storm or a hang): what
