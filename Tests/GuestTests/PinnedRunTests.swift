@@ -59,4 +59,14 @@ import Testing
     #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: (20.61, 120, true)) == nil)
     #expect(PinnedRun.stall(cpu: 0, whileTA: "spun", ms: 8000, lookedAt: 20.63, ended: nil) == nil)
   }
+
+  @Test func theAsksForACPUAreEveryPinnedLineOfTheLoop() {
+    let output = [Self.line(asked: "10.0", ran: "10.003"), "sleep: applet not found", Self.line(asked: "12.1", ran: "12.105"),
+      Self.line(on: 1), #"{"event":"pinned","cpu":0,"error":"sched_setscheduler: Operation not permitted"}"#].joined(separator: "\n")
+    let asks = PinnedAsks(cpu: 0, output: output)
+    #expect(asks.runs.map(\.asked) == [10.0, 12.1])
+    // A program that ran elsewhere or could not become real-time is a failed ask; other lines are none.
+    #expect(asks.failed.count == 2)
+    #expect(PinnedAsks(cpu: 0, output: "").runs.isEmpty)
+  }
 }
