@@ -96,39 +96,50 @@ extension TestContext {
   }
 }
 
-/// What Linux's asks for one CPU came to (`TestContext.askingForCPU`): each ask's run, in order, and the lines of the
-/// asks that failed (the program could not become real-time, or ran elsewhere).
+/// What Linux's asks for one CPU came to (`TestContext.askingForCPU`): each ask's run, in order, the lines of the
+/// asks that failed (the program could not become real-time, or ran elsewhere), and the loop's other lines (why
+/// it could not run at all).
 package struct PinnedAsks: Sendable, Equatable {
   package var runs: [PinnedRun]
   package var failed: [String]
+  package var otherLines: [String]
 
   /// Reads the output of the asking loop: one `pinned` line per ask.
   package init(cpu: Int, output: String) {
-    let lines = output.split(separator: "\n").map(String.init).filter { $0.contains(#""event":"pinned""#) }
-    runs = lines.compactMap { PinnedRun(cpu: cpu, output: $0) }
-    failed = lines.filter { PinnedRun(cpu: cpu, output: $0) == nil }
+    let lines = output.split(separator: "\n").map(String.init)
+    let asks = lines.filter { $0.contains(#""event":"pinned""#) }
+    runs = asks.compactMap { PinnedRun(cpu: cpu, output: $0) }
+    failed = asks.filter { PinnedRun(cpu: cpu, output: $0) == nil }
+    otherLines = lines.filter { !$0.contains(#""event":"pinned""#) }
   }
 }
 
 extension TestContext {
-  /// Runs `body` while Linux asks for CPU `cpu` every `period` seconds: a loop in the guest's background, kept off
-  /// that CPU, moves a real-time program onto it again and again (`runPinned`'s stimulus: a reschedule IPI each time).
-  /// Returns the asks and `body`'s result; the loop ends with `body`, also when it throws.
+  /// Runs `body` while Linux is asked for CPU `cpu` every `period` seconds: a loop in the guest's background, kept
+  /// on the other CPUs, moves a real-time program onto it again and again (`runPinned`'s stimulus: Linux sends the
+  /// CPU a reschedule IPI each time). Returns the asks and `body`'s result; the loop ends with `body`, also when it
+  /// throws.
   package func askingForCPU<T: Sendable>(_ cpu: Int, every period: Double, _ body: () async throws -> T) async throws
     -> (asks: PinnedAsks, result: T)
   {
-    let log = "/tmp/asks-cpu\(cpu).json", stop = "/tmp/asks-cpu\(cpu).stop"
-    // Every CPU but `cpu`, from the CPUs the guest has.
-    let others = "$(printf %x $(( (1 << $(grep -c ^processor /proc/cpuinfo)) - 1 - (1 << \(cpu)) )))"
-    let started = try await run("rm -f \(stop); taskset \(others) sh -c 'while [ ! -e \(stop) ]; do teeharness-client pin \(cpu); sleep \(period); done' > \(log) 2>&1 & echo $!")
-    guard started.status == 0, let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+    let counted = try await run("grep -c ^processor /proc/cpuinfo")
+    let text = counted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let cpus = Int(text), cpus > 1, cpu < cpus else {
+      throw TestFailure(message: "the guest has \(text.isEmpty ? "no readable count of" : text) CPUs: none besides CPU \(cpu) to move real-time programs onto it from",
+        details: counted.output)
+    }
+    let others = String((1 << cpus) - 1 - (1 << cpu), radix: 16)
+    // Names of this run's own: a program of an earlier run that still waits cannot write into this one's log.
+    let name = "/tmp/asks-cpu\(cpu)-\(UUID().uuidString.prefix(8))", log = "\(name).json", stop = "\(name).stop"
+    let started = try await run("taskset \(others) sh -c 'while [ ! -e \(stop) ]; do teeharness-client pin \(cpu); sleep \(period); done' > \(log) 2>&1 & echo $!")
+    guard let pid = Int(started.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
       throw TestFailure(message: "the loop that moves real-time programs onto CPU \(cpu) did not start", details: started.output)
     }
     let result: T
     do {
       result = try await body()
     } catch {
-      _ = try? await run("kill \(pid) 2>/dev/null")
+      _ = try? await run("touch \(stop); kill \(pid) 2>/dev/null")
       throw error
     }
     // The last ask ends at once now that `body` is over; the loop then sees the stop within its period.

@@ -67,6 +67,7 @@ import Testing
     #expect(asks.runs.map(\.asked) == [10.0, 12.1])
     // A program that ran elsewhere or could not become real-time is a failed ask; other lines are none.
     #expect(asks.failed.count == 2)
+    #expect(asks.otherLines == ["sleep: applet not found"])
     #expect(PinnedAsks(cpu: 0, output: "").runs.isEmpty)
   }
 }
