@@ -98,6 +98,10 @@ package actor RSPClient {
     }
   }
 
+  /// How many times a step is made when the CPU's PC did not move: QEMU may end a step before its instruction
+  /// ran, when another thread kicks the CPU meanwhile (`Halt.stepOver`).
+  package static let stepTries = 4
+
   /// Executes one instruction on the current CPU alone (`vCont;s:thread`: the other CPUs stay stopped; a bare
   /// `s` would let them all run for the step) and returns its stop.
   package func step(deadline: Deadline = .after(.seconds(5))) async throws -> StopReply {

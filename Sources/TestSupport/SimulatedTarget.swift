@@ -45,6 +45,11 @@ package final class SimulatedTarget: @unchecked Sendable {
   /// Where `cpu` is now.
   package func pc(ofCPU cpu: Int) -> UInt64 { lock.withLock { cpus[cpu].pc } }
 
+  /// Makes the next `count` steps end as QEMU ends a step another thread kicked the CPU during: a stop, the PC
+  /// unmoved.
+  package func loseSteps(_ count: Int) { lock.withLock { lostSteps += count } }
+  private var lostSteps = 0
+
   /// Makes requests that start with `prefix` fail with `E01` from now on.
   package func fail(_ prefix: String) { lock.withLock { failing.append(prefix) } }
   /// Adds places the CPUs reach, after those already scripted; a running machine goes on to them at once.
@@ -111,12 +116,12 @@ package final class SimulatedTarget: @unchecked Sendable {
       running = true
       return runUntilBreakpoint()
     case "s":
-      cpus[selected].pc += 4
+      if lostSteps > 0 { lostSteps -= 1 } else { cpus[selected].pc += 4 }
       return [.packet("T05thread:\(Self.thread(selected));")]
     case "v":
       // `vCont;s:thread`: that CPU alone steps one instruction.
       guard request.hasPrefix("vCont;s:"), let cpu = Self.cpu(of: String(request.dropFirst(8))), cpu < cpus.count else { return [.packet("")] }
-      cpus[cpu].pc += 4
+      if lostSteps > 0 { lostSteps -= 1 } else { cpus[cpu].pc += 4 }
       return [.packet("T05thread:\(Self.thread(cpu));")]
     case "Z", "z":
       let fields = request.dropFirst().split(separator: ",")

@@ -227,6 +227,17 @@ import TestSupport
     await Self.expectClean(target)
   }
 
+  /// QEMU may end a step before its instruction ran, the PC unmoved: the step is made again, or the CPU would stop
+  /// at the breakpoint once more and one pass count twice.
+  @Test func aStepThatLeftTheCPUWhereItWasIsMadeAgain() async throws {
+    let target = SimulatedTarget(route: [.init(cpu: 0, pc: Self.other)])
+    let (probe, _) = try await Self.probe(target)
+    target.loseSteps(2)
+    _ = try await probe.whenStopped(at: "other_function") { _ in 1 }
+    #expect(target.pc(ofCPU: 0) == Self.other + 4)
+    await Self.expectClean(target)
+  }
+
   @Test func haltedLooksAtAStoppedMachineAndLetsItGo() async throws {
     let target = SimulatedTarget()
     let (probe, _) = try await Self.probe(target)
