@@ -50,18 +50,13 @@ package actor Halt {
     selected = thread
   }
 
-  /// Steps the selected CPU, stopped at the armed breakpoint `address`, past it, and arms it again.
-  /// QEMU may end a step before its instruction ran — another thread kicked the CPU (an interrupt line changed)
-  /// between its checks, and the stop comes back with the PC unmoved — and the CPU would then stop at the
-  /// breakpoint once more: one pass counted twice. So a step that left the CPU at `address` is made again, up to
-  /// `RSPClient.stepTries` in all (an instruction that branches to itself never moves).
+  /// Steps the selected CPU, stopped at the armed breakpoint `address`, past it, and arms it again — past it for
+  /// certain (`RSPClient.step(leaving:)`): a CPU left at the breakpoint would stop there once more, one pass
+  /// counted twice.
   package func stepOver(_ address: UInt64, deadline: Deadline) async throws {
     let wasArmed = armed.contains(address)
     try await disarm(address, deadline: deadline)
-    for _ in 0..<RSPClient.stepTries {
-      _ = try await rsp.step(deadline: deadline)
-      if try await rsp.readRegister("pc", deadline: deadline) != address { break }
-    }
+    _ = try await rsp.step(leaving: address, deadline: deadline)
     if wasArmed { try await arm(address, deadline: deadline) }
   }
 

@@ -98,9 +98,18 @@ package actor RSPClient {
     }
   }
 
-  /// How many times a step is made when the CPU's PC did not move: QEMU may end a step before its instruction
-  /// ran, when another thread kicks the CPU meanwhile (`Halt.stepOver`).
-  package static let stepTries = 4
+  /// Steps the current CPU, stopped at `address`, until its PC leaves it, and returns the PC then. QEMU may end a
+  /// step before its instruction ran — another thread kicked the CPU (an interrupt line changed) between its
+  /// checks — and the stop comes back with the PC unmoved; such a step is made again, up to 4 in all (an
+  /// instruction that branches to itself never leaves).
+  package func step(leaving address: UInt64, deadline: Deadline) async throws -> UInt64 {
+    var pc = address
+    for _ in 0..<4 where pc == address {
+      _ = try await step(deadline: deadline)
+      pc = try await readRegister("pc", deadline: deadline)
+    }
+    return pc
+  }
 
   /// Executes one instruction on the current CPU alone (`vCont;s:thread`: the other CPUs stay stopped; a bare
   /// `s` would let them all run for the step) and returns its stop.

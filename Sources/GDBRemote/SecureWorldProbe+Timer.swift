@@ -116,12 +116,7 @@ extension SecureWorldProbe {
       try await rsp.writeRegister(register, value, deadline: deadline)
     }
     try await rsp.writeRegister("pc", instruction, deadline: deadline)
-    // A step QEMU ended before the instruction ran leaves the PC where it was: made again (`Halt.stepOver`).
-    var after = instruction
-    for _ in 0..<RSPClient.stepTries where after == instruction {
-      _ = try await rsp.step(deadline: deadline)
-      after = try await rsp.readRegister("pc", deadline: deadline)
-    }
+    let after = try await rsp.step(leaving: instruction, deadline: deadline)
     var read: UInt64?
     if let reading { read = try await rsp.readRegister(reading, deadline: deadline) }
     for (register, value) in saved { try await rsp.writeRegister(register, value, deadline: deadline) }
