@@ -52,30 +52,52 @@ package struct XTest: Sendable {
   /// Waits (bounded by `timeout`) until the xtest `start` began has exited; its status is xtest's.
   /// A run that can never end — its log still, and OP-TEE holding threads ACTIVE that no CPU runs (see
   /// `OpteeThread.stranded`), at two looks a `slice` apart — fails as a hang there and then, not at `timeout`.
+  /// A run still at work at `timeout` (its log grew in the last slice) fails as too slow, not as a hang.
   package func finish(_ id: String, timeout: Duration, slice: Duration = .seconds(5)) async throws -> XTestRun {
     let log = Self.log(id)
-    let started = ContinuousClock.now, deadline = Deadline.after(timeout)
-    try await watchForStrandedThreads(id, log: log, slice: slice, until: deadline)
-    let result = try await t.run("while ! grep -qs '^\(Self.exitLine) ' \(log); do sleep 0.2; done; \(Self.verdicts(log)); "
-      + "exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: max(deadline.remaining, .seconds(1)))
+    let started = ContinuousClock.now
+    try await waitForExit(id, log: log, slice: slice, timeout: timeout)
+    let result = try await t.run("\(Self.verdicts(log)); exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: .seconds(30))
     return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output,
       seconds: (ContinuousClock.now - started).seconds)
   }
 
-  /// Returns once xtest's run has exited (or `deadline` is less than a slice away); throws a hang when it cannot.
+  /// One look at a run: the guest's shell waits up to `seconds` by the guest's clock for the exit line, then says
+  /// whether it came, the log's size and the last case or subcase xtest began. Bounded by the guest's clock, not by
+  /// a count of turns: a guest whose shell xtest starves takes longer for each turn, not more time.
+  static func look(_ log: String, seconds: Int) -> String {
+    "end=$(( $(date +%s) + \(seconds) )); while ! grep -qs '^\(exitLine) ' \(log) && [ $(date +%s) -lt $end ]; do sleep 0.2; done; "
+      + "grep -qs '^\(exitLine) ' \(log) && echo exited; echo \"size $(wc -c < \(log))\"; "
+      + "echo \"last $(grep -E '^\\* [a-z0-9]+_[0-9]+|^o [a-z0-9]+_[0-9.]+' \(log) | tail -n 1)\""
+  }
+
+  /// What `look` printed: whether the run exited, its log's size, the last case or subcase it began.
+  package static func look(parsing output: String) -> (exited: Bool, size: Int?, last: String?) {
+    let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+    let size = lines.last { $0.hasPrefix("size ") }.flatMap { Int($0.dropFirst(5)) }
+    let last = lines.last { $0.hasPrefix("last ") }.map { String($0.dropFirst(5)) }.flatMap { $0.isEmpty ? nil : $0 }
+    return (lines.contains("exited"), size, last)
+  }
+
+  /// Returns once xtest's run has exited; throws a hang when it cannot end, a failure when `timeout` passes.
   /// Each slice in which the log did not grow, OP-TEE's threads and the CPUs are read at one stop in the secure
-  /// world; a stack without a probe is only waited for.
-  func watchForStrandedThreads(_ id: String, log: String, slice: Duration, until deadline: Deadline) async throws {
-    let turns = max(1, Int(slice.seconds / 0.2))
+  /// world; a stack without a probe is only waited for. A look's shell command may take the whole of what is left:
+  /// a shell slowed by a busy guest is not a hang; one that does not answer by the deadline is.
+  func waitForExit(_ id: String, log: String, slice: Duration, timeout: Duration) async throws {
+    let deadline = Deadline.after(timeout)
     var size: Int?, looks: [String] = []
-    while deadline.remaining > slice + .seconds(10) {
-      let waited = try await t.run("i=0; while ! grep -qs '^\(Self.exitLine) ' \(log) && [ $i -lt \(turns) ]; do sleep 0.2; i=$((i+1)); done; "
-        + "grep -qs '^\(Self.exitLine) ' \(log) && echo exited; wc -c < \(log)", timeout: slice + .seconds(10))
-      let lines = waited.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-      if lines.contains("exited") { return }
-      let now = lines.last.flatMap { Int($0) }
-      defer { size = now }
-      guard let now, now == size, let probe = try? t.optee.probe(),
+    while true {
+      let seconds = max(1, min(Int(slice.seconds), Int(deadline.remaining.seconds)))
+      let look = Self.look(parsing: try await t.run(Self.look(log, seconds: seconds), timeout: max(deadline.remaining, .seconds(1)) + .seconds(5)).output)
+      if look.exited { return }
+      let grew = look.size.map { now in size.map { now > $0 } ?? true } ?? false
+      defer { size = look.size }
+      if deadline.hasPassed {
+        let progress = grew ? "still at work: its log grew to \(look.size ?? 0) bytes in the last \(seconds) s" : "its log still at \(look.size ?? 0) bytes"
+        throw TestFailure(message: "xtest \(id) did not end within \(Int(timeout.seconds)) s — \(progress)\(look.last.map { ", last began: \($0)" } ?? "")",
+          hangs: !grew, spoilsMachine: true)
+      }
+      guard let now = look.size, !grew, let probe = try? t.optee.probe(),
         let (table, cpus) = try? await probe.threadsAndCPUs(deadline: .after(.seconds(5)))
       else { looks = []; continue }
       let stranded = OpteeThread.stranded(table, cpus: cpus)

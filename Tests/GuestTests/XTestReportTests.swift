@@ -39,6 +39,15 @@ import Testing
     #expect(XTest.unfinished(parsing: "").isEmpty)
   }
 
+  @Test func aLookAtARunSaysWhetherItExitedItsSizeAndWhereItIs() {
+    let running = XTest.look(parsing: "size 2882\nlast o regression_1013.2 Concurrency\n")
+    #expect(!running.exited && running.size == 2882 && running.last == "o regression_1013.2 Concurrency")
+    let done = XTest.look(parsing: "[ 12.5] a kernel line\nexited\nsize 3100\nlast \n")
+    #expect(done.exited && done.size == 3100 && done.last == nil)
+    let garbled = XTest.look(parsing: "size x\nexit\n")
+    #expect(!garbled.exited && garbled.size == nil && garbled.last == nil)
+  }
+
   @Test func outputWithoutCasesParsesToNothing() {
     let report = XTestReport(parsing: "xtest: not found\n")
     #expect(report.cases.isEmpty && report.subtests == nil)
