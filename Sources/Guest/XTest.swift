@@ -85,17 +85,21 @@ package struct XTest: Sendable {
   /// a shell slowed by a busy guest is not a hang; one that does not answer by the deadline is.
   func waitForExit(_ id: String, log: String, slice: Duration, timeout: Duration) async throws {
     let deadline = Deadline.after(timeout)
-    var size: Int?, looks: [String] = []
+    var size: Int?, grewAt = ContinuousClock.now, looks: [String] = []
     while true {
       let seconds = max(1, min(Int(slice.seconds), Int(deadline.remaining.seconds)))
       let look = Self.look(parsing: try await t.run(Self.look(log, seconds: seconds), timeout: max(deadline.remaining, .seconds(1)) + .seconds(5)).output)
       if look.exited { return }
       let grew = look.size.map { now in size.map { now > $0 } ?? true } ?? false
       defer { size = look.size }
+      if grew { grewAt = .now }
       if deadline.hasPassed {
-        let progress = grew ? "still at work: its log grew to \(look.size ?? 0) bytes in the last \(seconds) s" : "its log still at \(look.size ?? 0) bytes"
+        // xtest writes its log in bursts: a log still for one slice is a run between two lines, for three a stuck one.
+        let still = ContinuousClock.now - grewAt, stuck = still > slice * 3
+        let progress = stuck ? "its log has not grown for \(Int(still.seconds)) s (\(look.size ?? 0) bytes)"
+          : "still at work, too slow for its time: its log grew to \(look.size ?? 0) bytes in the last \(Int(still.seconds) + seconds) s"
         throw TestFailure(message: "xtest \(id) did not end within \(Int(timeout.seconds)) s — \(progress)\(look.last.map { ", last began: \($0)" } ?? "")",
-          hangs: !grew, spoilsMachine: true)
+          hangs: stuck, spoilsMachine: true)
       }
       guard let now = look.size, !grew, let probe = try? t.optee.probe(),
         let (table, cpus) = try? await probe.threadsAndCPUs(deadline: .after(.seconds(5)))
