@@ -49,26 +49,33 @@ package struct XTest: Sendable {
     _ = try await t.run("(\(Self.command(id, suite: suite)) 2>&1; printf '\\n\(Self.exitLine) %d\\n' $?) > \(log) 2>&1 &")
   }
 
-  /// Waits (bounded by `timeout`) until the xtest `start` began has exited; its status is xtest's.
+  /// Waits (bounded by `timeout`, and by the test's own deadline less the time to read the verdicts) until the
+  /// xtest `start` began has exited; its status is xtest's.
   /// A run that can never end — its log still, and OP-TEE holding threads ACTIVE that no CPU runs (see
-  /// `OpteeThread.stranded`), at two looks a `slice` apart — fails as a hang there and then, not at `timeout`.
-  /// A run still at work at `timeout` (its log grew in the last slice) fails as too slow, not as a hang.
+  /// `OpteeThread.stranded`), at two looks in a row — fails as a hang there and then, not at `timeout`.
+  /// A run still at work at `timeout` (its log grew lately) fails as too slow, not as a hang.
   package func finish(_ id: String, timeout: Duration, slice: Duration = .seconds(5)) async throws -> XTestRun {
     let log = Self.log(id)
     let started = ContinuousClock.now
-    try await waitForExit(id, log: log, slice: slice, timeout: timeout)
-    let result = try await t.run("\(Self.verdicts(log)); exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: .seconds(30))
+    let budget = max(.seconds(5), min(timeout, t.deadline.remaining - Self.verdictsTime - Self.lookSlack))
+    try await waitForExit(id, log: log, slice: slice, timeout: budget)
+    let result = try await t.run("\(Self.verdicts(log)); exit $(sed -n 's/^\(Self.exitLine) //p' \(log))", timeout: Self.verdictsTime)
     return XTestRun(status: result.status, report: XTestReport(parsing: result.output), output: result.output,
       seconds: (ContinuousClock.now - started).seconds)
   }
 
-  /// One look at a run: the guest's shell waits up to `seconds` by the guest's clock for the exit line, then says
+  /// The time the guest's shell has to print an ended run's verdicts.
+  static let verdictsTime = Duration.seconds(30)
+  /// What a look's shell command may take beyond the guest time it waits: a guest whose shell xtest starves took
+  /// 6–14 s for a look of 5 s.
+  static let lookSlack = Duration.seconds(30)
+
+  /// One look at a run: the guest's shell waits up to `seconds` of the guest's clock for the exit line, then says
   /// whether it came, the log's size and the last case or subcase xtest began. Bounded by the guest's clock, not by
   /// a count of turns: a guest whose shell xtest starves takes longer for each turn, not more time.
   static func look(_ log: String, seconds: Int) -> String {
-    "end=$(( $(date +%s) + \(seconds) )); while ! grep -qs '^\(exitLine) ' \(log) && [ $(date +%s) -lt $end ]; do sleep 0.2; done; "
-      + "grep -qs '^\(exitLine) ' \(log) && echo exited; echo \"size $(wc -c < \(log))\"; "
-      + "echo \"last $(grep -E '^\\* [a-z0-9]+_[0-9]+|^o [a-z0-9]+_[0-9.]+' \(log) | tail -n 1)\""
+    "(\(TestContext.until("grep -qs '^\(exitLine) ' \(log)", seconds: seconds, pause: "0.2"))) && echo exited; "
+      + "echo \"size $(wc -c < \(log) 2>/dev/null)\"; echo \"last $(grep -sE '^\\* [a-z0-9]+_[0-9]+|^o [a-z0-9]+_[0-9.]+' \(log) | tail -n 1)\""
   }
 
   /// What `look` printed: whether the run exited, its log's size, the last case or subcase it began.
@@ -80,38 +87,61 @@ package struct XTest: Sendable {
   }
 
   /// Returns once xtest's run has exited; throws a hang when it cannot end, a failure when `timeout` passes.
-  /// Each slice in which the log did not grow, OP-TEE's threads and the CPUs are read at one stop in the secure
-  /// world; a stack without a probe is only waited for. A look's shell command may take the whole of what is left:
-  /// a shell slowed by a busy guest is not a hang; one that does not answer by the deadline is.
+  /// Each look after which the log had not grown, OP-TEE's threads and the CPUs are read at one stop in the secure
+  /// world; a stack without a probe is only waited for. A look's shell command may take the rest of `timeout` and
+  /// `lookSlack` more: a shell slowed by a busy guest is not a hang; one that does not answer by then is.
   func waitForExit(_ id: String, log: String, slice: Duration, timeout: Duration) async throws {
     let deadline = Deadline.after(timeout)
-    var size: Int?, grewAt = ContinuousClock.now, looks: [String] = []
+    var size: Int?, lookedAt = ContinuousClock.now, growth: Growth?
+    var looks: [String] = []
     while true {
       let seconds = max(1, min(Int(slice.seconds), Int(deadline.remaining.seconds)))
-      let look = Self.look(parsing: try await t.run(Self.look(log, seconds: seconds), timeout: max(deadline.remaining, .seconds(1)) + .seconds(5)).output)
+      let look = Self.look(parsing: try await t.run(Self.look(log, seconds: seconds),
+        timeout: max(deadline.remaining, .seconds(seconds)) + Self.lookSlack).output)
       if look.exited { return }
+      // A size the console garbled is no news: the last one read stands.
       let grew = look.size.map { now in size.map { now > $0 } ?? true } ?? false
-      defer { size = look.size }
-      if grew { grewAt = .now }
+      if grew, let now = look.size { growth = Growth(bytes: now, within: ContinuousClock.now - lookedAt, at: .now) }
+      size = look.size ?? size
+      lookedAt = .now
       if deadline.hasPassed {
-        // xtest writes its log in bursts: a log still for one slice is a run between two lines, for three a stuck one.
-        let still = ContinuousClock.now - grewAt, stuck = still > slice * 3
-        let progress = stuck ? "its log has not grown for \(Int(still.seconds)) s (\(look.size ?? 0) bytes)"
-          : "still at work, too slow for its time: its log grew to \(look.size ?? 0) bytes in the last \(Int(still.seconds) + seconds) s"
-        throw TestFailure(message: "xtest \(id) did not end within \(Int(timeout.seconds)) s — \(progress)\(look.last.map { ", last began: \($0)" } ?? "")",
-          hangs: stuck, spoilsMachine: true)
+        // A kernel line on the console can split the look's `exited`: asked once more before blaming the run.
+        if (try? await t.run("grep -qs '^\(Self.exitLine) ' \(log)", timeout: Self.lookSlack))?.status == 0 { return }
+        throw Self.tooSlow(id, timeout: timeout, slice: slice, size: size, growth: growth, last: look.last)
       }
-      guard let now = look.size, !grew, let probe = try? t.optee.probe(),
+      guard let now = size, !grew, let probe = try? t.optee.probe(),
         let (table, cpus) = try? await probe.threadsAndCPUs(deadline: .after(.seconds(5)))
       else { looks = []; continue }
       let stranded = OpteeThread.stranded(table, cpus: cpus)
       guard !stranded.isEmpty else { looks = []; continue }
       looks.append("\(table.map(\.description).joined(separator: ", ")); \(cpus.map(\.description).joined(separator: "; "))")
       if looks.count >= 2 {
-        throw TestFailure(message: "xtest \(id) can never end: OP-TEE holds \(stranded.map(\.description).joined(separator: ", ")) while only \(cpus.count(where: \.secure)) of \(cpus.count) CPUs are in the secure world — calls that never come back — at \(looks.count) looks \(Int(slice.seconds)) s apart, xtest's log still at \(now) bytes",
+        throw TestFailure(message: "xtest \(id) can never end: OP-TEE holds \(stranded.map(\.description).joined(separator: ", ")) while only \(cpus.count(where: \.secure)) of \(cpus.count) CPUs are in the secure world — calls that never come back — at \(looks.count) looks in a row, xtest's log still at \(now) bytes",
           details: looks.enumerated().map { "look \($0.offset + 1): \($0.element)" }.joined(separator: "\n"), hangs: true)
       }
     }
+  }
+
+  /// The last growth of a run's log seen: its size then, the time between the two looks it lies in, and when.
+  struct Growth { var bytes: Int, within: Duration, at: ContinuousClock.Instant }
+
+  /// A run not ended at its deadline: still at work when its log grew within the last three slices (xtest writes
+  /// its log in bursts, seconds apart on a busy guest), else a hang, with where it hangs.
+  static func tooSlow(_ id: String, timeout: Duration, slice: Duration, size: Int?, growth: Growth?, last: String?) -> TestFailure {
+    let ago = growth.map { ContinuousClock.now - $0.at }
+    let atWork = ago.map { $0 <= slice * 3 } ?? false
+    let progress: String
+    if let growth, let ago, atWork {
+      let within = "\(growth.within.seconds.formatted(decimals: 0)) s"
+      let when = ago < .seconds(1) ? "its last \(within)" : "the \(within) that ended \(ago.seconds.formatted(decimals: 0)) s before"
+      progress = "still at work, too slow for its time: its log grew to \(growth.bytes) bytes in \(when)"
+    } else if let size {
+      progress = "its log has not grown for at least \(ago.map { "\($0.seconds.formatted(decimals: 0)) s" } ?? "the whole run") (\(size) bytes)"
+    } else {
+      progress = "its log was never read"
+    }
+    return TestFailure(message: "xtest \(id) did not end within \(timeout.seconds.formatted(decimals: 0)) s — \(progress)\(last.map { ", last began: \($0)" } ?? "")",
+      hangs: !atWork, spoilsMachine: true)
   }
 
   /// Guest commands that print, for each xtest run that has not exited, its log's name and the last case and

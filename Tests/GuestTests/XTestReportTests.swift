@@ -1,4 +1,5 @@
 import Testing
+import Suites
 
 @testable import Guest
 
@@ -46,6 +47,22 @@ import Testing
     #expect(done.exited && done.size == 3100 && done.last == nil)
     let garbled = XTest.look(parsing: "size x\nexit\n")
     #expect(!garbled.exited && garbled.size == nil && garbled.last == nil)
+  }
+
+  @Test func aRunPastItsDeadlineIsTooSlowWhileItsLogGrowsAndHungOnceItStopped() {
+    let slice = Duration.seconds(5)
+    let atWork = XTest.tooSlow("1013", timeout: .seconds(180), slice: slice, size: 2882,
+      growth: XTest.Growth(bytes: 2882, within: .seconds(6), at: .now), last: "o regression_1013.2.16 SHA-256 loop repeat 1000")
+    #expect(!atWork.hangs && atWork.spoilsMachine)
+    #expect(atWork.message == "xtest 1013 did not end within 180 s — still at work, too slow for its time: its log grew to 2882 bytes in its last 6 s, last began: o regression_1013.2.16 SHA-256 loop repeat 1000")
+    let earlier = XTest.tooSlow("1013", timeout: .seconds(180), slice: slice, size: 2882,
+      growth: XTest.Growth(bytes: 2882, within: .seconds(6), at: .now - .seconds(12)), last: nil)
+    #expect(!earlier.hangs && earlier.message.hasSuffix("its log grew to 2882 bytes in the 6 s that ended 12 s before"))
+    let stopped = XTest.tooSlow("1007", timeout: .seconds(290), slice: slice, size: 263,
+      growth: XTest.Growth(bytes: 263, within: .seconds(5), at: .now - .seconds(40)), last: "* regression_1007 Test Panic")
+    #expect(stopped.hangs && stopped.message == "xtest 1007 did not end within 290 s — its log has not grown for at least 40 s (263 bytes), last began: * regression_1007 Test Panic")
+    let unread = XTest.tooSlow("1001", timeout: .seconds(90), slice: slice, size: nil, growth: nil, last: nil)
+    #expect(unread.hangs && unread.message == "xtest 1001 did not end within 90 s — its log was never read")
   }
 
   @Test func outputWithoutCasesParsesToNothing() {
