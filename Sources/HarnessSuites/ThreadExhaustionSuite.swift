@@ -177,7 +177,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(try await t.waitGone(holder.pid, within: .seconds(10)) != nil, "the killed holder never went away")
     }
 
-    Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(240), needs: { _ in [.waitingForAThread] }) { t in
+    Test("xtest 1009 (TEE wait) and 1013 (concurrency) pass", timeout: .seconds(300), needs: { _ in [.waitingForAThread] }) { t in
       let n = try t.optee.threads()
       for id in ["1009", "1013"] {
         let result = try await t.xtest.run(id, suite: "regression", timeout: .seconds(180))
