@@ -30,7 +30,7 @@ extension Integration {
             timeout: 2
         """, file: "broken.yaml")
       let suite = Suite("repro") { scripts.map(\.test) + [broken.test] }
-      let result = await try runner("repro").run([suite])
+      let result = try await runner("repro").run([suite])
       for script in scripts {
         let r = result.allTests.first { $0.name == script.name }
         #expect(r?.outcome == .passed, "\(script.name): \(r?.message ?? "not run") \(r?.details ?? "")")
@@ -43,7 +43,7 @@ extension Integration {
 
     @Test func twoShardsMergedEqualTheUnshardedRunTestByTest() async throws {
       let suites = [bootSuite, gdbSuite]
-      let whole = await try runner("unsharded").run(suites)
+      let whole = try await runner("unsharded").run(suites)
       var shards: [RunResult] = []
       for i in 1...2 {
         var r = try await runner("shard-\(i)")

@@ -16,7 +16,7 @@ extension Integration {
   }
 
   @Test func theBootAndXTestSuitesPassOnTheDefaultStack() async throws {
-    let result = await try runner("check").run([bootSuite, xtestSuite])
+    let result = try await runner("check").run([bootSuite, xtestSuite])
     // Passed, but for the FF-A boot test, skipped on this SMC stack as the other transport's.
     for test in result.allTests where test.outcome != .passed && !(test.outcome == .skipped && (test.message ?? "").hasPrefix("OP-TEE is reached over")) {
       Issue.record("\(test.suite)/\(test.name): \(test.outcome) \(test.message ?? "") \(test.details ?? "")")
@@ -148,7 +148,7 @@ extension Integration {
       }
       Test("a test that does not apply") { t in try t.skip("not on this stack") }
     }
-    let result = await try runner("faults").run([suite])
+    let result = try await runner("faults").run([suite])
     let outcome = Dictionary(uniqueKeysWithValues: result.allTests.map { ($0.name, $0) })
     /// What the runner said of a test, for an expectation that fails.
     func said(_ name: String) -> Comment {

@@ -66,7 +66,7 @@ extension Integration {
           try t.require(threads.allSatisfy(\.isFree), "threads left by the test before: \(threads)")
         }
       }
-      let result = await try runner("restore", store: store).run([suite])
+      let result = try await runner("restore", store: store).run([suite])
       for r in result.allTests { #expect(r.outcome == .passed, "\(r.name): \(r.message ?? "") \(r.details ?? "")") }
       let properties = result.suites.first?.properties ?? [:]
       #expect(properties["snapshot.saved"] != nil)

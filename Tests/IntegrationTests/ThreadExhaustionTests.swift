@@ -12,7 +12,7 @@ extension Integration {
   }
 
   @Test func theSuitePassesOnTheDefaultStackWithTheDriverQueueing() async throws {
-    let result = await try runner("thread-exhaustion").run([threadExhaustionSuite])
+    let result = try await runner("thread-exhaustion").run([threadExhaustionSuite])
     for test in result.allTests where test.outcome != .passed {
       Issue.record("\(test.name): \(test.outcome) \(test.message ?? "") \(test.details ?? "")")
     }
@@ -26,7 +26,7 @@ extension Integration {
   @Test func aCallParkedForeverIsReportedAsALeakedThread() async throws {
     let leaky = makeThreadExhaustionSuite(parkForever: true)
     let flood = try #require(leaky.tests.first)
-    let result = await try runner("thread-exhaustion-leak").run([Suite("thread-exhaustion") { flood }])
+    let result = try await runner("thread-exhaustion-leak").run([Suite("thread-exhaustion") { flood }])
     let test = try #require(result.allTests.first)
     #expect(test.outcome == .failed, "a leaked thread passed: \(test.message ?? "")")
     #expect(test.message?.contains("SUSPENDED") == true, "\(test.message ?? "")")
