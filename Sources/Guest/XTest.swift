@@ -109,6 +109,8 @@ package struct XTest: Sendable {
         if (try? await t.run("grep -qs '^\(Self.exitLine) ' \(log)", timeout: Self.lookSlack))?.status == 0 { return }
         throw Self.tooSlow(id, timeout: timeout, slice: slice, size: size, growth: growth, last: look.last)
       }
+      // A garbled look neither counts towards the hang verdict below nor undoes the looks that did.
+      if look.size == nil { continue }
       guard let now = size, !grew, let probe = try? t.optee.probe(),
         let (table, cpus) = try? await probe.threadsAndCPUs(deadline: .after(.seconds(5)))
       else { looks = []; continue }

@@ -101,7 +101,9 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
         calls = try await t.client.start(n, "spin", ms: ms, tag: "spin")
         try await t.client.waitUntilInvoking(calls, count: n)
       }
-      let answer = try await t.run("echo alive", timeout: .seconds(10))
+      // The shell may take the whole bound judged below and 15 s more before its silence is a hang, not a slow answer.
+      let answerBound = Double(ms) / 1000 + t.pace.scaled(5)
+      let answer = try await t.run("echo alive", timeout: .seconds(answerBound + 15))
       let timeline = try await t.client.finish(calls)
       t.note("\(n) calls spinning \(ms) ms (threads then: \(table.map(\.description).joined(separator: ", "))); Linux's first IRQ after its IPI was raised on every CPU: \(interrupts?.describe(againstFirstReturn: timeline.calls) ?? "not looked at"); the shell answered in \(answer.seconds.formatted(decimals: 3)) s")
       try t.require(timeline.isComplete && timeline.failures.isEmpty, "spinning calls failed: \(timeline.failures.map(\.result))",
@@ -109,7 +111,7 @@ package func makeThreadExhaustionSuite(parkForever: Bool = false) -> Suite {
       try t.require(timeline.calls.allSatisfy { $0.taMilliseconds >= ms }, "a spin ended early: \(timeline.calls.map(\.taMilliseconds)) ms")
       // Whether user space runs before a spinning call yields is the scheduler's choice: seen from 0.06 s to the
       // whole spin (7.1 s of 8).
-      try t.require(answer.lines == ["alive"] && answer.seconds < Double(ms) / 1000 + t.pace.scaled(5),
+      try t.require(answer.lines == ["alive"] && answer.seconds < answerBound,
         "the shell took \(answer.seconds) s to answer while the secure world spun \(ms) ms")
       _ = try t.optee.probe()
       guard let interrupts else { return }
